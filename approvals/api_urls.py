@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("engine/", api.EngineStateView.as_view(), name="api-engine"),
+    path("engine/emergency-stop/", api.EmergencyStopView.as_view(), name="api-emergency-stop"),
+    path("engine/resume/", api.ResumeView.as_view(), name="api-resume"),
+]

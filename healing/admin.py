@@ -1,0 +1,51 @@
+from django.contrib import admin
+
+from .models import AuditEvent, EngineState, Modification, Setting, SettingChange, Workspace
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    list_display = ("name", "path", "branch", "isolation_level", "is_active", "is_demo")
+    search_fields = ("name", "path")
+
+
+@admin.register(Modification)
+class ModificationAdmin(admin.ModelAdmin):
+    list_display = ("patch_id", "workspace", "status", "safety_level", "error_type", "source", "created_at")
+    list_filter = ("status", "safety_level", "error_type", "workspace")
+    search_fields = ("patch_id", "source")
+    # Status only changes through actions, never by hand-editing here.
+    readonly_fields = ("status", "status_changed_at", "created_at", "updated_at")
+    raw_id_fields = ("parent", "submitted_by")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "kind", "actor_label", "workspace", "modification", "from_state", "to_state")
+    list_filter = ("kind",)
+    search_fields = ("actor_label", "reason")
+    raw_id_fields = ("modification", "actor")
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(EngineState)
+class EngineStateAdmin(admin.ModelAdmin):
+    list_display = ("state", "changed_at", "changed_by", "reason")
+    readonly_fields = ("state", "changed_at", "changed_by", "reason")
+
+
+@admin.register(Setting)
+class SettingAdmin(admin.ModelAdmin):
+    list_display = ("key", "value", "updated_at", "updated_by")
+    readonly_fields = ("updated_at", "updated_by")
+
+
+@admin.register(SettingChange)
+class SettingChangeAdmin(admin.ModelAdmin):
+    list_display = ("changed_at", "key", "old_value", "new_value", "changed_by")
+    list_filter = ("key",)

@@ -1,0 +1,31 @@
+"""One shape for every API error: {"error": "...", "detail": ..., "fields": {...}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from ..models import InvalidTransition
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, InvalidTransition):
+        return Response({"error": "conflict", "detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        body: dict[str, Any] = {"error": "invalid", "detail": "The request is not valid.", "fields": data}
+    elif isinstance(data, dict) and "detail" in data:
+        body = {"error": getattr(exc, "default_code", "error"), "detail": data["detail"]}
+    else:
+        body = {"error": "error", "detail": data}
+    response.data = body
+    return response

@@ -1,0 +1,100 @@
+"""Component checks behind /healthz: database, broker, channel layer, worker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+from kombu import Connection
+
+CheckResult = dict[str, Any]
+
+
+def _timed(fn: Callable[[], str | None]) -> CheckResult:
+    started = time.perf_counter()
+    try:
+        detail = fn()
+        ok = True
+    except Exception as exc:  # noqa: BLE001 - a health check reports every failure, it never raises
+        detail = f"{type(exc).__name__}: {exc}"
+        ok = False
+    return {"ok": ok, "ms": round((time.perf_counter() - started) * 1000, 1), "detail": detail or ""}
+
+
+def check_database() -> CheckResult:
+    def run() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return connection.vendor
+
+    return _timed(run)
+
+
+def _broker_connection() -> Connection:
+    # A fresh connection from the settings each time: a health check must not reuse a pooled
+    # connection that hides an outage.
+    return Connection(settings.CELERY_BROKER_URL, connect_timeout=2, transport_options={"socket_timeout": 2})
+
+
+def check_broker() -> CheckResult:
+    def run() -> str:
+        with _broker_connection() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            conn.default_channel.client.ping()  # type: ignore[attr-defined]
+        return conn.transport_cls if isinstance(conn.transport_cls, str) else "redis"
+
+    return _timed(run)
+
+
+def check_channel_layer() -> CheckResult:
+    def run() -> str:
+        layer = get_channel_layer()
+        if layer is None:
+            raise RuntimeError("no channel layer configured")
+
+        async def roundtrip() -> None:
+            import asyncio
+
+            channel = await layer.new_channel("healthz.")
+            token = uuid.uuid4().hex
+            await layer.send(channel, {"type": "healthz", "token": token})
+            message = await asyncio.wait_for(layer.receive(channel), timeout=2)
+            if message.get("token") != token:
+                raise RuntimeError("channel layer returned a different message")
+
+        async_to_sync(roundtrip)()
+        return type(layer).__name__
+
+    return _timed(run)
+
+
+def check_worker(timeout: float = 1.0) -> CheckResult:
+    from selfheal_site.celery import app
+
+    def run() -> str:
+        with _broker_connection() as conn:
+            replies = app.control.ping(timeout=timeout, connection=conn)
+            if not replies:
+                raise RuntimeError("no Celery worker answered a ping")
+        return ", ".join(sorted(name for reply in replies for name in reply))
+
+    return _timed(run)
+
+
+CHECKS: dict[str, Callable[[], CheckResult]] = {
+    "database": check_database,
+    "broker": check_broker,
+    "channel_layer": check_channel_layer,
+    "worker": check_worker,
+}
+
+
+def run_checks() -> dict[str, CheckResult]:
+    return {name: check() for name, check in CHECKS.items()}

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import fnmatch
+import subprocess
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+DEFAULT_PROTECTED_PATHS = [
+    ".git/**",
+    ".github/workflows/**",
+    ".gitlab-ci.yml",
+    ".ci/**",
+    ".circleci/**",
+    "Jenkinsfile",
+    ".env",
+    ".env.*",
+    "**/*.pem",
+    "**/*.key",
+    "**/secrets.*",
+    "**/id_rsa*",
+]
+
+
+def default_protected_paths() -> list[str]:
+    return list(DEFAULT_PROTECTED_PATHS)
+
+
+def default_allowed_paths() -> list[str]:
+    return ["**"]
+
+
+def default_languages() -> list[str]:
+    return ["python"]
+
+
+class IsolationLevel(models.TextChoices):
+    FULL = "full", "Full (bubblewrap)"
+    PARTIAL = "partial", "Partial (resource limits)"
+    NONE = "none", "None (direct, dangerous)"
+
+
+def git_toplevel(path: Path) -> Path | None:
+    """The work tree root if `path` is inside a git work tree, else None."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    return Path(out.stdout.strip()).resolve()
+
+
+def validate_git_worktree(value: str) -> None:
+    path = Path(value)
+    if not path.is_absolute():
+        raise ValidationError(f"{value!r} is not an absolute path.")
+    if not path.is_dir():
+        raise ValidationError(f"{value!r} is not a directory.")
+    top = git_toplevel(path)
+    if top is None:
+        raise ValidationError(f"{value!r} is not a git work tree.")
+    if top != path.resolve():
+        raise ValidationError(f"{value!r} is inside the git work tree {top}; register its root.")
+
+
+class WorkspaceQuerySet(models.QuerySet["Workspace"]):
+    def active(self) -> WorkspaceQuerySet:
+        return self.filter(is_active=True)
+
+
+class Workspace(models.Model):
+    """A git repository on disk that the engine guards."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    path = models.CharField(max_length=1024, validators=[validate_git_worktree])
+    branch = models.CharField(max_length=255, default="main")
+    test_command = models.CharField(max_length=1024, default="python -m pytest -q")
+    languages = models.JSONField(default=default_languages, blank=True)
+    allowed_paths = models.JSONField(default=default_allowed_paths, blank=True)
+    protected_paths = models.JSONField(default=default_protected_paths, blank=True)
+    import_allowlist = models.JSONField(default=list, blank=True)
+    import_denylist = models.JSONField(default=list, blank=True)
+    policy_overrides = models.JSONField(
+        default=dict, blank=True, help_text="Tunable key → value, overriding the global setting here."
+    )
+    isolation_level = models.CharField(
+        max_length=16, choices=IsolationLevel.choices, default=IsolationLevel.FULL
+    )
+    allow_binary = models.BooleanField(default=False)
+    is_self = models.BooleanField(
+        default=False, help_text="This workspace holds the engine's own code (self-modification)."
+    )
+    is_demo = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def repo_path(self) -> Path:
+        return Path(self.path)
+
+    def is_protected(self, relpath: str) -> bool:
+        """Protected paths never change through a patch; `.git/` always is."""
+        patterns = [".git/**", *self.protected_paths]
+        return relpath == ".git" or relpath.startswith(".git/") or _matches_any(relpath, patterns)
+
+    def is_allowed(self, relpath: str) -> bool:
+        return _matches_any(relpath, self.allowed_paths or ["**"])
+
+    def head_commit(self) -> str:
+        out = subprocess.run(
+            ["git", "-C", self.path, "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        return out.stdout.strip()
+
+
+def _matches_any(relpath: str, patterns: list[str]) -> bool:
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(relpath, pattern):
+            return True
+        # "dir/**" also matches "dir" itself and "**/x" matches "x" at the top.
+        if pattern.endswith("/**") and (relpath == pattern[:-3] or relpath.startswith(pattern[:-2])):
+            return True
+        if pattern.startswith("**/") and fnmatch.fnmatchcase(relpath, pattern[3:]):
+            return True
+    return False

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from .broadcast import send_now
+
+
+@shared_task(name="healing.ping_broadcast")
+def ping_broadcast(group: str, payload: dict) -> bool:
+    """Proves the wiring end to end: a worker emits an event that reaches websocket clients."""
+    return send_now(group, "ping", payload)

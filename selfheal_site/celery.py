@@ -1,0 +1,30 @@
+"""The Celery app. Beat entries are collected from each app's `schedules.BEAT_SCHEDULE`."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "selfheal_site.settings")
+
+app = Celery("selfheal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+SCHEDULE_MODULES = ("healing.schedules", "monitoring.schedules", "approvals.schedules")
+
+
+@app.on_after_finalize.connect
+def collect_beat_schedule(sender: Celery, **kwargs: object) -> None:
+    schedule: dict = {}
+    for name in SCHEDULE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        schedule.update(getattr(module, "BEAT_SCHEDULE", {}))
+    sender.conf.beat_schedule = schedule

@@ -1,0 +1,116 @@
+"""Personas and shared fixtures. Everything here is real: database, Redis, git, subprocesses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests import factories
+
+
+@pytest.fixture
+def agent(db: Any) -> Any:
+    return factories.make_user("agent-7", role="agent")
+
+
+@pytest.fixture
+def reviewer(db: Any) -> Any:
+    return factories.make_user("rita-reviewer", role="reviewer")
+
+
+@pytest.fixture
+def second_reviewer(db: Any) -> Any:
+    return factories.make_user("rob-reviewer", role="reviewer")
+
+
+@pytest.fixture
+def operator(db: Any) -> Any:
+    return factories.make_user("olga-operator", role="operator")
+
+
+@pytest.fixture
+def admin_user(db: Any) -> Any:
+    return factories.make_user("ada-admin", role="admin")
+
+
+@pytest.fixture
+def outsider(db: Any) -> Any:
+    """Logged in, but holds no role."""
+    return factories.make_user("otto-outsider")
+
+
+def _api(user: Any | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {factories.token_for(user)}")
+    return client
+
+
+@pytest.fixture
+def api_as() -> Any:
+    """api_as(user) → an APIClient authenticated with the user's token (None: anonymous)."""
+    return _api
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    return factories.make_git_repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def workspace(db: Any, git_repo: Path) -> Any:
+    return factories.make_workspace(git_repo, name="demo")
+
+
+def _database_url_for_tests() -> str:
+    """The URL of the test database pytest-django created, for real worker processes."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """A real Celery worker process on the real broker, against the test database."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from selfheal_site.celery import app
+
+    env = dict(os.environ, DATABASE_URL=_database_url_for_tests())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "selfheal_site", "worker", "-l", "warning", "--pool", "solo",
+         "-n", f"test-{os.getpid()}@%h", "--without-mingle", "--without-gossip"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise RuntimeError(f"Celery worker exited early:\n{output}")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        process.kill()
+        raise RuntimeError("Celery worker did not answer a ping within 60 s")
+    yield process
+    import signal
+
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

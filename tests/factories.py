@@ -1,0 +1,76 @@
+"""Plain factories for bulk test data. No magic: functions that create rows with sane defaults."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from rest_framework.authtoken.models import Token
+
+from healing.models import Modification, Workspace
+
+_seq = itertools.count(1)
+
+
+def make_user(username: str | None = None, role: str | None = None, password: str = "pw-for-tests-1") -> Any:
+    User = get_user_model()
+    user = User.objects.create_user(username=username or f"user{next(_seq)}", password=password)
+    if role:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
+def token_for(user: Any) -> str:
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def git(path: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, check=True).stdout
+
+
+def make_git_repo(path: Path, files: dict[str, str] | None = None) -> Path:
+    """A real git repository with one commit."""
+    path.mkdir(parents=True, exist_ok=True)
+    for name, text in (files or {"app.py": "def add(a, b):\n    return a + b\n"}).items():
+        target = path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.name", "Test")
+    git(path, "config", "user.email", "test@example.invalid")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+def make_workspace(path: Path, name: str | None = None, **fields: Any) -> Workspace:
+    if not (path / ".git").exists():
+        make_git_repo(path)
+    fields.setdefault("isolation_level", "partial")
+    return Workspace.objects.create(name=name or f"ws{next(_seq)}", path=str(path), branch="main", **fields)
+
+
+def make_modification(workspace: Workspace, **fields: Any) -> Modification:
+    n = next(_seq)
+    fields.setdefault("patch_id", f"patch-{n}")
+    fields.setdefault("source", "agent:factory")
+    fields.setdefault("language", "python")
+    fields.setdefault("diff", "")
+    return Modification.objects.create(workspace=workspace, **fields)
+
+
+def bulk_modifications(workspace: Workspace, count: int, **fields: Any) -> None:
+    start = next(_seq) * 1_000_000
+    Modification.objects.bulk_create(
+        [
+            Modification(
+                workspace=workspace, patch_id=f"bulk-{start + i}", source="agent:bulk", language="python", diff="", **fields
+            )
+            for i in range(count)
+        ],
+        batch_size=2000,
+    )
