@@ -1,8 +1,14 @@
+"""Celery discovers `healing.tasks`; each stage keeps its tasks in its own module."""
+
 from __future__ import annotations
 
 from celery import shared_task
 
 from .broadcast import send_now
+from .diagnostics.tasks import *  # noqa: F403
+from .intake.tasks import *  # noqa: F403
+from .sandbox.tasks import *  # noqa: F403
+from .scoring.tasks import *  # noqa: F403
 
 
 @shared_task(name="healing.ping_broadcast")

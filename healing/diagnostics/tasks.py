@@ -1,0 +1,1 @@
+"""Celery tasks of self-debugging (issue #8)."""

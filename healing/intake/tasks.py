@@ -1,0 +1,1 @@
+"""Celery tasks of the intake stage (issue #3): process_modification."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the sandbox and apply stages (issue #4)."""

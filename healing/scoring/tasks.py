@@ -1,0 +1,1 @@
+"""Celery tasks of scoring and calibration (issue #5)."""
