@@ -1,5 +1,8 @@
-"""Circuit breakers, rate limit, cascades, pre-flight checks (issue #5). Contract placeholder:
-the judgement issue replaces these bodies; other areas call only these names."""
+"""Circuit breakers, rate limit, pre-flight checks (issue #5).
+
+CONTRACT PLACEHOLDER: the judgement issue replaces these bodies and keeps the names and
+signatures. Until then only the emergency stop is checked, and outcomes are not recorded.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,13 @@ class CheckResult:
     threshold: Any = None
     retry_at: datetime | None = None
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "ok": self.ok, "reason": self.reason, "metric": self.metric,
+            "value": self.value, "threshold": self.threshold,
+            "retry_at": self.retry_at.isoformat() if self.retry_at else None,
+        }
+
 
 @dataclass
 class PreflightResult:
@@ -28,18 +38,28 @@ class PreflightResult:
     def blocking(self) -> list[CheckResult]:
         return [c for c in self.checks if not c.ok]
 
+    def as_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checks": [c.as_json() for c in self.checks]}
+
 
 def run_preflight(modification: Any, *, stage: str) -> PreflightResult:
-    """Breaker, engine breaker, health, rate limit, anomaly level and emergency stop, each stored
-    on the modification. `stage` is 'intake' or 'apply'; the rate limit counts only at apply."""
-    raise NotImplementedError("pre-flight checks land with issue #5")
+    """Breaker, engine breaker, health, rate limit, anomaly level and emergency stop.
+    `stage` is 'intake' or 'apply'; the rate limit counts only at apply. The caller stores
+    `as_json()` on the modification and blocks on any failed check."""
+    from .models import EngineState
+
+    state = EngineState.objects.current()
+    check = CheckResult(
+        "emergency_stop", not state.is_emergency_stopped,
+        reason=f"emergency stop: {state.reason}" if state.is_emergency_stopped else "",
+        metric="engine_state", value=state.state, threshold="running",
+    )
+    return PreflightResult(ok=check.ok, checks=[check])
 
 
 def record_outcome(modification: Any, *, success: bool, stage: str, actor: Any = None) -> None:
     """Feed an outcome (sandbox, apply, rollback) to the breakers, learning and calibration."""
-    raise NotImplementedError("breakers land with issue #5")
 
 
 def note_application(modification: Any) -> None:
     """Count one application against the shared rate limit."""
-    raise NotImplementedError("the rate limit lands with issue #5")
