@@ -105,6 +105,8 @@ class BreakerCheck(PreflightCheck):
         return dual.check(ctx.modification.workspace_id, ctx.error_type, now=ctx.now)
 
     def reserve(self, ctx: Context, result: CheckResult) -> CheckResult:
+        if ctx.stage != "apply":  # the trial place is taken where the patch would land
+            return result
         return dual.admit_trial(ctx.modification.workspace_id, ctx.error_type, result)
 
 
