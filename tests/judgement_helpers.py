@@ -20,7 +20,9 @@ def succeed(workspace: Any, error_type: str = "logic", n: int = 1, **fields: Any
     return outcomes(workspace, error_type, [True] * n, **fields)
 
 
-def outcomes(workspace: Any, error_type: str, results: list[bool], stage: str = "apply", **fields: Any) -> list[Any]:
+def outcomes(
+    workspace: Any, error_type: str, results: list[bool], stage: str = "apply", **fields: Any
+) -> list[Any]:
     mods = []
     for success in results:
         mod = factories.make_modification(workspace, error_type=error_type, **fields)

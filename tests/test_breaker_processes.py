@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from healing.actions import do_change_setting
-from healing.models import ApplicationSlot, AuditEvent, EngineBreaker, ErrorTypeCircuit, Outcome, SuccessRate
+from healing.models import (
+    ApplicationSlot,
+    AuditEvent,
+    EngineBreaker,
+    ErrorTypeCircuit,
+    Outcome,
+    SuccessRate,
+)
 from tests import factories
 from tests.conftest import _database_url_for_tests
 
@@ -27,7 +34,11 @@ def hammer(mode: str, id_groups: list[list[int]], tmp_path: Path) -> list[dict]:
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.judgement_hammer", mode, str(start), *map(str, ids)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for ids in id_groups
     ]
@@ -41,8 +52,12 @@ def hammer(mode: str, id_groups: list[list[int]], tmp_path: Path) -> list[dict]:
     return reports
 
 
-def test_it_counts_every_outcome_once_and_opens_once_under_three_processes(workspace: Any, tmp_path: Path) -> None:
-    do_change_setting(None, "breaker.logic.error_budget", 1.0)  # only the attempts limit (10) opens it
+def test_it_counts_every_outcome_once_and_opens_once_under_three_processes(
+    workspace: Any, tmp_path: Path
+) -> None:
+    do_change_setting(
+        None, "breaker.logic.error_budget", 1.0
+    )  # only the attempts limit (10) opens it
     ids = [factories.make_modification(workspace, error_type="logic").pk for _ in range(45)]
     # Overlapping shares: ids 10–34 are recorded by two processes, and must still count once.
     reports = hammer("outcome", [ids[:25], ids[10:35], ids[35:]], tmp_path)
@@ -56,9 +71,9 @@ def test_it_counts_every_outcome_once_and_opens_once_under_three_processes(works
     assert SuccessRate.objects.get().attempts == 45
     assert AuditEvent.objects.filter(kind="breaker.engine").count() == 1
     assert AuditEvent.objects.filter(kind="breaker.circuit").count() == 1
-    assert list(AuditEvent.objects.filter(kind="breaker.workspace").values_list("from_state", "to_state")) == [
-        ("CLOSED", "LOGIC_OPEN")
-    ]
+    assert list(
+        AuditEvent.objects.filter(kind="breaker.workspace").values_list("from_state", "to_state")
+    ) == [("CLOSED", "LOGIC_OPEN")]
 
 
 def test_it_shares_the_rate_limit_between_processes(workspace: Any, tmp_path: Path) -> None:

@@ -35,13 +35,17 @@ def test_it_opens_the_syntax_circuit_after_three_consecutive_failures(workspace:
     events = AuditEvent.objects.filter(kind="breaker.workspace")
     assert [(e.from_state, e.to_state) for e in events] == [("CLOSED", "SYNTAX_OPEN")]
 
-    blocked = run_preflight(factories.make_modification(workspace, error_type="syntax"), stage="intake")
+    blocked = run_preflight(
+        factories.make_modification(workspace, error_type="syntax"), stage="intake"
+    )
     check = next(c for c in blocked.checks if c.name == "breaker")
     assert not blocked.ok and not check.ok
     assert (check.metric, check.value, check.threshold) == ("consecutive_failures", 3, 3)
     assert check.retry_at == circuit(workspace, "syntax").retry_at
     # Logic fixes still go: only the syntax circuit is open.
-    assert run_preflight(factories.make_modification(workspace, error_type="logic"), stage="intake").ok
+    assert run_preflight(
+        factories.make_modification(workspace, error_type="logic"), stage="intake"
+    ).ok
 
 
 def test_it_resets_the_attempt_count_on_a_success(workspace: Any) -> None:
@@ -52,7 +56,11 @@ def test_it_resets_the_attempt_count_on_a_success(workspace: Any) -> None:
     assert state(workspace) == "CLOSED"
     assert circuit(workspace, "logic").consecutive_failures == 5
     fail(workspace, "logic")
-    assert circuit(workspace, "logic").trip == {"metric": "failures_in_window", "value": 11, "threshold": 10}
+    assert circuit(workspace, "logic").trip == {
+        "metric": "failures_in_window",
+        "value": 11,
+        "threshold": 10,
+    }
 
 
 def test_it_opens_on_the_error_budget_over_the_window(workspace: Any) -> None:
@@ -63,14 +71,22 @@ def test_it_opens_on_the_error_budget_over_the_window(workspace: Any) -> None:
     assert state(workspace) == "CLOSED"
     fail(workspace, "performance")
     assert state(workspace) == "LOGIC_OPEN"
-    assert circuit(workspace, "performance").trip == {"metric": "failures_in_window", "value": 2, "threshold": 1}
+    assert circuit(workspace, "performance").trip == {
+        "metric": "failures_in_window",
+        "value": 2,
+        "threshold": 1,
+    }
 
 
-def test_it_locks_the_workspace_when_both_circuits_open_until_an_admin_resets_it(workspace: Any, admin_user: Any) -> None:
+def test_it_locks_the_workspace_when_both_circuits_open_until_an_admin_resets_it(
+    workspace: Any, admin_user: Any
+) -> None:
     fail(workspace, "syntax", 3)
     fail(workspace, "security", 3)
     assert state(workspace) == "PERMANENTLY_OPEN"
-    result = run_preflight(factories.make_modification(workspace, error_type="runtime"), stage="intake")
+    result = run_preflight(
+        factories.make_modification(workspace, error_type="runtime"), stage="intake"
+    )
     check = next(c for c in result.checks if c.name == "breaker")
     assert not check.ok and check.retry_at is None and check.value == "PERMANENTLY_OPEN"
     assert "admin reset" in check.reason
@@ -86,7 +102,11 @@ def test_it_locks_the_workspace_when_both_circuits_open_until_an_admin_resets_it
     assert not ErrorTypeCircuit.objects.filter(workspace=workspace, is_open=True).exists()
     reset = AuditEvent.objects.get(kind="breaker.reset")
     assert reset.actor_label == "user:ada-admin" and reset.reason == "fixed the flaky agent"
-    assert list(AuditEvent.objects.filter(kind="breaker.workspace").order_by("id").values_list("from_state", "to_state")) == [
+    assert list(
+        AuditEvent.objects.filter(kind="breaker.workspace")
+        .order_by("id")
+        .values_list("from_state", "to_state")
+    ) == [
         ("CLOSED", "SYNTAX_OPEN"),
         ("SYNTAX_OPEN", "PERMANENTLY_OPEN"),
         ("PERMANENTLY_OPEN", "CLOSED"),
@@ -105,7 +125,11 @@ def test_it_lets_one_trial_through_after_the_cool_down(workspace: Any) -> None:
     second = factories.make_modification(workspace, error_type="runtime")
     assert run_preflight(first, stage="apply").ok
     refused = run_preflight(second, stage="apply")
-    assert not refused.ok and refused.blocking[0].name == "breaker" and refused.blocking[0].retry_at is not None
+    assert (
+        not refused.ok
+        and refused.blocking[0].name == "breaker"
+        and refused.blocking[0].retry_at is not None
+    )
 
     # The trial fails: open again, a new cool-down.
     record_outcome(first, success=False, stage="apply")
@@ -114,7 +138,11 @@ def test_it_lets_one_trial_through_after_the_cool_down(workspace: Any) -> None:
     assert run_preflight(second, stage="apply").ok
     record_outcome(second, success=True, stage="apply")
     assert state(workspace) == "CLOSED"
-    assert list(AuditEvent.objects.filter(kind="breaker.circuit").order_by("id").values_list("from_state", "to_state")) == [
+    assert list(
+        AuditEvent.objects.filter(kind="breaker.circuit")
+        .order_by("id")
+        .values_list("from_state", "to_state")
+    ) == [
         ("closed", "open"),
         ("open", "closed"),
     ]
@@ -124,8 +152,14 @@ def test_it_lets_an_admin_force_a_circuit_open_and_closed(workspace: Any, admin_
     do_workspace_breaker_action(admin_user, workspace.pk, "force-open", "agent gone rogue", "logic")
     assert state(workspace) == "LOGIC_OPEN"
     cool_down_circuit(workspace, "logic")  # no cool-down lifts a forced circuit
-    result = run_preflight(factories.make_modification(workspace, error_type="logic"), stage="intake")
-    assert not result.ok and result.blocking[0].retry_at is None and "admin" in result.blocking[0].reason
+    result = run_preflight(
+        factories.make_modification(workspace, error_type="logic"), stage="intake"
+    )
+    assert (
+        not result.ok
+        and result.blocking[0].retry_at is None
+        and "admin" in result.blocking[0].reason
+    )
     do_workspace_breaker_action(admin_user, workspace.pk, "force-close", "agent fixed", "logic")
     assert state(workspace) == "CLOSED"
     events = AuditEvent.objects.filter(kind="breaker.circuit").order_by("id")

@@ -29,7 +29,11 @@ def engine() -> EngineBreaker:
 
 
 def transitions() -> list[tuple[str, str]]:
-    return list(AuditEvent.objects.filter(kind="breaker.engine").order_by("id").values_list("from_state", "to_state"))
+    return list(
+        AuditEvent.objects.filter(kind="breaker.engine")
+        .order_by("id")
+        .values_list("from_state", "to_state")
+    )
 
 
 def test_it_opens_after_five_consecutive_failures_and_says_when_to_retry(workspace: Any) -> None:
@@ -45,12 +49,19 @@ def test_it_opens_after_five_consecutive_failures_and_says_when_to_retry(workspa
     result = run_preflight(factories.make_modification(workspace), stage="intake")
     check = next(c for c in result.checks if c.name == "engine_breaker")
     assert not result.ok and not check.ok
-    assert (check.metric, check.value, check.threshold, check.retry_at) == ("consecutive_failures", 5, 5, breaker.retry_at)
+    assert (check.metric, check.value, check.threshold, check.retry_at) == (
+        "consecutive_failures",
+        5,
+        5,
+        breaker.retry_at,
+    )
     assert "engine_breaker" in result.reason and "retry at" in result.reason
     assert transitions() == [("CLOSED", "OPEN")]
 
 
-def test_it_half_opens_after_the_cool_down_lets_a_limited_trial_and_closes_on_three_successes(workspace: Any) -> None:
+def test_it_half_opens_after_the_cool_down_lets_a_limited_trial_and_closes_on_three_successes(
+    workspace: Any,
+) -> None:
     fail(workspace, n=5)
     cool_down_engine()
     trials = [factories.make_modification(workspace) for _ in range(4)]
@@ -81,11 +92,17 @@ def test_it_opens_again_when_a_trial_fails(workspace: Any) -> None:
     assert transitions() == [("CLOSED", "OPEN"), ("OPEN", "HALF_OPEN"), ("HALF_OPEN", "OPEN")]
 
 
-def test_it_lets_an_admin_force_open_force_close_and_reset_with_who_and_why(workspace: Any, admin_user: Any) -> None:
+def test_it_lets_an_admin_force_open_force_close_and_reset_with_who_and_why(
+    workspace: Any, admin_user: Any
+) -> None:
     do_engine_breaker_action(admin_user, "force-open", "deploy freeze")
     cool_down_engine()
     result = run_preflight(factories.make_modification(workspace), stage="intake")
-    assert not result.ok and result.blocking[0].retry_at is None and "deploy freeze" in result.blocking[0].reason
+    assert (
+        not result.ok
+        and result.blocking[0].retry_at is None
+        and "deploy freeze" in result.blocking[0].reason
+    )
     succeed(workspace, n=5)
     assert engine().state == "OPEN"  # outcomes do not close a forced breaker
 

@@ -25,7 +25,13 @@ def test_it_passes_a_quiet_patch_and_stores_the_result_per_stage(workspace: Any)
     mod = factories.make_modification(workspace, error_type="logic", risk_level="low")
     intake = run_preflight(mod, stage="intake")
     assert intake.ok
-    assert [c.name for c in intake.checks] == ["emergency_stop", "engine_breaker", "breaker", "cascade", "anomaly"]
+    assert [c.name for c in intake.checks] == [
+        "emergency_stop",
+        "engine_breaker",
+        "breaker",
+        "cascade",
+        "anomaly",
+    ]
     applied = run_preflight(mod, stage="apply")
     assert applied.ok
     assert [c.name for c in applied.checks][-2:] == ["anomaly", "rate_limit"]
@@ -33,18 +39,23 @@ def test_it_passes_a_quiet_patch_and_stores_the_result_per_stage(workspace: Any)
     assert set(stored) == {"intake", "apply"} and stored["apply"]["ok"] is True
 
 
-def test_it_says_health_is_unknown_and_does_not_block_while_monitoring_is_missing(workspace: Any) -> None:
+def test_it_says_health_is_unknown_and_does_not_block_while_monitoring_is_missing(
+    workspace: Any,
+) -> None:
     result = run_preflight(factories.make_modification(workspace), stage="apply")
     health = check(result, "health")
     assert result.ok and health.ok
     assert health.value == "unknown" and health.reason.startswith("health unknown")
 
 
-def test_it_blocks_on_a_health_metric_out_of_bounds(workspace: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_it_blocks_on_a_health_metric_out_of_bounds(
+    workspace: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # monitoring.health lands with issue #6; a stand-in with the contract's shape until then.
     module = types.ModuleType("monitoring.health")
     module.preflight_health = lambda: {  # type: ignore[attr-defined]
-        "status": "unhealthy", "window_seconds": 120,
+        "status": "unhealthy",
+        "window_seconds": 120,
         "metrics": {
             "error_rate": {"value": 0.12, "threshold": 0.05, "ok": False},
             "available_memory": {"value": 0.45, "threshold": 0.2, "ok": True},
@@ -59,7 +70,9 @@ def test_it_blocks_on_a_health_metric_out_of_bounds(workspace: Any, monkeypatch:
     assert not ApplicationSlot.objects.exists()  # a blocked patch takes no rate-limit place
 
 
-def test_it_does_not_block_when_the_health_monitor_raises(workspace: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_it_does_not_block_when_the_health_monitor_raises(
+    workspace: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     module = types.ModuleType("monitoring.health")
 
     def broken() -> dict:
@@ -93,12 +106,18 @@ def test_it_follows_the_admins_rate_limit(workspace: Any) -> None:
     assert [run_preflight(m, stage="apply").ok for m in mods] == [True, True, False]
 
 
-@pytest.mark.parametrize(("level", "blocked"), [("none", False), ("high", False), ("critical", True)])
+@pytest.mark.parametrize(
+    ("level", "blocked"), [("none", False), ("high", False), ("critical", True)]
+)
 def test_it_blocks_on_the_anomaly_level(workspace: Any, level: str, blocked: bool) -> None:
     result = run_preflight(factories.make_modification(workspace, risk_level=level), stage="intake")
     anomaly = check(result, "anomaly")
     assert anomaly.ok is not blocked
-    assert (anomaly.metric, anomaly.value, anomaly.threshold) == ("anomaly_risk", level, "below critical")
+    assert (anomaly.metric, anomaly.value, anomaly.threshold) == (
+        "anomaly_risk",
+        level,
+        "below critical",
+    )
 
 
 def test_it_blocks_everything_during_an_emergency_stop(workspace: Any, operator: Any) -> None:

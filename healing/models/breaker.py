@@ -32,7 +32,9 @@ class WorkspaceBreaker(models.Model):
     (logic, runtime, performance and security fixes). Both open: PERMANENTLY_OPEN, which only an
     admin reset lifts."""
 
-    workspace = models.OneToOneField("healing.Workspace", on_delete=models.CASCADE, related_name="breaker")
+    workspace = models.OneToOneField(
+        "healing.Workspace", on_delete=models.CASCADE, related_name="breaker"
+    )
     state = models.CharField(max_length=20, choices=DualState.choices, default=DualState.CLOSED)
     changed_at = models.DateTimeField(default=timezone.now)
     reason = models.TextField(blank=True)
@@ -44,10 +46,14 @@ class WorkspaceBreaker(models.Model):
 class ErrorTypeCircuit(models.Model):
     """Counters and open/closed state of one error type in one workspace."""
 
-    workspace = models.ForeignKey("healing.Workspace", on_delete=models.CASCADE, related_name="circuits")
+    workspace = models.ForeignKey(
+        "healing.Workspace", on_delete=models.CASCADE, related_name="circuits"
+    )
     error_type = models.CharField(max_length=16)
     is_open = models.BooleanField(default=False)
-    forced = models.BooleanField(default=False, help_text="Opened by an admin: no cool-down, only a reset lifts it.")
+    forced = models.BooleanField(
+        default=False, help_text="Opened by an admin: no cool-down, only a reset lifts it."
+    )
     attempts = models.PositiveIntegerField(default=0)
     failures = models.PositiveIntegerField(default=0)
     successes = models.PositiveIntegerField(default=0)
@@ -55,12 +61,22 @@ class ErrorTypeCircuit(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     retry_at = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(blank=True)
-    trip = models.JSONField(default=dict, blank=True, help_text="The metric that opened it: metric, value, threshold.")
-    window_start = models.DateTimeField(null=True, blank=True, help_text="The error budget counts outcomes since (set on every close).")
+    trip = models.JSONField(
+        default=dict, blank=True, help_text="The metric that opened it: metric, value, threshold."
+    )
+    window_start = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The error budget counts outcomes since (set on every close).",
+    )
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["workspace", "error_type"], name="circuit_per_workspace_type")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "error_type"], name="circuit_per_workspace_type"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.workspace_id}/{self.error_type}: {'open' if self.is_open else 'closed'}"
@@ -90,15 +106,21 @@ class EngineBreakerManager(models.Manager["EngineBreaker"]):
 class EngineBreaker(models.Model):
     """The one engine-wide breaker (CLOSED/OPEN/HALF_OPEN)."""
 
-    state = models.CharField(max_length=12, choices=EngineBreakerState.choices, default=EngineBreakerState.CLOSED)
+    state = models.CharField(
+        max_length=12, choices=EngineBreakerState.choices, default=EngineBreakerState.CLOSED
+    )
     forced = models.BooleanField(default=False, help_text="Held open by an admin: no cool-down.")
     consecutive_failures = models.PositiveIntegerField(default=0)
     consecutive_successes = models.PositiveIntegerField(default=0)
-    trials_admitted = models.PositiveIntegerField(default=0, help_text="Patches let through in this HALF_OPEN period.")
+    trials_admitted = models.PositiveIntegerField(
+        default=0, help_text="Patches let through in this HALF_OPEN period."
+    )
     opened_at = models.DateTimeField(null=True, blank=True)
     retry_at = models.DateTimeField(null=True, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.TextField(blank=True)
 
     objects = EngineBreakerManager()
@@ -124,7 +146,9 @@ class EngineBreaker(models.Model):
 class OutcomeQuerySet(models.QuerySet["Outcome"]):
     def final_per_modification(self) -> OutcomeQuerySet:
         """The latest outcome of each modification: a rollback after an apply makes it wrong."""
-        latest = self.filter(modification_id=models.OuterRef("modification_id")).order_by("-recorded_at", "-id")
+        latest = self.filter(modification_id=models.OuterRef("modification_id")).order_by(
+            "-recorded_at", "-id"
+        )
         return self.filter(pk=models.Subquery(latest.values("pk")[:1]))
 
 
@@ -134,7 +158,9 @@ class Outcome(models.Model):
     Unique per (modification, stage): a retried task cannot count twice. Breakers, calibration and
     the learnt success rates all read from here."""
 
-    modification = models.ForeignKey("healing.Modification", on_delete=models.CASCADE, related_name="outcomes")
+    modification = models.ForeignKey(
+        "healing.Modification", on_delete=models.CASCADE, related_name="outcomes"
+    )
     workspace = models.ForeignKey("healing.Workspace", on_delete=models.CASCADE, related_name="+")
     stage = models.CharField(max_length=16)
     success = models.BooleanField()
@@ -147,7 +173,9 @@ class Outcome(models.Model):
     objects = OutcomeQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["modification", "stage"], name="one_outcome_per_stage")]
+        constraints = [
+            models.UniqueConstraint(fields=["modification", "stage"], name="one_outcome_per_stage")
+        ]
         indexes = [models.Index(fields=["workspace", "error_type", "-recorded_at"])]
 
     def __str__(self) -> str:
@@ -158,7 +186,9 @@ class ApplicationSlot(models.Model):
     """One application counted against the shared rate limit (reserved at pre-flight, confirmed by
     note_application). Rows older than the window are irrelevant and pruned."""
 
-    modification = models.OneToOneField("healing.Modification", on_delete=models.CASCADE, related_name="+")
+    modification = models.OneToOneField(
+        "healing.Modification", on_delete=models.CASCADE, related_name="+"
+    )
     reserved_at = models.DateTimeField(default=timezone.now, db_index=True)
     applied_at = models.DateTimeField(null=True, blank=True)
 

@@ -13,12 +13,20 @@ class CascadeStatus(models.TextChoices):
 
 
 class Cascade(models.Model):
-    root = models.OneToOneField("healing.Modification", on_delete=models.CASCADE, related_name="cascade_root")
-    workspace = models.ForeignKey("healing.Workspace", on_delete=models.CASCADE, related_name="cascades")
-    status = models.CharField(max_length=16, choices=CascadeStatus.choices, default=CascadeStatus.OPEN)
+    root = models.OneToOneField(
+        "healing.Modification", on_delete=models.CASCADE, related_name="cascade_root"
+    )
+    workspace = models.ForeignKey(
+        "healing.Workspace", on_delete=models.CASCADE, related_name="cascades"
+    )
+    status = models.CharField(
+        max_length=16, choices=CascadeStatus.choices, default=CascadeStatus.OPEN
+    )
     stop_reasons = models.JSONField(default=list, blank=True)
     recommendations = models.JSONField(default=list, blank=True)
-    last_good_commit = models.CharField(max_length=64, blank=True, help_text="HEAD before the root patch.")
+    last_good_commit = models.CharField(
+        max_length=64, blank=True, help_text="HEAD before the root patch."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     stopped_at = models.DateTimeField(null=True, blank=True)
 
@@ -39,7 +47,11 @@ class CascadeLink(models.Model):
     cascade = models.ForeignKey(Cascade, on_delete=models.CASCADE, related_name="links")
     depth = models.PositiveSmallIntegerField(help_text="1 for the root.")
     modification = models.OneToOneField(
-        "healing.Modification", null=True, blank=True, on_delete=models.SET_NULL, related_name="cascade_link"
+        "healing.Modification",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cascade_link",
     )
     error_type = models.CharField(max_length=16, blank=True)
     severity = models.CharField(max_length=16, blank=True)

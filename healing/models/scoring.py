@@ -16,16 +16,24 @@ class ConfidenceScore(models.Model):
     """The score of one modification: the raw model output, the calibrated probability, every
     component measured (and the agent's claim beside it), and the overall confidence."""
 
-    modification = models.OneToOneField("healing.Modification", on_delete=models.CASCADE, related_name="score")
+    modification = models.OneToOneField(
+        "healing.Modification", on_delete=models.CASCADE, related_name="score"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     logits = models.JSONField(default=list, blank=True)
-    base_probability = models.FloatField(help_text="softmax(logits) at T = 1, or the agent's claimed probability.")
+    base_probability = models.FloatField(
+        help_text="softmax(logits) at T = 1, or the agent's claimed probability."
+    )
     temperature = models.FloatField(default=1.0, help_text="softmax(logits / T)")
     raw_probability = models.FloatField()
     calibrated_probability = models.FloatField()
     calibration_method = models.CharField(max_length=24, choices=CalibrationMethod.choices)
-    calibration_fit = models.ForeignKey("healing.CalibrationFit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    components = models.JSONField(default=dict, help_text="name → {measured, claimed, used, source}")
+    calibration_fit = models.ForeignKey(
+        "healing.CalibrationFit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    components = models.JSONField(
+        default=dict, help_text="name → {measured, claimed, used, source}"
+    )
     overall = models.FloatField()
     syntax_confidence = models.FloatField(null=True, blank=True)
     logic_confidence = models.FloatField(null=True, blank=True)
@@ -48,7 +56,9 @@ class CalibrationFit(models.Model):
     n_samples = models.PositiveIntegerField(default=0)
     ece_raw = models.FloatField(null=True, blank=True)
     ece_calibrated = models.FloatField(null=True, blank=True)
-    reliability = models.JSONField(default=dict, help_text="bins → count, mean confidence, accuracy (raw and calibrated)")
+    reliability = models.JSONField(
+        default=dict, help_text="bins → count, mean confidence, accuracy (raw and calibrated)"
+    )
     is_active = models.BooleanField(default=False)
     note = models.TextField(blank=True)
 
@@ -88,7 +98,9 @@ class SuccessRate(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "error_type", "source", "strategy"], name="one_rate_per_key")
+            models.UniqueConstraint(
+                fields=["workspace", "error_type", "source", "strategy"], name="one_rate_per_key"
+            )
         ]
 
     def __str__(self) -> str:

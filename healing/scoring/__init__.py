@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
-from .. import tunables
+from .. import tunables as registry
 from ..models import CalibrationFit, ConfidenceScore, Modification
 from . import components as c
 from . import tunables as _tunables  # noqa: F401 - registers the scoring tunables
@@ -38,7 +38,7 @@ def active_calibrator() -> tuple[CalibrationFit | None, Calibrator | None]:
     fit = CalibrationFit.objects.active()
     if (
         fit is None
-        or fit.method != tunables.get("scoring.calibration_method")
+        or fit.method != registry.get("scoring.calibration_method")
         or fit.method not in CALIBRATORS
     ):
         return None, None
@@ -61,7 +61,7 @@ def error_type_of(modification: Modification) -> str:
 @transaction.atomic
 def score_modification(modification: Modification, sandbox: Any = None) -> dict[str, Any]:
     """Compute and store the ConfidenceScore of a modification; returns its JSON form."""
-    settings = tunables.get_many(
+    settings = registry.get_many(
         ["scoring.temperature", "scoring.history_min_samples", "scoring.pattern_weight"],
         modification.workspace,
     )
@@ -145,7 +145,7 @@ def threshold_for(error_type: str, workspace: Any = None) -> dict[str, float]:
     """The admin's threshold, the learnt shift and the bounds it is kept within."""
     from ..models import AdaptiveThreshold
 
-    values = tunables.get_many(
+    values = registry.get_many(
         [f"scoring.threshold.{error_type}", "learning.max_threshold_shift", "scoring.floor"],
         workspace,
     )
@@ -158,11 +158,12 @@ def threshold_for(error_type: str, workspace: Any = None) -> dict[str, float]:
         or 0.0
     )
     shift = min(max(shift, -bound), bound)
-    lower, upper = max(values["scoring.floor"], base - bound), min(1.0, base + bound)
+    lower = round(max(values["scoring.floor"], base - bound), 6)
+    upper = round(min(1.0, base + bound), 6)
     return {
         "base": base,
         "shift": shift,
-        "threshold": min(max(base + shift, lower), upper),
+        "threshold": round(min(max(base + shift, lower), upper), 6),
         "lower": lower,
         "upper": upper,
         "floor": values["scoring.floor"],
