@@ -16,6 +16,7 @@ import math
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from .. import tunables
@@ -54,11 +55,24 @@ def check(workspace_id: int, error_type: str, *, now: datetime | None = None) ->
     """Read-only: may a patch of this error type go on in this workspace?"""
     now = now or timezone.now()
     error_type = normalise(error_type)
-    state = (
+    # One query on the hot path: the workspace state and whether this type's circuit is open.
+    row = (
         WorkspaceBreaker.objects.filter(workspace_id=workspace_id)
-        .values_list("state", flat=True)
+        .annotate(
+            circuit_open=Subquery(
+                ErrorTypeCircuit.objects.filter(
+                    workspace_id=OuterRef("workspace_id"), error_type=error_type
+                ).values("is_open")[:1]
+            )
+        )
+        .values_list("state", "circuit_open")
         .first()
     )
+    state, circuit_open = row if row is not None else (DualState.CLOSED, False)
+    if not circuit_open and state != DualState.PERMANENTLY_OPEN:
+        return CheckResult(
+            "breaker", True, metric=f"{error_type}_circuit", value="closed", threshold="closed"
+        )
     if state == DualState.PERMANENTLY_OPEN:
         return CheckResult(
             "breaker",

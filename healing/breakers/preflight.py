@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from .. import tunables
 from ..models import EngineState, Modification
-from . import dual, engine, ratelimit
+from . import dual, engine, ratelimit, snapshot
 from .health import check_health
 from .results import CheckResult, PreflightResult
 from .tunables import ANOMALY_LEVELS
@@ -29,9 +29,17 @@ class Context:
     stage: str
     now: datetime = field(default_factory=timezone.now)
 
+    _snapshot: snapshot.Snapshot | None = None
+
     @property
     def error_type(self) -> str:
         return dual.normalise(self.modification.error_type)
+
+    @property
+    def snapshot(self) -> snapshot.Snapshot:
+        if self._snapshot is None:
+            self._snapshot = snapshot.take(self.modification.workspace_id, self.error_type)
+        return self._snapshot
 
 
 class PreflightCheck:
@@ -81,6 +89,10 @@ class EngineBreakerCheck(PreflightCheck):
     name = "engine_breaker"
 
     def run(self, ctx: Context) -> CheckResult:
+        if ctx.snapshot.engine_closed:
+            return snapshot.check_breakers(
+                ctx.modification.workspace_id, ctx.error_type, ctx.stage, ctx.snapshot
+            )[1]
         return engine.check(ctx.stage, now=ctx.now)
 
     def reserve(self, ctx: Context, result: CheckResult) -> CheckResult:
@@ -102,6 +114,10 @@ class BreakerCheck(PreflightCheck):
     name = "breaker"
 
     def run(self, ctx: Context) -> CheckResult:
+        if ctx.snapshot.dual_closed:
+            return snapshot.check_breakers(
+                ctx.modification.workspace_id, ctx.error_type, ctx.stage, ctx.snapshot
+            )[0]
         return dual.check(ctx.modification.workspace_id, ctx.error_type, now=ctx.now)
 
     def reserve(self, ctx: Context, result: CheckResult) -> CheckResult:
