@@ -25,6 +25,8 @@ def record_outcome(
 ) -> bool:
     """Count one outcome of `modification` at `stage`. Returns False if it was already counted
     (a retried task): each (modification, stage) counts exactly once."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown outcome stage {stage!r}; one of {', '.join(STAGES)}")
     error_type = dual.normalise(modification.error_type)
     try:
         with transaction.atomic():
