@@ -181,3 +181,16 @@ def test_it_keeps_workspaces_apart(workspace: Any, tmp_path: Any) -> None:
     fail(workspace, "syntax", 3)
     assert state(workspace) == "SYNTAX_OPEN"
     assert run_preflight(factories.make_modification(other, error_type="syntax"), stage="intake").ok
+
+
+def test_it_counts_one_attempt_per_patch_across_stages(workspace: Any) -> None:
+    passed_sandbox = factories.make_modification(workspace, error_type="logic")
+    record_outcome(passed_sandbox, success=True, stage="sandbox")
+    assert not ErrorTypeCircuit.objects.filter(workspace=workspace).exists()  # not landed yet
+    record_outcome(passed_sandbox, success=True, stage="apply")
+    record_outcome(passed_sandbox, success=True, stage="verify")
+    failed_twice = factories.make_modification(workspace, error_type="logic")
+    record_outcome(failed_twice, success=False, stage="apply")
+    record_outcome(failed_twice, success=False, stage="rollback")
+    c = circuit(workspace, "logic")
+    assert (c.attempts, c.successes, c.failures) == (2, 1, 1)

@@ -215,7 +215,9 @@ def _tripped(
             "threshold": max_attempts,
             "reason": f"{circuit.consecutive_failures} consecutive failed {error_type} fixes (at most {max_attempts})",
         }
-    outcomes = Outcome.objects.filter(workspace_id=workspace_id, error_type=error_type)
+    outcomes = Outcome.objects.filter(
+        workspace_id=workspace_id, error_type=error_type, counted=True
+    )
     if circuit.window_start is not None:
         outcomes = outcomes.filter(recorded_at__gte=circuit.window_start)
     latest = list(

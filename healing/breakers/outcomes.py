@@ -1,4 +1,11 @@
-"""record_outcome(): one outcome feeds the breakers, the learnt success rates and calibration."""
+"""record_outcome(): one outcome feeds the breakers, the learnt success rates and calibration.
+
+Stages: "sandbox" (the sandbox judged the patch), "apply" (applied — and verified, when the
+apply task watches it), "verify" (a later post-apply check), "rollback" (success=False: it was
+rolled back). Every call is stored once per (modification, stage) as an Outcome; calibration reads
+each modification's latest one. The breakers and success rates count one attempt per patch: a
+success only once it landed (apply/verify), a failure only the first time that patch fails.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +37,7 @@ def record_outcome(
     error_type = dual.normalise(modification.error_type)
     try:
         with transaction.atomic():
+            counted = _counts(modification, success, stage)
             Outcome.objects.create(
                 modification=modification,
                 workspace_id=modification.workspace_id,
@@ -39,17 +47,32 @@ def record_outcome(
                 source=modification.source[:128],
                 strategy=strategy_of(modification),
                 confidence=modification.confidence,
+                counted=counted,
             )
-            dual.record(
-                modification.workspace, modification.workspace_id, error_type, success, actor
-            )
-            engine.record(success, actor)
-            _learn(modification, error_type, success)
+            if counted:
+                dual.record(
+                    modification.workspace, modification.workspace_id, error_type, success, actor
+                )
+                engine.record(success, actor)
+                _learn(modification, error_type, success)
     except IntegrityError:
         if Outcome.objects.filter(modification=modification, stage=stage).exists():
             return False
         raise
     return True
+
+
+def _counts(modification: Modification, success: bool, stage: str) -> bool:
+    if success:
+        return (
+            stage in ("apply", "verify")
+            and not Outcome.objects.filter(
+                modification=modification, success=True, counted=True
+            ).exists()
+        )
+    return not Outcome.objects.filter(
+        modification=modification, success=False, counted=True
+    ).exists()
 
 
 def _learn(modification: Modification, error_type: str, success: bool) -> None:

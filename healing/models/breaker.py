@@ -168,6 +168,10 @@ class Outcome(models.Model):
     source = models.CharField(max_length=128, blank=True)
     strategy = models.CharField(max_length=128, blank=True)
     confidence = models.FloatField(null=True, blank=True)
+    counted = models.BooleanField(
+        default=True,
+        help_text="Fed to the breakers and success rates (see healing.breakers.outcomes).",
+    )
     recorded_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = OutcomeQuerySet.as_manager()
