@@ -115,14 +115,9 @@ def analyse(
             }
         )
         recs.append(PER_TYPE.get(types[-1], PER_TYPE["logic"]))
-    confidences = [link.confidence for link in links[-falling:]]
-    if (
-        len(confidences) == falling
-        and None not in confidences
-        and all(
-            b < a
-            for a, b in zip(confidences, confidences[1:], strict=False)  # type: ignore[operator]
-        )
+    confidences = [link.confidence for link in links[-falling:] if link.confidence is not None]
+    if len(confidences) == falling and all(
+        b < a for a, b in zip(confidences, confidences[1:], strict=False)
     ):
         reasons.append(
             {

@@ -55,9 +55,8 @@ class EngineBreakerActionView(APIView):
     def post(self, request: Request, action: str) -> Response:
         serializer = BreakerActionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        breaker = do_engine_breaker_action(
-            request.user, action, serializer.validated_data["reason"]
-        )
+        user = request.user  # IsAdmin: an authenticated user
+        breaker = do_engine_breaker_action(user, action, serializer.validated_data["reason"])  # type: ignore[arg-type]
         return Response(breaker.as_json())
 
 
@@ -79,7 +78,7 @@ class WorkspaceBreakerActionView(APIView):
         serializer = BreakerActionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         state = do_workspace_breaker_action(
-            request.user,
+            request.user,  # type: ignore[arg-type]
             workspace.pk,
             action,
             serializer.validated_data["reason"],

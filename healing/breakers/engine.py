@@ -36,7 +36,7 @@ def _transition(
     breaker.state = new
     breaker.changed_at = timezone.now()
     breaker.reason = reason
-    breaker.changed_by = actor if isinstance(actor, AbstractBaseUser) else None
+    breaker.changed_by = actor if isinstance(actor, AbstractBaseUser) else None  # type: ignore[assignment]
     breaker.save(update_fields=[*fields, "state", "changed_at", "reason", "changed_by"])
     record_event(
         "breaker.engine",

@@ -193,7 +193,7 @@ CALIBRATORS: dict[str, type[Calibrator]] = {
 }
 
 
-def reliability(p: np.ndarray, y: np.ndarray, n_bins: int = 10) -> list[dict[str, float]]:
+def reliability(p: np.ndarray, y: np.ndarray, n_bins: int = 10) -> list[dict[str, Any]]:
     """Equal-width bins, assigned as scikit-learn's calibration_curve does (searchsorted, left)."""
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     ids = np.searchsorted(edges[1:-1], p)
