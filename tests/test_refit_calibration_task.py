@@ -137,3 +137,11 @@ def test_it_adapts_a_threshold_only_within_the_admins_bounds(
         gate.detail["threshold"] == pytest.approx(0.81)
         and AdaptiveThreshold.objects.get().shift > 0.01
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_in_a_real_worker(celery_worker_process: Any, workspace: Any) -> None:
+    scored_outcomes(workspace, 60)
+    result = refit_calibration.delay().get(timeout=60)
+    assert result["status"] == "fitted" and result["n_samples"] == 60
+    assert CalibrationFit.objects.get(is_active=True).n_samples == 60
