@@ -9,3 +9,4 @@ class HealingConfig(AppConfig):
         # Tunables register themselves on import; the registry must be complete before any
         # request, task or admin page reads it.
         from . import tunables  # noqa: F401
+        from . import breakers, cascades, scoring  # noqa: F401 - judgement tunables (issue #5)

@@ -1,3 +1,8 @@
 """Celery beat entries of the healing app (collected by selfheal_site.celery)."""
 
-BEAT_SCHEDULE: dict = {}
+from celery.schedules import crontab
+
+BEAT_SCHEDULE: dict = {
+    # Cheap: one query and a few scipy fits over at most thousands of outcomes.
+    "refit-calibration": {"task": "healing.refit_calibration", "schedule": crontab(minute="*/15")},
+}

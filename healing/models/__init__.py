@@ -1,12 +1,33 @@
 """The healing app's models, one module per area. Import from here."""
 
 from .audit import AuditEvent
+from .breaker import ApplicationSlot, EngineBreaker, ErrorTypeCircuit, Outcome, WorkspaceBreaker
+from .cascade import Cascade, CascadeLink
 from .config import Setting, SettingChange
 from .engine import EngineState
 from .modification import InvalidTransition, Modification, ModificationStatus
+from .scoring import (
+    AdaptiveThreshold,
+    CalibrationFit,
+    ConfidenceScore,
+    SuccessRate,
+    ThresholdAdaptation,
+)
 from .workspace import IsolationLevel, Workspace
 
 __all__ = [
+    "AdaptiveThreshold",
+    "ApplicationSlot",
+    "CalibrationFit",
+    "Cascade",
+    "CascadeLink",
+    "ConfidenceScore",
+    "EngineBreaker",
+    "ErrorTypeCircuit",
+    "Outcome",
+    "SuccessRate",
+    "ThresholdAdaptation",
+    "WorkspaceBreaker",
     "AuditEvent",
     "EngineState",
     "InvalidTransition",
