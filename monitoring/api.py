@@ -48,7 +48,9 @@ class SnapshotsView(APIView):
         limits = tunables.get_many(["monitoring.basin_dim", "monitoring.max_batch"])
         try:
             cleaned = clean_snapshots(
-                request.data, dim=limits["monitoring.basin_dim"], max_batch=limits["monitoring.max_batch"],
+                request.data,
+                dim=limits["monitoring.basin_dim"],
+                max_batch=limits["monitoring.max_batch"],
                 default_source=actor_label(request.user),
             )
         except SnapshotErrors as exc:
@@ -64,7 +66,13 @@ def _sources(request: Request) -> list[str]:
     from .models import TelemetrySnapshot
 
     since = timezone.now() - timedelta(days=1)
-    return sorted(set(TelemetrySnapshot.objects.filter(recorded_at__gte=since).values_list("source", flat=True).distinct()))
+    return sorted(
+        set(
+            TelemetrySnapshot.objects.filter(recorded_at__gte=since)
+            .values_list("source", flat=True)
+            .distinct()
+        )
+    )
 
 
 class HealthView(APIView):
@@ -72,11 +80,15 @@ class HealthView(APIView):
 
     def get(self, request: Request) -> Response:
         latest = health.latest_snapshot()
-        return Response({
-            "system": latest.as_json() if latest else None,
-            "preflight": health.preflight_health() if request.query_params.get("preflight") else None,
-            "telemetry": [telemetry.health_summary(s) for s in _sources(request)],
-        })
+        return Response(
+            {
+                "system": latest.as_json() if latest else None,
+                "preflight": health.preflight_health()
+                if request.query_params.get("preflight")
+                else None,
+                "telemetry": [telemetry.health_summary(s) for s in _sources(request)],
+            }
+        )
 
 
 class DegradationView(APIView):
@@ -86,16 +98,20 @@ class DegradationView(APIView):
     def get(self, request: Request) -> Response:
         results = [telemetry.degradation(s) for s in _sources(request)]
         issues = [{**issue, "source": r["source"]} for r in results for issue in r["issues"]]
-        return Response({
-            "degraded": bool(issues),
-            "issues": issues,
-            "sources": {r["source"]: r["metrics"] for r in results},
-        })
+        return Response(
+            {
+                "degraded": bool(issues),
+                "issues": issues,
+                "sources": {r["source"]: r["metrics"] for r in results},
+            }
+        )
 
 
 class BaselineSerializer(serializers.Serializer):
     source = serializers.CharField(max_length=128)
-    basin_coords = serializers.ListField(child=serializers.FloatField(), required=False, allow_null=True)
+    basin_coords = serializers.ListField(
+        child=serializers.FloatField(), required=False, allow_null=True
+    )
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -107,7 +123,12 @@ class BaselineView(APIView):
         serializer = BaselineSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        baseline = actions.do_set_baseline(request.user, source=data["source"], basin_coords=data.get("basin_coords"), reason=data["reason"])
+        baseline = actions.do_set_baseline(
+            request.user,
+            source=data["source"],
+            basin_coords=data.get("basin_coords"),
+            reason=data["reason"],
+        )
         return Response(baseline.as_json(), status=status.HTTP_201_CREATED)
 
 
@@ -117,7 +138,10 @@ def loop_status() -> dict[str, Any]:
         "loop": HealingLoopState.objects.current().as_json(),
         "interval_seconds": tunables.get("loop.interval_seconds"),
         "engine": EngineState.objects.current().as_json(),
-        "strategies": [{"name": s.name, "title": s.title, "acts_alone": auto[f"loop.auto.{s.name}"]} for s in STRATEGIES.values()],
+        "strategies": [
+            {"name": s.name, "title": s.title, "acts_alone": auto[f"loop.auto.{s.name}"]}
+            for s in STRATEGIES.values()
+        ],
         "proposed": HealingAttempt.objects.proposed().count(),
     }
 
@@ -142,7 +166,9 @@ def _when(request: Request, name: str) -> Any:
 class HistoryView(APIView):
     permission_classes = [IsStaffRole]
 
-    @extend_schema(parameters=[OpenApiParameter(n, str) for n in ("source", "since", "until", "points")])
+    @extend_schema(
+        parameters=[OpenApiParameter(n, str) for n in ("source", "since", "until", "points")]
+    )
     def get(self, request: Request) -> Response:
         until = _when(request, "until") or timezone.now()
         since = _when(request, "since") or until - timedelta(hours=24)
@@ -155,7 +181,11 @@ class HistoryView(APIView):
                 raise ValidationError({"points": ["must be an integer between 10 and 20000."]})
             max_points = int(points)
         source = request.query_params.get("source") or telemetry.default_source()
-        body = telemetry.history(source, since, until, max_points) if source else {"source": None, "points": 0}
+        body = (
+            telemetry.history(source, since, until, max_points)
+            if source
+            else {"source": None, "points": 0}
+        )
         body["attempts"] = [a.as_json() for a in HealingAttempt.objects.recent(100)]
         return Response(body)
 
@@ -232,4 +262,6 @@ class FitnessView(APIView):
         mod = get_object_or_404(Modification, pk=pk)
         serializer = FitnessSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(actions.do_compute_fitness(mod, serializer.validated_data["phase"], request.user))
+        return Response(
+            actions.do_compute_fitness(mod, serializer.validated_data["phase"], request.user)
+        )

@@ -12,7 +12,15 @@ urlpatterns = [
     path("engine/start/", api.LoopStartView.as_view(), name="api-loop-start"),
     path("engine/stop/", api.LoopStopView.as_view(), name="api-loop-stop"),
     path("healing/attempts/", api.AttemptListView.as_view(), name="api-healing-attempts"),
-    path("healing/attempts/<int:pk>/approve/", api.AttemptApproveView.as_view(), name="api-healing-approve"),
-    path("healing/attempts/<int:pk>/reject/", api.AttemptRejectView.as_view(), name="api-healing-reject"),
+    path(
+        "healing/attempts/<int:pk>/approve/",
+        api.AttemptApproveView.as_view(),
+        name="api-healing-approve",
+    ),
+    path(
+        "healing/attempts/<int:pk>/reject/",
+        api.AttemptRejectView.as_view(),
+        name="api-healing-reject",
+    ),
     path("modifications/<int:pk>/fitness/", api.FitnessView.as_view(), name="api-fitness"),
 ]

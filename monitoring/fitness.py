@@ -37,13 +37,20 @@ def _mean(a: np.ndarray) -> float | None:
     return float(a.mean()) if len(a) else None
 
 
-def components(before: geometry.Window, after: geometry.Window, limits: dict[str, Any]) -> dict[str, Any]:
+def components(
+    before: geometry.Window, after: geometry.Window, limits: dict[str, Any]
+) -> dict[str, Any]:
     phi_b, phi_a = float(before.phi.mean()), float(after.phi.mean())
     phi_c = _clip(1.0 - max(0.0, phi_b - phi_a) / PHI_DROP_AT_ZERO)
     drift = float(
-        geometry.fisher_rao(geometry.to_simplex(before.basins).mean(axis=0), geometry.to_simplex(after.basins).mean(axis=0))
+        geometry.fisher_rao(
+            geometry.to_simplex(before.basins).mean(axis=0),
+            geometry.to_simplex(after.basins).mean(axis=0),
+        )
     )
-    basin_c = _clip(1.0 - drift / limits["basin_drift_max"]) if limits["basin_drift_max"] > 0 else 0.0
+    basin_c = (
+        _clip(1.0 - drift / limits["basin_drift_max"]) if limits["basin_drift_max"] > 0 else 0.0
+    )
     reg_b = geometry.regime(phi_b, limits["phi_min"], limits["phi_max"])
     reg_a = geometry.regime(phi_a, limits["phi_min"], limits["phi_max"])
     regime_c = 1.0 if reg_a == "geometric" else (0.5 if reg_a == reg_b else 0.0)
@@ -60,8 +67,15 @@ def components(before: geometry.Window, after: geometry.Window, limits: dict[str
         "components": {k: round(v, 4) for k, v in scores.items()},
         "fitness": round(sum(WEIGHTS[k] * v for k, v in scores.items()), 4),
         "measured": {
-            "phi_before": phi_b, "phi_after": phi_a, "basin_drift": drift, "regime_before": reg_b, "regime_after": reg_a,
-            "latency_before_ms": lat_b, "latency_after_ms": lat_a, "error_rate_before": err_b, "error_rate_after": err_a,
+            "phi_before": phi_b,
+            "phi_after": phi_a,
+            "basin_drift": drift,
+            "regime_before": reg_b,
+            "regime_after": reg_a,
+            "latency_before_ms": lat_b,
+            "latency_after_ms": lat_a,
+            "error_rate_before": err_b,
+            "error_rate_after": err_a,
         },
     }
 
@@ -80,7 +94,9 @@ def _rows(qs: Any, limit: int = 5000) -> list[tuple]:
     return rows
 
 
-def evaluate(modification: Any, phase: str, at: datetime, limits: dict[str, Any], now: datetime) -> dict[str, Any]:
+def evaluate(
+    modification: Any, phase: str, at: datetime, limits: dict[str, Any], now: datetime
+) -> dict[str, Any]:
     """Fitness of `modification` for `phase` ("sandbox" or "post_apply"); `at` is when it was
     applied (post_apply) or submitted (sandbox)."""
     span = timedelta(minutes=limits["fitness_window_minutes"])
@@ -90,7 +106,11 @@ def evaluate(modification: Any, phase: str, at: datetime, limits: dict[str, Any]
         live = scoped if scoped.exists() else live
     before_rows = _rows(live.filter(recorded_at__gte=at - span, recorded_at__lt=at))
     if phase == "sandbox":
-        after_rows = _rows(TelemetrySnapshot.objects.filter(context=SnapshotContext.SANDBOX, modification_id=modification.pk))
+        after_rows = _rows(
+            TelemetrySnapshot.objects.filter(
+                context=SnapshotContext.SANDBOX, modification_id=modification.pk
+            )
+        )
     else:
         after_rows = _rows(live.filter(recorded_at__gte=at, recorded_at__lt=min(now, at + span)))
     result: dict[str, Any] = {
@@ -104,11 +124,19 @@ def evaluate(modification: Any, phase: str, at: datetime, limits: dict[str, Any]
     }
     minimum = limits["fitness_min_samples"]
     if len(before_rows) < minimum or len(after_rows) < minimum:
-        result.update(fitness=None, recommendation="test_more", reason=f"fewer than {minimum} snapshots before or after")
+        result.update(
+            fitness=None,
+            recommendation="test_more",
+            reason=f"fewer than {minimum} snapshots before or after",
+        )
         return result
     before, after = window_from_rows("before", before_rows), window_from_rows("after", after_rows)
     if before.basins.shape[1] != after.basins.shape[1]:
-        result.update(fitness=None, recommendation="test_more", reason="basin dimension differs before and after")
+        result.update(
+            fitness=None,
+            recommendation="test_more",
+            reason="basin dimension differs before and after",
+        )
         return result
     result.update(components(before, after, limits))
     result["recommendation"] = recommend(result["fitness"], limits)

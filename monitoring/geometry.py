@@ -134,7 +134,9 @@ def window_metrics(w: Window, baseline: np.ndarray | None, thresholds: dict) -> 
     mean_now = to_simplex(w.basins[tail]).mean(axis=0)
     prev = slice(max(0, n - 2 * recent), max(0, n - recent))
     velocity = (
-        float(fisher_rao(mean_now, to_simplex(w.basins[prev]).mean(axis=0))) if prev.stop > prev.start else 0.0
+        float(fisher_rao(mean_now, to_simplex(w.basins[prev]).mean(axis=0)))
+        if prev.stop > prev.start
+        else 0.0
     )
     phi_slope = slope_per_minute(w.t, w.phi)
     return {
@@ -167,23 +169,59 @@ def detect_degradation(w: Window, baseline: np.ndarray | None, thresholds: dict)
         return {"degraded": False, "issues": [], "metrics": metrics}
 
     def issue(metric: str, value: float, threshold: float, comparison: str, message: str) -> None:
-        issues.append({"metric": metric, "value": round(value, 6), "threshold": threshold, "comparison": comparison, "message": message})
+        issues.append(
+            {
+                "metric": metric,
+                "value": round(value, 6),
+                "threshold": threshold,
+                "comparison": comparison,
+                "message": message,
+            }
+        )
 
     phi = metrics["phi"]
     if phi < thresholds["phi_min"]:
-        issue("phi", phi, thresholds["phi_min"], "<", f"Φ {phi:.3f} is below {thresholds['phi_min']}")
+        issue(
+            "phi", phi, thresholds["phi_min"], "<", f"Φ {phi:.3f} is below {thresholds['phi_min']}"
+        )
     if phi > thresholds["phi_max"]:
-        issue("phi", phi, thresholds["phi_max"], ">", f"Φ {phi:.3f} is above {thresholds['phi_max']} (breakdown)")
+        issue(
+            "phi",
+            phi,
+            thresholds["phi_max"],
+            ">",
+            f"Φ {phi:.3f} is above {thresholds['phi_max']} (breakdown)",
+        )
     if metrics["basin_drift"] > thresholds["basin_drift_max"]:
-        issue("basin_drift", metrics["basin_drift"], thresholds["basin_drift_max"], ">",
-              f"basin drifted {metrics['basin_drift']:.3f} (Fisher-Rao) from the baseline")
+        issue(
+            "basin_drift",
+            metrics["basin_drift"],
+            thresholds["basin_drift_max"],
+            ">",
+            f"basin drifted {metrics['basin_drift']:.3f} (Fisher-Rao) from the baseline",
+        )
     if metrics["kappa_deviation"] > thresholds["kappa_tolerance"]:
-        issue("kappa_eff", metrics["kappa_eff"], thresholds["kappa_target"], "±" + str(thresholds["kappa_tolerance"]),
-              f"κ {metrics['kappa_eff']:.2f} is {metrics['kappa_deviation']:.2f} from the target {thresholds['kappa_target']}")
+        issue(
+            "kappa_eff",
+            metrics["kappa_eff"],
+            thresholds["kappa_target"],
+            "±" + str(thresholds["kappa_tolerance"]),
+            f"κ {metrics['kappa_eff']:.2f} is {metrics['kappa_deviation']:.2f} from the target {thresholds['kappa_target']}",
+        )
     if metrics["error_rate"] is not None and metrics["error_rate"] > thresholds["error_rate_max"]:
-        issue("error_rate", metrics["error_rate"], thresholds["error_rate_max"], ">",
-              f"error rate {metrics['error_rate']:.1%} is above {thresholds['error_rate_max']:.0%}")
+        issue(
+            "error_rate",
+            metrics["error_rate"],
+            thresholds["error_rate_max"],
+            ">",
+            f"error rate {metrics['error_rate']:.1%} is above {thresholds['error_rate_max']:.0%}",
+        )
     if metrics["latency_ms"] is not None and metrics["latency_ms"] > thresholds["latency_max_ms"]:
-        issue("latency_ms", metrics["latency_ms"], thresholds["latency_max_ms"], ">",
-              f"latency {metrics['latency_ms']:.0f} ms is above {thresholds['latency_max_ms']:.0f} ms")
+        issue(
+            "latency_ms",
+            metrics["latency_ms"],
+            thresholds["latency_max_ms"],
+            ">",
+            f"latency {metrics['latency_ms']:.0f} ms is above {thresholds['latency_max_ms']:.0f} ms",
+        )
     return {"degraded": bool(issues), "issues": issues, "metrics": metrics}

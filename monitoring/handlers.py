@@ -57,7 +57,9 @@ def open_breaker(attempt: HealingAttempt, actor: Any) -> str:
             except NotImplementedError as exc:
                 raise HandlerError(f"opening a breaker is not available yet: {exc}") from exc
             return f"opened breaker {attempt.action_args}"
-    raise HandlerError("opening a breaker is not available: healing.breakers has no open_breaker action yet")
+    raise HandlerError(
+        "opening a breaker is not available: healing.breakers has no open_breaker action yet"
+    )
 
 
 @handler(HealingActionKind.RESET_BASELINE)
@@ -74,12 +76,18 @@ def restart_workers(attempt: HealingAttempt, actor: Any) -> str:
     from selfheal_site.celery import app
 
     try:
-        replies = app.control.broadcast("pool_restart", arguments={"reload": False}, reply=True, timeout=3)
+        replies = app.control.broadcast(
+            "pool_restart", arguments={"reload": False}, reply=True, timeout=3
+        )
     except Exception as exc:  # noqa: BLE001 - a broker outage is the outcome, not a crash of the loop
         raise HandlerError(f"could not reach the workers: {exc}") from exc
     if not replies:
         raise HandlerError("no worker answered the pool restart")
-    errors = [r for reply in replies for r in reply.values() if isinstance(r, dict) and "error" in r]
+    errors = [
+        r for reply in replies for r in reply.values() if isinstance(r, dict) and "error" in r
+    ]
     if errors:
-        raise HandlerError(f"pool restart refused: {errors[0]['error']} (set CELERY_WORKER_POOL_RESTARTS=True)")
+        raise HandlerError(
+            f"pool restart refused: {errors[0]['error']} (set CELERY_WORKER_POOL_RESTARTS=True)"
+        )
     return f"pool restart sent to {len(replies)} worker(s)"

@@ -143,7 +143,9 @@ def outcome_rates(window: timedelta) -> dict[str, Any]:
     """
     since = timezone.now() - window
     counts = dict.fromkeys(OUTCOME_STATES, 0)
-    for state in AuditEvent.objects.filter(kind="modification.transition", to_state__in=OUTCOME_STATES, created_at__gte=since).values_list("to_state", flat=True):
+    for state in AuditEvent.objects.filter(
+        kind="modification.transition", to_state__in=OUTCOME_STATES, created_at__gte=since
+    ).values_list("to_state", flat=True):
         counts[state] += 1
     outcomes = sum(counts.values())
     app = TelemetrySnapshot.objects.filter(recorded_at__gte=since, context="live").aggregate(
@@ -166,26 +168,51 @@ def outcome_rates(window: timedelta) -> dict[str, Any]:
 # --- Judging ---------------------------------------------------------------------------------
 
 
-def _check(value: float | None, threshold: float, ok_when: str, unit: str = "", no_data_ok: bool = True) -> dict[str, Any]:
+def _check(
+    value: float | None, threshold: float, ok_when: str, unit: str = "", no_data_ok: bool = True
+) -> dict[str, Any]:
     if value is None:
-        return {"value": None, "threshold": threshold, "comparison": ok_when, "ok": no_data_ok, "unit": unit, "note": "no data"}
+        return {
+            "value": None,
+            "threshold": threshold,
+            "comparison": ok_when,
+            "ok": no_data_ok,
+            "unit": unit,
+            "note": "no data",
+        }
     ok = value <= threshold if ok_when == "<=" else value >= threshold
-    return {"value": round(float(value), 4), "threshold": threshold, "comparison": ok_when, "ok": bool(ok), "unit": unit}
+    return {
+        "value": round(float(value), 4),
+        "threshold": threshold,
+        "comparison": ok_when,
+        "ok": bool(ok),
+        "unit": unit,
+    }
 
 
-def judge(values: dict[str, Any], limits: dict[str, Any], outcomes: int) -> tuple[str, float, dict[str, Any]]:
+def judge(
+    values: dict[str, Any], limits: dict[str, Any], outcomes: int
+) -> tuple[str, float, dict[str, Any]]:
     """(status, health score, checks) for one set of measured values."""
     enough = outcomes >= limits["min_outcomes"]
     checks = {
         "cpu": _check(values["cpu_excluding_sandbox"], limits["cpu_max_percent"], "<=", "%"),
-        "memory_available": _check(values["memory_available_percent"], limits["memory_min_available_percent"], ">=", "%"),
+        "memory_available": _check(
+            values["memory_available_percent"], limits["memory_min_available_percent"], ">=", "%"
+        ),
         "disk": _check(values["disk_percent"], limits["disk_max_percent"], "<=", "%"),
         "error_rate": _check(values["error_rate"], limits["error_rate_max"], "<="),
-        "success_rate": _check(values["success_rate"] if enough else None, limits["success_rate_min"], ">="),
-        "response_time": _check(values["response_time_ms"], limits["response_time_max_ms"], "<=", "ms"),
+        "success_rate": _check(
+            values["success_rate"] if enough else None, limits["success_rate_min"], ">="
+        ),
+        "response_time": _check(
+            values["response_time_ms"], limits["response_time_max_ms"], "<=", "ms"
+        ),
     }
     if not enough and values.get("success_rate") is not None:
-        checks["success_rate"]["note"] = f"{outcomes} outcomes, fewer than {limits['min_outcomes']}: not judged"
+        checks["success_rate"]["note"] = (
+            f"{outcomes} outcomes, fewer than {limits['min_outcomes']}: not judged"
+        )
     failed = [name for name, c in checks.items() if not c["ok"]]
     score = 1.0 - len(failed) / len(checks)
     critical = (
@@ -225,7 +252,11 @@ def evaluate_sample(s: Sample, limits: dict[str, Any]) -> dict[str, Any]:
     rates = outcome_rates(timedelta(minutes=limits["outcome_window_minutes"]))
     values = {
         "cpu_excluding_sandbox": max(0.0, s.cpu_percent - s.sandbox_cpu_percent),
-        "memory_available_percent": min(100.0, s.memory_available_percent + s.sandbox_memory_mb * MB * 100.0 / psutil.virtual_memory().total),
+        "memory_available_percent": min(
+            100.0,
+            s.memory_available_percent
+            + s.sandbox_memory_mb * MB * 100.0 / psutil.virtual_memory().total,
+        ),
         "disk_percent": s.disk_percent,
         "error_rate": rates["error_rate"],
         "success_rate": rates["success_rate"],
@@ -253,7 +284,12 @@ def preflight_health() -> dict[str, Any]:
         values = {
             "cpu_excluding_sandbox": statistics.median(s.cpu_excluding_sandbox for s in recent),
             "memory_available_percent": statistics.median(
-                min(100.0, s.memory_available_percent + s.sandbox_memory_mb * MB * 100.0 / psutil.virtual_memory().total) for s in recent
+                min(
+                    100.0,
+                    s.memory_available_percent
+                    + s.sandbox_memory_mb * MB * 100.0 / psutil.virtual_memory().total,
+                )
+                for s in recent
             ),
             "disk_percent": statistics.median(s.disk_percent for s in recent),
         }
@@ -267,9 +303,16 @@ def preflight_health() -> dict[str, Any]:
         }
         basis = "one fresh sample (no system snapshot in the window: is beat running?)"
     rates = outcome_rates(timedelta(minutes=limits["outcome_window_minutes"]))
-    values.update(error_rate=rates["error_rate"], success_rate=rates["success_rate"], response_time_ms=rates["response_time_ms"])
+    values.update(
+        error_rate=rates["error_rate"],
+        success_rate=rates["success_rate"],
+        response_time_ms=rates["response_time_ms"],
+    )
     status, score, checks = judge(values, limits, rates["outcomes"])
-    ok = status in (HealthStatus.HEALTHY, HealthStatus.DEGRADED) and score >= limits["min_health_score"]
+    ok = (
+        status in (HealthStatus.HEALTHY, HealthStatus.DEGRADED)
+        and score >= limits["min_health_score"]
+    )
     return {
         "ok": ok,
         "status": status,
@@ -279,6 +322,13 @@ def preflight_health() -> dict[str, Any]:
         "basis": basis,
         "window_seconds": limits["preflight_window_seconds"],
         "metrics": checks,
-        "reason": "" if ok else f"system health {status}: " + ", ".join(f"{k} {c['value']} (threshold {c['threshold']})" for k, c in checks.items() if not c["ok"]),
+        "reason": ""
+        if ok
+        else f"system health {status}: "
+        + ", ".join(
+            f"{k} {c['value']} (threshold {c['threshold']})"
+            for k, c in checks.items()
+            if not c["ok"]
+        ),
         "hostname": socket.gethostname(),
     }

@@ -68,46 +68,89 @@ class SelfhealCollector:
             yield g
 
     def _modifications(self) -> Iterator[Metric]:
-        g = GaugeMetricFamily("selfheal_modifications", "Modifications by status and safety level.", labels=["status", "safety_level"])
-        for row in Modification.objects.order_by().values("status", "safety_level").annotate(n=Count("id")):
+        g = GaugeMetricFamily(
+            "selfheal_modifications",
+            "Modifications by status and safety level.",
+            labels=["status", "safety_level"],
+        )
+        for row in (
+            Modification.objects.order_by().values("status", "safety_level").annotate(n=Count("id"))
+        ):
             g.add_metric([row["status"], row["safety_level"] or "unassessed"], row["n"])
         yield g
 
     def _approvals(self) -> Iterator[Metric]:
-        waiting = Modification.objects.awaiting_review().order_by().aggregate(n=Count("id"), oldest=Min("status_changed_at"))
-        g = GaugeMetricFamily("selfheal_approvals_waiting", "Modifications awaiting a human decision.")
+        waiting = (
+            Modification.objects.awaiting_review()
+            .order_by()
+            .aggregate(n=Count("id"), oldest=Min("status_changed_at"))
+        )
+        g = GaugeMetricFamily(
+            "selfheal_approvals_waiting", "Modifications awaiting a human decision."
+        )
         g.add_metric([], waiting["n"])
         yield g
-        age = GaugeMetricFamily("selfheal_approvals_oldest_age_seconds", "Age of the oldest modification awaiting approval.")
-        age.add_metric([], (timezone.now() - waiting["oldest"]).total_seconds() if waiting["oldest"] else 0.0)
+        age = GaugeMetricFamily(
+            "selfheal_approvals_oldest_age_seconds",
+            "Age of the oldest modification awaiting approval.",
+        )
+        age.add_metric(
+            [], (timezone.now() - waiting["oldest"]).total_seconds() if waiting["oldest"] else 0.0
+        )
         yield age
 
     def _health(self) -> Iterator[Metric]:
         latest = SystemSnapshot.objects.latest_first().first()
-        status = GaugeMetricFamily("selfheal_health_status", "1 for the current system health status.", labels=["status"])
+        status = GaugeMetricFamily(
+            "selfheal_health_status", "1 for the current system health status.", labels=["status"]
+        )
         for choice in HealthStatus.values:
             status.add_metric([choice], 1.0 if latest and latest.status == choice else 0.0)
         yield status
-        stopped = GaugeMetricFamily("selfheal_emergency_stopped", "1 while the engine is emergency-stopped.")
+        stopped = GaugeMetricFamily(
+            "selfheal_emergency_stopped", "1 while the engine is emergency-stopped."
+        )
         stopped.add_metric([], 1.0 if EngineState.objects.current().is_emergency_stopped else 0.0)
         yield stopped
         if latest is not None:
             for name, help_text, value in (
                 ("selfheal_health_score", "Share of health checks passing.", latest.health_score),
                 ("selfheal_cpu_percent", "Machine CPU use.", latest.cpu_percent),
-                ("selfheal_sandbox_cpu_percent", "Machine CPU used by sandbox children.", latest.sandbox_cpu_percent),
-                ("selfheal_memory_available_percent", "Available memory.", latest.memory_available_percent),
+                (
+                    "selfheal_sandbox_cpu_percent",
+                    "Machine CPU used by sandbox children.",
+                    latest.sandbox_cpu_percent,
+                ),
+                (
+                    "selfheal_memory_available_percent",
+                    "Available memory.",
+                    latest.memory_available_percent,
+                ),
                 ("selfheal_disk_percent", "Disk use.", latest.disk_percent),
-                ("selfheal_worker_memory_mb", "RSS of the Celery worker processes.", latest.worker_memory_mb),
-                ("selfheal_health_trend_slope", "Load index slope, points per minute.", latest.trend_slope or 0.0),
+                (
+                    "selfheal_worker_memory_mb",
+                    "RSS of the Celery worker processes.",
+                    latest.worker_memory_mb,
+                ),
+                (
+                    "selfheal_health_trend_slope",
+                    "Load index slope, points per minute.",
+                    latest.trend_slope or 0.0,
+                ),
             ):
                 g = GaugeMetricFamily(name, help_text)
                 g.add_metric([], value)
                 yield g
         phi = GaugeMetricFamily("selfheal_telemetry_phi", "Latest Φ per source.", labels=["source"])
-        kappa = GaugeMetricFamily("selfheal_telemetry_kappa_eff", "Latest κ per source.", labels=["source"])
+        kappa = GaugeMetricFamily(
+            "selfheal_telemetry_kappa_eff", "Latest κ per source.", labels=["source"]
+        )
         seen: set[str] = set()
-        for source, p, k in TelemetrySnapshot.objects.filter(context="live").order_by("-recorded_at").values_list("source", "phi", "kappa_eff")[:500]:
+        for source, p, k in (
+            TelemetrySnapshot.objects.filter(context="live")
+            .order_by("-recorded_at")
+            .values_list("source", "phi", "kappa_eff")[:500]
+        ):
             if source not in seen:
                 seen.add(source)
                 phi.add_metric([source], p)
@@ -116,11 +159,21 @@ class SelfhealCollector:
         yield kappa
 
     def _loop(self) -> Iterator[Metric]:
-        running = GaugeMetricFamily("selfheal_healing_loop_running", "1 while the healing loop runs.")
+        running = GaugeMetricFamily(
+            "selfheal_healing_loop_running", "1 while the healing loop runs."
+        )
         running.add_metric([], 1.0 if HealingLoopState.objects.current().running else 0.0)
         yield running
-        attempts = CounterMetricFamily("selfheal_healing_attempts", "Healing attempts by strategy, action and status.", labels=["strategy", "action", "status"])
-        for row in HealingAttempt.objects.order_by().values("strategy", "action", "status").annotate(n=Count("id")):
+        attempts = CounterMetricFamily(
+            "selfheal_healing_attempts",
+            "Healing attempts by strategy, action and status.",
+            labels=["strategy", "action", "status"],
+        )
+        for row in (
+            HealingAttempt.objects.order_by()
+            .values("strategy", "action", "status")
+            .annotate(n=Count("id"))
+        ):
             attempts.add_metric([row["strategy"], row["action"], row["status"]], row["n"])
         yield attempts
 
@@ -129,7 +182,11 @@ class SelfhealCollector:
         if model is None or "state" not in _fields(model):
             return
         key = next((f for f in ("key", "name", "error_type", "scope") if f in _fields(model)), None)
-        g = GaugeMetricFamily("selfheal_breaker_state", "1 for each breaker's current state.", labels=["breaker", "state"])
+        g = GaugeMetricFamily(
+            "selfheal_breaker_state",
+            "1 for each breaker's current state.",
+            labels=["breaker", "state"],
+        )
         for row in model.objects.order_by().values(*(f for f in (key, "state") if f)):
             g.add_metric([str(row.get(key, "")) if key else "", str(row["state"])], 1.0)
         yield g
@@ -144,12 +201,22 @@ class SelfhealCollector:
             runs = CounterMetricFamily("selfheal_sandbox_runs", "Sandbox runs.")
             runs.add_metric([], agg["n"] or 0)
             yield runs
-            seconds = CounterMetricFamily("selfheal_sandbox_duration_seconds", "Total sandbox wall time.")
+            seconds = CounterMetricFamily(
+                "selfheal_sandbox_duration_seconds", "Total sandbox wall time."
+            )
             seconds.add_metric([], (agg["total"] or 0) / 1000.0)
             yield seconds
         if "limit_hit" in fields:
-            hits = CounterMetricFamily("selfheal_sandbox_limit_hits", "Sandbox runs stopped by a limit.", labels=["limit"])
-            for row in model.objects.exclude(limit_hit__isnull=True).exclude(limit_hit="").order_by().values("limit_hit").annotate(n=Count("pk")):
+            hits = CounterMetricFamily(
+                "selfheal_sandbox_limit_hits", "Sandbox runs stopped by a limit.", labels=["limit"]
+            )
+            for row in (
+                model.objects.exclude(limit_hit__isnull=True)
+                .exclude(limit_hit="")
+                .order_by()
+                .values("limit_hit")
+                .annotate(n=Count("pk"))
+            ):
                 hits.add_metric([row["limit_hit"]], row["n"])
             yield hits
 

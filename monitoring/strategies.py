@@ -62,18 +62,25 @@ class CycleContext:
     system: list[SystemSnapshot]  # oldest first
     engine_rates: dict[str, Any]
 
-    def blame(self, turned_at: datetime, *, workspace_id: int | None, grace_seconds: float) -> Modification | None:
+    def blame(
+        self, turned_at: datetime, *, workspace_id: int | None, grace_seconds: float
+    ) -> Modification | None:
         """The modification applied most recently before the signal turned (within the lookback),
         still applied. `grace_seconds` absorbs the sampling interval around the turn."""
         lookback = timedelta(minutes=self.loop["lookback_minutes"])
         events = AuditEvent.objects.filter(
-            kind="modification.transition", to_state=ModificationStatus.APPLIED,
-            created_at__gte=turned_at - lookback, created_at__lte=turned_at + timedelta(seconds=grace_seconds),
+            kind="modification.transition",
+            to_state=ModificationStatus.APPLIED,
+            created_at__gte=turned_at - lookback,
+            created_at__lte=turned_at + timedelta(seconds=grace_seconds),
         )
         if workspace_id is not None:
             events = events.filter(workspace_id=workspace_id)
         for event in events.select_related("modification").order_by("-created_at", "-id")[:10]:
-            if event.modification is not None and event.modification.status == ModificationStatus.APPLIED:
+            if (
+                event.modification is not None
+                and event.modification.status == ModificationStatus.APPLIED
+            ):
                 return event.modification
         return None
 
@@ -100,16 +107,45 @@ class Strategy:
     def findings(self, ctx: CycleContext) -> list[Finding]:
         raise NotImplementedError
 
-    def _rollback_or(self, ctx: CycleContext, source: str, state: SourceState, series: np.ndarray, fallback: str,
-                     **finding: Any) -> Finding:
+    def _rollback_or(
+        self,
+        ctx: CycleContext,
+        source: str,
+        state: SourceState,
+        series: np.ndarray,
+        fallback: str,
+        **finding: Any,
+    ) -> Finding:
         turned = _turn(state.window, series)
-        mod = ctx.blame(turned, workspace_id=state.workspace_id, grace_seconds=_grace(state.window)) if turned else None
+        mod = (
+            ctx.blame(turned, workspace_id=state.workspace_id, grace_seconds=_grace(state.window))
+            if turned
+            else None
+        )
         if mod is not None:
-            return Finding(self.name, source=source, turned_at=turned, modification=mod, action=HealingActionKind.ROLLBACK,
-                           detail={"blamed": mod.patch_id, "why": "applied just before the signal turned"}, **finding)
-        args = {"scope": "engine"} if fallback == HealingActionKind.OPEN_BREAKER else {"source": source}
-        return Finding(self.name, source=source, turned_at=turned, action=fallback, action_args=args,
-                       detail={"blamed": None, "why": "no application just before the signal turned"}, **finding)
+            return Finding(
+                self.name,
+                source=source,
+                turned_at=turned,
+                modification=mod,
+                action=HealingActionKind.ROLLBACK,
+                detail={"blamed": mod.patch_id, "why": "applied just before the signal turned"},
+                **finding,
+            )
+        args = (
+            {"scope": "engine"}
+            if fallback == HealingActionKind.OPEN_BREAKER
+            else {"source": source}
+        )
+        return Finding(
+            self.name,
+            source=source,
+            turned_at=turned,
+            action=fallback,
+            action_args=args,
+            detail={"blamed": None, "why": "no application just before the signal turned"},
+            **finding,
+        )
 
 
 class BasinDriftCorrection(Strategy):
@@ -123,8 +159,18 @@ class BasinDriftCorrection(Strategy):
             if state.baseline is None or drift is None or drift <= ctx.limits["basin_drift_max"]:
                 continue
             series = geometry.basin_drift(state.window.basins, state.baseline)
-            out.append(self._rollback_or(ctx, source, state, series, HealingActionKind.RESET_BASELINE,
-                                         metric="basin_drift", value=drift, threshold=ctx.limits["basin_drift_max"]))
+            out.append(
+                self._rollback_or(
+                    ctx,
+                    source,
+                    state,
+                    series,
+                    HealingActionKind.RESET_BASELINE,
+                    metric="basin_drift",
+                    value=drift,
+                    threshold=ctx.limits["basin_drift_max"],
+                )
+            )
         return out
 
 
@@ -144,8 +190,18 @@ class PhiDegradationRecovery(Strategy):
                 threshold = ctx.limits["phi_max"]
             else:
                 continue
-            out.append(self._rollback_or(ctx, source, state, state.window.phi, HealingActionKind.OPEN_BREAKER,
-                                         metric="phi", value=phi, threshold=threshold))
+            out.append(
+                self._rollback_or(
+                    ctx,
+                    source,
+                    state,
+                    state.window.phi,
+                    HealingActionKind.OPEN_BREAKER,
+                    metric="phi",
+                    value=phi,
+                    threshold=threshold,
+                )
+            )
         return out
 
 
@@ -171,8 +227,16 @@ class PerformanceRegression(Strategy):
             regressed = ratio is not None and ratio >= ctx.loop["latency_regression_ratio"]
             if not (over or regressed):
                 continue
-            finding = self._rollback_or(ctx, source, state, lat, HealingActionKind.OPEN_BREAKER,
-                                        metric="latency_ms", value=latency, threshold=ctx.limits["latency_max_ms"])
+            finding = self._rollback_or(
+                ctx,
+                source,
+                state,
+                lat,
+                HealingActionKind.OPEN_BREAKER,
+                metric="latency_ms",
+                value=latency,
+                threshold=ctx.limits["latency_max_ms"],
+            )
             finding.detail["ratio_after_before"] = ratio
             if finding.action == HealingActionKind.OPEN_BREAKER:
                 finding.action_args = {"scope": "error_type", "error_type": "performance"}
@@ -185,17 +249,29 @@ class MemoryLeak(Strategy):
     title = "Memory leak mitigation"
 
     def findings(self, ctx: CycleContext) -> list[Finding]:
-        recent = ctx.system[-ctx.loop["memory_leak_window"]:]
+        recent = ctx.system[-ctx.loop["memory_leak_window"] :]
         if len(recent) < 5:
             return []
         fit = geometry.slope_per_minute(
-            np.array([s.taken_at.timestamp() for s in recent]), np.array([s.worker_memory_mb for s in recent])
+            np.array([s.taken_at.timestamp() for s in recent]),
+            np.array([s.worker_memory_mb for s in recent]),
         )
         if fit is None or not fit.significant or fit.slope <= ctx.loop["memory_leak_mb_per_min"]:
             return []
-        return [Finding(self.name, metric="worker_memory_mb_per_min", value=fit.slope, threshold=ctx.loop["memory_leak_mb_per_min"],
-                        action=HealingActionKind.RESTART_WORKERS,
-                        detail={"p_value": fit.p_value, "samples": len(recent), "worker_memory_mb": recent[-1].worker_memory_mb})]
+        return [
+            Finding(
+                self.name,
+                metric="worker_memory_mb_per_min",
+                value=fit.slope,
+                threshold=ctx.loop["memory_leak_mb_per_min"],
+                action=HealingActionKind.RESTART_WORKERS,
+                detail={
+                    "p_value": fit.p_value,
+                    "samples": len(recent),
+                    "worker_memory_mb": recent[-1].worker_memory_mb,
+                },
+            )
+        ]
 
 
 class ErrorSpike(Strategy):
@@ -208,14 +284,35 @@ class ErrorSpike(Strategy):
             rate = state.metrics.get("error_rate")
             if rate is None or rate <= ctx.limits["error_rate_max"]:
                 continue
-            out.append(self._rollback_or(ctx, source, state, state.window.error_rate, HealingActionKind.OPEN_BREAKER,
-                                         metric="error_rate", value=rate, threshold=ctx.limits["error_rate_max"]))
+            out.append(
+                self._rollback_or(
+                    ctx,
+                    source,
+                    state,
+                    state.window.error_rate,
+                    HealingActionKind.OPEN_BREAKER,
+                    metric="error_rate",
+                    value=rate,
+                    threshold=ctx.limits["error_rate_max"],
+                )
+            )
         engine_error = ctx.engine_rates.get("engine_error_rate")
-        if (engine_error is not None and ctx.engine_rates["outcomes"] >= ctx.health["min_outcomes"]
-                and engine_error > ctx.health["error_rate_max"]):
-            out.append(Finding(self.name, metric="engine_error_rate", value=engine_error, threshold=ctx.health["error_rate_max"],
-                               action=HealingActionKind.OPEN_BREAKER, action_args={"scope": "engine"},
-                               detail={"outcomes": ctx.engine_rates["outcome_counts"]}))
+        if (
+            engine_error is not None
+            and ctx.engine_rates["outcomes"] >= ctx.health["min_outcomes"]
+            and engine_error > ctx.health["error_rate_max"]
+        ):
+            out.append(
+                Finding(
+                    self.name,
+                    metric="engine_error_rate",
+                    value=engine_error,
+                    threshold=ctx.health["error_rate_max"],
+                    action=HealingActionKind.OPEN_BREAKER,
+                    action_args={"scope": "engine"},
+                    detail={"outcomes": ctx.engine_rates["outcome_counts"]},
+                )
+            )
         return out
 
 
@@ -227,5 +324,11 @@ def register(strategy: Strategy) -> Strategy:
     return strategy
 
 
-for _cls in (BasinDriftCorrection, PhiDegradationRecovery, PerformanceRegression, MemoryLeak, ErrorSpike):
+for _cls in (
+    BasinDriftCorrection,
+    PhiDegradationRecovery,
+    PerformanceRegression,
+    MemoryLeak,
+    ErrorSpike,
+):
     register(_cls())

@@ -27,26 +27,32 @@ def stream(
     """`count` cleaned snapshots (the shape validation.clean_snapshots returns), gently noisy
     around the given levels."""
     rng = np.random.default_rng(seed)
-    center = basin_center if basin_center is not None else np.random.default_rng(seed + 1).normal(0, 1, dim)
+    center = (
+        basin_center
+        if basin_center is not None
+        else np.random.default_rng(seed + 1).normal(0, 1, dim)
+    )
     out = []
     for i in range(count):
         basin = center + rng.normal(0, 0.05, dim)
-        out.append({
-            "source": source,
-            "recorded_at": start + step * i,
-            "context": "live",
-            "workspace": None,
-            "modification_id": None,
-            "phi": float(np.clip(phi + rng.normal(0, noise), 0, 1)),
-            "kappa_eff": float(kappa + rng.normal(0, 0.3)),
-            "basin": basin.astype("<f8").tobytes(),
-            "confidence": float(np.clip(0.8 + rng.normal(0, 0.02), 0, 1)),
-            "surprise": float(np.clip(0.3 + rng.normal(0, 0.02), 0, 1)),
-            "agency": float(np.clip(0.7 + rng.normal(0, 0.02), 0, 1)),
-            "error_rate": float(np.clip(error_rate + rng.normal(0, 0.002), 0, 1)),
-            "latency_ms": float(max(1.0, latency_ms + rng.normal(0, latency_ms * 0.05))),
-            "extra": {},
-        })
+        out.append(
+            {
+                "source": source,
+                "recorded_at": start + step * i,
+                "context": "live",
+                "workspace": None,
+                "modification_id": None,
+                "phi": float(np.clip(phi + rng.normal(0, noise), 0, 1)),
+                "kappa_eff": float(kappa + rng.normal(0, 0.3)),
+                "basin": basin.astype("<f8").tobytes(),
+                "confidence": float(np.clip(0.8 + rng.normal(0, 0.02), 0, 1)),
+                "surprise": float(np.clip(0.3 + rng.normal(0, 0.02), 0, 1)),
+                "agency": float(np.clip(0.7 + rng.normal(0, 0.02), 0, 1)),
+                "error_rate": float(np.clip(error_rate + rng.normal(0, 0.002), 0, 1)),
+                "latency_ms": float(max(1.0, latency_ms + rng.normal(0, latency_ms * 0.05))),
+                "extra": {},
+            }
+        )
     return out
 
 

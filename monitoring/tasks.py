@@ -16,7 +16,9 @@ from .models import HealingLoopState
 
 @shared_task(name="monitoring.system_snapshot_tick", ignore_result=True)
 def system_snapshot_tick() -> int | None:
-    if not actions.claim_schedule("system_snapshot", tunables.get("health.snapshot_interval_seconds") - 1):
+    if not actions.claim_schedule(
+        "system_snapshot", tunables.get("health.snapshot_interval_seconds") - 1
+    ):
         return None
     return actions.do_take_system_snapshot().pk
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from django.db.models import F, FloatField, IntegerField, Value
+from django.db.models import F, FloatField, IntegerField, Q, Value
 from django.utils import timezone
 
 from healing import tunables
@@ -14,7 +16,18 @@ from healing import tunables
 from . import geometry
 from .models import Baseline, SnapshotContext, TelemetryRollup, TelemetrySnapshot
 
-WINDOW_FIELDS = ("id", "recorded_at", "phi", "kappa_eff", "basin", "confidence", "surprise", "agency", "error_rate", "latency_ms")
+WINDOW_FIELDS = (
+    "id",
+    "recorded_at",
+    "phi",
+    "kappa_eff",
+    "basin",
+    "confidence",
+    "surprise",
+    "agency",
+    "error_rate",
+    "latency_ms",
+)
 
 
 def thresholds() -> dict[str, Any]:
@@ -25,7 +38,11 @@ def thresholds() -> dict[str, Any]:
 
 def default_source() -> str | None:
     """The source most recently heard from (the usual case is one monitored application)."""
-    return TelemetrySnapshot.objects.order_by("-recorded_at", "-id").values_list("source", flat=True).first()
+    return (
+        TelemetrySnapshot.objects.order_by("-recorded_at", "-id")
+        .values_list("source", flat=True)
+        .first()
+    )
 
 
 def _column(rows: list[tuple], index: int) -> np.ndarray:
@@ -42,13 +59,70 @@ def load_window(source: str, size: int, *, until: datetime | None = None) -> geo
     return window_from_rows(source, rows)
 
 
+# The rolling window of each source, kept per process and refreshed incrementally: a check asks
+# the database only for rows newer than the last one it holds (and whether its oldest and newest
+# rows are still there, by primary key), and reloads in full every WINDOW_CACHE_SECONDS.
+WINDOW_CACHE_SECONDS = 60.0
+_window_cache: dict[tuple[str, int], tuple[float, int, list[tuple], geometry.Window]] = {}
+_window_lock = threading.Lock()
+
+
+def _still_there(qs: Any, rows: list[tuple]) -> bool:
+    if not rows:
+        return False
+    first, last = rows[0], rows[-1]
+    probe = Q(id=first[0], recorded_at=first[1]) | Q(id=last[0], recorded_at=last[1])
+    return qs.filter(probe).count() == (1 if first[0] == last[0] else 2)
+
+
+def rolling_window(source: str, size: int) -> geometry.Window:
+    """The same window as load_window(source, size), usually without reloading it."""
+    key = (source, size)
+    now = time.monotonic()
+    with _window_lock:
+        cached = _window_cache.get(key)
+    qs = TelemetrySnapshot.objects.filter(source=source, context=SnapshotContext.LIVE)
+    if (
+        cached is not None
+        and now - cached[0] <= WINDOW_CACHE_SECONDS
+        and _still_there(qs, cached[2])
+    ):
+        loaded_at, last_id, rows, window = cached
+        fresh = list(
+            qs.filter(id__gt=last_id).order_by("id").values_list(*WINDOW_FIELDS)[: size * 10]
+        )
+        if not fresh:
+            return window
+        last_id = fresh[-1][0]
+        known = {r[0] for r in rows}
+        rows = sorted(rows + [r for r in fresh if r[0] not in known], key=lambda r: (r[1], r[0]))[
+            -size:
+        ]
+    else:
+        rows = list(qs.order_by("-recorded_at", "-id").values_list(*WINDOW_FIELDS)[:size])
+        rows.reverse()
+        loaded_at = now
+        last_id = qs.order_by("-id").values_list("id", flat=True).first() or 0
+    window = window_from_rows(source, rows)
+    with _window_lock:
+        _window_cache[key] = (loaded_at, last_id, rows, window)
+    return window
+
+
+def forget_windows() -> None:
+    with _window_lock:
+        _window_cache.clear()
+
+
 def window_from_rows(source: str, rows: list[tuple]) -> geometry.Window:
     if rows:
         lengths = np.array([len(r[4]) for r in rows])
         common = np.bincount(lengths).argmax()
         if (lengths != common).any():  # basin_dim was changed: keep the rows of the usual length
             rows = [r for r, n in zip(rows, lengths, strict=True) if n == common]
-        basins = np.frombuffer(b"".join(bytes(r[4]) for r in rows), dtype="<f8").reshape(len(rows), -1)
+        basins = np.frombuffer(b"".join(bytes(r[4]) for r in rows), dtype="<f8").reshape(
+            len(rows), -1
+        )
     else:
         basins = np.empty((0, 0))
     return geometry.Window(
@@ -76,7 +150,7 @@ def baseline_vector(source: str, dim: int | None = None) -> np.ndarray | None:
 
 def degradation(source: str) -> dict[str, Any]:
     limits = thresholds()
-    window = load_window(source, limits["window_size"])
+    window = rolling_window(source, limits["window_size"])
     dim = window.basins.shape[1] if len(window) else None
     result = geometry.detect_degradation(window, baseline_vector(source, dim), limits)
     result["source"] = source
@@ -85,7 +159,12 @@ def degradation(source: str) -> dict[str, Any]:
 
 def health_summary(source: str) -> dict[str, Any]:
     result = degradation(source)
-    latest = TelemetrySnapshot.objects.filter(source=source).order_by("-recorded_at", "-id").values("recorded_at", "is_demo").first()
+    latest = (
+        TelemetrySnapshot.objects.filter(source=source)
+        .order_by("-recorded_at", "-id")
+        .values("recorded_at", "is_demo")
+        .first()
+    )
     return {
         "source": source,
         "status": "no_data" if not latest else ("degraded" if result["degraded"] else "healthy"),
@@ -98,41 +177,103 @@ def health_summary(source: str) -> dict[str, Any]:
 
 # --- History: raw rows and rollups in one query, downsampled in numpy --------------------------
 
-HISTORY_COLUMNS = ("t", "n", "phi", "phi_min", "phi_max", "kappa", "kappa_min", "kappa_max", "error_rate", "latency_ms", "latency_max", "demo")
+HISTORY_COLUMNS = (
+    "t",
+    "n",
+    "phi",
+    "phi_min",
+    "phi_max",
+    "kappa",
+    "kappa_min",
+    "kappa_max",
+    "error_rate",
+    "latency_ms",
+    "latency_max",
+    "demo",
+)
 
 
 def history_rows(source: str, since: datetime, until: datetime) -> list[tuple]:
     """Rollups and the raw snapshots not yet rolled up, as one UNION ALL query."""
-    rollups = TelemetryRollup.objects.filter(source=source, bucket_start__gte=since, bucket_start__lt=until).values_list(
-        "bucket_start", "count", "phi_mean", "phi_min", "phi_max", "kappa_mean", "kappa_min", "kappa_max",
-        "error_rate_mean", "latency_ms_mean", "latency_ms_max", "is_demo",
-    ).order_by()
+    rollups = (
+        TelemetryRollup.objects.filter(
+            source=source, bucket_start__gte=since, bucket_start__lt=until
+        )
+        .values_list(
+            "bucket_start",
+            "count",
+            "phi_mean",
+            "phi_min",
+            "phi_max",
+            "kappa_mean",
+            "kappa_min",
+            "kappa_max",
+            "error_rate_mean",
+            "latency_ms_mean",
+            "latency_ms_max",
+            "is_demo",
+        )
+        .order_by()
+    )
     raw = (
-        TelemetrySnapshot.objects.filter(source=source, context=SnapshotContext.LIVE, recorded_at__gte=since, recorded_at__lt=until)
+        TelemetrySnapshot.objects.filter(
+            source=source,
+            context=SnapshotContext.LIVE,
+            recorded_at__gte=since,
+            recorded_at__lt=until,
+        )
         .annotate(
             h_n=Value(1, output_field=IntegerField()),
-            h_phi_min=F("phi"), h_phi_max=F("phi"),
-            h_kappa_min=F("kappa_eff"), h_kappa_max=F("kappa_eff"),
+            h_phi_min=F("phi"),
+            h_phi_max=F("phi"),
+            h_kappa_min=F("kappa_eff"),
+            h_kappa_max=F("kappa_eff"),
             h_latency_max=Value(None, output_field=FloatField()),
         )
         .values_list(
-            "recorded_at", "h_n", "phi", "h_phi_min", "h_phi_max", "kappa_eff", "h_kappa_min", "h_kappa_max",
-            "error_rate", "latency_ms", "latency_ms", "is_demo",
+            "recorded_at",
+            "h_n",
+            "phi",
+            "h_phi_min",
+            "h_phi_max",
+            "kappa_eff",
+            "h_kappa_min",
+            "h_kappa_max",
+            "error_rate",
+            "latency_ms",
+            "latency_ms",
+            "is_demo",
         )
         .order_by()
     )
     return list(rollups.union(raw, all=True))
 
 
-def downsample(rows: list[tuple], since: datetime, until: datetime, max_points: int) -> dict[str, Any]:
+def downsample(
+    rows: list[tuple], since: datetime, until: datetime, max_points: int
+) -> dict[str, Any]:
     """Weighted means (by snapshot count), minima and maxima per equal-width bucket."""
     span = max(1.0, (until - since).total_seconds())
     width = max(1.0, np.ceil(span / max_points))
     if not rows:
-        return {"resolution_seconds": width, "points": 0, **{c: [] for c in HISTORY_COLUMNS if c != "demo"}, "is_demo": False}
+        return {
+            "resolution_seconds": width,
+            "points": 0,
+            **{c: [] for c in HISTORY_COLUMNS if c != "demo"},
+            "is_demo": False,
+        }
     t0 = since.timestamp()
-    t = np.array([(r[0] if isinstance(r[0], datetime) else datetime.fromisoformat(str(r[0]))).timestamp() for r in rows])
-    cols = {name: _column(rows, i) for i, name in enumerate(HISTORY_COLUMNS) if name not in {"t", "demo"}}
+    t = np.array(
+        [
+            (r[0] if isinstance(r[0], datetime) else datetime.fromisoformat(str(r[0]))).timestamp()
+            for r in rows
+        ]
+    )
+    cols = {
+        name: _column(rows, i)
+        for i, name in enumerate(HISTORY_COLUMNS)
+        if name not in {"t", "demo"}
+    }
     n = cols["n"]
     bucket = ((t - t0) // width).astype(np.int64)
     order = np.argsort(bucket, kind="stable")
@@ -155,11 +296,16 @@ def downsample(rows: list[tuple], since: datetime, until: datetime, max_points: 
         out = fn.reduceat(np.where(np.isfinite(v), v, fill), starts)
         return [None if not np.isfinite(x) else round(float(x), 6) for x in out]
 
-    latency_max = np.where(np.isfinite(cols["latency_max"]), cols["latency_max"], cols["latency_ms"])
+    latency_max = np.where(
+        np.isfinite(cols["latency_max"]), cols["latency_max"], cols["latency_ms"]
+    )
     return {
         "resolution_seconds": width,
         "points": len(starts),
-        "t": [datetime.fromtimestamp(t0 + b * width, tz=since.tzinfo).isoformat() for b in bucket[starts]],
+        "t": [
+            datetime.fromtimestamp(t0 + b * width, tz=since.tzinfo).isoformat()
+            for b in bucket[starts]
+        ],
         "n": [int(x) for x in total],
         "phi": wmean(cols["phi"]),
         "phi_min": reduce(cols["phi_min"], np.minimum, np.inf),
@@ -174,7 +320,12 @@ def downsample(rows: list[tuple], since: datetime, until: datetime, max_points: 
     }
 
 
-def history(source: str, since: datetime | None = None, until: datetime | None = None, max_points: int | None = None) -> dict[str, Any]:
+def history(
+    source: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_points: int | None = None,
+) -> dict[str, Any]:
     until = until or timezone.now()
     since = since or until - timedelta(hours=24)
     max_points = max_points or tunables.get("monitoring.history_max_points")

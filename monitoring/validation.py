@@ -16,7 +16,17 @@ from .models import SnapshotContext
 REQUIRED_NUMBERS = ("phi", "kappa_eff")
 OPTIONAL_NUMBERS = ("confidence", "surprise", "agency", "error_rate", "latency_ms")
 KNOWN_FIELDS = frozenset(
-    {*REQUIRED_NUMBERS, *OPTIONAL_NUMBERS, "basin_coords", "extra", "source", "recorded_at", "context", "modification_id", "workspace"}
+    {
+        *REQUIRED_NUMBERS,
+        *OPTIONAL_NUMBERS,
+        "basin_coords",
+        "extra",
+        "source",
+        "recorded_at",
+        "context",
+        "modification_id",
+        "workspace",
+    }
 )
 MAX_EXTRA_KEYS = 64
 FUTURE_SLACK = timedelta(minutes=5)
@@ -37,14 +47,18 @@ def _number(value: Any) -> float | str:
     return float(value)
 
 
-def _clean_one(raw: Any, dim: int, default_source: str, now: datetime) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def _clean_one(
+    raw: Any, dim: int, default_source: str, now: datetime
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
     if not isinstance(raw, dict):
         return {}, {"non_field_errors": ["A snapshot must be a JSON object."]}
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
     unknown = sorted(set(raw) - KNOWN_FIELDS)
     if unknown:
-        errors["non_field_errors"] = [f"Unknown field(s): {', '.join(unknown)}. Put free-form metrics in `extra`."]
+        errors["non_field_errors"] = [
+            f"Unknown field(s): {', '.join(unknown)}. Put free-form metrics in `extra`."
+        ]
     for name in REQUIRED_NUMBERS:
         if name not in raw:
             errors[name] = ["This field is required."]
@@ -81,7 +95,9 @@ def _clean_one(raw: Any, dim: int, default_source: str, now: datetime) -> tuple[
             errors["basin_coords"] = ["must contain numbers only."]
         elif not np.isfinite(arr).all():
             bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-            errors["basin_coords"] = [f"must be finite: element {bad} is {arr[bad]!r} (NaN and infinities are refused)."]
+            errors["basin_coords"] = [
+                f"must be finite: element {bad} is {arr[bad]!r} (NaN and infinities are refused)."
+            ]
         else:
             clean["basin"] = arr.astype("<f8").tobytes()
 
@@ -125,7 +141,9 @@ def _clean_one(raw: Any, dim: int, default_source: str, now: datetime) -> tuple[
         clean["context"] = context
 
     mod_id = raw.get("modification_id")
-    if mod_id is not None and (isinstance(mod_id, bool) or not isinstance(mod_id, int) or mod_id < 1):
+    if mod_id is not None and (
+        isinstance(mod_id, bool) or not isinstance(mod_id, int) or mod_id < 1
+    ):
         errors["modification_id"] = ["must be a positive integer."]
     else:
         clean["modification_id"] = mod_id
@@ -137,10 +155,14 @@ def _clean_one(raw: Any, dim: int, default_source: str, now: datetime) -> tuple[
     return clean, errors
 
 
-def clean_snapshots(payload: Any, *, dim: int, max_batch: int, default_source: str) -> list[dict[str, Any]]:
+def clean_snapshots(
+    payload: Any, *, dim: int, max_batch: int, default_source: str
+) -> list[dict[str, Any]]:
     """One snapshot (an object), a list of them, or {"snapshots": [...]}; raises SnapshotErrors."""
     batch = isinstance(payload, list) or (isinstance(payload, dict) and "snapshots" in payload)
-    items = payload if isinstance(payload, list) else payload.get("snapshots") if batch else [payload]
+    items = (
+        payload if isinstance(payload, list) else payload.get("snapshots") if batch else [payload]
+    )
     if batch and isinstance(payload, dict) and isinstance(payload.get("source"), str):
         default_source = payload["source"]
     if not isinstance(items, list):
@@ -148,7 +170,9 @@ def clean_snapshots(payload: Any, *, dim: int, max_batch: int, default_source: s
     if not items:
         raise SnapshotErrors({"snapshots": ["must not be empty."]})
     if len(items) > max_batch:
-        raise SnapshotErrors({"snapshots": [f"holds {len(items)} snapshots; at most {max_batch} per request."]})
+        raise SnapshotErrors(
+            {"snapshots": [f"holds {len(items)} snapshots; at most {max_batch} per request."]}
+        )
     now = timezone.now()
     cleaned: list[dict[str, Any]] = []
     errors: dict[str, Any] = {}

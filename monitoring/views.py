@@ -28,7 +28,11 @@ def _metrics_allowed(request: HttpRequest) -> bool:
     """A METRICS_TOKEN bearer (for a Prometheus server), or a staff role's API token or session."""
     header = request.headers.get("Authorization", "")
     expected = env.str("METRICS_TOKEN", default="")
-    if expected and header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), expected):
+    if (
+        expected
+        and header.startswith("Bearer ")
+        and hmac.compare_digest(header[7:].strip(), expected)
+    ):
         return True
     user = request.user if request.user.is_authenticated else None
     if user is None and header.startswith("Token "):
@@ -44,7 +48,11 @@ def _metrics_allowed(request: HttpRequest) -> bool:
 @require_GET
 def prometheus_metrics(request: HttpRequest) -> HttpResponse:
     if not _metrics_allowed(request):
-        response = HttpResponse("metrics need a staff token or the METRICS_TOKEN bearer\n", status=401, content_type="text/plain")
+        response = HttpResponse(
+            "metrics need a staff token or the METRICS_TOKEN bearer\n",
+            status=401,
+            content_type="text/plain",
+        )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     return HttpResponse(metrics.render(), content_type=CONTENT_TYPE_LATEST)
@@ -53,12 +61,18 @@ def prometheus_metrics(request: HttpRequest) -> HttpResponse:
 @login_required
 def console(request: HttpRequest) -> HttpResponse:
     if not any(has_role(request.user, role) for role in STAFF):
-        return HttpResponse("The monitoring console needs a reviewer, operator or admin role.", status=403)
+        return HttpResponse(
+            "The monitoring console needs a reviewer, operator or admin role.", status=403
+        )
     source = request.GET.get("source") or telemetry.default_source()
     days = 30 if request.GET.get("range") == "30d" else 1
     until = timezone.now()
     series = telemetry.history(source, until - timedelta(days=days), until, 600) if source else None
-    system = list(SystemSnapshot.objects.latest_first().values("taken_at", "cpu_percent", "memory_available_percent", "worker_memory_mb")[:240])[::-1]
+    system = list(
+        SystemSnapshot.objects.latest_first().values(
+            "taken_at", "cpu_percent", "memory_available_percent", "worker_memory_mb"
+        )[:240]
+    )[::-1]
     chart = {
         "telemetry": series,
         "system": {

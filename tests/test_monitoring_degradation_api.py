@@ -16,7 +16,9 @@ URL = "/api/v1/degradation/"
 
 def _feed(count: int = 100, **levels: Any) -> None:
     start = timezone.now() - timedelta(seconds=10 * count)
-    do_ingest_snapshots(stream(count, start=start, step=timedelta(seconds=10), source="app", **levels))
+    do_ingest_snapshots(
+        stream(count, start=start, step=timedelta(seconds=10), source="app", **levels)
+    )
 
 
 def test_it_reports_a_healthy_stream_as_not_degraded(api_as: Any, reviewer: Any) -> None:
@@ -43,7 +45,9 @@ def test_it_names_metric_value_and_threshold_of_each_issue(api_as: Any, reviewer
     assert all(i["source"] == "app" for i in body["issues"])
 
 
-def test_it_measures_basin_drift_from_the_baseline(api_as: Any, reviewer: Any, operator: Any) -> None:
+def test_it_measures_basin_drift_from_the_baseline(
+    api_as: Any, reviewer: Any, operator: Any
+) -> None:
     _feed(basin_center=np.zeros(64))
     far = np.zeros(64)
     far[:4] = 12.0  # softmax puts almost all mass on 4 of 64 coordinates: far from uniform
@@ -53,9 +57,13 @@ def test_it_measures_basin_drift_from_the_baseline(api_as: Any, reviewer: Any, o
     assert drift["value"] > 2.0 and drift["threshold"] == 2.0
 
 
-def test_it_sets_a_baseline_from_the_recent_window_through_the_api(api_as: Any, operator: Any, reviewer: Any) -> None:
+def test_it_sets_a_baseline_from_the_recent_window_through_the_api(
+    api_as: Any, operator: Any, reviewer: Any
+) -> None:
     _feed()
-    response = api_as(operator).post("/api/v1/baseline/", {"source": "app", "reason": "after deploy"}, format="json")
+    response = api_as(operator).post(
+        "/api/v1/baseline/", {"source": "app", "reason": "after deploy"}, format="json"
+    )
     assert response.status_code == 201, response.json()
     assert response.json()["sample_count"] == 20
     metrics = api_as(reviewer).get(URL).json()["sources"]["app"]
@@ -63,11 +71,18 @@ def test_it_sets_a_baseline_from_the_recent_window_through_the_api(api_as: Any, 
 
 
 def test_it_refuses_a_baseline_of_the_wrong_length(api_as: Any, operator: Any) -> None:
-    response = api_as(operator).post("/api/v1/baseline/", {"source": "app", "basin_coords": [0.1] * 3}, format="json")
+    response = api_as(operator).post(
+        "/api/v1/baseline/", {"source": "app", "basin_coords": [0.1] * 3}, format="json"
+    )
     assert response.status_code == 400
     assert "basin_coords" in response.json()["fields"]
 
 
-@pytest.mark.parametrize(("persona", "code"), [("agent", 403), ("outsider", 403), ("reviewer", 200), ("operator", 200), ("admin_user", 200)])
-def test_it_shows_degradation_to_reviewers_and_above(api_as: Any, request: Any, persona: str, code: int) -> None:
+@pytest.mark.parametrize(
+    ("persona", "code"),
+    [("agent", 403), ("outsider", 403), ("reviewer", 200), ("operator", 200), ("admin_user", 200)],
+)
+def test_it_shows_degradation_to_reviewers_and_above(
+    api_as: Any, request: Any, persona: str, code: int
+) -> None:
     assert api_as(request.getfixturevalue(persona)).get(URL).status_code == code

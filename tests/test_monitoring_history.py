@@ -16,7 +16,16 @@ pytestmark = pytest.mark.django_db
 
 def _month(now: Any) -> None:
     # A month at one snapshot every 10 minutes, then rolled up: old rows become buckets.
-    do_ingest_snapshots(stream(30 * 24 * 6, start=now - timedelta(days=30), step=timedelta(minutes=10), source="app", noise=0.0, phi=0.7))
+    do_ingest_snapshots(
+        stream(
+            30 * 24 * 6,
+            start=now - timedelta(days=30),
+            step=timedelta(minutes=10),
+            source="app",
+            noise=0.0,
+            phi=0.7,
+        )
+    )
     while do_rollup_telemetry(now)["deleted"]:
         pass
 
@@ -45,7 +54,9 @@ def test_it_charts_a_month_of_downsampled_data_in_one_query(django_assert_num_qu
 
 def test_it_serves_history_through_the_api(api_as: Any, reviewer: Any, agent: Any) -> None:
     now = timezone.now()
-    do_ingest_snapshots(stream(100, start=now - timedelta(hours=2), step=timedelta(minutes=1), source="app"))
+    do_ingest_snapshots(
+        stream(100, start=now - timedelta(hours=2), step=timedelta(minutes=1), source="app")
+    )
     body = api_as(reviewer).get("/api/v1/history/", {"source": "app", "points": 50}).json()
     assert body["points"] <= 50 and sum(body["n"]) == 100
     assert "attempts" in body

@@ -27,7 +27,9 @@ def test_it_stores_one_snapshot_with_its_basin(api_as: Any, agent: Any) -> None:
 
 
 def test_it_stores_a_batch_under_the_given_source(api_as: Any, agent: Any) -> None:
-    response = api_as(agent).post(URL, {"source": "app-1", "snapshots": api_payload(50)}, format="json")
+    response = api_as(agent).post(
+        URL, {"source": "app-1", "snapshots": api_payload(50)}, format="json"
+    )
     assert response.status_code == 201
     assert response.json()["stored"] == 50
     assert set(TelemetrySnapshot.objects.values_list("source", flat=True)) == {"app-1"}
@@ -43,7 +45,9 @@ def test_it_stores_a_batch_under_the_given_source(api_as: Any, agent: Any) -> No
         ("error_rate", "1.5", "between 0 and 1"),
     ],
 )
-def test_it_refuses_a_bad_number_naming_the_field(api_as: Any, agent: Any, field: str, value: str, message: str) -> None:
+def test_it_refuses_a_bad_number_naming_the_field(
+    api_as: Any, agent: Any, field: str, value: str, message: str
+) -> None:
     snap = api_payload(1)[0]
     snap[field] = "__X__"
     body = json.dumps(snap).replace('"__X__"', value)
@@ -80,10 +84,17 @@ def test_it_stores_nothing_of_a_batch_with_one_bad_snapshot(api_as: Any, agent: 
     assert not TelemetrySnapshot.objects.exists()
 
 
-def test_it_refuses_unknown_fields_naive_times_and_unknown_workspaces(api_as: Any, agent: Any) -> None:
+def test_it_refuses_unknown_fields_naive_times_and_unknown_workspaces(
+    api_as: Any, agent: Any
+) -> None:
     client = api_as(agent)
     snap = api_payload(1)[0]
-    assert "Unknown field" in client.post(URL, {**snap, "phi2": 1}, format="json").json()["fields"]["non_field_errors"][0]
+    assert (
+        "Unknown field"
+        in client.post(URL, {**snap, "phi2": 1}, format="json").json()["fields"][
+            "non_field_errors"
+        ][0]
+    )
     naive = client.post(URL, {**snap, "recorded_at": "2026-01-01T00:00:00"}, format="json")
     assert "time zone" in naive.json()["fields"]["recorded_at"][0]
     unknown = client.post(URL, {**snap, "workspace": "nope"}, format="json")
@@ -98,8 +109,13 @@ def test_it_refuses_malformed_json_and_empty_batches(api_as: Any, agent: Any) ->
     assert client.post(URL, [1, 2], format="json").status_code == 400
 
 
-@pytest.mark.parametrize(("persona", "code"), [("reviewer", 403), ("operator", 403), ("outsider", 403), ("admin_user", 201)])
-def test_it_lets_only_agents_and_admins_post_telemetry(api_as: Any, request: Any, persona: str, code: int) -> None:
+@pytest.mark.parametrize(
+    ("persona", "code"),
+    [("reviewer", 403), ("operator", 403), ("outsider", 403), ("admin_user", 201)],
+)
+def test_it_lets_only_agents_and_admins_post_telemetry(
+    api_as: Any, request: Any, persona: str, code: int
+) -> None:
     response = api_as(request.getfixturevalue(persona)).post(URL, api_payload(1)[0], format="json")
     assert response.status_code == code
 

@@ -22,9 +22,18 @@ def test_it_writes_a_real_psutil_snapshot() -> None:
     assert snap.load_1 == pytest.approx(os.getloadavg()[0], abs=5)
     assert snap.worker_processes >= 1
     # This process is the "worker" here: its RSS is real and in the same ballpark.
-    assert snap.worker_memory_mb == pytest.approx(psutil.Process().memory_info().rss / 2**20, rel=0.5)
+    assert snap.worker_memory_mb == pytest.approx(
+        psutil.Process().memory_info().rss / 2**20, rel=0.5
+    )
     assert snap.status in HealthStatus.values
-    assert set(snap.checks) == {"cpu", "memory_available", "disk", "error_rate", "success_rate", "response_time"}
+    assert set(snap.checks) == {
+        "cpu",
+        "memory_available",
+        "disk",
+        "error_rate",
+        "success_rate",
+        "response_time",
+    }
     assert all({"value", "threshold", "ok"} <= set(c) for c in snap.checks.values())
 
 
@@ -52,7 +61,14 @@ def test_it_judges_preflight_over_the_window_not_one_sample() -> None:
     result = preflight_health()
     assert result["samples"] == 3
     assert "median of 3" in result["basis"]
-    assert set(result["metrics"]) >= {"cpu", "memory_available", "disk", "error_rate", "success_rate", "response_time"}
+    assert set(result["metrics"]) >= {
+        "cpu",
+        "memory_available",
+        "disk",
+        "error_rate",
+        "success_rate",
+        "response_time",
+    }
     assert all("value" in m and "threshold" in m for m in result["metrics"].values())
     assert result["ok"] == (result["status"] in {"HEALTHY", "DEGRADED"} and result["score"] >= 0.8)
 

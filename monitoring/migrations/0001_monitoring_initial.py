@@ -7,155 +7,390 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('healing', '0001_initial'),
+        ("healing", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Baseline',
+            name="Baseline",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(db_index=True, max_length=128)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by_label', models.CharField(max_length=128)),
-                ('basin', models.BinaryField()),
-                ('phi', models.FloatField(blank=True, null=True)),
-                ('kappa_eff', models.FloatField(blank=True, null=True)),
-                ('sample_count', models.PositiveIntegerField(default=0, help_text='0: given explicitly; else the window it was averaged from.')),
-                ('reason', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source", models.CharField(db_index=True, max_length=128)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("created_by_label", models.CharField(max_length=128)),
+                ("basin", models.BinaryField()),
+                ("phi", models.FloatField(blank=True, null=True)),
+                ("kappa_eff", models.FloatField(blank=True, null=True)),
+                (
+                    "sample_count",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="0: given explicitly; else the window it was averaged from.",
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ScheduleClock',
+            name="ScheduleClock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, unique=True)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='SystemSnapshot',
+            name="SystemSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('taken_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('hostname', models.CharField(max_length=255)),
-                ('cpu_percent', models.FloatField(help_text='Whole machine.')),
-                ('sandbox_cpu_percent', models.FloatField(default=0.0, help_text="Share of the machine used by the engine's sandbox children.")),
-                ('memory_available_percent', models.FloatField()),
-                ('sandbox_memory_mb', models.FloatField(default=0.0)),
-                ('disk_percent', models.FloatField()),
-                ('load_1', models.FloatField()),
-                ('load_5', models.FloatField()),
-                ('load_15', models.FloatField()),
-                ('worker_processes', models.PositiveIntegerField(default=0)),
-                ('worker_cpu_percent', models.FloatField(default=0.0, help_text='Worker processes (not their sandbox children), per core.')),
-                ('worker_memory_mb', models.FloatField(default=0.0, help_text='RSS of the worker processes (not their sandbox children).')),
-                ('error_rate', models.FloatField(blank=True, null=True)),
-                ('success_rate', models.FloatField(blank=True, null=True)),
-                ('response_time_ms', models.FloatField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('HEALTHY', 'Healthy'), ('DEGRADED', 'Degraded'), ('UNHEALTHY', 'Unhealthy'), ('CRITICAL', 'Critical')], max_length=16)),
-                ('health_score', models.FloatField(help_text='Share of checks passing.')),
-                ('trend', models.CharField(choices=[('improving', 'Improving'), ('stable', 'Stable'), ('degrading', 'Degrading'), ('unknown', 'Unknown')], default='unknown', max_length=16)),
-                ('trend_slope', models.FloatField(blank=True, help_text='Load index, percentage points per minute.', null=True)),
-                ('checks', models.JSONField(default=dict, help_text='Each check: value, threshold, ok.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "taken_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("hostname", models.CharField(max_length=255)),
+                ("cpu_percent", models.FloatField(help_text="Whole machine.")),
+                (
+                    "sandbox_cpu_percent",
+                    models.FloatField(
+                        default=0.0,
+                        help_text="Share of the machine used by the engine's sandbox children.",
+                    ),
+                ),
+                ("memory_available_percent", models.FloatField()),
+                ("sandbox_memory_mb", models.FloatField(default=0.0)),
+                ("disk_percent", models.FloatField()),
+                ("load_1", models.FloatField()),
+                ("load_5", models.FloatField()),
+                ("load_15", models.FloatField()),
+                ("worker_processes", models.PositiveIntegerField(default=0)),
+                (
+                    "worker_cpu_percent",
+                    models.FloatField(
+                        default=0.0,
+                        help_text="Worker processes (not their sandbox children), per core.",
+                    ),
+                ),
+                (
+                    "worker_memory_mb",
+                    models.FloatField(
+                        default=0.0,
+                        help_text="RSS of the worker processes (not their sandbox children).",
+                    ),
+                ),
+                ("error_rate", models.FloatField(blank=True, null=True)),
+                ("success_rate", models.FloatField(blank=True, null=True)),
+                ("response_time_ms", models.FloatField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("HEALTHY", "Healthy"),
+                            ("DEGRADED", "Degraded"),
+                            ("UNHEALTHY", "Unhealthy"),
+                            ("CRITICAL", "Critical"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("health_score", models.FloatField(help_text="Share of checks passing.")),
+                (
+                    "trend",
+                    models.CharField(
+                        choices=[
+                            ("improving", "Improving"),
+                            ("stable", "Stable"),
+                            ("degrading", "Degrading"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="unknown",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "trend_slope",
+                    models.FloatField(
+                        blank=True, help_text="Load index, percentage points per minute.", null=True
+                    ),
+                ),
+                (
+                    "checks",
+                    models.JSONField(default=dict, help_text="Each check: value, threshold, ok."),
+                ),
             ],
             options={
-                'ordering': ['-taken_at', '-id'],
+                "ordering": ["-taken_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='HealingLoopState',
+            name="HealingLoopState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('running', models.BooleanField(default=False)),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('reason', models.TextField(blank=True)),
-                ('last_cycle_at', models.DateTimeField(blank=True, null=True)),
-                ('cycles', models.PositiveIntegerField(default=0)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("running", models.BooleanField(default=False)),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("reason", models.TextField(blank=True)),
+                ("last_cycle_at", models.DateTimeField(blank=True, null=True)),
+                ("cycles", models.PositiveIntegerField(default=0)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TelemetryRollup',
+            name="TelemetryRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(max_length=128)),
-                ('bucket_start', models.DateTimeField()),
-                ('bucket_seconds', models.PositiveIntegerField()),
-                ('count', models.PositiveIntegerField()),
-                ('phi_mean', models.FloatField()),
-                ('phi_min', models.FloatField()),
-                ('phi_max', models.FloatField()),
-                ('kappa_mean', models.FloatField()),
-                ('kappa_min', models.FloatField()),
-                ('kappa_max', models.FloatField()),
-                ('error_rate_mean', models.FloatField(blank=True, null=True)),
-                ('latency_ms_mean', models.FloatField(blank=True, null=True)),
-                ('latency_ms_max', models.FloatField(blank=True, null=True)),
-                ('basin_drift_mean', models.FloatField(blank=True, help_text='Mean Fisher-Rao distance from the baseline then in force.', null=True)),
-                ('is_demo', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source", models.CharField(max_length=128)),
+                ("bucket_start", models.DateTimeField()),
+                ("bucket_seconds", models.PositiveIntegerField()),
+                ("count", models.PositiveIntegerField()),
+                ("phi_mean", models.FloatField()),
+                ("phi_min", models.FloatField()),
+                ("phi_max", models.FloatField()),
+                ("kappa_mean", models.FloatField()),
+                ("kappa_min", models.FloatField()),
+                ("kappa_max", models.FloatField()),
+                ("error_rate_mean", models.FloatField(blank=True, null=True)),
+                ("latency_ms_mean", models.FloatField(blank=True, null=True)),
+                ("latency_ms_max", models.FloatField(blank=True, null=True)),
+                (
+                    "basin_drift_mean",
+                    models.FloatField(
+                        blank=True,
+                        help_text="Mean Fisher-Rao distance from the baseline then in force.",
+                        null=True,
+                    ),
+                ),
+                ("is_demo", models.BooleanField(default=False)),
             ],
             options={
-                'ordering': ['source', 'bucket_start'],
-                'indexes': [models.Index(fields=['source', 'bucket_start'], name='monitoring__source_3aadb3_idx')],
-                'constraints': [models.UniqueConstraint(fields=('source', 'bucket_start', 'bucket_seconds'), name='monitoring_rollup_unique_bucket')],
+                "ordering": ["source", "bucket_start"],
+                "indexes": [
+                    models.Index(
+                        fields=["source", "bucket_start"], name="monitoring__source_3aadb3_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("source", "bucket_start", "bucket_seconds"),
+                        name="monitoring_rollup_unique_bucket",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HealingAttempt',
+            name="HealingAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('strategy', models.CharField(db_index=True, max_length=64)),
-                ('source', models.CharField(blank=True, help_text="Telemetry source of the signal ('' for the host).", max_length=128)),
-                ('finding', models.JSONField(default=dict, help_text='metric, value, threshold, turned_at, detail.')),
-                ('action', models.CharField(choices=[('rollback', 'Rollback'), ('open_breaker', 'Open Breaker'), ('reset_baseline', 'Reset Baseline'), ('restart_workers', 'Restart Workers')], max_length=32)),
-                ('action_args', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('proposed', 'Proposed'), ('executing', 'Executing'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('rejected', 'Rejected'), ('superseded', 'Superseded')], db_index=True, default='proposed', max_length=16)),
-                ('auto', models.BooleanField(default=False, help_text='Executed by the loop alone (its strategy was allowed to act).')),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('executed_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.TextField(blank=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('modification', models.ForeignKey(blank=True, help_text='The modification to roll back, when the action is a rollback.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='healing_attempts', to='healing.modification')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("strategy", models.CharField(db_index=True, max_length=64)),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True,
+                        help_text="Telemetry source of the signal ('' for the host).",
+                        max_length=128,
+                    ),
+                ),
+                (
+                    "finding",
+                    models.JSONField(
+                        default=dict, help_text="metric, value, threshold, turned_at, detail."
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("rollback", "Rollback"),
+                            ("open_breaker", "Open Breaker"),
+                            ("reset_baseline", "Reset Baseline"),
+                            ("restart_workers", "Restart Workers"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("action_args", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("executing", "Executing"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("rejected", "Rejected"),
+                            ("superseded", "Superseded"),
+                        ],
+                        db_index=True,
+                        default="proposed",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "auto",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Executed by the loop alone (its strategy was allowed to act).",
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("executed_at", models.DateTimeField(blank=True, null=True)),
+                ("outcome", models.TextField(blank=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "modification",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The modification to roll back, when the action is a rollback.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="healing_attempts",
+                        to="healing.modification",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['strategy', 'action', 'status'], name='monitoring__strateg_c8f9b8_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["strategy", "action", "status"],
+                        name="monitoring__strateg_c8f9b8_idx",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TelemetrySnapshot',
+            name="TelemetrySnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(help_text='Which monitored application reported it.', max_length=128)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('context', models.CharField(choices=[('live', 'Live'), ('sandbox', 'Sandbox')], default='live', max_length=16)),
-                ('phi', models.FloatField()),
-                ('kappa_eff', models.FloatField()),
-                ('basin', models.BinaryField(help_text='basin_coords as little-endian float64 bytes.')),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('surprise', models.FloatField(blank=True, null=True)),
-                ('agency', models.FloatField(blank=True, null=True)),
-                ('error_rate', models.FloatField(blank=True, null=True)),
-                ('latency_ms', models.FloatField(blank=True, null=True)),
-                ('extra', models.JSONField(blank=True, default=dict)),
-                ('is_demo', models.BooleanField(default=False, help_text='Synthetic data written by seed_demo_telemetry.')),
-                ('modification', models.ForeignKey(blank=True, help_text="Set for snapshots taken in a modification's sandbox.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='healing.modification')),
-                ('workspace', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='healing.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        help_text="Which monitored application reported it.", max_length=128
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "context",
+                    models.CharField(
+                        choices=[("live", "Live"), ("sandbox", "Sandbox")],
+                        default="live",
+                        max_length=16,
+                    ),
+                ),
+                ("phi", models.FloatField()),
+                ("kappa_eff", models.FloatField()),
+                (
+                    "basin",
+                    models.BinaryField(help_text="basin_coords as little-endian float64 bytes."),
+                ),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                ("surprise", models.FloatField(blank=True, null=True)),
+                ("agency", models.FloatField(blank=True, null=True)),
+                ("error_rate", models.FloatField(blank=True, null=True)),
+                ("latency_ms", models.FloatField(blank=True, null=True)),
+                ("extra", models.JSONField(blank=True, default=dict)),
+                (
+                    "is_demo",
+                    models.BooleanField(
+                        default=False, help_text="Synthetic data written by seed_demo_telemetry."
+                    ),
+                ),
+                (
+                    "modification",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Set for snapshots taken in a modification's sandbox.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="healing.modification",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="healing.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-recorded_at', '-id'],
-                'indexes': [models.Index(fields=['source', '-recorded_at'], name='monitoring__source_10b89c_idx'), models.Index(fields=['workspace', 'recorded_at'], name='monitoring__workspa_da4c1a_idx'), models.Index(fields=['recorded_at'], name='monitoring__recorde_812c4f_idx')],
+                "ordering": ["-recorded_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["source", "-recorded_at"], name="monitoring__source_10b89c_idx"
+                    ),
+                    models.Index(
+                        fields=["workspace", "recorded_at"], name="monitoring__workspa_da4c1a_idx"
+                    ),
+                    models.Index(fields=["recorded_at"], name="monitoring__recorde_812c4f_idx"),
+                ],
             },
         ),
     ]

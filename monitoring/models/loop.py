@@ -16,7 +16,9 @@ class HealingLoopStateManager(models.Manager["HealingLoopState"]):
 class HealingLoopState(models.Model):
     running = models.BooleanField(default=False)
     changed_at = models.DateTimeField(default=timezone.now)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.TextField(blank=True)
     last_cycle_at = models.DateTimeField(null=True, blank=True)
     cycles = models.PositiveIntegerField(default=0)
@@ -72,17 +74,31 @@ class HealingAttempt(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     strategy = models.CharField(max_length=64, db_index=True)
-    source = models.CharField(max_length=128, blank=True, help_text="Telemetry source of the signal ('' for the host).")
-    finding = models.JSONField(default=dict, help_text="metric, value, threshold, turned_at, detail.")
+    source = models.CharField(
+        max_length=128, blank=True, help_text="Telemetry source of the signal ('' for the host)."
+    )
+    finding = models.JSONField(
+        default=dict, help_text="metric, value, threshold, turned_at, detail."
+    )
     action = models.CharField(max_length=32, choices=HealingActionKind.choices)
     action_args = models.JSONField(default=dict, blank=True)
     modification = models.ForeignKey(
-        "healing.Modification", null=True, blank=True, on_delete=models.SET_NULL, related_name="healing_attempts",
+        "healing.Modification",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="healing_attempts",
         help_text="The modification to roll back, when the action is a rollback.",
     )
-    status = models.CharField(max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.PROPOSED, db_index=True)
-    auto = models.BooleanField(default=False, help_text="Executed by the loop alone (its strategy was allowed to act).")
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.PROPOSED, db_index=True
+    )
+    auto = models.BooleanField(
+        default=False, help_text="Executed by the loop alone (its strategy was allowed to act)."
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.TextField(blank=True)

@@ -36,7 +36,9 @@ class SystemSnapshot(models.Model):
     taken_at = models.DateTimeField(default=timezone.now, db_index=True)
     hostname = models.CharField(max_length=255)
     cpu_percent = models.FloatField(help_text="Whole machine.")
-    sandbox_cpu_percent = models.FloatField(default=0.0, help_text="Share of the machine used by the engine's sandbox children.")
+    sandbox_cpu_percent = models.FloatField(
+        default=0.0, help_text="Share of the machine used by the engine's sandbox children."
+    )
     memory_available_percent = models.FloatField()
     sandbox_memory_mb = models.FloatField(default=0.0)
     disk_percent = models.FloatField()
@@ -44,15 +46,21 @@ class SystemSnapshot(models.Model):
     load_5 = models.FloatField()
     load_15 = models.FloatField()
     worker_processes = models.PositiveIntegerField(default=0)
-    worker_cpu_percent = models.FloatField(default=0.0, help_text="Worker processes (not their sandbox children), per core.")
-    worker_memory_mb = models.FloatField(default=0.0, help_text="RSS of the worker processes (not their sandbox children).")
+    worker_cpu_percent = models.FloatField(
+        default=0.0, help_text="Worker processes (not their sandbox children), per core."
+    )
+    worker_memory_mb = models.FloatField(
+        default=0.0, help_text="RSS of the worker processes (not their sandbox children)."
+    )
     error_rate = models.FloatField(null=True, blank=True)
     success_rate = models.FloatField(null=True, blank=True)
     response_time_ms = models.FloatField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=HealthStatus.choices)
     health_score = models.FloatField(help_text="Share of checks passing.")
     trend = models.CharField(max_length=16, choices=Trend.choices, default=Trend.UNKNOWN)
-    trend_slope = models.FloatField(null=True, blank=True, help_text="Load index, percentage points per minute.")
+    trend_slope = models.FloatField(
+        null=True, blank=True, help_text="Load index, percentage points per minute."
+    )
     checks = models.JSONField(default=dict, help_text="Each check: value, threshold, ok.")
 
     objects = SystemSnapshotQuerySet.as_manager()
@@ -70,7 +78,9 @@ class SystemSnapshot(models.Model):
     @property
     def load_index(self) -> float:
         """One number for the trend: mean pressure on CPU, memory and disk, in percent."""
-        return (self.cpu_excluding_sandbox + (100.0 - self.memory_available_percent) + self.disk_percent) / 3.0
+        return (
+            self.cpu_excluding_sandbox + (100.0 - self.memory_available_percent) + self.disk_percent
+        ) / 3.0
 
     def as_json(self) -> dict:
         return {

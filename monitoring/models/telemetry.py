@@ -35,10 +35,18 @@ class TelemetrySnapshot(models.Model):
     source = models.CharField(max_length=128, help_text="Which monitored application reported it.")
     recorded_at = models.DateTimeField(default=timezone.now)
     received_at = models.DateTimeField(default=timezone.now)
-    context = models.CharField(max_length=16, choices=SnapshotContext.choices, default=SnapshotContext.LIVE)
-    workspace = models.ForeignKey("healing.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    context = models.CharField(
+        max_length=16, choices=SnapshotContext.choices, default=SnapshotContext.LIVE
+    )
+    workspace = models.ForeignKey(
+        "healing.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     modification = models.ForeignKey(
-        "healing.Modification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "healing.Modification",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="Set for snapshots taken in a modification's sandbox.",
     )
     phi = models.FloatField()
@@ -50,7 +58,9 @@ class TelemetrySnapshot(models.Model):
     error_rate = models.FloatField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
     extra = models.JSONField(default=dict, blank=True)
-    is_demo = models.BooleanField(default=False, help_text="Synthetic data written by seed_demo_telemetry.")
+    is_demo = models.BooleanField(
+        default=False, help_text="Synthetic data written by seed_demo_telemetry."
+    )
 
     objects = TelemetrySnapshotQuerySet.as_manager()
 
@@ -104,13 +114,18 @@ class TelemetryRollup(models.Model):
     error_rate_mean = models.FloatField(null=True, blank=True)
     latency_ms_mean = models.FloatField(null=True, blank=True)
     latency_ms_max = models.FloatField(null=True, blank=True)
-    basin_drift_mean = models.FloatField(null=True, blank=True, help_text="Mean Fisher-Rao distance from the baseline then in force.")
+    basin_drift_mean = models.FloatField(
+        null=True, blank=True, help_text="Mean Fisher-Rao distance from the baseline then in force."
+    )
     is_demo = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["source", "bucket_start"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "bucket_start", "bucket_seconds"], name="monitoring_rollup_unique_bucket")
+            models.UniqueConstraint(
+                fields=["source", "bucket_start", "bucket_seconds"],
+                name="monitoring_rollup_unique_bucket",
+            )
         ]
         indexes = [models.Index(fields=["source", "bucket_start"])]
 
@@ -132,7 +147,9 @@ class Baseline(models.Model):
     basin = models.BinaryField()
     phi = models.FloatField(null=True, blank=True)
     kappa_eff = models.FloatField(null=True, blank=True)
-    sample_count = models.PositiveIntegerField(default=0, help_text="0: given explicitly; else the window it was averaged from.")
+    sample_count = models.PositiveIntegerField(
+        default=0, help_text="0: given explicitly; else the window it was averaged from."
+    )
     reason = models.TextField(blank=True)
 
     objects = BaselineQuerySet.as_manager()

@@ -20,25 +20,48 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--source", default="demo-app")
         parser.add_argument("--days", type=int, default=30)
-        parser.add_argument("--replace", action="store_true", help="Delete the source's demo rows first.")
+        parser.add_argument(
+            "--replace", action="store_true", help="Delete the source's demo rows first."
+        )
 
     def handle(self, *args: Any, source: str, days: int, replace: bool, **options: Any) -> None:
         if replace:
             TelemetrySnapshot.objects.filter(source=source, is_demo=True).delete()
             TelemetryRollup.objects.filter(source=source, is_demo=True).delete()
         elif TelemetrySnapshot.objects.filter(source=source, is_demo=True).exists():
-            self.stdout.write(f"Demo telemetry for {source} exists (use --replace to write it again).")
+            self.stdout.write(
+                f"Demo telemetry for {source} exists (use --replace to write it again)."
+            )
             return
         now = timezone.now()
         old_step = timedelta(minutes=5)
-        old = stream(int(days * 24 * 12), start=now - timedelta(days=days), step=old_step, source=source, seed=11, noise=0.02)
+        old = stream(
+            int(days * 24 * 12),
+            start=now - timedelta(days=days),
+            step=old_step,
+            source=source,
+            seed=11,
+            noise=0.02,
+        )
         recent_step = timedelta(seconds=60)
-        healthy = stream(20 * 60, start=now - timedelta(hours=24), step=recent_step, source=source, seed=12)
-        dropped = stream(4 * 60, start=now - timedelta(hours=4), step=recent_step, source=source, seed=12, phi=0.6, latency_ms=240.0)
+        healthy = stream(
+            20 * 60, start=now - timedelta(hours=24), step=recent_step, source=source, seed=12
+        )
+        dropped = stream(
+            4 * 60,
+            start=now - timedelta(hours=4),
+            step=recent_step,
+            source=source,
+            seed=12,
+            phi=0.6,
+            latency_ms=240.0,
+        )
         for chunk_start in range(0, len(old), 5000):
-            do_ingest_snapshots(old[chunk_start:chunk_start + 5000], is_demo=True)
+            do_ingest_snapshots(old[chunk_start : chunk_start + 5000], is_demo=True)
         do_ingest_snapshots(healthy + dropped, is_demo=True)
-        do_set_baseline("system:seed_demo_telemetry", source=source, basin_coords=None, reason="demo baseline")
+        do_set_baseline(
+            "system:seed_demo_telemetry", source=source, basin_coords=None, reason="demo baseline"
+        )
         rolled = {"rolled_up": 0}
         while True:
             step = do_rollup_telemetry(now)
