@@ -295,11 +295,19 @@ def preflight_health() -> dict[str, Any]:
         }
         basis = f"median of {len(recent)} system snapshots"
     else:
-        s = sample(interval=0.5, disk_path=limits["disk_path"])
+        # Beat is not running (or just started): measure now and keep the sample, so the next
+        # pre-flight within the window reuses it instead of sampling again.
+        from .actions import do_take_system_snapshot
+
+        fresh = do_take_system_snapshot(interval=0.25)
         values = {
-            "cpu_excluding_sandbox": max(0.0, s.cpu_percent - s.sandbox_cpu_percent),
-            "memory_available_percent": s.memory_available_percent,
-            "disk_percent": s.disk_percent,
+            "cpu_excluding_sandbox": fresh.cpu_excluding_sandbox,
+            "memory_available_percent": min(
+                100.0,
+                fresh.memory_available_percent
+                + fresh.sandbox_memory_mb * MB * 100.0 / psutil.virtual_memory().total,
+            ),
+            "disk_percent": fresh.disk_percent,
         }
         basis = "one fresh sample (no system snapshot in the window: is beat running?)"
     rates = outcome_rates(timedelta(minutes=limits["outcome_window_minutes"]))

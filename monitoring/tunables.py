@@ -234,9 +234,10 @@ register(
     ),
     Tunable(
         "health.critical_cpu_percent",
-        98.0,
+        100.0,
         GROUP_HEALTH,
-        "CPU above this makes the status CRITICAL.",
+        "CPU above this makes the status CRITICAL. At 100 (the default) CPU alone never does: "
+        "saturation slows work down, exhausted memory or disk breaks it.",
         min=1.0,
         max=100.0,
         unit="%",

@@ -88,3 +88,37 @@ def test_it_excludes_sandbox_children_from_the_cpu_check(settings: Any) -> None:
         busy.wait()
     assert s.sandbox_cpu_percent > 5.0
     assert s.worker_cpu_percent < 50.0
+
+
+def test_it_samples_once_for_preflight_when_beat_is_not_running() -> None:
+    first = preflight_health()
+    assert first["samples"] == 1 and "fresh sample" in first["basis"]
+    assert SystemSnapshot.objects.count() == 1
+    second = preflight_health()
+    assert "median of 1" in second["basis"]
+    assert SystemSnapshot.objects.count() == 1
+
+
+def test_it_lets_a_saturated_cpu_degrade_but_not_block() -> None:
+    from monitoring.health import health_limits, judge
+
+    limits = health_limits()
+    calm = {
+        "cpu_excluding_sandbox": 20.0,
+        "memory_available_percent": 50.0,
+        "disk_percent": 40.0,
+        "error_rate": 0.01,
+        "success_rate": 1.0,
+        "response_time_ms": 100.0,
+    }
+    assert judge(calm, limits, outcomes=10)[0] == "HEALTHY"
+    status, score, checks = judge({**calm, "cpu_excluding_sandbox": 100.0}, limits, outcomes=10)
+    assert (status, checks["cpu"]["ok"]) == ("DEGRADED", False)
+    assert score >= limits["min_health_score"]
+    assert (
+        judge({**calm, "cpu_excluding_sandbox": 100.0, "error_rate": 0.2}, limits, outcomes=10)[0]
+        == "UNHEALTHY"
+    )
+    assert judge({**calm, "memory_available_percent": 3.0}, limits, outcomes=10)[0] == "CRITICAL"
+    # Too few outcomes: the success rate is not judged.
+    assert judge({**calm, "success_rate": 0.5}, limits, outcomes=2)[2]["success_rate"]["ok"] is True
