@@ -140,6 +140,8 @@ def outcome_rates(window: timedelta) -> dict[str, Any]:
     - error rate: the worst of the monitored application's reported error rate (mean of its
       snapshots) and the engine's failure share (1 − success rate).
     - response time: the monitored application's reported latency (mean of its snapshots).
+
+    Demo telemetry (seed_demo_telemetry) never counts here: it must not block a real patch.
     """
     since = timezone.now() - window
     counts = dict.fromkeys(OUTCOME_STATES, 0)
@@ -148,7 +150,7 @@ def outcome_rates(window: timedelta) -> dict[str, Any]:
     ).values_list("to_state", flat=True):
         counts[state] += 1
     outcomes = sum(counts.values())
-    app = TelemetrySnapshot.objects.filter(recorded_at__gte=since, context="live").aggregate(
+    app = TelemetrySnapshot.objects.filter(recorded_at__gte=since, context="live", is_demo=False).aggregate(
         error_rate=Avg("error_rate"), latency_ms=Avg("latency_ms")
     )
     success = counts["applied"] / outcomes if outcomes else None
