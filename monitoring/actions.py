@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from healing import tunables
@@ -44,7 +45,10 @@ LOOP_ACTOR = "system:healing-loop"
 def claim_schedule(name: str, interval_seconds: float, now: datetime | None = None) -> bool:
     """True for exactly one caller once `interval_seconds` have passed since the last run."""
     now = now or timezone.now()
-    clock, _ = ScheduleClock.objects.get_or_create(name=name)
+    try:
+        clock, _ = ScheduleClock.objects.get_or_create(name=name)
+    except IntegrityError:  # another worker created it this instant, and runs it
+        return False
     due = clock.last_run_at is None or clock.last_run_at <= now - timedelta(
         seconds=interval_seconds
     )
@@ -500,7 +504,7 @@ def do_run_healing_cycle(now: datetime | None = None) -> list[HealingAttempt]:
     with transaction.atomic():
         state = HealingLoopState.objects.current()
         HealingLoopState.objects.filter(pk=state.pk).update(
-            last_cycle_at=ctx.now, cycles=state.cycles + 1
+            last_cycle_at=ctx.now, cycles=F("cycles") + 1
         )
     return created
 

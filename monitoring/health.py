@@ -150,9 +150,9 @@ def outcome_rates(window: timedelta) -> dict[str, Any]:
     ).values_list("to_state", flat=True):
         counts[state] += 1
     outcomes = sum(counts.values())
-    app = TelemetrySnapshot.objects.filter(recorded_at__gte=since, context="live", is_demo=False).aggregate(
-        error_rate=Avg("error_rate"), latency_ms=Avg("latency_ms")
-    )
+    app = TelemetrySnapshot.objects.filter(
+        recorded_at__gte=since, context="live", is_demo=False
+    ).aggregate(error_rate=Avg("error_rate"), latency_ms=Avg("latency_ms"))
     success = counts["applied"] / outcomes if outcomes else None
     engine_error = 1.0 - success if success is not None else None
     errors = [x for x in (app["error_rate"], engine_error) if x is not None]
