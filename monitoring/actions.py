@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -66,7 +66,7 @@ def claim_schedule(name: str, interval_seconds: float, now: datetime | None = No
 
 
 @transaction.atomic
-def do_ingest_snapshots(cleaned: list[dict[str, Any]], *, is_demo: bool = False) -> list[int]:
+def do_ingest_snapshots(cleaned: list[dict[str, Any]], *, is_demo: bool = False) -> int:
     """Store validated snapshots (monitoring.validation.clean_snapshots) in bulk. Unknown
     workspace names or modification ids are errors for the whole batch: nothing half-stored."""
     names = {c["workspace"] for c in cleaned if c.get("workspace")}
@@ -84,40 +84,52 @@ def do_ingest_snapshots(cleaned: list[dict[str, Any]], *, is_demo: bool = False)
                 {"modification_id": [f"unknown modification {min(mod_ids - known)}"]}
             )
     now = timezone.now()
-    rows = [
-        TelemetrySnapshot(
-            source=c["source"],
-            recorded_at=c["recorded_at"],
-            received_at=now,
-            context=c["context"],
-            workspace_id=workspaces.get(c.get("workspace")),
-            modification_id=c.get("modification_id"),
-            phi=c["phi"],
-            kappa_eff=c["kappa_eff"],
-            basin=c["basin"],
-            confidence=c["confidence"],
-            surprise=c["surprise"],
-            agency=c["agency"],
-            error_rate=c["error_rate"],
-            latency_ms=c["latency_ms"],
-            extra=c["extra"],
-            is_demo=is_demo,
+    values = [
+        (
+            c["source"], c["recorded_at"], now, c["context"], workspaces.get(c.get("workspace")),
+            c.get("modification_id"), c["phi"], c["kappa_eff"], c["basin"], c["confidence"],
+            c["surprise"], c["agency"], c["error_rate"], c["latency_ms"], c["extra"], is_demo,
         )
         for c in cleaned
-    ]
-    created = TelemetrySnapshot.objects.bulk_create(rows, batch_size=500)
+    ]  # fmt: skip
+    if connection.vendor == "postgresql":
+        _copy_snapshots(values)
+    else:
+        TelemetrySnapshot.objects.bulk_create(
+            [TelemetrySnapshot(**dict(zip(INGEST_COLUMNS, row, strict=True))) for row in values],
+            batch_size=500,
+        )
     latest = max(cleaned, key=lambda c: c["recorded_at"])
     broadcast(
         "telemetry",
         {
             "source": latest["source"],
-            "count": len(rows),
+            "count": len(values),
             "phi": latest["phi"],
             "kappa_eff": latest["kappa_eff"],
             "recorded_at": latest["recorded_at"].isoformat(),
         },
     )
-    return [r.pk for r in created if r.pk is not None]
+    return len(values)
+
+
+INGEST_COLUMNS = (
+    "source", "recorded_at", "received_at", "context", "workspace_id", "modification_id", "phi",
+    "kappa_eff", "basin", "confidence", "surprise", "agency", "error_rate", "latency_ms", "extra",
+    "is_demo",
+)  # fmt: skip
+
+
+def _copy_snapshots(values: list[tuple]) -> None:
+    """PostgreSQL's COPY: ten times the speed of a multi-row INSERT for a large batch."""
+    from psycopg.types.json import Jsonb
+
+    table = TelemetrySnapshot._meta.db_table
+    with connection.cursor() as cursor:
+        sql = f"COPY {table} ({', '.join(INGEST_COLUMNS)}) FROM STDIN"  # noqa: S608 - fixed names
+        with cursor.cursor.copy(sql) as copy:
+            for row in values:
+                copy.write_row((*row[:14], Jsonb(row[14]), row[15]))
 
 
 @transaction.atomic

@@ -55,8 +55,8 @@ class SnapshotsView(APIView):
             )
         except SnapshotErrors as exc:
             raise ValidationError(exc.fields) from None
-        ids = actions.do_ingest_snapshots(cleaned)
-        return Response({"stored": len(cleaned), "ids": ids[:1000]}, status=status.HTTP_201_CREATED)
+        stored = actions.do_ingest_snapshots(cleaned)
+        return Response({"stored": stored}, status=status.HTTP_201_CREATED)
 
 
 def _sources(request: Request) -> list[str]:
