@@ -488,7 +488,9 @@ def build_context(now: datetime | None = None) -> CycleContext:
     system = list(
         SystemSnapshot.objects.latest_first()[: max(loop_limits["memory_leak_window"], 5)]
     )[::-1]
-    rates = health.outcome_rates(timedelta(minutes=health_limits["outcome_window_minutes"]))
+    rates = health.outcome_rates(
+        timedelta(minutes=health_limits["outcome_window_minutes"]), health_limits["min_outcomes"]
+    )
     return CycleContext(now, limits, health_limits, loop_limits, sources, system, rates)
 
 

@@ -45,21 +45,31 @@ def rollback(attempt: HealingAttempt, actor: Any) -> str:
 
 @handler(HealingActionKind.OPEN_BREAKER)
 def open_breaker(attempt: HealingAttempt, actor: Any) -> str:
-    # The breakers belong to the judgement area; call whichever opening action it provides.
-    from healing import breakers
-
-    for name in ("do_open_breaker", "open_breaker", "force_open"):
-        fn = getattr(breakers, name, None)
-        if callable(fn):
-            reason = f"healing loop: {attempt.strategy} — {attempt.finding.get('metric')}"
-            try:
-                fn(actor=actor, reason=reason, **attempt.action_args)
-            except NotImplementedError as exc:
-                raise HandlerError(f"opening a breaker is not available yet: {exc}") from exc
-            return f"opened breaker {attempt.action_args}"
-    raise HandlerError(
-        "opening a breaker is not available: healing.breakers has no open_breaker action yet"
+    """Force a breaker open through the judgement area's own actions: the error type's circuit
+    of the workspace when both are known, else the engine-wide breaker."""
+    reason = (
+        f"healing loop: {attempt.strategy} — {attempt.finding.get('metric')} "
+        f"{attempt.finding.get('value')} (threshold {attempt.finding.get('threshold')})"
     )
+    args = attempt.action_args
+    try:
+        from healing.breakers import dual, engine
+    except ImportError as exc:
+        raise HandlerError(f"opening a breaker is not available on this build: {exc}") from exc
+    try:
+        if (
+            args.get("scope") == "error_type"
+            and args.get("workspace_id")
+            and args.get("error_type")
+        ):
+            dual.force_open(args["workspace_id"], args["error_type"], actor, reason)
+            return (
+                f"forced the {args['error_type']} circuit of workspace {args['workspace_id']} open"
+            )
+        engine.force_open(actor, reason)
+        return "forced the engine breaker open (an admin resets it)"
+    except NotImplementedError as exc:
+        raise HandlerError(f"opening a breaker is not available yet: {exc}") from exc
 
 
 @handler(HealingActionKind.RESET_BASELINE)

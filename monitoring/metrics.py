@@ -178,21 +178,37 @@ class SelfhealCollector:
         yield attempts
 
     def _breakers(self) -> Iterator[Metric]:
-        model = _model("CircuitBreaker", "Breaker", "BreakerState")
-        if model is None or "state" not in _fields(model):
+        # The judgement area's models (issue #5); absent on a build without them.
+        engine = _model("EngineBreaker")
+        workspace = _model("WorkspaceBreaker")
+        circuit = _model("ErrorTypeCircuit")
+        if engine is None and workspace is None:
             return
-        key = next((f for f in ("key", "name", "error_type", "scope") if f in _fields(model)), None)
         g = GaugeMetricFamily(
             "selfheal_breaker_state",
             "1 for each breaker's current state.",
             labels=["breaker", "state"],
         )
-        for row in model.objects.order_by().values(*(f for f in (key, "state") if f)):
-            g.add_metric([str(row.get(key, "")) if key else "", str(row["state"])], 1.0)
+        if engine is not None and "state" in _fields(engine):
+            for state in engine.objects.order_by().values_list("state", flat=True):
+                g.add_metric(["engine", str(state)], 1.0)
+        if workspace is not None and {"state", "workspace"} <= _fields(workspace):
+            for ws, state in workspace.objects.order_by().values_list("workspace_id", "state"):
+                g.add_metric([f"workspace:{ws}", str(state)], 1.0)
         yield g
+        if circuit is not None and {"is_open", "error_type", "workspace"} <= _fields(circuit):
+            c = GaugeMetricFamily(
+                "selfheal_circuit_open",
+                "1 while an error type's circuit is open.",
+                labels=["workspace", "error_type"],
+            )
+            rows = circuit.objects.order_by().values_list("workspace_id", "error_type", "is_open")
+            for ws, error_type, is_open in rows:
+                c.add_metric([str(ws), str(error_type)], 1.0 if is_open else 0.0)
+            yield c
 
     def _sandbox(self) -> Iterator[Metric]:
-        model = _model("SandboxRun", "SandboxExecution", "SandboxRecord")
+        model = _model("SandboxRun")  # the sandbox area's model (issue #4)
         if model is None:
             return
         fields = _fields(model)

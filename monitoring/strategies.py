@@ -239,7 +239,11 @@ class PerformanceRegression(Strategy):
             )
             finding.detail["ratio_after_before"] = ratio
             if finding.action == HealingActionKind.OPEN_BREAKER:
-                finding.action_args = {"scope": "error_type", "error_type": "performance"}
+                finding.action_args = {
+                    "scope": "error_type",
+                    "error_type": "performance",
+                    "workspace_id": state.workspace_id,
+                }
             out.append(finding)
         return out
 

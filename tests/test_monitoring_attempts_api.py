@@ -64,12 +64,13 @@ def test_it_records_a_failed_outcome_when_the_action_is_not_available(
 ) -> None:
     attempt = _attempt("open_breaker")
     body = api_as(operator).post(f"/api/v1/healing/attempts/{attempt.pk}/approve/").json()
-    from healing import breakers
+    try:
+        from healing.breakers import engine  # noqa: F401
 
-    available = any(
-        hasattr(breakers, name) for name in ("do_open_breaker", "open_breaker", "force_open")
-    )
-    # Until the judgement area provides an open-breaker action this fails, visibly.
+        available = True
+    except ImportError:
+        available = False
+    # Until the judgement area lands its breakers this fails, visibly.
     assert body["status"] == ("succeeded" if available else "failed")
     if not available:
         assert "not available" in body["outcome"]

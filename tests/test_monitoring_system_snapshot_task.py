@@ -93,6 +93,9 @@ def test_it_excludes_sandbox_children_from_the_cpu_check(settings: Any) -> None:
 def test_it_samples_once_for_preflight_when_beat_is_not_running() -> None:
     first = preflight_health()
     assert first["samples"] == 1 and "fresh sample" in first["basis"]
+    # One 0.25 s sample of CPU is noise: shown, not judged (memory and disk are).
+    assert first["metrics"]["cpu"]["ok"] is True and "not judged" in first["metrics"]["cpu"]["note"]
+    assert first["metrics"]["cpu"]["value"] is not None
     assert SystemSnapshot.objects.count() == 1
     second = preflight_health()
     assert "median of 1" in second["basis"]
@@ -122,3 +125,19 @@ def test_it_lets_a_saturated_cpu_degrade_but_not_block() -> None:
     assert judge({**calm, "memory_available_percent": 3.0}, limits, outcomes=10)[0] == "CRITICAL"
     # Too few outcomes: the success rate is not judged.
     assert judge({**calm, "success_rate": 0.5}, limits, outcomes=2)[2]["success_rate"]["ok"] is True
+
+
+def test_it_needs_enough_outcomes_before_judging_the_engines_own_error_rate(workspace: Any) -> None:
+    from healing.actions import record_event
+    from monitoring.health import outcome_rates
+    from tests import factories
+
+    for _ in range(2):
+        mod = factories.make_modification(workspace)
+        record_event("modification.transition", "system", modification_id=mod.pk, to_state="failed")
+    from datetime import timedelta
+
+    few = outcome_rates(timedelta(hours=1), min_outcomes=5)
+    assert few["outcomes"] == 2 and few["error_rate"] is None and few["success_rate"] is None
+    many = outcome_rates(timedelta(hours=1), min_outcomes=2)
+    assert many["error_rate"] == 1.0 and many["success_rate"] == 0.0
