@@ -138,8 +138,9 @@ def outcome_rates(window: timedelta, min_outcomes: int = 1) -> dict[str, Any]:
     - success rate: the engine's own applications, from audit events: applied ÷ (applied +
       failed + rolled back), once there are at least `min_outcomes` of them (one failed
       application is not a 100 % error rate).
-    - error rate: the worst of the monitored application's reported error rate (mean of its
-      snapshots) and the engine's failure share (1 − success rate).
+    - error rate: the monitored application's reported error rate (mean of its snapshots). The
+      engine's own failure share is not mixed in: it is the success rate's complement, and past
+      failures of other patches say nothing about the system the current patch runs in.
     - response time: the monitored application's reported latency (mean of its snapshots).
 
     Demo telemetry (seed_demo_telemetry) never counts here: it must not block a real patch.
@@ -156,14 +157,13 @@ def outcome_rates(window: timedelta, min_outcomes: int = 1) -> dict[str, Any]:
     ).aggregate(error_rate=Avg("error_rate"), latency_ms=Avg("latency_ms"))
     success = counts["applied"] / outcomes if outcomes >= max(1, min_outcomes) else None
     engine_error = 1.0 - success if success is not None else None
-    errors = [x for x in (app["error_rate"], engine_error) if x is not None]
     return {
         "outcomes": outcomes,
         "outcome_counts": counts,
         "success_rate": success,
         "engine_error_rate": engine_error,
         "app_error_rate": app["error_rate"],
-        "error_rate": max(errors) if errors else None,
+        "error_rate": app["error_rate"],
         "response_time_ms": app["latency_ms"],
     }
 

@@ -138,6 +138,7 @@ def test_it_needs_enough_outcomes_before_judging_the_engines_own_error_rate(work
     from datetime import timedelta
 
     few = outcome_rates(timedelta(hours=1), min_outcomes=5)
-    assert few["outcomes"] == 2 and few["error_rate"] is None and few["success_rate"] is None
+    assert few["outcomes"] == 2 and few["engine_error_rate"] is None and few["success_rate"] is None
     many = outcome_rates(timedelta(hours=1), min_outcomes=2)
-    assert many["error_rate"] == 1.0 and many["success_rate"] == 0.0
+    assert many["engine_error_rate"] == 1.0 and many["success_rate"] == 0.0
+    assert many["error_rate"] is None  # the monitored application reported nothing
