@@ -8,6 +8,7 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -35,7 +36,7 @@ class LenientJSONParser(JSONParser):
     strict = False
 
 
-class ReasonSerializer(serializers.Serializer):
+class MonitoringReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -43,7 +44,7 @@ class SnapshotsView(APIView):
     permission_classes = [role_required(Role.AGENT, Role.ADMIN)]
     parser_classes = [LenientJSONParser]
 
-    @extend_schema(request=dict, responses={201: dict})
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         limits = tunables.get_many(["monitoring.basin_dim", "monitoring.max_batch"])
         try:
@@ -78,6 +79,7 @@ def _sources(request: Request) -> list[str]:
 class HealthView(APIView):
     permission_classes = [IsStaffRole]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         latest = health.latest_snapshot()
         return Response(
@@ -94,7 +96,7 @@ class HealthView(APIView):
 class DegradationView(APIView):
     permission_classes = [IsStaffRole]
 
-    @extend_schema(parameters=[OpenApiParameter("source", str)])
+    @extend_schema(parameters=[OpenApiParameter("source", str)], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         results = [telemetry.degradation(s) for s in _sources(request)]
         issues = [{**issue, "source": r["source"]} for r in results for issue in r["issues"]]
@@ -119,6 +121,7 @@ class BaselineView(APIView):
     permission_classes = [role_required(Role.AGENT, Role.OPERATOR)]
     parser_classes = [LenientJSONParser]
 
+    @extend_schema(request=BaselineSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         serializer = BaselineSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -149,6 +152,7 @@ def loop_status() -> dict[str, Any]:
 class StatusView(APIView):
     permission_classes = [IsStaffRole]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(loop_status())
 
@@ -167,7 +171,8 @@ class HistoryView(APIView):
     permission_classes = [IsStaffRole]
 
     @extend_schema(
-        parameters=[OpenApiParameter(n, str) for n in ("source", "since", "until", "points")]
+        parameters=[OpenApiParameter(n, str) for n in ("source", "since", "until", "points")],
+        responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
         until = _when(request, "until") or timezone.now()
@@ -193,8 +198,9 @@ class HistoryView(APIView):
 class LoopStartView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(request=MonitoringReasonSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        serializer = ReasonSerializer(data=request.data)
+        serializer = MonitoringReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         actions.do_start_loop(request.user, serializer.validated_data["reason"])
         return Response(loop_status())
@@ -203,8 +209,9 @@ class LoopStartView(APIView):
 class LoopStopView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(request=MonitoringReasonSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
-        serializer = ReasonSerializer(data=request.data)
+        serializer = MonitoringReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         actions.do_stop_loop(request.user, serializer.validated_data["reason"])
         return Response(loop_status())
@@ -213,6 +220,7 @@ class LoopStopView(APIView):
 class AttemptListView(APIView):
     permission_classes = [IsStaffRole]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response({"attempts": [a.as_json() for a in HealingAttempt.objects.recent(200)]})
 
@@ -226,6 +234,7 @@ def _may_decide(user: Any, attempt: HealingAttempt) -> bool:
 class AttemptApproveView(APIView):
     permission_classes = [IsStaffRole]
 
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         attempt = get_object_or_404(HealingAttempt.objects.select_related("modification"), pk=pk)
         if not _may_decide(request.user, attempt):
@@ -237,11 +246,12 @@ class AttemptApproveView(APIView):
 class AttemptRejectView(APIView):
     permission_classes = [IsStaffRole]
 
+    @extend_schema(request=MonitoringReasonSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         attempt = get_object_or_404(HealingAttempt, pk=pk)
         if not _may_decide(request.user, attempt):
             raise PermissionDenied("Rejecting this action needs the operator role.")
-        serializer = ReasonSerializer(data=request.data)
+        serializer = MonitoringReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         actions.do_reject_attempt(attempt, request.user, serializer.validated_data["reason"])
         return Response(attempt.as_json())
@@ -254,10 +264,12 @@ class FitnessSerializer(serializers.Serializer):
 class FitnessView(APIView):
     permission_classes = [IsStaffRole]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         mod = get_object_or_404(Modification, pk=pk)
         return Response(mod.fitness or {})
 
+    @extend_schema(request=FitnessSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         mod = get_object_or_404(Modification, pk=pk)
         serializer = FitnessSerializer(data=request.data)

@@ -86,3 +86,16 @@ def test_it_shows_degradation_to_reviewers_and_above(
     api_as: Any, request: Any, persona: str, code: int
 ) -> None:
     assert api_as(request.getfixturevalue(persona)).get(URL).status_code == code
+
+
+def test_it_refuses_a_baseline_holding_nan(api_as: Any, operator: Any) -> None:
+    import json
+
+    body = json.dumps({"source": "app", "basin_coords": [0.0] * 63 + ["__X__"]}).replace(
+        '"__X__"', "NaN"
+    )
+    response = api_as(operator).post(
+        "/api/v1/baseline/", data=body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "basin_coords" in response.json()["fields"]
