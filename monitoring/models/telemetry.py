@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.db import models
@@ -24,8 +24,11 @@ class TelemetrySnapshotQuerySet(models.QuerySet["TelemetrySnapshot"]):
     def between(self, since: datetime, until: datetime) -> TelemetrySnapshotQuerySet:
         return self.filter(recorded_at__gte=since, recorded_at__lt=until)
 
-    def sources(self) -> list[str]:
-        return sorted(set(self.values_list("source", flat=True).distinct()))
+    def sources(self, since: datetime | None = None) -> list[str]:
+        """Sources heard from since `since` (default: the last 7 days)."""
+        since = since or timezone.now() - timedelta(days=7)
+        qs = self.filter(recorded_at__gte=since).order_by()
+        return sorted(set(qs.values_list("source", flat=True).distinct()))
 
 
 class TelemetrySnapshot(models.Model):
