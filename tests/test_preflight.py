@@ -39,33 +39,22 @@ def test_it_passes_a_quiet_patch_and_stores_the_result_per_stage(workspace: Any)
     assert set(stored) == {"intake", "apply"} and stored["apply"]["ok"] is True
 
 
-def test_it_says_health_is_unknown_and_does_not_block_while_monitoring_is_missing(
-    workspace: Any,
-) -> None:
+def test_it_judges_health_with_the_real_monitor(workspace: Any) -> None:
     result = run_preflight(factories.make_modification(workspace), stage="apply")
     health = check(result, "health")
-    assert result.ok and health.ok
-    assert health.value == "unknown" and health.reason.startswith("health unknown")
+    assert health.value != "unknown", health.reason
 
 
-def test_it_blocks_on_a_health_metric_out_of_bounds(
-    workspace: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # monitoring.health lands with issue #6; a stand-in with the contract's shape until then.
-    module = types.ModuleType("monitoring.health")
-    module.preflight_health = lambda: {  # type: ignore[attr-defined]
-        "status": "unhealthy",
-        "window_seconds": 120,
-        "metrics": {
-            "error_rate": {"value": 0.12, "threshold": 0.05, "ok": False},
-            "available_memory": {"value": 0.45, "threshold": 0.2, "ok": True},
-        },
-    }
-    monkeypatch.setitem(sys.modules, "monitoring.health", module)
+def test_it_blocks_on_a_health_metric_out_of_bounds(workspace: Any, admin_user: Any) -> None:
+    # A real measurement against a threshold no machine meets: available memory must be ≥ 99.9 %.
+    from healing.actions import do_change_setting
+
+    do_change_setting(admin_user, "health.memory_min_available_percent", 99.9)
     result = run_preflight(factories.make_modification(workspace), stage="apply")
     health = check(result, "health")
     assert not result.ok and not health.ok
-    assert (health.metric, health.value, health.threshold) == ("error_rate", 0.12, 0.05)
+    assert (health.metric, health.threshold) == ("memory_available", 99.9)
+    assert health.value < 99.9
     assert health.retry_at is not None
     assert not ApplicationSlot.objects.exists()  # a blocked patch takes no rate-limit place
 
