@@ -155,7 +155,7 @@ RUNTIME_WORDS = re.compile(
     r"\btry\b|\bexcept\b|\bcatch\b|\bis None\b|\bis not None\b|=== ?null|!== ?null|=== ?undefined|\?\.|\?\?|\bisset\(|\bempty\(|\bKeyError\b|\bTypeError\b|\bAttributeError\b|\bIndexError\b|\.get\("
 )
 PERFORMANCE_WORDS = re.compile(
-    r"lru_cache|functools\.cache|\bmemo|select_related|prefetch_related|bulk_create|\bcache\b|\bCache\b|useMemo|useCallback|\bindex\b|\bbisect\b|\bset\(|\bdeque\b"
+    r"lru_cache|functools\.cache|\bmemo|select_related|prefetch_related|bulk_create|\bcache\b|\bCache\b|useMemo|useCallback|\bbisect\b|\bdeque\b"
 )
 
 

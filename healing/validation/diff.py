@@ -300,7 +300,8 @@ class DiffIntegrityStage(Stage):
                 continue
             patched = patched_by_path.get(change.path)
             change.after = apply_hunks(before, patched) if patched is not None else None
-        if not any(f.blocking for f in findings) and not all(c.hostile for c in ctx.files):
+        # Once a file is refused for what it is, git's opinion of it adds only noise.
+        if not any(f.blocking for f in [*ctx.findings, *findings]):
             error = git_apply_check(ctx.workspace.repo_path, head, ctx.diff)
             if error:
                 for file, line, message in error:
