@@ -148,15 +148,93 @@ def risk_level(findings: list[Finding], anomalies: int) -> str:
 TYPE_STRICTNESS = ("security", "syntax", "performance", "runtime", "logic")
 SEVERITY_ORDER = ("low", "medium", "high", "critical")
 
-SECURITY_WORDS = re.compile(
-    r"(?i)escape|saniti[sz]e|csrf|xss|injection|htmlspecialchars|parameteri[sz]ed|bcrypt|hmac|compare_digest|permission|authori[sz]|authenticat|verify=True|secure=True|httponly|\bpassword\b"
+# Evidence is looked up in the set of words of the changed lines (fast, and no "retry" for "try").
+SECURITY_WORDS = frozenset(
+    [
+        "csrf",
+        "xss",
+        "injection",
+        "htmlspecialchars",
+        "htmlentities",
+        "bcrypt",
+        "argon2",
+        "hmac",
+        "compare_digest",
+        "permission",
+        "permissions",
+        "httponly",
+        "password",
+        "escapeshellarg",
+        "escapeshellcmd",
+        "sanitize",
+        "sanitise",
+        "escape",
+        "escapehtml",
+        "html_escape",
+        "bleach",
+        "markupsafe",
+        "authorize",
+        "authorization",
+        "authenticate",
+        "authenticated",
+        "parameterized",
+        "prepared_statement",
+        "samesite",
+    ]
 )
-RUNTIME_WORDS = re.compile(
-    r"\btry\b|\bexcept\b|\bcatch\b|\bis None\b|\bis not None\b|=== ?null|!== ?null|=== ?undefined|\?\.|\?\?|\bisset\(|\bempty\(|\bKeyError\b|\bTypeError\b|\bAttributeError\b|\bIndexError\b|\.get\("
+SECURITY_SUBSTRINGS = ("saniti", "escape", "verify=true", "secure=true", "csrf")
+RUNTIME_WORDS = frozenset(
+    [
+        "try",
+        "except",
+        "catch",
+        "finally",
+        "isset",
+        "keyerror",
+        "typeerror",
+        "attributeerror",
+        "indexerror",
+        "valueerror",
+        "zerodivisionerror",
+        "nullpointerexception",
+    ]
 )
-PERFORMANCE_WORDS = re.compile(
-    r"lru_cache|functools\.cache|\bmemo|select_related|prefetch_related|bulk_create|\bcache\b|\bCache\b|useMemo|useCallback|\bbisect\b|\bdeque\b"
+RUNTIME_SUBSTRINGS = (
+    "is none",
+    "is not none",
+    "=== null",
+    "!== null",
+    "== null",
+    "!= null",
+    "=== undefined",
+    "?.",
+    "??",
+    "isset(",
+    "empty(",
 )
+PERFORMANCE_WORDS = frozenset(
+    [
+        "lru_cache",
+        "cache",
+        "cached",
+        "cached_property",
+        "memo",
+        "memoize",
+        "usememo",
+        "usecallback",
+        "select_related",
+        "prefetch_related",
+        "bulk_create",
+        "bulk_update",
+        "bisect",
+        "deque",
+    ]
+)
+_WORD = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _evidence(text: str, words: frozenset[str], substrings: tuple[str, ...] = ()) -> bool:
+    return any(s in text for s in substrings) or not words.isdisjoint(_WORD.findall(text))
 
 
 def stricter_type(a: str, b: str) -> str:
@@ -174,7 +252,8 @@ def infer(ctx: ValidationContext) -> tuple[str, str, list[str]]:
     evidence: list[str] = []
     removed = "\n".join(t for c in ctx.files for t in c.removed.values())
     added = "\n".join(t for c in ctx.files for t in c.added.values())
-    changed = removed + "\n" + added
+    changed = (removed + "\n" + added).lower()
+    added = added.lower()
     security_hits = [
         f
         for f in ctx.findings
@@ -189,16 +268,16 @@ def infer(ctx: ValidationContext) -> tuple[str, str, list[str]]:
     if security_hits:
         evidence.append(f"adds {security_hits[0].rule} ({security_hits[0].location()})")
         kind = "security"
-    elif SECURITY_WORDS.search(changed):
+    elif _evidence(changed, SECURITY_WORDS, SECURITY_SUBSTRINGS):
         evidence.append("changes security-related code (escaping, auth, secrets)")
         kind = "security"
     elif fixed_syntax:
         evidence.append(f"{fixed_syntax[0]} did not parse before the patch and does after")
         kind = "syntax"
-    elif RUNTIME_WORDS.search(added):
+    elif _evidence(added, RUNTIME_WORDS, RUNTIME_SUBSTRINGS):
         evidence.append("adds exception handling or None/undefined guards")
         kind = "runtime"
-    elif PERFORMANCE_WORDS.search(added):
+    elif _evidence(added, PERFORMANCE_WORDS):
         evidence.append("adds caching, batching or a faster data structure")
         kind = "performance"
     else:

@@ -64,6 +64,7 @@ class FileChange:
     added: dict[int, str] = field(default_factory=dict)  # line number after → text
     removed: dict[int, str] = field(default_factory=dict)  # line number before → text
     before: str | None = None
+    before_sha: str = ""  # blob id at HEAD, when the file existed
     after: str | None = None
     hostile: bool = False  # set by the path stage: never read from disk or git
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from .base import FileChange, Finding, Stage, ValidationContext, register
 from .grammars import text as node_text
 from .grammars import walk
+from .pyindex import PyIndex, index_for
 
 # --- what is dangerous --------------------------------------------------------------------
 
@@ -178,6 +179,10 @@ SECRETS: list[tuple[re.Pattern[str], str, str, bool]] = [
 ]
 
 
+# A cheap first look: most strings mention none of the words the real patterns need.
+RISKY_TEXT = re.compile(r"(?i)\brm\s|drop\s|truncate\s|delete\s")
+
+
 def scan_string(value: str, file: str, line: int, column: int | None) -> list[Finding]:
     findings = []
     for match in RM_RF.finditer(value):
@@ -247,21 +252,6 @@ def dotted(node: ast.AST) -> str:
     return ""
 
 
-def _aliases(tree: ast.Module) -> dict[str, str]:
-    """'sp' → 'subprocess', 'system' → 'os.system': names bound by imports anywhere in the file."""
-    names: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                names[alias.asname or alias.name.split(".")[0]] = (
-                    alias.name if alias.asname else alias.name.split(".")[0]
-                )
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return names
-
-
 def _resolve(name: str, aliases: dict[str, str]) -> str:
     head, _, rest = name.partition(".")
     if head in aliases:
@@ -269,67 +259,55 @@ def _resolve(name: str, aliases: dict[str, str]) -> str:
     return name
 
 
-def _on_added(node: ast.AST, added: set[int]) -> bool:
-    start = getattr(node, "lineno", None)
-    if start is None:
-        return False
-    end = getattr(node, "end_lineno", None) or start
-    return any(n in added for n in range(start, end + 1))
-
-
-def python_findings(change: FileChange, tree: ast.Module) -> list[Finding]:
-    added = set(change.added)
-    aliases = _aliases(tree)
+def python_findings(change: FileChange, index: PyIndex) -> list[Finding]:
+    """Calls and strings on added lines (the index holds only those)."""
+    aliases = index.aliases
     findings: list[Finding] = []
     path = change.path
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _on_added(node, added):
-            name = _resolve(dotted(node.func), aliases)
-            line, col = node.lineno, node.col_offset + 1
-            if name in PY_CALLS:
-                severity, rule, message = PY_CALLS[name]
-                findings.append(
-                    Finding(severity, f"{name}: {message}", rule, file=path, line=line, column=col)
-                )
-            if name in PY_SUBPROCESS or name.startswith("subprocess."):
-                for kw in node.keywords:
-                    if kw.arg == "shell" and not (
-                        isinstance(kw.value, ast.Constant) and not kw.value.value
-                    ):
-                        findings.append(
-                            Finding(
-                                "high",
-                                f"{name} with shell=True runs a shell command",
-                                "danger.shell_true",
-                                file=path,
-                                line=line,
-                                column=col,
-                            )
+    for node in index.calls:
+        name = _resolve(dotted(node.func), aliases)
+        line, col = node.lineno, node.col_offset + 1
+        if name in PY_CALLS:
+            severity, rule, message = PY_CALLS[name]
+            findings.append(
+                Finding(severity, f"{name}: {message}", rule, file=path, line=line, column=col)
+            )
+        if name in PY_SUBPROCESS or name.startswith("subprocess."):
+            for kw in node.keywords:
+                if kw.arg == "shell" and not (
+                    isinstance(kw.value, ast.Constant) and not kw.value.value
+                ):
+                    findings.append(
+                        Finding(
+                            "high",
+                            f"{name} with shell=True runs a shell command",
+                            "danger.shell_true",
+                            file=path,
+                            line=line,
+                            column=col,
                         )
-            if (
-                name in {"yaml.load", "yaml.load_all"}
-                and not any(kw.arg == "Loader" for kw in node.keywords)
-                and len(node.args) < 2
-            ):
-                findings.append(
-                    Finding(
-                        "high",
-                        f"{name} without a safe Loader can build arbitrary objects",
-                        "danger.deserialize",
-                        file=path,
-                        line=line,
-                        column=col,
                     )
-                )
-            if name in PY_WRITE_CALLS or name.endswith(
-                (".write_text", ".write_bytes", ".unlink", ".rmdir")
-            ):
-                findings.extend(_python_write(node, name, path))
-        elif (
-            isinstance(node, ast.Constant)
-            and isinstance(node.value, str)
-            and _on_added(node, added)
+        if (
+            name in {"yaml.load", "yaml.load_all"}
+            and not any(kw.arg == "Loader" for kw in node.keywords)
+            and len(node.args) < 2
         ):
+            findings.append(
+                Finding(
+                    "high",
+                    f"{name} without a safe Loader can build arbitrary objects",
+                    "danger.deserialize",
+                    file=path,
+                    line=line,
+                    column=col,
+                )
+            )
+        if name in PY_WRITE_CALLS or name.endswith(
+            (".write_text", ".write_bytes", ".unlink", ".rmdir")
+        ):
+            findings.extend(_python_write(node, name, path))
+    for node in index.strings:
+        if RISKY_TEXT.search(node.value):
             findings.extend(scan_string(node.value, path, node.lineno, node.col_offset + 1))
     return findings
 
@@ -515,8 +493,28 @@ def tree_findings(change: FileChange, tree: object, language: str) -> list[Findi
 # --- text (secrets everywhere; the rest where there is no tree) -----------------------------
 
 
+SECRET_HINTS = (
+    "private key",
+    "akia",
+    "gh",
+    "xox",
+    "aiza",
+    "_live_",
+    "glpat-",
+    "sk-",
+    "eyj",
+    "key",
+    "secret",
+    "token",
+    "passw",
+)
+
+
 def secret_findings(change: FileChange) -> list[Finding]:
-    findings = []
+    findings: list[Finding] = []
+    text = "\n".join(change.added.values()).lower()
+    if not any(hint in text for hint in SECRET_HINTS):
+        return findings
     for line_no, line in change.added.items():
         for pattern, severity, what, blocking in SECRETS:
             if pattern.search(line):
@@ -607,8 +605,9 @@ class DangerStage(Stage):
             findings.extend(secret_findings(change))
             tree = ctx.trees.get(change.path)
             language = change.language
-            if tree is not None and language == "python":
-                findings.extend(python_findings(change, tree))
+            index = index_for(ctx, change) if language == "python" else None
+            if index is not None:
+                findings.extend(python_findings(change, index))
             elif tree is not None and language is not None:
                 findings.extend(tree_findings(change, tree, language))
             else:

@@ -7,11 +7,15 @@ after the patch are rebuilt from the HEAD blobs (one `git cat-file --batch`) for
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import posixpath
 import re
+import struct
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from unidiff import PatchSet
@@ -247,7 +251,9 @@ class PathStage(Stage):
 
 @register
 class DiffIntegrityStage(Stage):
-    """The diff applies cleanly to the workspace's current HEAD; rebuild the files after it."""
+    """The diff applies cleanly to the workspace's current HEAD; rebuild the files after it.
+
+    `git cat-file --batch` (the HEAD blobs) and `git apply --check` run side by side."""
 
     name = "diff"
     order = 20
@@ -255,6 +261,7 @@ class DiffIntegrityStage(Stage):
 
     def run(self, ctx: ValidationContext) -> list[Finding]:
         findings: list[Finding] = []
+        repo = ctx.workspace.repo_path
         readable = [c for c in ctx.readable_files() if not c.is_binary]
         for change in readable:
             if change.hunks == 0 and not change.new_mode and not change.is_removed:
@@ -267,9 +274,7 @@ class DiffIntegrityStage(Stage):
                         blocking=True,
                     )
                 )
-        head, blobs = read_head_blobs(
-            ctx.workspace.repo_path, [c.old_path for c in readable if c.old_path]
-        )
+        head = resolve_head(repo)
         ctx.head_commit = head
         if not head:
             findings.append(
@@ -278,13 +283,25 @@ class DiffIntegrityStage(Stage):
                 )
             )
             return findings
+        # Once a file is refused for what it is, git's opinion of it adds only noise.
+        apply_errors: list[tuple[str, int | None, str]] = []
+        checker = None
+        if not any(f.blocking for f in [*ctx.findings, *findings]):
+            check = start_apply_check(repo, head)
+            checker = threading.Thread(
+                target=lambda: apply_errors.extend(finish_apply_check(check, ctx.diff, head))
+            )
+            checker.start()
+        blobs = read_blobs(repo, head, [c.old_path for c in readable if c.old_path])
+        if checker is not None:
+            checker.join()
         patched_by_path = {
             strip_prefix(p.target_file if not p.is_removed_file else p.source_file): p
             for p in ctx.patchset or []
         }
         for change in readable:
-            before = "" if change.is_added else blobs.get(change.old_path)
-            if before is None:
+            blob = None if change.is_added else blobs.get(change.old_path)
+            if not change.is_added and blob is None:
                 findings.append(
                     Finding(
                         "high",
@@ -295,35 +312,124 @@ class DiffIntegrityStage(Stage):
                     )
                 )
                 continue
-            change.before = before
+            change.before_sha, change.before = blob if blob is not None else ("", "")
             if change.is_removed:
                 continue
             patched = patched_by_path.get(change.path)
-            change.after = apply_hunks(before, patched) if patched is not None else None
-        # Once a file is refused for what it is, git's opinion of it adds only noise.
-        if not any(f.blocking for f in [*ctx.findings, *findings]):
-            error = git_apply_check(ctx.workspace.repo_path, head, ctx.diff)
-            if error:
-                for file, line, message in error:
-                    findings.append(
-                        Finding(
-                            "high",
-                            message,
-                            "diff.does_not_apply",
-                            file=file,
-                            line=line,
-                            blocking=True,
-                        )
+            change.after = apply_hunks(change.before, patched) if patched is not None else None
+        if not any(f.blocking for f in findings):
+            for file, line, message in apply_errors:
+                findings.append(
+                    Finding(
+                        "high", message, "diff.does_not_apply", file=file, line=line, blocking=True
                     )
+                )
         return findings
 
     def data(self, ctx: ValidationContext) -> dict[str, object]:
         return {"head_commit": ctx.head_commit, "files": [c.path for c in ctx.files]}
 
 
-def read_head_blobs(repo: Path, paths: list[str]) -> tuple[str, dict[str, str]]:
-    """HEAD's commit id and the text of `paths` at HEAD, with one `git cat-file --batch`."""
-    request = "HEAD\n" + "".join(f"HEAD:{p}\n" for p in paths)
+def resolve_head(repo: Path) -> str:
+    """HEAD's commit id, read from the ref files (no process), else from `git rev-parse`."""
+    git_dir = repo / ".git"
+    try:
+        if git_dir.is_dir():
+            ref = (git_dir / "HEAD").read_text().strip()
+            if not ref.startswith("ref: "):
+                return ref if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", ref) else ""
+            name = ref[5:]
+            loose = git_dir / name
+            if loose.is_file():
+                return loose.read_text().strip()
+            packed = git_dir / "packed-refs"
+            if packed.is_file():
+                for line in packed.read_text().splitlines():
+                    if line.endswith(" " + name):
+                        return line.split(" ", 1)[0]
+    except OSError:
+        pass
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--verify", "-q", "HEAD^{commit}"],
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+@functools.lru_cache(maxsize=64)
+def head_entries(index: Path) -> dict[str, tuple[str, int]] | None:
+    """path → (blob id, mode) from a version 2/3 index file holding HEAD's tree (None: can't read)."""
+    try:
+        data = index.read_bytes()
+    except OSError:
+        return None
+    if data[:4] != b"DIRC" or struct.unpack(">I", data[4:8])[0] not in (2, 3):
+        return None
+    count = struct.unpack(">I", data[8:12])[0]
+    entries: dict[str, tuple[str, int]] = {}
+    pos = 12
+    for _ in range(count):
+        start = pos
+        mode = struct.unpack(">I", data[pos + 24 : pos + 28])[0]
+        sha = data[pos + 40 : pos + 60].hex()
+        flags = struct.unpack(">H", data[pos + 60 : pos + 62])[0]
+        pos += 62
+        if flags & 0x4000:  # extended flags (version 3)
+            pos += 2
+        end = data.index(b"\0", pos)
+        entries[data[pos:end].decode("utf-8", errors="surrogateescape")] = (sha, mode)
+        pos = start + ((end - start) // 8 + 1) * 8
+    return entries
+
+
+def read_blobs(repo: Path, commit: str, paths: list[str]) -> dict[str, tuple[str, str]]:
+    """path → (blob id, text) at `commit`; absent paths left out.
+
+    A work-tree file whose git hash equals HEAD's blob is read from disk (the usual case: the
+    engine keeps its work trees clean); anything else comes from one `git cat-file --batch`."""
+    if not paths:
+        return {}
+    entries = head_entries(head_index(repo, commit)) if len(commit) == 40 else None
+    if entries is None:
+        return _cat_blobs(repo, commit, paths)
+    found: dict[str, tuple[str, str]] = {}
+    rest = []
+    for path in paths:
+        entry = entries.get(path)
+        if entry is None:
+            continue  # not in HEAD
+        sha, mode = entry
+        data = _worktree_bytes(repo / path) if mode & 0o170000 == 0o100000 else None
+        if (
+            data is not None
+            and hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+            == sha
+        ):
+            found[path] = (sha, data.decode("utf-8", errors="replace"))
+        else:
+            rest.append(path)
+    if rest:
+        found.update(_cat_blobs(repo, commit, rest))
+    return found
+
+
+def _worktree_bytes(path: Path) -> bytes | None:
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _cat_blobs(repo: Path, commit: str, paths: list[str]) -> dict[str, tuple[str, str]]:
+    request = "".join(f"{commit}:{p}\n" for p in paths)
     try:
         out = subprocess.run(
             ["git", "-C", str(repo), "cat-file", "--batch"],
@@ -333,11 +439,10 @@ def read_head_blobs(repo: Path, paths: list[str]) -> tuple[str, dict[str, str]]:
             check=False,
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
-        return "", {}
-    head = ""
-    blobs: dict[str, str] = {}
+        return {}
+    blobs: dict[str, tuple[str, str]] = {}
     pos = 0
-    for name in ["HEAD", *paths]:
+    for name in paths:
         end = out.find(b"\n", pos)
         if end == -1:
             break
@@ -348,11 +453,9 @@ def read_head_blobs(repo: Path, paths: list[str]) -> tuple[str, dict[str, str]]:
         sha, kind, size = header[0], header[1], int(header[2])
         body = out[pos : pos + size]
         pos += size + 1
-        if name == "HEAD":
-            head = sha if kind == "commit" else ""
-        elif kind == "blob":
-            blobs[name] = body.decode("utf-8", errors="replace")
-    return head, blobs
+        if kind == "blob":
+            blobs[name] = (sha, body.decode("utf-8", errors="replace"))
+    return blobs
 
 
 _APPLY_ERR = re.compile(r"^error: patch failed: (?P<file>.+?):(?P<line>\d+)$")
@@ -366,7 +469,7 @@ def head_index(repo: Path, head: str) -> Path:
     if not index.exists():
         tmp = index.with_suffix(f".tmp{os.getpid()}")
         subprocess.run(
-            ["git", "-C", str(repo), "read-tree", "HEAD"],
+            ["git", "-C", str(repo), "read-tree", head],
             env={**os.environ, "GIT_INDEX_FILE": str(tmp)},
             capture_output=True,
             timeout=GIT_TIMEOUT,
@@ -376,24 +479,37 @@ def head_index(repo: Path, head: str) -> Path:
     return index
 
 
-def git_apply_check(repo: Path, head: str, diff: str) -> list[tuple[str, int | None, str]]:
-    """[] when `git apply --check` accepts the diff against HEAD, else (file, line, message)s."""
+def start_apply_check(repo: Path, head: str) -> subprocess.Popen[bytes] | str:
+    """Start `git apply --check --cached` against HEAD's tree; a str is the reason it could not."""
     try:
         index = head_index(repo, head)
-        result = subprocess.run(
+        return subprocess.Popen(
             ["git", "-C", str(repo), "apply", "--check", "--cached", "-"],
-            input=diff.encode(),
             env={**os.environ, "GIT_INDEX_FILE": str(index)},
-            capture_output=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        return [("", None, f"git apply could not run: {exc}")]
-    if result.returncode == 0:
+        return f"git apply could not run: {exc}"
+
+
+def finish_apply_check(
+    check: subprocess.Popen[bytes] | str, diff: str, head: str
+) -> list[tuple[str, int | None, str]]:
+    """[] when `git apply --check` accepted the diff, else (file, line, message)s."""
+    if isinstance(check, str):
+        return [("", None, check)]
+    try:
+        _, stderr = check.communicate(diff.encode(), timeout=GIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        check.kill()
+        check.communicate()
+        return [("", None, "git apply --check timed out")]
+    if check.returncode == 0:
         return []
     problems: list[tuple[str, int | None, str]] = []
-    lines = result.stderr.decode(errors="replace").strip().splitlines()
+    lines = stderr.decode(errors="replace").strip().splitlines()
     for line in lines:
         match = _APPLY_ERR.match(line)
         if match:

@@ -12,24 +12,19 @@ from pathlib import Path
 from .base import FileChange, Finding, Stage, ValidationContext, register
 from .grammars import text as node_text
 from .grammars import walk
+from .pyindex import PyIndex, index_for
 
 
 def matches(module: str, entries: list[str]) -> bool:
     return any(module == e or module.startswith(e.rstrip(".") + ".") or e == "*" for e in entries)
 
 
-def python_imports(change: FileChange, tree: ast.Module) -> list[tuple[str, int, int]]:
-    added = set(change.added)
+def python_imports(index: PyIndex) -> list[tuple[str, int, int]]:
     found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import) and node.lineno in added:
+    for node in index.imports:
+        if isinstance(node, ast.Import):
             found.extend((alias.name, node.lineno, node.col_offset + 1) for alias in node.names)
-        elif (
-            isinstance(node, ast.ImportFrom)
-            and node.lineno in added
-            and not node.level
-            and node.module
-        ):
+        elif not node.level and node.module:
             found.append((node.module, node.lineno, node.col_offset + 1))
     return found
 
@@ -86,7 +81,8 @@ class ImportStage(Stage):
             if tree is None or language is None or not change.added:
                 continue
             if language == "python":
-                imports = python_imports(change, tree)
+                index = index_for(ctx, change)
+                imports = python_imports(index) if index is not None else []
             else:
                 imports = tree_imports(change, tree, language)
             for module, line, col in imports:

@@ -52,13 +52,24 @@ def parse_source(language: str, source: str) -> tuple[Any, Finding | None]:
     )
 
 
+_BEFORE_OK: dict[tuple[str, str], bool] = {}  # (language, blob id) → parsed; blobs never change
+
+
 def syntax_ok_before(change: FileChange) -> bool | None:
-    """Whether the file parsed before the patch (None: not a file we parse)."""
+    """Whether the file parsed before the patch (None: not a file we parse). Cached per blob."""
     language = change.language
     if language is None or change.before is None:
         return None
+    key = (language, change.before_sha)
+    if change.before_sha and key in _BEFORE_OK:
+        return _BEFORE_OK[key]
     _, finding = parse_source(language, change.before)
-    return finding is None or finding.rule != "syntax.error"
+    ok = finding is None or finding.rule != "syntax.error"
+    if change.before_sha:
+        if len(_BEFORE_OK) > 4096:
+            _BEFORE_OK.clear()
+        _BEFORE_OK[key] = ok
+    return ok
 
 
 @register
