@@ -193,3 +193,11 @@ def test_it_applies_nothing_automatically_during_an_emergency_stop(
     do_emergency_stop(operator, "incident")
     status, reason = decide_after_sandbox(mod_with(workspace, level="SAFE"), PASSED, GATE_OK)
     assert status == "awaiting_approval" and "emergency" in reason
+
+
+def test_it_documents_every_rule_of_the_table() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "safety-levels.md").read_text()
+    for rule in RULES:
+        assert f"| `{rule.name}` | {rule.level} |" in doc, rule.name
