@@ -173,3 +173,18 @@ def test_it_rates_anomalies_with_the_tunable_limits(repo_ws: Any) -> None:
     assert "anomaly.many_files" in rules(report) and report.ctx.risk_level == "medium"
     repo_ws.policy_overrides = {"anomaly.max_files": 10}
     assert run(repo_ws, many).ctx.risk_level == "none"
+
+
+def test_it_still_sees_a_dangerous_call_whose_name_is_on_an_unchanged_line(
+    tmp_path: Path, db: Any
+) -> None:
+    files = {
+        "m.py": "from os import system as run_it\n\n\ndef f(x):\n    return eval(\n        x\n    )\n"
+    }
+    ws = factories.make_workspace(factories.make_git_repo(tmp_path / "m", files), name="demo")
+    args_only = "--- a/m.py\n+++ b/m.py\n@@ -5,3 +5,3 @@\n     return eval(\n-        x\n+        x + input()\n     )\n"
+    assert "danger.eval" in rules(run(ws, args_only))
+    aliased = (
+        "--- a/m.py\n+++ b/m.py\n@@ -4,2 +4,3 @@\n def f(x):\n+    run_it(x)\n     return eval(\n"
+    )
+    assert "danger.os_system" in rules(run(ws, aliased))
