@@ -462,12 +462,19 @@ _APPLY_ERR = re.compile(r"^error: patch failed: (?P<file>.+?):(?P<line>\d+)$")
 
 
 def head_index(repo: Path, head: str) -> Path:
-    """A private index file holding HEAD's tree, made once per commit."""
-    INDEX_DIR.mkdir(mode=0o700, exist_ok=True)
-    key = re.sub(r"[^A-Za-z0-9]", "_", str(repo.resolve()))[-80:]
-    index = INDEX_DIR / f"{key}-{head}"
+    """A private index file holding HEAD's tree, made once per commit.
+
+    It lives in the repository's .git directory (git ignores files it does not know there), so
+    it goes away with the repository; the work tree and the repository's own index are untouched."""
+    git_dir = repo / ".git"
+    if git_dir.is_dir():
+        folder, key = git_dir / "selfheal", "head"
+    else:  # a linked work tree or similar: a shared scratch folder
+        folder, key = INDEX_DIR, re.sub(r"[^A-Za-z0-9]", "_", str(repo.resolve()))[-80:]
+    folder.mkdir(mode=0o700, exist_ok=True)
+    index = folder / f"{key}-{head}.index"
     if not index.exists():
-        tmp = index.with_suffix(f".tmp{os.getpid()}")
+        tmp = folder / f"{key}-{head}.tmp{os.getpid()}"
         subprocess.run(
             ["git", "-C", str(repo), "read-tree", head],
             env={**os.environ, "GIT_INDEX_FILE": str(tmp)},
@@ -476,6 +483,9 @@ def head_index(repo: Path, head: str) -> Path:
             check=True,
         )
         os.replace(tmp, index)
+        for stale in folder.glob(f"{key}-*.index"):  # older commits of this repository
+            if stale != index:
+                stale.unlink(missing_ok=True)
     return index
 
 
