@@ -69,9 +69,10 @@ def test_it_lets_only_admins_register(
     )
 
 
-def test_it_lists_workspaces_to_every_role_but_not_outsiders(
-    api_as: Any, agent: Any, outsider: Any, workspace: Any
+def test_it_lists_workspaces_to_staff_but_not_to_agents_or_outsiders(
+    api_as: Any, reviewer: Any, agent: Any, outsider: Any, workspace: Any
 ) -> None:
-    assert [w["name"] for w in api_as(agent).get(URL).json()] == ["demo"]
+    assert [w["name"] for w in api_as(reviewer).get(URL).json()] == ["demo"]
+    assert api_as(agent).get(URL).status_code == 403
     assert api_as(outsider).get(URL).status_code == 403
     assert api_as(None).get(URL).status_code == 401

@@ -1,4 +1,6 @@
-"""GET /api/v1/workspaces/ (any role) and POST /api/v1/workspaces/ (admin)."""
+"""GET /api/v1/workspaces/ (reviewers, operators, admins) and POST /api/v1/workspaces/ (admin).
+
+Agents submit and read their own patches and nothing else, so they do not list workspaces."""
 
 from __future__ import annotations
 
@@ -13,10 +15,7 @@ from rest_framework.views import APIView
 
 from ..actions.workspaces import do_register_workspace
 from ..models import IsolationLevel, Workspace
-from ..permissions import IsAdmin, role_required
-from ..roles import Role
-
-AnyRole = role_required(Role.AGENT, Role.REVIEWER, Role.OPERATOR, Role.ADMIN)
+from ..permissions import IsAdmin, IsStaffRole
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
@@ -91,7 +90,7 @@ class WorkspaceCreateSerializer(serializers.Serializer):
 
 class WorkspaceListView(APIView):
     def get_permissions(self) -> list[Any]:
-        return [IsAdmin()] if self.request.method == "POST" else [AnyRole()]
+        return [IsAdmin()] if self.request.method == "POST" else [IsStaffRole()]
 
     @extend_schema(summary="Workspaces the engine guards", responses=WorkspaceSerializer(many=True))
     def get(self, request: Request) -> Response:
