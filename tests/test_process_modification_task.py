@@ -31,7 +31,8 @@ def test_it_validates_and_hands_a_clean_fix_to_the_sandbox(
     assert [c.__qualname__.split(".")[0] for c in callbacks].count("_conclude") == 1
     mod.refresh_from_db()
     assert mod.base_commit == factories.git(workspace.repo_path, "rev-parse", "HEAD").strip()
-    assert list(mod.validation) == [
+    # jsonb keeps no key order: each stage carries its position.
+    assert sorted(mod.validation, key=lambda name: mod.validation[name]["position"]) == [
         "paths",
         "diff",
         "syntax",

@@ -145,7 +145,20 @@ class PatchSerializer(serializers.ModelSerializer):
             if isinstance(stage, dict)
             for f in stage.get("findings", [])
         ]
-        return sorted(found, key=lambda f: (not f.get("blocking"), order.get(f.get("severity"), 5)))
+        position = {
+            name: stage.get("position", 0)
+            for name, stage in (mod.validation or {}).items()
+            if isinstance(stage, dict)
+        }
+        return sorted(
+            found,
+            key=lambda f: (
+                not f.get("blocking"),
+                order.get(f.get("severity"), 5),
+                position.get(f["stage"], 0),
+                f.get("line") or 0,
+            ),
+        )
 
     def get_events(self, mod: Modification) -> list[dict[str, Any]]:
         if not self.context.get("with_events"):

@@ -66,8 +66,9 @@ class Report:
         return "; ".join(f"{f.location()}: {f.message}" for f in self.blocking[:5])
 
     def as_json(self) -> dict[str, Any]:
-        """Stage name → {ok, duration_ms, findings, data}, in the order the stages ran."""
-        return {r.name: r.as_json() for r in self.results}
+        """Stage name → {position, ok, duration_ms, findings, data}. `position` keeps the order the
+        stages ran in, which a JSON column (PostgreSQL's jsonb) does not."""
+        return {r.name: {"position": i, **r.as_json()} for i, r in enumerate(self.results)}
 
 
 def context_for(modification: Modification) -> ValidationContext:
