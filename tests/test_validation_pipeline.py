@@ -188,3 +188,25 @@ def test_it_still_sees_a_dangerous_call_whose_name_is_on_an_unchanged_line(
         "--- a/m.py\n+++ b/m.py\n@@ -4,2 +4,3 @@\n def f(x):\n+    run_it(x)\n     return eval(\n"
     )
     assert "danger.os_system" in rules(run(ws, aliased))
+
+
+@pytest.mark.parametrize(
+    "diff",
+    [
+        "--- app.py\n+++ app.py\n@@ -6 +6 @@\n-    return cmd\n+    return cmd.strip()\n",
+        "--- app.py.orig\t2026-01-01 10:00:00\n+++ app.py\t2026-01-01 10:05:00\n@@ -6 +6 @@\n-    return cmd\n+    return cmd.strip()\n",
+    ],
+    ids=["bare-paths", "diff-u-with-orig"],
+)
+def test_it_accepts_plain_diff_u_output_as_well_as_git_diffs(repo_ws: Any, diff: str) -> None:
+    report = run(repo_ws, diff)
+    assert not report.rejected, [f.message for f in report.findings]
+    assert report.ctx.files[0].path == "app.py"
+    assert report.ctx.files[0].after.endswith("return cmd.strip()\n")
+
+
+def test_it_checks_every_name_a_diff_gives_a_file(repo_ws: Any) -> None:
+    diff = (
+        "--- ../../etc/passwd\n+++ app.py\n@@ -6 +6 @@\n-    return cmd\n+    return cmd.strip()\n"
+    )
+    assert "path.escape" in rules(run(repo_ws, diff))

@@ -55,6 +55,7 @@ class FileChange:
 
     path: str  # repository-relative path after the patch (or before, for a deletion)
     old_path: str
+    names: list[str] = field(default_factory=list)  # every name the diff gives this file
     is_added: bool = False
     is_removed: bool = False
     is_binary: bool = False

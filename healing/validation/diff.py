@@ -57,19 +57,34 @@ def parse_diff(diff: str) -> PatchSet:
 _MODE_RE = re.compile(r"^(?:new file mode|new mode) (\d+)$", re.MULTILINE)
 
 
+def git_prefixed(patchset: PatchSet) -> bool:
+    """Whether the diff names files as a/<path> and b/<path> (git's -p1), rather than bare paths."""
+    names = [(p.source_file or "", p.target_file or "") for p in patchset]
+    return all(
+        (src == "/dev/null" or src.startswith("a/"))
+        and (dst == "/dev/null" or dst.startswith("b/"))
+        for src, dst in names
+    )
+
+
 def file_changes(patchset: PatchSet) -> list[FileChange]:
     changes = []
+    prefixed = git_prefixed(patchset)
     for patched in patchset:
-        source = strip_prefix(patched.source_file or "")
-        target = strip_prefix(patched.target_file or "")
+        raw_source, raw_target = patched.source_file or "", patched.target_file or ""
+        source = strip_prefix(raw_source) if prefixed else raw_source
+        target = strip_prefix(raw_target) if prefixed else raw_target
         removed_file = patched.is_removed_file or target == "/dev/null"
         added_file = patched.is_added_file or source == "/dev/null"
         path = source if removed_file else target
         header = str(patched.patch_info or "")
         mode = _MODE_RE.search(header)
+        renamed = "rename from " in header or "copy from " in header
         change = FileChange(
             path=path,
-            old_path=source if not added_file else "",
+            # Outside a git rename, a file keeps its name (`diff -u x.py.orig x.py` edits x.py).
+            old_path="" if added_file else (source if renamed or removed_file else path),
+            names=sorted({source, target} - {"/dev/null"}),
             is_added=added_file,
             is_removed=removed_file,
             is_binary=bool(patched.is_binary_file) or "GIT binary patch" in header,
@@ -165,7 +180,7 @@ class PathStage(Stage):
         ws = ctx.workspace
         findings: list[Finding] = []
         for change in ctx.files:
-            for path in {change.path, change.old_path} - {""}:
+            for path in sorted({change.path, change.old_path, *change.names} - {""}):
                 reason = is_hostile_path(path)
                 if reason:
                     change.hostile = True
@@ -287,7 +302,8 @@ class DiffIntegrityStage(Stage):
         apply_errors: list[tuple[str, int | None, str]] = []
         checker = None
         if not any(f.blocking for f in [*ctx.findings, *findings]):
-            check = start_apply_check(repo, head)
+            strip = 1 if ctx.patchset is None or git_prefixed(ctx.patchset) else 0
+            check = start_apply_check(repo, head, strip)
             checker = threading.Thread(
                 target=lambda: apply_errors.extend(finish_apply_check(check, ctx.diff, head))
             )
@@ -296,8 +312,8 @@ class DiffIntegrityStage(Stage):
         if checker is not None:
             checker.join()
         patched_by_path = {
-            strip_prefix(p.target_file if not p.is_removed_file else p.source_file): p
-            for p in ctx.patchset or []
+            change.path: patched
+            for change, patched in zip(ctx.files, ctx.patchset or [], strict=False)
         }
         for change in readable:
             blob = None if change.is_added else blobs.get(change.old_path)
@@ -489,12 +505,12 @@ def head_index(repo: Path, head: str) -> Path:
     return index
 
 
-def start_apply_check(repo: Path, head: str) -> subprocess.Popen[bytes] | str:
+def start_apply_check(repo: Path, head: str, strip: int = 1) -> subprocess.Popen[bytes] | str:
     """Start `git apply --check --cached` against HEAD's tree; a str is the reason it could not."""
     try:
         index = head_index(repo, head)
         return subprocess.Popen(
-            ["git", "-C", str(repo), "apply", "--check", "--cached", "-"],
+            ["git", "-C", str(repo), "apply", "--check", "--cached", f"-p{strip}", "-"],
             env={**os.environ, "GIT_INDEX_FILE": str(index)},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
