@@ -65,7 +65,7 @@ def test_it_blocks_with_the_reason_during_an_emergency_stop(
     assert process_modification.run(mod.pk) == "blocked"
     mod.refresh_from_db()
     assert "runaway agent" in mod.block_reason
-    assert mod.blocked_from == "validating"
+    assert mod.blocked_from == "received"  # a lifted block starts intake again
     assert mod.preflight["ok"] is False
 
 
@@ -146,3 +146,19 @@ def test_it_records_a_disagreeing_claim_and_keeps_the_stricter_class(
     )
     assert "claimed performance, inferred runtime" in mod.classification_note
     assert (mod.claimed_severity, mod.severity) == ("low", "low")
+
+
+def test_it_validates_again_once_a_block_lifts(agent: Any, operator: Any, workspace: Any) -> None:
+    from healing.actions import do_resume, transition
+
+    mod = submit(agent)
+    do_emergency_stop(operator, "incident")
+    assert process_modification.run(mod.pk) == "blocked"
+    do_resume(operator, "over")
+    transition(
+        Modification.objects.get(pk=mod.pk),
+        mod.blocked_from or "received",
+        "system",
+        "block lifted",
+    )
+    assert process_modification.run(mod.pk) == "sandboxing"

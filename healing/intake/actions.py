@@ -101,6 +101,9 @@ def _conclude(mod: Modification, report: Report) -> Modification:
             data=summary,
             block_reason=reason,
             blocked_until=max(retry) if retry else None,
+            # When the block lifts the patch starts intake again from the top (blocked → received,
+            # then process_modification), since HEAD and the settings may have moved meanwhile.
+            blocked_from=S.RECEIVED,
         )
     mod = transition(
         mod,
