@@ -155,10 +155,6 @@ def test_it_validates_again_once_a_block_lifts(agent: Any, operator: Any, worksp
     do_emergency_stop(operator, "incident")
     assert process_modification.run(mod.pk) == "blocked"
     do_resume(operator, "over")
-    transition(
-        Modification.objects.get(pk=mod.pk),
-        mod.blocked_from or "received",
-        "system",
-        "block lifted",
-    )
+    blocked = Modification.objects.get(pk=mod.pk)
+    transition(blocked, blocked.blocked_from, "system", "block lifted")
     assert process_modification.run(mod.pk) == "sandboxing"
