@@ -244,7 +244,7 @@ class PatchListView(APIView):
             declared = 0
         if declared > limit:
             return _too_big(declared, limit)
-        body = request._request.body  # noqa: SLF001 - raw bytes; RawJSONParser left them unread
+        body = request.body  # raw bytes: RawJSONParser left them unread
         if len(body) > limit:
             return _too_big(len(body), limit)
         try:
