@@ -8,7 +8,4 @@ class HealingConfig(AppConfig):
     def ready(self) -> None:
         # Tunables register themselves on import; the registry must be complete before any
         # request, task or admin page reads it.
-        from . import (
-            tunables,  # noqa: F401
-            validation,  # noqa: F401 - registers the anomaly tunables
-        )
+        from . import tunables, validation  # noqa: F401 - validation registers its tunables
