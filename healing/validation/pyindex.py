@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .base import FileChange, ValidationContext
+from .danger_rules import PY_TRIGGER_WORDS, RISKY_TEXT
 
 BODY_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -126,8 +127,6 @@ def _header_fields(stmt: ast.AST) -> Iterable[tuple[str, ast.AST]]:
 
 
 def index_for(ctx: ValidationContext, change: FileChange) -> PyIndex | None:
-    from .danger import PY_TRIGGER_WORDS, RISKY_TEXT
-
     tree = ctx.trees.get(change.path)
     if not isinstance(tree, ast.Module) or change.after is None:
         return None
