@@ -1,5 +1,18 @@
 from django.urls import include, path
 
+from . import patches, workspaces
+
 urlpatterns: list = [
     path("", include("healing.api.judgement_urls")),
+    path("patches/", patches.PatchListView.as_view(), name="api-patches"),
+    path("patches/<int:pk>/", patches.PatchDetailView.as_view(), name="api-patch"),
+    path(
+        "patches/<int:pk>/envelope/", patches.PatchEnvelopeView.as_view(), name="api-patch-envelope"
+    ),
+    path(
+        "schemas/envelope-2.0.json",
+        patches.EnvelopeSchemaView.as_view(),
+        name="api-envelope-schema",
+    ),
+    path("workspaces/", workspaces.WorkspaceListView.as_view(), name="api-workspaces"),
 ]
