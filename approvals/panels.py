@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from django.db.models import Count
+from django.db.models import Count, Subquery
 from django.utils import timezone
 
 from healing.models import AuditEvent, EngineState, Modification
@@ -26,6 +26,7 @@ S = ModificationStatus
 
 QUEUE_LIMIT = 50
 EVENT_LIMIT = 30
+SAMPLE_LIMIT = 1000
 # Columns a list needs; never the diff or the envelope, which may be megabytes each.
 LIST_FIELDS = (
     "id",
@@ -154,8 +155,14 @@ class PipelinePanel(Panel):
 
     def context(self) -> dict[str, Any]:
         counts = dict(Modification.objects.order_by().values_list("status").annotate(n=Count("id")))
-        blocked = list(
+        # Reasons of the most recent blocks only: bounded work however many rows are blocked.
+        recent = (
             Modification.objects.blocked()
+            .order_by("-status_changed_at")
+            .values("pk")[:SAMPLE_LIMIT]
+        )
+        blocked = list(
+            Modification.objects.filter(pk__in=Subquery(recent))
             .order_by()
             .values("block_reason")
             .annotate(n=Count("id"))
@@ -188,7 +195,16 @@ class QueuePanel(Panel):
 
     def context(self) -> dict[str, Any]:
         awaiting = Modification.objects.awaiting_review()
-        by_level = dict(awaiting.order_by().values_list("safety_level").annotate(n=Count("id")))
+        total = awaiting.count()  # index-only
+        # The breakdown by level covers the oldest SAMPLE_LIMIT waiting patches, so its cost stays
+        # flat however long the queue grows; the page says so when the queue is longer.
+        sample = awaiting.order_by("created_at", "id").values("pk")[:SAMPLE_LIMIT]
+        by_level = dict(
+            Modification.objects.filter(pk__in=Subquery(sample))
+            .order_by()
+            .values_list("safety_level")
+            .annotate(n=Count("id"))
+        )
         items = list(
             awaiting.select_related("workspace")
             .only(*LIST_FIELDS)
@@ -205,9 +221,11 @@ class QueuePanel(Panel):
         levels = [(level.value, by_level.get(level.value, 0)) for level in SafetyLevel]
         return {
             "items": items,
-            "total": sum(by_level.values()),
+            "total": total,
             "levels": levels,
             "limit": QUEUE_LIMIT,
+            "sampled": total > SAMPLE_LIMIT,
+            "sample_limit": SAMPLE_LIMIT,
         }
 
     def idle_reasons(self, context: dict[str, Any]) -> list[str]:
@@ -329,7 +347,8 @@ class CascadesPanel(Panel):
     def context(self) -> dict[str, Any]:
         open_children = list(
             Modification.objects.open()
-            .filter(parent__isnull=False)
+            # parent_id >= 1 (not IS NOT NULL) lets SQLite walk the parent index: few rows have one.
+            .filter(parent_id__gte=1)
             .select_related("parent__parent__parent")
             .order_by("-cascade_depth", "-created_at")[:10]
         )
