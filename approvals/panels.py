@@ -158,7 +158,7 @@ class PipelinePanel(Panel):
         # Reasons of the most recent blocks only: bounded work however many rows are blocked.
         recent = (
             Modification.objects.blocked()
-            .order_by("-status_changed_at")
+            .order_by("-created_at")
             .values("pk")[:SAMPLE_LIMIT]
         )
         blocked = list(
