@@ -122,7 +122,8 @@ def build(diff: str, validation: Any) -> DiffView:
         by_file[finding.file.removeprefix("a/").removeprefix("b/")].append(finding)
     try:
         patch = PatchSet(diff or "")
-    except (UnidiffParseError, ValueError) as exc:
+    except (UnidiffParseError, ValueError, LookupError, UnboundLocalError) as exc:
+        # unidiff raises more than its own error on some malformed input (seen: UnboundLocalError).
         return DiffView([], all_findings, error=f"The diff could not be parsed: {exc}")
     files: list[FileDiff] = []
     shown = 0
