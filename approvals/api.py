@@ -90,7 +90,7 @@ REFUSAL_STATUS = {"forbidden": 403, "own_submission": 403, "comment_required": 4
 
 class _DecisionView(APIView):
     permission_classes = [IsReviewer]
-    action: Any = None
+    decide: Any = None
 
     @extend_schema(request=CommentSerializer, responses=DecisionJson)
     def post(self, request: Request, pk: int) -> Response:
@@ -98,7 +98,7 @@ class _DecisionView(APIView):
         serializer = CommentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            outcome = type(self).action(
+            outcome = type(self).decide(
                 modification, request.user, serializer.validated_data["comment"]
             )
         except ApprovalRefused as exc:
@@ -114,8 +114,8 @@ class _DecisionView(APIView):
 
 
 class ApproveView(_DecisionView):
-    action = staticmethod(do_approve)
+    decide = staticmethod(do_approve)
 
 
 class RejectView(_DecisionView):
-    action = staticmethod(do_reject)
+    decide = staticmethod(do_reject)

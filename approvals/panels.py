@@ -156,11 +156,7 @@ class PipelinePanel(Panel):
     def context(self) -> dict[str, Any]:
         counts = dict(Modification.objects.order_by().values_list("status").annotate(n=Count("id")))
         # Reasons of the most recent blocks only: bounded work however many rows are blocked.
-        recent = (
-            Modification.objects.blocked()
-            .order_by("-created_at")
-            .values("pk")[:SAMPLE_LIMIT]
-        )
+        recent = Modification.objects.blocked().order_by("-created_at").values("pk")[:SAMPLE_LIMIT]
         blocked = list(
             Modification.objects.filter(pk__in=Subquery(recent))
             .order_by()

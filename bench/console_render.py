@@ -58,9 +58,14 @@ def main() -> None:
         for i in range(have, args.rows):
             batch.append(
                 Modification(
-                    workspace=workspace, patch_id=f"bench-{i}", source="agent:bench", language="python",
-                    diff="--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n" * 20, status=statuses[i % len(statuses)],
-                    safety_level=levels[i % len(levels)], block_reason="breaker open for logic" if i % 10 == 9 else "",
+                    workspace=workspace,
+                    patch_id=f"bench-{i}",
+                    source="agent:bench",
+                    language="python",
+                    diff="--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n" * 20,
+                    status=statuses[i % len(statuses)],
+                    safety_level=levels[i % len(levels)],
+                    block_reason="breaker open for logic" if i % 10 == 9 else "",
                 )
             )
             if len(batch) == 5000:
@@ -68,7 +73,10 @@ def main() -> None:
                 batch = []
         Modification.objects.bulk_create(batch)
         AuditEvent.objects.bulk_create(
-            [AuditEvent(kind="modification.transition", actor_label="system", to_state="applied") for _ in range(5000)]
+            [
+                AuditEvent(kind="modification.transition", actor_label="system", to_state="applied")
+                for _ in range(5000)
+            ]
         )
     user = get_user_model().objects.filter(username="bench-reviewer").first()
     if user is None:
@@ -88,9 +96,13 @@ def main() -> None:
         assert response.status_code == 200, response.status_code
         queries.add(len(captured))
     total = Modification.objects.count()
-    print(f"database: {connection.vendor}; modifications: {total:,}; awaiting: {Modification.objects.awaiting_review().count():,}")
-    print(f"dashboard render: median {statistics.median(timings):.1f} ms, p95 {sorted(timings)[int(len(timings) * 0.95) - 1]:.1f} ms, "
-          f"max {max(timings):.1f} ms over {args.repeat} renders (target < 200 ms)")
+    print(
+        f"database: {connection.vendor}; modifications: {total:,}; awaiting: {Modification.objects.awaiting_review().count():,}"
+    )
+    print(
+        f"dashboard render: median {statistics.median(timings):.1f} ms, p95 {sorted(timings)[int(len(timings) * 0.95) - 1]:.1f} ms, "
+        f"max {max(timings):.1f} ms over {args.repeat} renders (target < 200 ms)"
+    )
     print(f"queries per render: {sorted(queries)}")
 
 

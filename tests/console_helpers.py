@@ -23,8 +23,22 @@ VALIDATION = {
     "syntax": {"findings": [], "duration_ms": 3},
     "dangerous_patterns": {
         "findings": [
-            {"severity": "high", "file": "app.py", "line": 2, "column": 5, "message": "suspicious assignment", "rule": "DP001"},
-            {"severity": "low", "file": "other.py", "line": 9, "column": 1, "message": "outside the diff", "rule": "DP002"},
+            {
+                "severity": "high",
+                "file": "app.py",
+                "line": 2,
+                "column": 5,
+                "message": "suspicious assignment",
+                "rule": "DP001",
+            },
+            {
+                "severity": "low",
+                "file": "other.py",
+                "line": 9,
+                "column": 1,
+                "message": "outside the diff",
+                "rule": "DP002",
+            },
         ],
         "duration_ms": 5,
     },
@@ -37,7 +51,9 @@ def awaiting(workspace: Workspace, level: str = "MEDIUM_RISK", **fields: Any) ->
     fields.setdefault("validation", VALIDATION)
     fields.setdefault("files", ["app.py"])
     fields.setdefault("error_type", "logic")
-    mod = factories.make_modification(workspace, safety_level=level, safety_rule=f"test rule for {level}", **fields)
+    mod = factories.make_modification(
+        workspace, safety_level=level, safety_rule=f"test rule for {level}", **fields
+    )
     transition(mod, "validating", "system")
     transition(mod, "sandboxing", "system")
     transition(mod, "awaiting_approval", "system", "held for a reviewer")

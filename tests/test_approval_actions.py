@@ -15,7 +15,9 @@ from tests.console_helpers import awaiting
 pytestmark = pytest.mark.django_db
 
 
-def test_it_approves_a_medium_patch_with_one_click(workspace: Any, reviewer: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_it_approves_a_medium_patch_with_one_click(
+    workspace: Any, reviewer: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     mod = awaiting(workspace, "MEDIUM_RISK")
     with django_capture_on_commit_callbacks() as callbacks:
         outcome = do_approve(mod, reviewer, "")
@@ -26,7 +28,10 @@ def test_it_approves_a_medium_patch_with_one_click(workspace: Any, reviewer: Any
     # The apply is queued after commit (the broadcast and the apply task).
     assert len(callbacks) >= 2
     kinds = list(AuditEvent.objects.for_modification(mod.pk).values_list("kind", "to_state"))
-    assert ("modification.approval", "") in kinds and ("modification.transition", "approved") in kinds
+    assert ("modification.approval", "") in kinds and (
+        "modification.transition",
+        "approved",
+    ) in kinds
 
 
 def test_it_is_idempotent_for_the_same_reviewer(workspace: Any, reviewer: Any) -> None:
@@ -39,7 +44,9 @@ def test_it_is_idempotent_for_the_same_reviewer(workspace: Any, reviewer: Any) -
     assert AuditEvent.objects.filter(modification=mod, to_state="approved").count() == 1
 
 
-def test_it_tells_the_second_reviewer_it_was_already_approved(workspace: Any, reviewer: Any, second_reviewer: Any) -> None:
+def test_it_tells_the_second_reviewer_it_was_already_approved(
+    workspace: Any, reviewer: Any, second_reviewer: Any
+) -> None:
     mod = awaiting(workspace, "LOW_RISK")
     do_approve(mod, reviewer)
     stale_copy = Modification.objects.get(pk=mod.pk)
@@ -52,9 +59,13 @@ def test_it_tells_the_second_reviewer_it_was_already_approved(workspace: Any, re
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_gives_exactly_one_transition_when_two_reviewers_race(workspace: Any, reviewer: Any, second_reviewer: Any) -> None:
+def test_it_gives_exactly_one_transition_when_two_reviewers_race(
+    workspace: Any, reviewer: Any, second_reviewer: Any
+) -> None:
     if connection.vendor == "sqlite":
-        pytest.skip("SQLite serialises writers with IMMEDIATE transactions; the race needs PostgreSQL")
+        pytest.skip(
+            "SQLite serialises writers with IMMEDIATE transactions; the race needs PostgreSQL"
+        )
     mod = awaiting(workspace, "LOW_RISK")
     barrier = threading.Barrier(2)
     results: dict[str, Any] = {}
@@ -80,7 +91,9 @@ def test_it_gives_exactly_one_transition_when_two_reviewers_race(workspace: Any,
     assert AuditEvent.objects.filter(modification=mod, to_state="approved").count() == 1
 
 
-def test_it_needs_two_different_people_for_critical(workspace: Any, reviewer: Any, second_reviewer: Any) -> None:
+def test_it_needs_two_different_people_for_critical(
+    workspace: Any, reviewer: Any, second_reviewer: Any
+) -> None:
     mod = awaiting(workspace, "CRITICAL")
     first = do_approve(mod, reviewer, "looked at it")
     assert not first.transitioned and first.approvals == 1 and first.needed == 2
@@ -93,14 +106,18 @@ def test_it_needs_two_different_people_for_critical(workspace: Any, reviewer: An
     assert Modification.objects.get(pk=mod.pk).status == "approved"
 
 
-def test_it_needs_one_approval_for_critical_when_the_admin_turns_the_option_off(workspace: Any, reviewer: Any, admin_user: Any) -> None:
+def test_it_needs_one_approval_for_critical_when_the_admin_turns_the_option_off(
+    workspace: Any, reviewer: Any, admin_user: Any
+) -> None:
     do_change_setting(admin_user, "safety.critical_two_approvals", False)
     mod = awaiting(workspace, "CRITICAL")
     assert do_approve(mod, reviewer, "one is enough now").transitioned
 
 
 @pytest.mark.parametrize("level", ["HIGH_RISK", "CRITICAL"])
-def test_it_requires_a_comment_for_high_risk_and_critical(workspace: Any, reviewer: Any, level: str) -> None:
+def test_it_requires_a_comment_for_high_risk_and_critical(
+    workspace: Any, reviewer: Any, level: str
+) -> None:
     mod = awaiting(workspace, level)
     for action in (do_approve, do_reject):
         with pytest.raises(ApprovalRefused) as refused:
@@ -118,7 +135,9 @@ def test_it_refuses_an_approval_of_ones_own_submission(workspace: Any, reviewer:
 
 
 @pytest.mark.parametrize("persona", ["agent", "outsider"])
-def test_it_refuses_those_without_the_reviewer_role(workspace: Any, request: Any, persona: str) -> None:
+def test_it_refuses_those_without_the_reviewer_role(
+    workspace: Any, request: Any, persona: str
+) -> None:
     mod = awaiting(workspace, "LOW_RISK")
     with pytest.raises(ApprovalRefused) as refused:
         do_approve(mod, request.getfixturevalue(persona))
@@ -127,7 +146,12 @@ def test_it_refuses_those_without_the_reviewer_role(workspace: Any, request: Any
 
 def test_it_refuses_a_patch_that_was_blocked_meanwhile(workspace: Any, reviewer: Any) -> None:
     mod = awaiting(workspace, "LOW_RISK")
-    transition(Modification.objects.get(pk=mod.pk), "blocked", "system", block_reason="breaker open for logic")
+    transition(
+        Modification.objects.get(pk=mod.pk),
+        "blocked",
+        "system",
+        block_reason="breaker open for logic",
+    )
     with pytest.raises(ApprovalRefused) as refused:
         do_approve(mod, reviewer)
     assert refused.value.code == "stale"
@@ -146,7 +170,9 @@ def test_it_asks_for_fresh_approvals_after_the_patch_went_back_to_validation(
     assert not outcome.transitioned and outcome.approvals == 1
 
 
-def test_it_rejects_with_one_click_and_refuses_a_later_approval(workspace: Any, reviewer: Any, second_reviewer: Any) -> None:
+def test_it_rejects_with_one_click_and_refuses_a_later_approval(
+    workspace: Any, reviewer: Any, second_reviewer: Any
+) -> None:
     mod = awaiting(workspace, "HIGH_RISK")
     outcome = do_reject(mod, reviewer, "touches auth without tests")
     assert outcome.transitioned
@@ -161,7 +187,10 @@ def test_it_bulk_approves_only_low_and_medium(workspace: Any, reviewer: Any) -> 
     low = awaiting(workspace, "LOW_RISK")
     medium = awaiting(workspace, "MEDIUM_RISK")
     high = awaiting(workspace, "HIGH_RISK")
-    results = {r.modification_id: r for r in do_bulk_approve([low.pk, medium.pk, high.pk, 999999], reviewer)}
+    results = {
+        r.modification_id: r
+        for r in do_bulk_approve([low.pk, medium.pk, high.pk, 999999], reviewer)
+    }
     assert results[low.pk].ok and results[medium.pk].ok
     assert not results[high.pk].ok and "own page" in results[high.pk].message
     assert not results[999999].ok
@@ -170,7 +199,9 @@ def test_it_bulk_approves_only_low_and_medium(workspace: Any, reviewer: Any) -> 
     assert statuses[high.pk] == "awaiting_approval"
 
 
-def test_it_keeps_the_other_approvals_when_one_in_a_bulk_is_refused(workspace: Any, reviewer: Any) -> None:
+def test_it_keeps_the_other_approvals_when_one_in_a_bulk_is_refused(
+    workspace: Any, reviewer: Any
+) -> None:
     mine = awaiting(workspace, "LOW_RISK", submitted_by=reviewer)
     other = awaiting(workspace, "LOW_RISK")
     results = do_bulk_approve([mine.pk, other.pk], reviewer)

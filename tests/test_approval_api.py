@@ -12,28 +12,50 @@ pytestmark = pytest.mark.django_db
 
 def test_it_approves_through_the_api(api_as: Any, workspace: Any, reviewer: Any) -> None:
     mod = awaiting(workspace, "LOW_RISK")
-    response = api_as(reviewer).post(f"/api/v1/patches/{mod.pk}/approve/", {"comment": "fine"}, format="json")
+    response = api_as(reviewer).post(
+        f"/api/v1/patches/{mod.pk}/approve/", {"comment": "fine"}, format="json"
+    )
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert body["status"] == "approved" and body["transitioned"] is True and body["approvers"] == ["rita-reviewer"]
+    assert (
+        body["status"] == "approved"
+        and body["transitioned"] is True
+        and body["approvers"] == ["rita-reviewer"]
+    )
 
 
-def test_it_counts_two_people_for_critical_through_the_api(api_as: Any, workspace: Any, reviewer: Any, second_reviewer: Any) -> None:
+def test_it_counts_two_people_for_critical_through_the_api(
+    api_as: Any, workspace: Any, reviewer: Any, second_reviewer: Any
+) -> None:
     mod = awaiting(workspace, "CRITICAL")
-    first = api_as(reviewer).post(f"/api/v1/patches/{mod.pk}/approve/", {"comment": "ok"}, format="json").json()
-    assert first["status"] == "awaiting_approval" and first["approvals"] == 1 and first["needed"] == 2
-    second = api_as(second_reviewer).post(f"/api/v1/patches/{mod.pk}/approve/", {"comment": "ok"}, format="json").json()
+    first = (
+        api_as(reviewer)
+        .post(f"/api/v1/patches/{mod.pk}/approve/", {"comment": "ok"}, format="json")
+        .json()
+    )
+    assert (
+        first["status"] == "awaiting_approval" and first["approvals"] == 1 and first["needed"] == 2
+    )
+    second = (
+        api_as(second_reviewer)
+        .post(f"/api/v1/patches/{mod.pk}/approve/", {"comment": "ok"}, format="json")
+        .json()
+    )
     assert second["status"] == "approved" and second["approvals"] == 2
 
 
-def test_it_answers_400_with_a_field_message_when_the_comment_is_missing(api_as: Any, workspace: Any, reviewer: Any) -> None:
+def test_it_answers_400_with_a_field_message_when_the_comment_is_missing(
+    api_as: Any, workspace: Any, reviewer: Any
+) -> None:
     mod = awaiting(workspace, "HIGH_RISK")
     response = api_as(reviewer).post(f"/api/v1/patches/{mod.pk}/reject/", {}, format="json")
     assert response.status_code == 400
     assert "comment" in response.json()["fields"]
 
 
-def test_it_answers_409_when_the_patch_moved_on(api_as: Any, workspace: Any, reviewer: Any, second_reviewer: Any) -> None:
+def test_it_answers_409_when_the_patch_moved_on(
+    api_as: Any, workspace: Any, reviewer: Any, second_reviewer: Any
+) -> None:
     mod = awaiting(workspace, "LOW_RISK")
     api_as(reviewer).post(f"/api/v1/patches/{mod.pk}/approve/", {}, format="json")
     response = api_as(second_reviewer).post(f"/api/v1/patches/{mod.pk}/approve/", {}, format="json")
@@ -48,18 +70,31 @@ def test_it_answers_403_for_ones_own_submission(api_as: Any, workspace: Any, rev
 
 
 @pytest.mark.parametrize("persona", ["agent", "outsider"])
-def test_it_refuses_those_without_the_reviewer_role(api_as: Any, request: Any, workspace: Any, persona: str) -> None:
+def test_it_refuses_those_without_the_reviewer_role(
+    api_as: Any, request: Any, workspace: Any, persona: str
+) -> None:
     mod = awaiting(workspace, "LOW_RISK")
-    response = api_as(request.getfixturevalue(persona)).post(f"/api/v1/patches/{mod.pk}/approve/", {}, format="json")
+    response = api_as(request.getfixturevalue(persona)).post(
+        f"/api/v1/patches/{mod.pk}/approve/", {}, format="json"
+    )
     assert response.status_code == 403
     assert Modification.objects.get(pk=mod.pk).status == "awaiting_approval"
 
 
-def test_it_answers_404_for_a_missing_patch_and_400_for_a_bad_body(api_as: Any, reviewer: Any, workspace: Any) -> None:
-    assert api_as(reviewer).post("/api/v1/patches/999999/approve/", {}, format="json").status_code == 404
+def test_it_answers_404_for_a_missing_patch_and_400_for_a_bad_body(
+    api_as: Any, reviewer: Any, workspace: Any
+) -> None:
+    assert (
+        api_as(reviewer).post("/api/v1/patches/999999/approve/", {}, format="json").status_code
+        == 404
+    )
     mod = awaiting(workspace, "LOW_RISK")
-    bad = api_as(reviewer).post(f"/api/v1/patches/{mod.pk}/approve/", "not json{", content_type="application/json")
+    bad = api_as(reviewer).post(
+        f"/api/v1/patches/{mod.pk}/approve/", "not json{", content_type="application/json"
+    )
     assert bad.status_code == 400
-    huge = api_as(reviewer).post(f"/api/v1/patches/{mod.pk}/approve/", {"comment": "x" * 20000}, format="json")
+    huge = api_as(reviewer).post(
+        f"/api/v1/patches/{mod.pk}/approve/", {"comment": "x" * 20000}, format="json"
+    )
     assert huge.status_code == 400
     assert Modification.objects.get(pk=mod.pk).status == "awaiting_approval"

@@ -22,7 +22,7 @@ def _client(user: Any) -> Client:
 
 def _table(client: Client, url: str) -> str:
     html = client.get(url).content.decode()
-    return html[html.index('id="audit-table"'):]
+    return html[html.index('id="audit-table"') :]
 
 
 def _body(response: Any) -> str:

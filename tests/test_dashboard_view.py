@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from healing.actions import do_emergency_stop, transition
+from healing.actions import do_emergency_stop
 from healing.models import Modification
 from tests import factories
 from tests.console_helpers import awaiting
@@ -22,13 +22,23 @@ def _client(user: Any) -> Client:
 def _fill(workspace: Any, count: int) -> None:
     """`count` more modifications across the statuses the dashboard counts and lists."""
     share = max(1, count // 5)
-    factories.bulk_modifications(workspace, share, status="awaiting_approval", safety_level="MEDIUM_RISK")
+    factories.bulk_modifications(
+        workspace, share, status="awaiting_approval", safety_level="MEDIUM_RISK"
+    )
     factories.bulk_modifications(workspace, share, status="applied", safety_level="LOW_RISK")
-    factories.bulk_modifications(workspace, share, status="blocked", block_reason=f"breaker open for logic ({count})")
+    factories.bulk_modifications(
+        workspace, share, status="blocked", block_reason=f"breaker open for logic ({count})"
+    )
     factories.bulk_modifications(workspace, share, status="sandboxing")
     factories.bulk_modifications(workspace, count - 4 * share, status="rejected")
     parent = factories.make_modification(workspace, status="applied")
-    factories.make_modification(workspace, status="awaiting_approval", parent=parent, cascade_depth=1, safety_level="HIGH_RISK")
+    factories.make_modification(
+        workspace,
+        status="awaiting_approval",
+        parent=parent,
+        cascade_depth=1,
+        safety_level="HIGH_RISK",
+    )
     awaiting(workspace, "CRITICAL")  # with real audit events
 
 
@@ -72,8 +82,12 @@ def test_it_names_the_emergency_stop_as_the_reason(reviewer: Any, operator: Any)
     assert 'id="emergency-banner"' in html and "runaway agent" in html
 
 
-def test_it_names_blocks_such_as_an_open_breaker_as_the_reason(workspace: Any, reviewer: Any) -> None:
-    factories.make_modification(workspace, status="blocked", block_reason="breaker open for syntax until 12:00")
+def test_it_names_blocks_such_as_an_open_breaker_as_the_reason(
+    workspace: Any, reviewer: Any
+) -> None:
+    factories.make_modification(
+        workspace, status="blocked", block_reason="breaker open for syntax until 12:00"
+    )
     html = _client(reviewer).get("/").content.decode()
     assert "1 patch(es) blocked: breaker open for syntax until 12:00" in html
 

@@ -16,8 +16,12 @@ def _client(user: Any) -> Client:
     return client
 
 
-def test_it_stops_with_a_reason_and_shows_the_banner_on_every_page(operator: Any, reviewer: Any) -> None:
-    response = _client(operator).post("/engine/stop/", {"reason": "runaway agent", "next": "/audit/"})
+def test_it_stops_with_a_reason_and_shows_the_banner_on_every_page(
+    operator: Any, reviewer: Any
+) -> None:
+    response = _client(operator).post(
+        "/engine/stop/", {"reason": "runaway agent", "next": "/audit/"}
+    )
     assert response.status_code == 302 and response["Location"] == "/audit/"
     state = EngineState.objects.current()
     assert state.is_emergency_stopped and state.changed_by == operator
@@ -39,11 +43,15 @@ def test_it_resumes_as_a_separate_recorded_action(operator: Any) -> None:
     client.post("/engine/resume/", {"reason": "all clear"})
     assert EngineState.objects.current().is_running
     assert list(AuditEvent.objects.order_by("id").values_list("kind", "reason")) == [
-        ("engine.emergency_stop", "check"), ("engine.resume", "all clear")]
+        ("engine.emergency_stop", "check"),
+        ("engine.resume", "all clear"),
+    ]
 
 
 def test_it_ignores_a_next_that_leaves_the_site(operator: Any) -> None:
-    response = _client(operator).post("/engine/stop/", {"reason": "x", "next": "https://evil.example/"})
+    response = _client(operator).post(
+        "/engine/stop/", {"reason": "x", "next": "https://evil.example/"}
+    )
     assert response["Location"] == "/"
 
 
