@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from django.db.models import Count, Subquery
 from django.utils import timezone
 
+from approvals.templatetags.console import duration
 from healing.models import AuditEvent, EngineState, Modification
 from healing.models.modification import IN_FLIGHT, ModificationStatus, SafetyLevel
 
@@ -220,6 +221,7 @@ class QueuePanel(Panel):
             "total": total,
             "levels": levels,
             "limit": QUEUE_LIMIT,
+            "bulk_any": any(item.bulk_ok for item in items),
             "sampled": total > SAMPLE_LIMIT,
             "sample_limit": SAMPLE_LIMIT,
         }
@@ -227,11 +229,7 @@ class QueuePanel(Panel):
     def idle_reasons(self, context: dict[str, Any]) -> list[str]:
         if context["total"]:
             oldest = context["items"][0] if context["items"] else None
-            since = (
-                f"; the oldest has waited since {oldest.status_changed_at:%Y-%m-%d %H:%M} UTC"
-                if oldest
-                else ""
-            )
+            since = f"; the oldest has waited {duration(oldest.waiting)}" if oldest else ""
             return [f"{context['total']} patch(es) wait for a reviewer{since}."]
         return []
 
@@ -242,7 +240,7 @@ class SandboxPanel(Panel):
 
     key = "sandbox"
     title = "Sandbox"
-    order = 40
+    order = 25
 
     def context(self) -> dict[str, Any]:
         running = list(
