@@ -41,9 +41,8 @@ def asgi_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     """daphne serving selfheal_site.asgi on a free port, against the test database."""
     port = _free_port()
     env = dict(os.environ, DATABASE_URL=_database_url_for_tests())
-    log = open(
-        Path(__file__).resolve().parent.parent / "var" / f"browser-daphne-{os.getpid()}.log", "wb"
-    )  # noqa: SIM115
+    log_path = Path(__file__).resolve().parent.parent / "var" / f"browser-daphne-{os.getpid()}.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - the server process writes to it until teardown
     process = subprocess.Popen(
         [
             sys.executable,

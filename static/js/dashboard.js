@@ -5,6 +5,7 @@
   const root = document.getElementById("panels");
   if (!root || !window.selfhealLive) return;
   const url = root.dataset.refreshUrl;
+  (root.dataset.workspaces || "").split(",").filter(Boolean).forEach(window.selfhealLive.watchWorkspace);
   let timer = null;
   let inFlight = false;
   let again = false;
