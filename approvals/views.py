@@ -32,7 +32,9 @@ from .review import review_context
 def dashboard(request: HttpRequest) -> HttpResponse:
     # The dashboard watches every active workspace for per-workspace events (sandbox progress).
     watched = list(Workspace.objects.active().values_list("id", flat=True)[:50])
-    return render(request, "approvals/dashboard.html", {"dash": panels.dashboard(), "watched": watched})
+    return render(
+        request, "approvals/dashboard.html", {"dash": panels.dashboard(), "watched": watched}
+    )
 
 
 @console_user
