@@ -135,6 +135,37 @@ def _wait_live(page: Any) -> None:
     page.wait_for_selector('#live-indicator[data-state="live"]')
 
 
+def _elsewhere(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a state change in another thread, as a worker or another request would: this thread
+    runs Playwright's event loop, where the after-commit broadcast (async_to_sync) cannot run."""
+    import threading
+
+    from django.db import connection
+
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+            box["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _settled(page: Any) -> None:
+    """Let the refresh that follows the socket's hello finish, so what appears next was pushed."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1000)
+
+
 def _shoot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -152,10 +183,14 @@ def test_it_shows_a_critical_patch_live_and_takes_two_people_to_approve_it(
     page = _page(browser, asgi_server)
     _login(page, "rita")
     _wait_live(page)
+    _settled(page)
     assert page.locator("#panel-queue").get_by_text("CRIT-patch-1").count() == 0
 
-    # The patch arrives while the page is open: no reload.
-    mod = awaiting(workspace, "CRITICAL", patch_id="CRIT-patch-1", error_type="security")
+    # The patch arrives while the page is open: pushed over the websocket, no reload.
+    with page.expect_response("**/dashboard/panels/"):
+        mod = _elsewhere(
+            awaiting, workspace, "CRITICAL", patch_id="CRIT-patch-1", error_type="security"
+        )
     page.locator("#panel-queue").get_by_text("CRIT-patch-1").wait_for()
     # Timestamps are in the viewer's local time (the browser rewrote them from UTC).
     assert "UTC" not in page.locator("#activity time").first.inner_text()
@@ -246,4 +281,64 @@ def test_it_keeps_a_reviewer_out_of_the_thresholds_page(asgi_server: str, browse
     response = page.goto("/thresholds/")
     assert response.status == 403
     assert "needs the admin role" in page.locator("#forbidden-message").inner_text()
+    page.context.close()
+
+
+def test_it_shows_live_sandbox_progress_on_the_review_page(
+    asgi_server: str, browser: Any, tmp_path: Path
+) -> None:
+    from healing.broadcast import send_now, workspace_group
+
+    workspace = factories.make_workspace(tmp_path / "repo", name="shop")
+    mod = factories.make_modification(
+        workspace, status="sandboxing", patch_id="in-the-box", safety_level="LOW_RISK"
+    )
+    factories.make_user("rita", role="reviewer")
+    page = _page(browser, asgi_server)
+    _login(page, "rita", f"/patches/{mod.pk}/")
+    _wait_live(page)
+    page.wait_for_function("document.readyState === 'complete'")
+    payload = {
+        "modification_id": mod.pk,
+        "tests_run": 17,
+        "failures": 2,
+        "elapsed_ms": 30000,
+        "limit_ms": 60000,
+    }
+    # The watch request travels after the socket opens; resend until the page shows it.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        _elsewhere(send_now, workspace_group(workspace.pk), "sandbox.progress", payload)
+        if page.locator('#sandbox-progress [data-field="tests_run"]').inner_text() == "17":
+            break
+        page.wait_for_timeout(300)
+    box = page.locator("#sandbox-progress")
+    assert box.locator('[data-field="tests_run"]').inner_text() == "17"
+    assert box.locator('[data-field="failures"]').inner_text() == "2"
+    assert box.locator('[data-field="limit"]').inner_text() == "60 s"
+    assert page.evaluate("document.querySelector('#sandbox-progress progress').value") == 50
+    page.context.close()
+
+
+def test_it_lets_an_admin_tune_a_threshold_and_explains_a_bad_value(
+    asgi_server: str, browser: Any
+) -> None:
+    from healing import tunables
+
+    factories.make_user("ada", role="admin")
+    page = _page(browser, asgi_server)
+    _login(page, "ada", "/thresholds/")
+    page.fill("#id_intake_max_body_bytes", "lots")
+    page.click("text=Save changes")
+    page.locator("#form-errors").get_by_text("is not a valid int").wait_for()
+    _shoot(page, "thresholds-error-1280")
+    page.fill("#id_intake_max_body_bytes", "2048")
+    page.select_option("#id_safety_auto_apply_threshold", "SAFE")
+    page.fill("#id_reason", "tighter for the launch")
+    page.click("text=Save changes")
+    page.get_by_text("Saved 2 change(s).").wait_for()
+    assert tunables.get("intake.max_body_bytes") == 2048
+    assert tunables.get("safety.auto_apply_threshold") == "SAFE"
+    page.click("text=History of changes")
+    page.locator("#history").get_by_text("tighter for the launch").first.wait_for()
     page.context.close()
