@@ -28,6 +28,7 @@ S = ModificationStatus
 QUEUE_LIMIT = 50
 EVENT_LIMIT = 30
 SAMPLE_LIMIT = 1000
+ACTIVE = (*IN_FLIGHT, S.AWAITING_APPROVAL, S.APPROVED, S.BLOCKED)
 # Columns a list needs; never the diff or the envelope, which may be megabytes each.
 LIST_FIELDS = (
     "id",
@@ -155,17 +156,26 @@ class PipelinePanel(Panel):
     order = 20
 
     def context(self) -> dict[str, Any]:
-        counts = dict(Modification.objects.order_by().values_list("status").annotate(n=Count("id")))
+        # Only the statuses a patch is still moving through: walked on the status index, so the
+        # cost follows the live work, not the history (applied and rejected rows pile up forever).
+        counts = dict(
+            Modification.objects.filter(status__in=ACTIVE)
+            .order_by()
+            .values_list("status")
+            .annotate(n=Count("*"))
+        )
         # Reasons of the most recent blocks only: bounded work however many rows are blocked.
         recent = Modification.objects.blocked().order_by("-created_at").values("pk")[:SAMPLE_LIMIT]
         blocked = list(
             Modification.objects.filter(pk__in=Subquery(recent))
             .order_by()
             .values("block_reason")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("*"))
             .order_by("-n")[:5]
         )
-        stages = [(s.value, s.label, counts.get(s.value, 0)) for s in ModificationStatus]
+        stages = [
+            (s.value, s.label, counts.get(s.value, 0)) for s in ModificationStatus if s in ACTIVE
+        ]
         return {
             "stages": stages,
             "in_flight": sum(counts.get(s, 0) for s in IN_FLIGHT),
@@ -200,7 +210,7 @@ class QueuePanel(Panel):
             Modification.objects.filter(pk__in=Subquery(sample))
             .order_by()
             .values_list("safety_level")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("*"))
         )
         items = list(
             awaiting.select_related("workspace")
