@@ -68,6 +68,11 @@ class CommentSerializer(serializers.Serializer):
     comment = serializers.CharField(
         max_length=10000, required=False, allow_blank=True, default="", trim_whitespace=True
     )
+    round = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The approval round the caller reviewed; refused (409) if the patch was held anew since.",
+    )
 
 
 DecisionJson = inline_serializer(
@@ -99,7 +104,10 @@ class _DecisionView(APIView):
         serializer.is_valid(raise_exception=True)
         try:
             outcome = type(self).decide(
-                modification, request.user, serializer.validated_data["comment"]
+                modification,
+                request.user,
+                serializer.validated_data["comment"],
+                seen_round=serializer.validated_data.get("round"),
             )
         except ApprovalRefused as exc:
             status = REFUSAL_STATUS.get(exc.code, 409)

@@ -59,7 +59,10 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
 def _decide(request: HttpRequest, pk: int, action: Any) -> HttpResponse:
     modification = get_object_or_404(Modification, pk=pk)
     try:
-        outcome = action(modification, request.user, request.POST.get("comment", ""))
+        seen = int(request.POST["round"]) if request.POST.get("round", "").isdigit() else None
+        outcome = action(
+            modification, request.user, request.POST.get("comment", ""), seen_round=seen
+        )
     except ApprovalRefused as exc:
         messages.error(request, exc.message)
     else:

@@ -8,7 +8,13 @@ from django.db import connection, connections
 
 from approvals.models import Approval
 from healing.actions import do_change_setting, transition
-from healing.actions.approvals import ApprovalRefused, do_approve, do_bulk_approve, do_reject
+from healing.actions.approvals import (
+    ApprovalRefused,
+    approval_round,
+    do_approve,
+    do_bulk_approve,
+    do_reject,
+)
 from healing.models import AuditEvent, Modification
 from tests.console_helpers import awaiting
 
@@ -206,3 +212,20 @@ def test_it_keeps_the_other_approvals_when_one_in_a_bulk_is_refused(
     other = awaiting(workspace, "LOW_RISK")
     results = do_bulk_approve([mine.pk, other.pk], reviewer)
     assert [r.ok for r in results] == [False, True]
+
+
+def test_it_refuses_a_decision_on_a_version_the_reviewer_did_not_see(
+    workspace: Any, reviewer: Any
+) -> None:
+    mod = awaiting(workspace, "MEDIUM_RISK")
+    seen = approval_round(mod.pk)
+    for status in ("validating", "sandboxing", "awaiting_approval"):
+        transition(Modification.objects.get(pk=mod.pk), status, "system")
+    for action in (do_approve, do_reject):
+        with pytest.raises(ApprovalRefused) as refused:
+            action(mod, reviewer, "looked fine", seen_round=seen)
+        assert (
+            refused.value.code == "changed"
+            and "changed since you opened it" in refused.value.message
+        )
+    assert do_approve(mod, reviewer, "looked again", seen_round=seen + 1).transitioned

@@ -98,3 +98,19 @@ def test_it_answers_404_for_a_missing_patch_and_400_for_a_bad_body(
     )
     assert huge.status_code == 400
     assert Modification.objects.get(pk=mod.pk).status == "awaiting_approval"
+
+
+def test_it_answers_409_when_the_patch_was_held_anew_since_the_caller_looked(
+    api_as: Any, workspace: Any, reviewer: Any
+) -> None:
+    from healing.actions import transition
+
+    mod = awaiting(workspace, "LOW_RISK")
+    for status in ("validating", "sandboxing", "awaiting_approval"):
+        transition(Modification.objects.get(pk=mod.pk), status, "system")
+    response = api_as(reviewer).post(
+        f"/api/v1/patches/{mod.pk}/approve/", {"round": 1}, format="json"
+    )
+    assert response.status_code == 409 and response.json()["error"] == "changed"
+    ok = api_as(reviewer).post(f"/api/v1/patches/{mod.pk}/approve/", {"round": 2}, format="json")
+    assert ok.status_code == 200

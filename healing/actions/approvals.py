@@ -123,6 +123,17 @@ def _check_reviewer(current: Modification, user: AbstractBaseUser, comment: str)
         )
 
 
+def _check_round(current: Modification, round_: int, seen_round: int | None) -> None:
+    """The reviewer decided on what their page showed: if the patch was re-checked and held again
+    since (HEAD moved, the diff was re-validated), that decision is not about this version."""
+    if seen_round is not None and seen_round != round_:
+        raise ApprovalRefused(
+            f"{current.patch_id} changed since you opened it: it was checked again and is held anew. "
+            "Review it again before deciding.",
+            "changed",
+        )
+
+
 def _apply_later(modification_id: int) -> None:
     from ..sandbox.tasks import apply_modification
 
@@ -134,7 +145,11 @@ def _apply_later(modification_id: int) -> None:
 
 @transaction.atomic
 def do_approve(
-    modification: Modification, user: AbstractBaseUser, comment: str = ""
+    modification: Modification,
+    user: AbstractBaseUser,
+    comment: str = "",
+    *,
+    seen_round: int | None = None,
 ) -> ApprovalOutcome:
     """Record one approval; move to `approved` once enough people approved. Raises ApprovalRefused."""
     from approvals.models import Approval, Decision
@@ -163,6 +178,7 @@ def do_approve(
         raise ApprovalRefused(_stale_message(current), "stale")
 
     _check_reviewer(current, user, comment)
+    _check_round(current, round_, seen_round)
     if mine is not None:
         if mine.decision == Decision.APPROVE:
             approvers = _approvers(current.pk, round_)
@@ -249,7 +265,11 @@ def _sync(target: Modification, source: Modification) -> None:
 
 @transaction.atomic
 def do_reject(
-    modification: Modification, user: AbstractBaseUser, comment: str = ""
+    modification: Modification,
+    user: AbstractBaseUser,
+    comment: str = "",
+    *,
+    seen_round: int | None = None,
 ) -> ApprovalOutcome:
     """Reject a patch awaiting approval (one reviewer is enough). Raises ApprovalRefused."""
     from approvals.models import Approval, Decision
@@ -264,6 +284,7 @@ def do_reject(
     if current.status != S.AWAITING_APPROVAL:
         raise ApprovalRefused(_stale_message(current), "stale")
     _check_reviewer(current, user, comment)
+    _check_round(current, round_, seen_round)
     if mine is not None:
         # An approver who changed their mind: their vote becomes the rejection.
         mine.decision = Decision.REJECT
