@@ -255,6 +255,7 @@ def test_it_stops_the_engine_and_shows_the_banner_everywhere(
 
     # Live on a page that was already open elsewhere, and on every page loaded afterwards.
     watcher.locator("#emergency-banner").get_by_text("agent is looping").wait_for()
+    _shoot(watcher, "audit-stopped-1280")
     for path in ("/", "/audit/", f"/patches/{mod.pk}/", "/engine/resume/"):
         page.goto(path)
         assert "agent is looping" in page.locator("#emergency-banner").inner_text()

@@ -97,8 +97,11 @@
     } else {
       banner.hidden = true;
     }
+    const stopped = state.state === "emergency_stopped";
     const stop = document.getElementById("stop-button");
-    if (stop) stop.hidden = state.state === "emergency_stopped";
+    const resume = document.getElementById("resume-button");
+    if (stop) stop.hidden = stopped;
+    if (resume) resume.hidden = !stopped;
   });
 
   // The emergency stop button opens a confirm dialog (the link works without JavaScript).
