@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from django.db import transaction
 from django.db.models import Count, Subquery
 from django.utils import timezone
 
@@ -55,6 +56,7 @@ class Panel:
     title: ClassVar[str]
     order: ClassVar[int] = 100
     wide: ClassVar[bool] = False
+    isolated: ClassVar[bool] = False  # reads another area's data: run in a savepoint
 
     @property
     def template(self) -> str:
@@ -107,7 +109,13 @@ def dashboard() -> dict[str, Any]:
     for cls in sorted(PANELS.values(), key=lambda c: (c.order, c.key)):
         panel = cls()
         try:
-            context = panel.context()
+            if cls.isolated:
+                # Another area's queries run in a savepoint: if one fails (its tables are not
+                # there yet, a bug), PostgreSQL's transaction stays usable for the other panels.
+                with transaction.atomic():
+                    context = panel.context()
+            else:
+                context = panel.context()
         except Exception:  # noqa: BLE001 - one broken panel must not take the dashboard down
             log.exception("dashboard panel %s failed", cls.key)
             context = {"available": False, "why": "This panel failed to load; see the server log."}
@@ -264,24 +272,63 @@ class SandboxPanel(Panel):
 
 @register
 class BreakersPanel(Panel):
-    """Circuit breakers and the rate limit (issue #5). Wired through `healing.breakers.console_summary()`
-    when the judgement area provides it: {"breakers": [{workspace, error_type, state, retry_at}],
-    "rate_limit": {"used", "limit", "window"}}."""
+    """Circuit breakers and the rate limit (issue #5).
+
+    Uses `healing.breakers.console_summary()` when the judgement area provides one
+    ({"breakers": [{workspace, error_type, state, retry_at, reason}], "rate_limit": {used, limit, window}}),
+    else reads its models directly (healing.models.breaker: ErrorTypeCircuit, EngineBreaker) and
+    `healing.breakers.ratelimit.check()`. Absent: "not available"."""
 
     key = "breakers"
     title = "Breakers and rate limit"
     order = 50
+    isolated = True
 
     def context(self) -> dict[str, Any]:
         module = optional_module("healing.breakers")
         summary = getattr(module, "console_summary", None) if module else None
-        if summary is None:
-            return not_available("the breakers area (issue #5)")
-        try:
+        if summary is not None:
             data = summary()
-        except NotImplementedError:
+            return {"breakers": data.get("breakers", []), "rate_limit": data.get("rate_limit")}
+        models = optional_module("healing.models.breaker")
+        if models is None or not hasattr(models, "ErrorTypeCircuit"):
             return not_available("the breakers area (issue #5)")
-        return {"breakers": data.get("breakers", []), "rate_limit": data.get("rate_limit")}
+        breakers: list[dict[str, Any]] = []
+        engine = models.EngineBreaker.objects.filter(pk=1).first()
+        if engine is not None and engine.state != "CLOSED":
+            breakers.append(
+                {
+                    "workspace": "engine-wide",
+                    "error_type": "all",
+                    "state": "open" if engine.state == "OPEN" else engine.state.lower(),
+                    "retry_at": engine.retry_at,
+                    "reason": engine.reason,
+                }
+            )
+        for circuit in (
+            models.ErrorTypeCircuit.objects.filter(is_open=True)
+            .select_related("workspace")
+            .order_by("retry_at")[:50]
+        ):
+            breakers.append(
+                {
+                    "workspace": circuit.workspace.name,
+                    "error_type": circuit.error_type,
+                    "state": "open",
+                    "retry_at": circuit.retry_at,
+                    "reason": circuit.reason,
+                }
+            )
+        rate_limit = None
+        ratelimit = optional_module("healing.breakers.ratelimit")
+        if ratelimit is not None and hasattr(ratelimit, "check"):
+            result = ratelimit.check(0)  # no modification of its own to leave out
+            rate_limit = {
+                "used": result.value,
+                "limit": result.threshold,
+                "window": result.metric.replace("applications_per_", "per "),
+            }
+        return {"breakers": breakers, "rate_limit": rate_limit}
 
     def idle_reasons(self, context: dict[str, Any]) -> list[str]:
         reasons = []
@@ -308,6 +355,7 @@ class HealthPanel(Panel):
     key = "health"
     title = "Health"
     order = 60
+    isolated = True
 
     def context(self) -> dict[str, Any]:
         module = optional_module("monitoring.health")

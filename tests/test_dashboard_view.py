@@ -50,7 +50,7 @@ def test_it_renders_in_a_constant_number_of_queries_at_10_and_1000_rows(
     for total in (10, 1000):
         _fill(workspace, total - Modification.objects.count() - 3)
         client.get("/")  # warm the session
-        with django_assert_max_num_queries(14) as captured:
+        with django_assert_max_num_queries(20) as captured:
             response = client.get("/")
         assert response.status_code == 200
         counts[Modification.objects.count()] = len(captured)
@@ -107,3 +107,35 @@ def test_it_serves_the_panels_fragment_for_live_refresh(workspace: Any, reviewer
 
 def test_it_refuses_the_dashboard_to_agents(agent: Any) -> None:
     assert _client(agent).get("/").status_code == 403
+
+
+def test_it_keeps_the_other_panels_when_another_areas_panel_fails(
+    workspace: Any, reviewer: Any
+) -> None:
+    from django.db import connection
+
+    from approvals import panels
+
+    class Broken(panels.Panel):
+        key = "zz_broken"
+        title = "Broken"
+        order = 55  # between breakers and the events panel
+        isolated = True
+
+        def context(self) -> dict[str, Any]:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT * FROM no_such_table_of_another_area")
+            return {}
+
+    panels.register(Broken)
+    try:
+        mod = awaiting(workspace, "LOW_RISK")
+        response = _client(reviewer).get("/")
+    finally:
+        panels.PANELS.pop("zz_broken")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "This panel failed to load" in html
+    # The events panel ran after the failure (on PostgreSQL: in a still usable transaction).
+    events = html[html.index('id="event-stream"') :]
+    assert mod.patch_id in events

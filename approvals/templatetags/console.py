@@ -12,10 +12,17 @@ register = template.Library()
 
 
 @register.simple_tag
-def ts(value: datetime | None) -> SafeString | str:
+def ts(value: datetime | str | None) -> SafeString | str:
     """A timestamp the browser rewrites into the viewer's local time (UTC until it does)."""
-    if value is None:
+    if value is None or value == "":
         return "—"
+    if isinstance(value, str):  # an ISO string from another area's JSON
+        from django.utils.dateparse import parse_datetime
+
+        parsed = parse_datetime(value)
+        if parsed is None:
+            return value
+        value = parsed
     return format_html(
         '<time class="localtime" datetime="{}">{} UTC</time>',
         value.isoformat(),
