@@ -62,10 +62,15 @@ def notice_for(event: AuditEvent) -> Notice | None:
             "/",
             Role.OPERATOR,
         )
-    if kind.startswith("breaker.") and (
-        kind.endswith(".open") or kind.endswith(".opened") or to_state == "open"
-    ):
-        subject = (event.data or {}).get("breaker") or (event.data or {}).get("error_type") or kind
+    # breaker.circuit closed→open, breaker.engine CLOSED→OPEN (issue #5); the workspace summary
+    # state that follows a circuit (SYNTAX_OPEN...) is the same opening, so it is not notified again.
+    if kind.startswith("breaker.") and to_state.lower() == "open":
+        data = event.data or {}
+        subject = (
+            data.get("breaker")
+            or data.get("error_type")
+            or ("engine-wide" if kind == "breaker.engine" else kind)
+        )
         return Notice(
             f"[Selfheal] Circuit breaker opened: {subject}",
             f"A circuit breaker opened ({subject}). {event.reason}".strip(),

@@ -105,16 +105,27 @@ def test_it_notifies_of_an_opened_breaker_and_an_automatic_rollback(
 ) -> None:
     mod = factories.make_modification(workspace, status="applied")
     with django_capture_on_commit_callbacks(execute=True):
+        # As the judgement area records them: the circuit, the workspace summary, the engine.
         record_event(
-            "breaker.open",
+            "breaker.circuit",
             "system",
             workspace_id=workspace.pk,
+            from_state="closed",
             to_state="open",
             data={"error_type": "syntax"},
         )
+        record_event(
+            "breaker.workspace", "system", workspace_id=workspace.pk, to_state="SYNTAX_OPEN"
+        )
+        record_event("breaker.engine", "system", from_state="CLOSED", to_state="OPEN")
+        record_event("breaker.engine", "system", from_state="OPEN", to_state="HALF_OPEN")
         transition(mod, "rolled_back", "worker:host", "tests failed after apply")
     subjects = [m.subject for m in mail.outbox]
-    assert any("Circuit breaker opened: syntax" in s for s in subjects)
+    breaker_subjects = [s for s in subjects if "Circuit breaker opened" in s]
+    assert breaker_subjects == [
+        "[Selfheal] Circuit breaker opened: syntax",
+        "[Selfheal] Circuit breaker opened: engine-wide",
+    ]
     assert any("Automatic rollback" in s for s in subjects)
     assert f"/patches/{mod.pk}/" in mail.outbox[-1].body
 
