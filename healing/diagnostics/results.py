@@ -81,7 +81,7 @@ def _is_test_path(path: str) -> bool:
 
 
 _PY_FRAME = re.compile(r'^(?:E?\s*File "(?P<a>[^"]+)", line (?P<b>\d+)|(?P<c>[^\s:][^:\n]*\.py):(?P<d>\d+):)', re.M)
-_JS_FRAME = re.compile(r"\(?(?:file://)?(?P<p>/[^\s():]+\.(?:m?js|cjs|ts)):(?P<l>\d+):\d+\)?")
+_JS_FRAME = re.compile(r"\(?(?:file://)?(?P<p>/[^\s():]+\.(?:m?js|cjs|ts)):(?P<l>\d+)(?::\d+)?\)?")
 _PY_EXC_LINE = re.compile(r"^E\s+(?P<m>[A-Za-z_][\w.]*(?:Error|Exception)\b.*)$", re.M)
 _JS_CAUSE = re.compile(r"(?:cause: )?(?P<t>[A-Z]\w*Error)(?: \[[^\]]*\])*: (?P<m>.*)")
 
@@ -127,6 +127,8 @@ def parse_pytest_junit(xml_text: str, root: Path | None) -> list[CaseResult]:
         name = tc.get("name") or ""
         nodeid = _pytest_nodeid(file, classname, name)
         outcome, message, details = "passed", "", ""
+        if not classname and file:
+            nodeid = file  # a collection error: the whole module failed to load
         for child in tc:
             if child.tag in {"failure", "error"}:
                 outcome = "failed" if child.tag == "failure" else "error"
@@ -163,6 +165,16 @@ def _pytest_nodeid(file: str, classname: str, name: str) -> str:
     klass = classname[len(module) + 1 :] if classname.startswith(module + ".") else ""
     parts = [file, *(klass.split(".") if klass else []), name]
     return "::".join(p for p in parts if p)
+
+
+_JS_LOAD_ERROR = re.compile(r"^(?P<t>\w*Error)(?: \[[^\]]*\])?: (?P<m>.+)$", re.M)
+
+
+def node_load_failure(stderr: str, root: Path | None) -> tuple[str, list[Frame]]:
+    """The message and frames of a test file that failed to load (node prints them to stderr)."""
+    m = _JS_LOAD_ERROR.search(stderr)
+    message = f"{m.group('t')}: {m.group('m').strip()}" if m else (stderr.strip().splitlines() or [""])[-1]
+    return message, js_frames(stderr, root)
 
 
 def parse_node_junit(xml_text: str, test_file: str, root: Path | None) -> list[CaseResult]:

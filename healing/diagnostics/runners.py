@@ -20,7 +20,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .results import CaseResult, RunResult, js_frames, parse_node_junit, parse_pytest_junit, python_frames
+from .results import (
+    CaseResult,
+    RunResult,
+    js_frames,
+    node_load_failure,
+    parse_node_junit,
+    parse_pytest_junit,
+    python_frames,
+)
 
 
 class RunnerError(Exception):
@@ -213,11 +221,13 @@ class LocalRunner(TestRunner):
             if xml.exists() and xml.read_text().strip():
                 cases = parse_node_junit(xml.read_text(), file, tree)
                 for case in cases:
-                    # A file that fails to load is reported as one test named after its path.
+                    # A file that fails to load is reported as one test named after its path, and
+                    # the error itself only reaches stderr: load the file once more to read it.
                     if case.nodeid == f"{file}::{tree / file}":
                         case.nodeid = file
-                    if case.failed and not case.frames:
-                        case.frames = js_frames(case.details, tree)
+                        loaded = self._exec(["node", file], tree, work)
+                        case.details = loaded.stderr[-6000:]
+                        case.message, case.frames = node_load_failure(loaded.stderr, tree)
                 result.cases.extend(cases)
             else:
                 result.error += f"node wrote no report for {file} (exit {proc.returncode}). "

@@ -177,7 +177,18 @@ def diff_applies(root: Path, diff: str) -> bool:
 def close_match(word: str, candidates: set[str] | list[str], cutoff: float = 0.75) -> str | None:
     options = sorted(c for c in set(candidates) if c != word)
     found = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
-    return found[0] if found else None
+    if found:
+        return found[0]
+    # A rename that reorders words (area_circle → circle_area, getUser → userGet).
+    words = sorted(_words(word))
+    reordered = [c for c in options if len(words) > 1 and sorted(_words(c)) == words]
+    return reordered[0] if len(reordered) == 1 else None
+
+
+def _words(name: str) -> list[str]:
+    import re
+
+    return [w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)]
 
 
 def replace_name_tokens(text: str, line: int | None, old: str, new: str, *, after_dot: bool | None = None) -> str:
