@@ -1,3 +1,6 @@
 """Celery beat entries of the healing app (collected by selfheal_site.celery)."""
 
-BEAT_SCHEDULE: dict = {}
+BEAT_SCHEDULE: dict = {
+    # Cheap: it only queues the workspaces whose diagnostics.schedule_interval_minutes has passed.
+    "diagnostics-schedule": {"task": "healing.schedule_diagnostics", "schedule": 300.0},
+}

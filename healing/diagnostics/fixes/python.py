@@ -499,3 +499,45 @@ class FloatApprox(FixTemplate):
                     new = insert_import(new, "import pytest")
                 return Edit(path, new, f"Compare floats with pytest.approx on line {line}.")
         return None
+
+
+@register_template
+class RemoveUnusedImport(FixTemplate):
+    name = "python.remove_unused_import"
+    help = "Drop an import pyflakes reports as unused (the whole statement, or one name of several)."
+
+    def build(self, ctx: FixContext) -> Edit | None:
+        path, line, text = _frame_file(ctx)
+        unused = ctx.groups.get("name", "")
+        tree = ast.parse(text)
+        for node in tree.body:
+            if not isinstance(node, ast.Import | ast.ImportFrom) or node.lineno != line:
+                continue
+            keep = [a for a in node.names if (a.asname or a.name) != unused]
+            if len(keep) == len(node.names):
+                continue
+            lines = text.splitlines(keepends=True)
+            start, end = node.lineno - 1, node.end_lineno or node.lineno
+            if keep:
+                node.names = keep
+                replacement = [indent_of(lines[start]) + ast.unparse(node) + "\n"]
+            else:
+                replacement = []
+            lines[start:end] = replacement
+            return Edit(path, "".join(lines), f"Remove the unused import `{unused}`.")
+        return None
+
+
+@register_template
+class BareExcept(FixTemplate):
+    name = "python.bare_except"
+    help = "Narrow a bare `except:` to `except Exception:` so Ctrl-C and exits pass through."
+
+    def build(self, ctx: FixContext) -> Edit | None:
+        path, line, text = _frame_file(ctx)
+        lines = text.splitlines(keepends=True)
+        src = lines[line - 1]
+        new = re.sub(r"\bexcept\s*:", "except Exception:", src, count=1)
+        if new == src:
+            return None
+        return Edit(path, replace_line(text, line, new), f"Catch Exception, not everything, on line {line}.")
