@@ -93,11 +93,12 @@ def do_finish_run(
     for diagnosis in outcome.diagnoses:
         for fix in diagnosis.fixes:
             verification = outcome.verifications.get(fix.diff)
+            from_model = fix.template == "model"
             proposal = FixProposal.objects.create(
                 workspace=run.workspace,
                 run=run,
-                origin=FixProposal.Origin.TEMPLATE,
-                source=f"builtin:{fix.pattern}",
+                origin=FixProposal.Origin.MODEL if from_model else FixProposal.Origin.TEMPLATE,
+                source=f"model:{fix.pattern}" if from_model else f"builtin:{fix.pattern}",
                 template=fix.template,
                 test_id=diagnosis.case.nodeid,
                 path=fix.path,
@@ -109,7 +110,7 @@ def do_finish_run(
             proposals.append(proposal)
             verified = verification is None or verification.get("passed")
             if auto_propose and verified:
-                pattern = patterns.get(fix.pattern)
+                pattern = None if from_model else patterns.get(fix.pattern)
                 submit_proposal(proposal, "system:diagnostics", pattern=pattern)
     report["bugs"] = {"total": len(bugs), "by_severity": _count(b.severity for b in bugs)}
     report["proposals"] = [

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .generators import FixRequest, GeneratorBackend, GeneratorError
 from .isolation import UNCHECKED, Isolator
 from .logger import DiagnosticLogger
 from .patterns import Diagnosis, PatternSpec, TestFailureAnalyzer
@@ -84,6 +85,7 @@ def diagnose_workspace(
     patterns: list[PatternSpec],
     logger: DiagnosticLogger,
     options: Options | None = None,
+    generator: GeneratorBackend | None = None,
 ) -> Outcome:
     options = options or Options()
     analyzer = TestFailureAnalyzer(patterns)
@@ -101,6 +103,8 @@ def diagnose_workspace(
                     "patterns": [p.slug for p, _ in diagnosis.matches],
                     "fixes": [f.template for f in diagnosis.fixes],
                 }
+            if generator is not None and not diagnosis.fixes and case.source_frame() is not None:
+                ask_generator(generator, diagnosis, tree, logger)
             if options.isolate:
                 with logger.context("isolate", test=case.nodeid) as ctx:
                     isolation = isolator.classify(result, case.nodeid)
@@ -117,3 +121,20 @@ def diagnose_workspace(
                     ctx["result"] = verdict
                 outcome.verifications[fix.diff] = verdict
     return outcome
+
+
+def ask_generator(generator: GeneratorBackend, diagnosis: Diagnosis, tree: Path, logger: DiagnosticLogger) -> None:
+    """No template fits: ask the model. Its answer is validated like a template's, or dropped."""
+    case = diagnosis.case
+    frame = case.source_frame()
+    assert frame is not None
+    request = FixRequest(tree, frame.path, case.language, case.message, case.details, case.nodeid)
+    with logger.context("generate_fix", backend=generator.name, test=case.nodeid) as ctx:
+        try:
+            fix = generator.generate_fix(request)
+        except GeneratorError as exc:
+            diagnosis.isolation_detail["generator_error"] = str(exc)
+            ctx["result"] = f"refused: {exc}"
+            return
+        diagnosis.fixes.append(fix)
+        ctx["result"] = {"path": fix.path}

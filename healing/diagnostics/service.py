@@ -14,6 +14,7 @@ from healing.models import DiagnosticRun, KnownPattern, Workspace
 from .actions import RunInProgress, claim_run, do_fail_run, do_finish_run, do_request_run
 from .bugs import scan_tree
 from .engine import Options, diagnose_workspace
+from .generators import GeneratorError, configured_generator
 from .logger import DiagnosticLogger
 from .patterns import PatternSpec
 from .runners import RunnerError, get_runner, scratch_tree
@@ -48,13 +49,15 @@ def execute(run_id: int) -> DiagnosticRun | None:
                 coverage=settings["diagnostics.coverage"],
                 max_failures=settings["diagnostics.max_failures"],
             )
-            outcome = diagnose_workspace(workspace, runner, pattern_specs(), logger, options)
+            outcome = diagnose_workspace(
+                workspace, runner, pattern_specs(), logger, options, generator=configured_generator()
+            )
             bugs = []
             if settings["diagnostics.static_analysis"]:
                 with logger.context("static_analysis") as ctx, scratch_tree(Path(workspace.path)) as tree:
                     bugs = scan_tree(tree)
                     ctx["result"] = {"bugs": len(bugs)}
-    except (RunnerError, OSError, ValueError) as exc:
+    except (RunnerError, GeneratorError, OSError, ValueError) as exc:
         log.warning("diagnostic run %s failed: %s", run.pk, exc)
         do_fail_run(run, str(exc), logger)
         return DiagnosticRun.objects.get(pk=run.pk)
