@@ -89,6 +89,8 @@ class Diagnosis:
 
 
 class TestFailureAnalyzer:
+    __test__ = False  # not a pytest test class
+
     """Matches each failure against the known patterns and asks their templates for a fix."""
 
     def __init__(self, patterns: list[PatternSpec]) -> None:

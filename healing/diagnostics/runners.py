@@ -36,6 +36,8 @@ class RunnerError(Exception):
 
 
 class TestRunner:
+    __test__ = False  # not a pytest test class
+
     name: ClassVar[str] = ""
 
     def run(
