@@ -38,7 +38,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def run_create(request: HttpRequest) -> HttpResponse:
     _require(request, Role.OPERATOR)
-    workspace = Workspace.objects.active().filter(pk=request.POST.get("workspace", "")[:20] or 0).first()
+    raw = request.POST.get("workspace", "")[:20]
+    workspace = Workspace.objects.active().filter(pk=int(raw)).first() if raw.isdigit() else None
     if workspace is None:
         messages.error(request, "Choose an active workspace.")
         return redirect("diagnostics-runs")
