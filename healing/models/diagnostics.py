@@ -54,12 +54,15 @@ class KnownPattern(models.Model):
 
         from healing.diagnostics.fixes import TEMPLATES
 
+        errors = {}
         try:
             re.compile(self.regex)
         except re.error as exc:
-            raise ValidationError({"regex": f"Not a valid regular expression: {exc}"}) from None
+            errors["regex"] = f"Not a valid regular expression: {exc}"
         if self.fix_template and self.fix_template not in TEMPLATES:
-            raise ValidationError({"fix_template": f"No fix template called {self.fix_template!r}."})
+            errors["fix_template"] = f"No fix template called {self.fix_template!r}."
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def source_label(self) -> str:
