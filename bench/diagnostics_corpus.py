@@ -16,14 +16,24 @@ from healing.diagnostics.corpus import evaluate  # noqa: E402
 
 
 def main() -> None:
-    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "tests" / "buggy_programs"
+    root = (
+        Path(sys.argv[1])
+        if len(sys.argv) > 1
+        else Path(__file__).resolve().parent.parent / "tests" / "buggy_programs"
+    )
     programs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
     totals = {"programs": 0, "failures": 0, "diagnosed": 0, "proposed": 0, "fixed": 0}
     started = time.monotonic()
-    print(f"{'program':28} {'fail':>4} {'diag':>4} {'prop':>4} {'pass':>4}  patterns / templates / isolation")
+    print(
+        f"{'program':28} {'fail':>4} {'diag':>4} {'prop':>4} {'pass':>4}  patterns / templates / isolation"
+    )
     for program in programs:
         t0 = time.monotonic()
-        r = evaluate(program)
+        try:
+            r = evaluate(program)
+        except Exception as exc:  # one broken program must not end the bench
+            print(f"{program.name:28} could not be evaluated: {type(exc).__name__}: {exc}")
+            continue
         totals["programs"] += 1
         for key in ("failures", "diagnosed", "proposed", "fixed"):
             totals[key] += getattr(r, key)
@@ -36,9 +46,15 @@ def main() -> None:
     f = totals["failures"] or 1
     print()
     print(f"programs: {totals['programs']}  failures: {totals['failures']}")
-    print(f"diagnosed (a specific pattern matched): {totals['diagnosed']} ({100 * totals['diagnosed'] / f:.0f} %)")
-    print(f"fix proposed (validated diff):          {totals['proposed']} ({100 * totals['proposed'] / f:.0f} %)")
-    print(f"fix passes the whole test suite:        {totals['fixed']} ({100 * totals['fixed'] / f:.0f} %)")
+    print(
+        f"diagnosed (a specific pattern matched): {totals['diagnosed']} ({100 * totals['diagnosed'] / f:.0f} %)"
+    )
+    print(
+        f"fix proposed (validated diff):          {totals['proposed']} ({100 * totals['proposed'] / f:.0f} %)"
+    )
+    print(
+        f"fix passes the whole test suite:        {totals['fixed']} ({100 * totals['fixed'] / f:.0f} %)"
+    )
     print(f"wall time: {elapsed:.1f} s ({elapsed / max(totals['programs'], 1):.1f} s per program)")
 
 

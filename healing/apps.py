@@ -9,4 +9,5 @@ class HealingConfig(AppConfig):
         # Tunables register themselves on import; the registry must be complete before any
         # request, task or admin page reads it.
         from . import tunables  # noqa: F401
-        from .diagnostics import admin as _diagnostics_admin, tunables as _diagnostics_tunables  # noqa: F401
+        from .diagnostics import admin as diagnostics_admin  # noqa: F401
+        from .diagnostics import tunables as diagnostics_tunables  # noqa: F401

@@ -11,13 +11,37 @@ from healing.diagnostics.corpus import evaluate
 from tests.diag_helpers import CORPUS
 
 FIXABLE = [
-    "py_name_typo", "py_attribute_typo", "py_import_renamed", "py_module_typo", "py_missing_colon",
-    "py_unclosed_bracket", "py_unexpected_indent", "py_key_error", "py_zero_division", "py_index_off_by_one",
-    "py_unbound_local", "py_float_equality", "py_missing_stdlib_import", "js_reference_typo", "js_method_typo",
-    "js_const_assign", "js_read_undefined", "js_module_path",
+    "py_name_typo",
+    "py_attribute_typo",
+    "py_import_renamed",
+    "py_module_typo",
+    "py_missing_colon",
+    "py_unclosed_bracket",
+    "py_unexpected_indent",
+    "py_key_error",
+    "py_zero_division",
+    "py_index_off_by_one",
+    "py_unbound_local",
+    "py_float_equality",
+    "py_missing_stdlib_import",
+    "js_reference_typo",
+    "js_method_typo",
+    "js_const_assign",
+    "js_read_undefined",
+    "js_module_path",
+    "py_method_missing_self",
+    "py_missing_return",
 ]
-NOT_FIXABLE = ["py_wrong_operator", "py_none_attribute", "py_arg_count", "py_recursion", "py_type_concat",
-               "py_order_dependent", "js_wrong_comparison", "js_recursion"]
+NOT_FIXABLE = [
+    "py_wrong_operator",
+    "py_none_attribute",
+    "py_arg_count",
+    "py_recursion",
+    "py_type_concat",
+    "py_order_dependent",
+    "js_wrong_comparison",
+    "js_recursion",
+]
 
 
 def test_it_has_at_least_15_programs_of_both_kinds() -> None:
@@ -30,7 +54,9 @@ def test_it_has_at_least_15_programs_of_both_kinds() -> None:
 @pytest.mark.parametrize("name", FIXABLE)
 def test_it_fixes_the_programs_its_templates_know(name: str) -> None:
     result = evaluate(CORPUS / name, isolate=False)
-    assert (result.failures, result.diagnosed, result.proposed, result.fixed) == (1, 1, 1, 1), result
+    assert (result.failures, result.diagnosed, result.proposed, result.fixed) == (1, 1, 1, 1), (
+        result
+    )
 
 
 @pytest.mark.slow

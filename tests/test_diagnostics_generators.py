@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 
 from healing.diagnostics.actions import do_request_run
-from healing.diagnostics.generators import FixRequest, GeneratorError, OpenAIChatGenerator, extract_diff
+from healing.diagnostics.generators import (
+    FixRequest,
+    GeneratorError,
+    OpenAIChatGenerator,
+    extract_diff,
+)
 from healing.diagnostics.tasks import run_diagnostics
 from healing.models import FixProposal
 from tests import factories
@@ -33,12 +38,18 @@ class FakeModel:
     """What the next answer is: a callable from the request body to (status, body bytes, delay)."""
 
     def __init__(self) -> None:
-        self.answer: Any = lambda body: (200, _completion(f"Here you go:\n```diff\n{GOOD_DIFF}```\n"), 0)
+        self.answer: Any = lambda body: (
+            200,
+            _completion(f"Here you go:\n```diff\n{GOOD_DIFF}```\n"),
+            0,
+        )
         self.requests: list[dict] = []
 
 
 def _completion(content: Any) -> bytes:
-    return json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+    return json.dumps(
+        {"choices": [{"message": {"role": "assistant", "content": content}}]}
+    ).encode()
 
 
 @pytest.fixture
@@ -48,7 +59,9 @@ def fake_model() -> Iterator[tuple[str, FakeModel]]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            model.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+            model.requests.append(
+                {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+            )
             status, payload, delay = model.answer(body)
             time.sleep(delay)
             try:
@@ -72,13 +85,21 @@ def fake_model() -> Iterator[tuple[str, FakeModel]]:
 
 
 def _request(tmp_path: Path) -> FixRequest:
-    repo = factories.make_git_repo(tmp_path / "r", {"calc.py": "def add(a, b):\n    return a - b\n"})
-    return FixRequest(repo, "calc.py", "python", "AssertionError: assert -1 == 5", "calc.py:2: AssertionError")
+    repo = factories.make_git_repo(
+        tmp_path / "r", {"calc.py": "def add(a, b):\n    return a - b\n"}
+    )
+    return FixRequest(
+        repo, "calc.py", "python", "AssertionError: assert -1 == 5", "calc.py:2: AssertionError"
+    )
 
 
-def test_it_turns_a_fenced_diff_into_a_validated_fix(tmp_path: Path, fake_model: tuple[str, FakeModel]) -> None:
+def test_it_turns_a_fenced_diff_into_a_validated_fix(
+    tmp_path: Path, fake_model: tuple[str, FakeModel]
+) -> None:
     url, model = fake_model
-    fix = OpenAIChatGenerator(url, "fake-model", api_key="k-123", timeout=5).generate_fix(_request(tmp_path))
+    fix = OpenAIChatGenerator(url, "fake-model", api_key="k-123", timeout=5).generate_fix(
+        _request(tmp_path)
+    )
     assert fix.diff == GOOD_DIFF and fix.path == "calc.py" and fix.pattern == "fake-model"
     [sent] = model.requests
     assert sent["path"] == "/v1/chat/completions"
@@ -96,13 +117,36 @@ def test_it_turns_a_fenced_diff_into_a_validated_fix(tmp_path: Path, fake_model:
         (lambda b: (200, _completion("I think you should use plus."), 0), "no unified diff"),
         (lambda b: (500, b'{"error": "overloaded"}', 0), "HTTP 500"),
         (lambda b: (200, _completion(GOOD_DIFF.replace("a - b", "a * b")), 0), "does not apply"),
-        (lambda b: (200, _completion(GOOD_DIFF.replace("+    return a + b", "+    return a +")), 0), "does not parse"),
-        (lambda b: (200, _completion(GOOD_DIFF.replace("calc.py", "../../etc/passwd")), 0), "outside the tree"),
-        (lambda b: (200, _completion("--- a/calc.py\n+++ b/calc.py\n@@ garbage @@\n"), 0), "does not"),
+        (
+            lambda b: (
+                200,
+                _completion(GOOD_DIFF.replace("+    return a + b", "+    return a +")),
+                0,
+            ),
+            "does not parse",
+        ),
+        (
+            lambda b: (200, _completion(GOOD_DIFF.replace("calc.py", "../../etc/passwd")), 0),
+            "outside the tree",
+        ),
+        (
+            lambda b: (200, _completion("--- a/calc.py\n+++ b/calc.py\n@@ garbage @@\n"), 0),
+            "does not",
+        ),
         (lambda b: (200, _completion(GOOD_DIFF), 3), "did not answer within"),
     ],
-    ids=["malformed-json", "no-choices", "null-content", "prose", "http-500", "not-applying", "bad-syntax",
-         "escaping-path", "broken-hunk", "timeout"],
+    ids=[
+        "malformed-json",
+        "no-choices",
+        "null-content",
+        "prose",
+        "http-500",
+        "not-applying",
+        "bad-syntax",
+        "escaping-path",
+        "broken-hunk",
+        "timeout",
+    ],
 )
 def test_it_refuses_what_is_not_a_usable_diff(
     tmp_path: Path, fake_model: tuple[str, FakeModel], answer: Any, error: str
@@ -127,18 +171,33 @@ def test_it_is_off_unless_configured(settings: Any) -> None:
     from healing.diagnostics.generators import configured_generator
 
     assert configured_generator() is None
-    settings.DIAGNOSTICS_GENERATOR = {"base_url": "http://127.0.0.1:1/v1", "model": "m", "timeout": 2}
+    settings.DIAGNOSTICS_GENERATOR = {
+        "base_url": "http://127.0.0.1:1/v1",
+        "model": "m",
+        "timeout": 2,
+    }
     assert configured_generator().label == "m"
 
 
 def test_it_asks_the_model_when_no_template_fits_and_proposes_its_fix_as_model_source(
-    tmp_path: Path, fake_model: tuple[str, FakeModel], operator: Any, settings: Any,
+    tmp_path: Path,
+    fake_model: tuple[str, FakeModel],
+    operator: Any,
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     url, model = fake_model
-    settings.DIAGNOSTICS_GENERATOR = {"base_url": url, "model": "fake-model", "api_key": "", "timeout": 10}
-    workspace = factories.make_workspace(corpus_repo(tmp_path, "py_wrong_operator"), name="op",
-                                         policy_overrides={"diagnostics.static_analysis": False})
+    settings.DIAGNOSTICS_GENERATOR = {
+        "base_url": url,
+        "model": "fake-model",
+        "api_key": "",
+        "timeout": 10,
+    }
+    workspace = factories.make_workspace(
+        corpus_repo(tmp_path, "py_wrong_operator"),
+        name="op",
+        policy_overrides={"diagnostics.static_analysis": False},
+    )
     with django_capture_on_commit_callbacks(execute=False):
         run = do_request_run(workspace, operator)
     run_diagnostics(run.pk)

@@ -21,7 +21,10 @@ def _isolate(repo: Path, target: str, budget: int = 30):  # type: ignore[no-unty
 
 
 def test_it_calls_a_failure_that_fails_alone_every_time_real(tmp_path: Path) -> None:
-    repo = repo_with(tmp_path / "r", {"test_a.py": "def test_ok():\n    pass\n\n\ndef test_bad():\n    assert 1 == 2\n"})
+    repo = repo_with(
+        tmp_path / "r",
+        {"test_a.py": "def test_ok():\n    pass\n\n\ndef test_bad():\n    assert 1 == 2\n"},
+    )
     baseline, verdict, _ = _isolate(repo, "test_a.py::test_bad")
     assert [c.nodeid for c in baseline.failures] == ["test_a.py::test_bad"]
     assert verdict.verdict == REAL and verdict.reruns == 2

@@ -16,7 +16,12 @@ def test_it_records_nested_contexts_with_parameters_results_and_durations() -> N
             inner["result"] = "passed"
         outer["result"] = {"n": 1}
     kinds = [(e["kind"], e["name"], e["depth"]) for e in log.entries]
-    assert kinds == [("enter", "outer", 0), ("enter", "inner", 1), ("exit", "inner", 1), ("exit", "outer", 0)]
+    assert kinds == [
+        ("enter", "outer", 0),
+        ("enter", "inner", 1),
+        ("exit", "inner", 1),
+        ("exit", "outer", 0),
+    ]
     assert log.entries[0]["parameters"] == {"workspace": "demo"}
     assert log.entries[2]["result"] == "passed"
     assert all(e["duration_ms"] >= 0 for e in log.entries if e["kind"] == "exit")
@@ -38,7 +43,13 @@ def test_it_records_state_changes_and_warns_on_an_empty_stack() -> None:
     log = DiagnosticLogger("engine")
     log.log_state_change("run:1", "status", "running", "done", reason="finished")
     log.exit_context()
-    assert log.entries[0] == {**log.entries[0], "kind": "state", "old": "running", "new": "done", "reason": "finished"}
+    assert log.entries[0] == {
+        **log.entries[0],
+        "kind": "state",
+        "old": "running",
+        "new": "done",
+        "reason": "finished",
+    }
     assert log.entries[1]["kind"] == "warning"
 
 

@@ -16,22 +16,46 @@ def _client(user: Any) -> Client:
 
 
 REPORT = {
-    "test_run_id": 1, "timestamp": "2026-01-01T00:00:00+00:00", "total_tests": 2, "failures": 1,
-    "diagnostics": [{
-        "test_id": "test_a.py::test_x", "error_message": "NameError: name 'totl' is not defined",
-        "location": {"path": "a.py", "line": 2}, "isolation": "real", "isolation_detail": {"note": ""},
-        "matched_patterns": [{"slug": "py-name-close-match", "name": "Undefined name", "error_type": "runtime",
-                              "severity": "medium"}],
-        "suggested_actions": ["Fix the typo <script>"],
-        "potential_fixes": [{"template": "python.name_close_match", "description": "Use total",
-                             "diff": "--- a/a.py\n+++ b/a.py\n", "verification": {"passed": True}}],
-        "traceback": "a.py:2: NameError",
-    }],
+    "test_run_id": 1,
+    "timestamp": "2026-01-01T00:00:00+00:00",
+    "total_tests": 2,
+    "failures": 1,
+    "diagnostics": [
+        {
+            "test_id": "test_a.py::test_x",
+            "error_message": "NameError: name 'totl' is not defined",
+            "location": {"path": "a.py", "line": 2},
+            "isolation": "real",
+            "isolation_detail": {"note": ""},
+            "matched_patterns": [
+                {
+                    "slug": "py-name-close-match",
+                    "name": "Undefined name",
+                    "error_type": "runtime",
+                    "severity": "medium",
+                }
+            ],
+            "suggested_actions": ["Fix the typo <script>"],
+            "potential_fixes": [
+                {
+                    "template": "python.name_close_match",
+                    "description": "Use total",
+                    "diff": "--- a/a.py\n+++ b/a.py\n",
+                    "verification": {"passed": True},
+                }
+            ],
+            "traceback": "a.py:2: NameError",
+        }
+    ],
 }
 
 
-def test_it_lists_runs_and_offers_operators_a_run_button(operator: Any, reviewer: Any, workspace: Any) -> None:
-    DiagnosticRun.objects.create(workspace=workspace, status="done", total=2, failed=1, coverage_percent=50.0)
+def test_it_lists_runs_and_offers_operators_a_run_button(
+    operator: Any, reviewer: Any, workspace: Any
+) -> None:
+    DiagnosticRun.objects.create(
+        workspace=workspace, status="done", total=2, failed=1, coverage_percent=50.0
+    )
     page = _client(operator).get("/diagnostics/")
     assert page.status_code == 200
     assert b"Run now" in page.content and b"50.0 %" in page.content
@@ -40,28 +64,49 @@ def test_it_lists_runs_and_offers_operators_a_run_button(operator: Any, reviewer
 
 def test_it_shows_a_report(reviewer: Any, workspace: Any) -> None:
     run = DiagnosticRun.objects.create(
-        workspace=workspace, status="done", total=2, failed=1, report=REPORT,
-        log={"entries": [{"kind": "enter", "name": "diagnostic_run", "depth": 0, "parameters": {"run": 1}}]},
+        workspace=workspace,
+        status="done",
+        total=2,
+        failed=1,
+        report=REPORT,
+        log={
+            "entries": [
+                {"kind": "enter", "name": "diagnostic_run", "depth": 0, "parameters": {"run": 1}}
+            ]
+        },
     )
     page = _client(reviewer).get(f"/diagnostics/runs/{run.pk}/")
     assert page.status_code == 200
     html = page.content.decode()
-    for text in ("test_a.py::test_x", "NameError: name &#x27;totl&#x27; is not defined", "py-name-close-match",
-                 "Use total", "tests with the fix: pass", "diagnostic_run", "real"):
+    for text in (
+        "test_a.py::test_x",
+        "NameError: name &#x27;totl&#x27; is not defined",
+        "py-name-close-match",
+        "Use total",
+        "tests with the fix: pass",
+        "diagnostic_run",
+        "real",
+    ):
         assert text in html
     assert "<script>" not in html.split("{% block scripts %}")[0].split("Fix the typo")[1][:20]
 
 
-def test_it_starts_a_run_from_the_page(operator: Any, workspace: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_it_starts_a_run_from_the_page(
+    operator: Any, workspace: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     with django_capture_on_commit_callbacks(execute=False):
         response = _client(operator).post("/diagnostics/runs/", {"workspace": workspace.pk})
     run = DiagnosticRun.objects.get()
     assert response.status_code == 302 and response["Location"] == run.get_absolute_url()
 
 
-def test_it_keeps_pages_from_outsiders_and_reviewers_from_running(outsider: Any, reviewer: Any, workspace: Any) -> None:
+def test_it_keeps_pages_from_outsiders_and_reviewers_from_running(
+    outsider: Any, reviewer: Any, workspace: Any
+) -> None:
     assert _client(outsider).get("/diagnostics/").status_code == 403
-    assert _client(reviewer).post("/diagnostics/runs/", {"workspace": workspace.pk}).status_code == 403
+    assert (
+        _client(reviewer).post("/diagnostics/runs/", {"workspace": workspace.pk}).status_code == 403
+    )
     assert Client().get("/diagnostics/").status_code == 302  # to the login page
     assert not DiagnosticRun.objects.exists()
 

@@ -36,30 +36,69 @@ def test_it_checks_the_regex_and_template_typed_in_the_admin(db: Any) -> None:
     [
         ("ModuleNotFoundError: No module named 'reqeusts'", "python", "py-module-not-found"),
         ("NameError: name 'totl' is not defined", "python", "py-name-close-match"),
-        ("AttributeError: module 'math' has no attribute 'sqr'", "python", "py-attribute-near-miss"),
-        ("AttributeError: 'NoneType' object has no attribute 'name'", "python", "py-none-attribute"),
-        ("ImportError: cannot import name 'area' from 'shapes' (/x/shapes.py)", "python", "py-import-renamed"),
+        (
+            "AttributeError: module 'math' has no attribute 'sqr'",
+            "python",
+            "py-attribute-near-miss",
+        ),
+        (
+            "AttributeError: 'NoneType' object has no attribute 'name'",
+            "python",
+            "py-none-attribute",
+        ),
+        (
+            "ImportError: cannot import name 'area' from 'shapes' (/x/shapes.py)",
+            "python",
+            "py-import-renamed",
+        ),
         ("SyntaxError: expected ':'", "python", "py-syntax-missing-colon"),
         ("SyntaxError: '(' was never closed", "python", "py-syntax-bracket"),
         ("IndentationError: unexpected indent", "python", "py-indentation"),
-        ("TypeError: f() takes 2 positional arguments but 3 were given", "python", "py-type-arg-count"),
+        (
+            "TypeError: label() missing 1 required positional argument: 'unit'",
+            "python",
+            "py-type-arg-count",
+        ),
         ("KeyError: 'timeout'", "python", "py-key-error-get"),
         ("ZeroDivisionError: division by zero", "python", "py-zero-division"),
         ("RecursionError: maximum recursion depth exceeded", "python", "py-recursion"),
         ("IndexError: list index out of range", "python", "py-index-off-by-one"),
-        ("UnboundLocalError: cannot access local variable 'n' where it is not associated with a value", "python",
-         "py-unbound-local"),
+        (
+            "UnboundLocalError: cannot access local variable 'n' where it is not associated with a value",
+            "python",
+            "py-unbound-local",
+        ),
         ("AssertionError: assert 0.30000000000000004 == 0.3", "python", "py-float-equality"),
-        ("FileNotFoundError: [Errno 2] No such file or directory: 'data.csv'", "python", "py-file-not-found"),
+        (
+            "FileNotFoundError: [Errno 2] No such file or directory: 'data.csv'",
+            "python",
+            "py-file-not-found",
+        ),
         ("ReferenceError: totl is not defined", "javascript", "js-reference-error"),
         ("TypeError: xs.fliter is not a function", "javascript", "js-not-a-function"),
-        ("TypeError: Cannot read properties of undefined (reading 'city')", "javascript", "js-read-undefined"),
+        (
+            "TypeError: Cannot read properties of undefined (reading 'city')",
+            "javascript",
+            "js-read-undefined",
+        ),
         ("SyntaxError: Unexpected token '}'", "javascript", "js-syntax-unexpected-token"),
+        (
+            "TypeError: Stack.push() takes 1 positional argument but 2 were given",
+            "python",
+            "py-method-missing-self",
+        ),
+        (
+            "AssertionError: assert None == 125.0\n +  where None = with_tax(100)",
+            "python",
+            "py-missing-return",
+        ),
         ("RangeError: Maximum call stack size exceeded", "javascript", "js-range-error"),
         ("Error: Cannot find module './utlis'", "javascript", "js-module-not-found"),
     ],
 )
-def test_it_matches_each_failure_to_its_pattern_first(message: str, language: str, slug: str) -> None:
+def test_it_matches_each_failure_to_its_pattern_first(
+    message: str, language: str, slug: str
+) -> None:
     analyzer = TestFailureAnalyzer(seed_patterns())
     matches = analyzer.match_known_patterns(failure(message, "x", 1, language=language))
     assert matches and matches[0][0].slug == slug
@@ -67,7 +106,9 @@ def test_it_matches_each_failure_to_its_pattern_first(message: str, language: st
 
 def test_it_does_not_match_a_python_pattern_to_javascript() -> None:
     analyzer = TestFailureAnalyzer(seed_patterns())
-    matches = analyzer.match_known_patterns(failure("NameError: name 'x' is not defined", "x", 1, language="javascript"))
+    matches = analyzer.match_known_patterns(
+        failure("NameError: name 'x' is not defined", "x", 1, language="javascript")
+    )
     assert matches == []
 
 

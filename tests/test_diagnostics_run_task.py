@@ -67,10 +67,13 @@ def test_it_does_not_submit_a_fix_that_failed_verification(
 ) -> None:
     # The division guard returns 0, but this program's test wants a ValueError: the fix is
     # proposed in the report, verified as failing, and not submitted.
-    repo = factories.make_git_repo(tmp_path / "r", {
-        "mean.py": "def average(xs):\n    return sum(xs) / len(xs)\n",
-        "test_mean.py": "import pytest\nfrom mean import average\n\n\ndef test_empty():\n    assert average([]) == -1\n",
-    })
+    repo = factories.make_git_repo(
+        tmp_path / "r",
+        {
+            "mean.py": "def average(xs):\n    return sum(xs) / len(xs)\n",
+            "test_mean.py": "import pytest\nfrom mean import average\n\n\ndef test_empty():\n    assert average([]) == -1\n",
+        },
+    )
     workspace = factories.make_workspace(repo, name="mean")
     run = _run(workspace, operator, django_capture_on_commit_callbacks)
     [fix] = run.report["diagnostics"][0]["potential_fixes"]
@@ -85,7 +88,9 @@ def test_it_marks_the_run_failed_when_the_runner_cannot_run(
 ) -> None:
     # The sandbox backend is the contract placeholder on this branch: it cannot run yet.
     workspace = factories.make_workspace(
-        corpus_repo(tmp_path, "py_name_typo"), name="sandboxed", policy_overrides={"diagnostics.runner": "sandbox"}
+        corpus_repo(tmp_path, "py_name_typo"),
+        name="sandboxed",
+        policy_overrides={"diagnostics.runner": "sandbox"},
     )
     run = _run(workspace, operator, django_capture_on_commit_callbacks)
     assert run.status == "failed"
@@ -93,10 +98,14 @@ def test_it_marks_the_run_failed_when_the_runner_cannot_run(
     assert AuditEvent.objects.filter(kind="diagnostics.failed").exists()
 
 
-def test_it_runs_a_claimed_run_only_once(tmp_path: Path, operator: Any, django_capture_on_commit_callbacks: Any) -> None:
-    workspace = factories.make_workspace(corpus_repo(tmp_path, "py_name_typo"), name="once",
-                                         policy_overrides={"diagnostics.static_analysis": False,
-                                                           "diagnostics.coverage": False})
+def test_it_runs_a_claimed_run_only_once(
+    tmp_path: Path, operator: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    workspace = factories.make_workspace(
+        corpus_repo(tmp_path, "py_name_typo"),
+        name="once",
+        policy_overrides={"diagnostics.static_analysis": False, "diagnostics.coverage": False},
+    )
     run = _run(workspace, operator, django_capture_on_commit_callbacks)
     assert run.status == "done"
     assert run_diagnostics(run.pk) is None  # not queued any more: nobody runs it twice

@@ -22,29 +22,50 @@ def test_it_queues_a_run_for_operators_and_admins(
         response = api_as(user).post(URL, {"workspace": "demo"}, format="json")
     assert response.status_code == 202, response.content
     body = response.json()
-    assert body["status"] == "queued" and body["workspace"] == "demo" and body["requested_by"] == user.username
+    assert (
+        body["status"] == "queued"
+        and body["workspace"] == "demo"
+        and body["requested_by"] == user.username
+    )
     assert body["url"] == f"/api/v1/diagnostics/runs/{body['id']}/"
     assert DiagnosticRun.objects.get(pk=body["id"]).trigger == "manual"
 
 
-def test_it_accepts_the_workspace_id_too(operator: Any, workspace: Any, api_as: Any,
-                                         django_capture_on_commit_callbacks: Any) -> None:
+def test_it_accepts_the_workspace_id_too(
+    operator: Any, workspace: Any, api_as: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     with django_capture_on_commit_callbacks(execute=False):
         response = api_as(operator).post(URL, {"workspace": workspace.pk}, format="json")
     assert response.status_code == 202
 
 
-@pytest.mark.parametrize(("persona", "code"), [("reviewer", 403), ("agent", 403), ("outsider", 403), (None, 401)])
-def test_it_refuses_others(request: Any, persona: str | None, code: int, workspace: Any, api_as: Any) -> None:
+@pytest.mark.parametrize(
+    ("persona", "code"), [("reviewer", 403), ("agent", 403), ("outsider", 403), (None, 401)]
+)
+def test_it_refuses_others(
+    request: Any, persona: str | None, code: int, workspace: Any, api_as: Any
+) -> None:
     user = request.getfixturevalue(persona) if persona else None
     response = api_as(user).post(URL, {"workspace": "demo"}, format="json")
     assert response.status_code == code
     assert not DiagnosticRun.objects.exists()
 
 
-@pytest.mark.parametrize("body", [{}, {"workspace": ""}, {"workspace": "nope"}, {"workspace": 999}, {"workspace": True},
-                                  {"workspace": ["demo"]}, {"workspace": "x" * 5000}])
-def test_it_answers_bad_input_with_a_field_message(operator: Any, workspace: Any, api_as: Any, body: dict) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"workspace": ""},
+        {"workspace": "nope"},
+        {"workspace": 999},
+        {"workspace": True},
+        {"workspace": ["demo"]},
+        {"workspace": "x" * 5000},
+    ],
+)
+def test_it_answers_bad_input_with_a_field_message(
+    operator: Any, workspace: Any, api_as: Any, body: dict
+) -> None:
     response = api_as(operator).post(URL, body, format="json")
     assert response.status_code == 400
     assert "workspace" in response.json()["fields"]
@@ -64,8 +85,9 @@ def test_it_refuses_an_inactive_workspace(operator: Any, workspace: Any, api_as:
     assert api_as(operator).post(URL, {"workspace": "demo"}, format="json").status_code == 400
 
 
-def test_it_keeps_one_open_run_per_workspace(operator: Any, workspace: Any, api_as: Any,
-                                             django_capture_on_commit_callbacks: Any) -> None:
+def test_it_keeps_one_open_run_per_workspace(
+    operator: Any, workspace: Any, api_as: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     with django_capture_on_commit_callbacks(execute=False):
         first = api_as(operator).post(URL, {"workspace": "demo"}, format="json").json()
     second = api_as(operator).post(URL, {"workspace": "demo"}, format="json")
@@ -75,13 +97,22 @@ def test_it_keeps_one_open_run_per_workspace(operator: Any, workspace: Any, api_
 
 
 def test_it_returns_the_report_and_log_of_a_finished_run(
-    tmp_path: Any, operator: Any, reviewer: Any, api_as: Any, django_capture_on_commit_callbacks: Any
+    tmp_path: Any,
+    operator: Any,
+    reviewer: Any,
+    api_as: Any,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    repo = factories.make_git_repo(tmp_path / "r", {
-        "app.py": "def add(a, b):\n    return a + b\n",
-        "test_app.py": "from app import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_d():\n    assert {}['k']\n",
-    })
-    factories.make_workspace(repo, name="keys", policy_overrides={"diagnostics.static_analysis": False})
+    repo = factories.make_git_repo(
+        tmp_path / "r",
+        {
+            "app.py": "def add(a, b):\n    return a + b\n",
+            "test_app.py": "from app import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_d():\n    assert {}['k']\n",
+        },
+    )
+    factories.make_workspace(
+        repo, name="keys", policy_overrides={"diagnostics.static_analysis": False}
+    )
     with django_capture_on_commit_callbacks(execute=False):
         run_id = api_as(operator).post(URL, {"workspace": "keys"}, format="json").json()["id"]
     run_diagnostics(run_id)
@@ -91,7 +122,9 @@ def test_it_returns_the_report_and_log_of_a_finished_run(
     body = detail.json()
     assert (body["status"], body["total"], body["passed"], body["failed"]) == ("done", 2, 1, 1)
     report = body["report"]
-    assert report["test_run_id"] == run_id and report["total_tests"] == 2 and report["failures"] == 1
+    assert (
+        report["test_run_id"] == run_id and report["total_tests"] == 2 and report["failures"] == 1
+    )
     [d] = report["diagnostics"]
     assert d["error_message"] == "KeyError: 'k'"
     assert d["matched_patterns"][0]["slug"] == "py-key-error-get"

@@ -17,13 +17,23 @@ def test_it_is_in_the_beat_schedule() -> None:
     assert BEAT_SCHEDULE["diagnostics-schedule"]["task"] == "healing.schedule_diagnostics"
 
 
-def test_it_queues_due_workspaces_once(tmp_path: Any, db: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_it_queues_due_workspaces_once(
+    tmp_path: Any, db: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     due = factories.make_workspace(tmp_path / "a", name="due")
-    factories.make_workspace(tmp_path / "b", name="off", policy_overrides={"diagnostics.schedule_interval_minutes": 0})
+    factories.make_workspace(
+        tmp_path / "b", name="off", policy_overrides={"diagnostics.schedule_interval_minutes": 0}
+    )
     recent = factories.make_workspace(tmp_path / "c", name="recent")
-    DiagnosticRun.objects.create(workspace=recent, status="done", created_at=timezone.now() - timedelta(minutes=5))
-    old = factories.make_workspace(tmp_path / "d", name="old", policy_overrides={"diagnostics.schedule_interval_minutes": 60})
-    DiagnosticRun.objects.create(workspace=old, status="done", created_at=timezone.now() - timedelta(minutes=61))
+    DiagnosticRun.objects.create(
+        workspace=recent, status="done", created_at=timezone.now() - timedelta(minutes=5)
+    )
+    old = factories.make_workspace(
+        tmp_path / "d", name="old", policy_overrides={"diagnostics.schedule_interval_minutes": 60}
+    )
+    DiagnosticRun.objects.create(
+        workspace=old, status="done", created_at=timezone.now() - timedelta(minutes=61)
+    )
 
     with django_capture_on_commit_callbacks(execute=False):
         queued = schedule_diagnostics()

@@ -59,14 +59,28 @@ def test_it_proposes_the_tests_as_a_low_risk_modification(tmp_path: Path, operat
     assert modification.envelope["patch_data"]["metadata"]["safety_hint"] == "LOW_RISK"
 
 
-def test_it_queues_test_generation_through_the_api(tmp_path: Path, operator: Any, reviewer: Any, api_as: Any,
-                                                   django_capture_on_commit_callbacks: Any) -> None:
+def test_it_queues_test_generation_through_the_api(
+    tmp_path: Path,
+    operator: Any,
+    reviewer: Any,
+    api_as: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     factories.make_workspace(factories.make_git_repo(tmp_path / "r", FILES), name="tg")
-    assert api_as(reviewer).post("/api/v1/diagnostics/testgen/", {"workspace": "tg"}, format="json").status_code == 403
+    assert (
+        api_as(reviewer)
+        .post("/api/v1/diagnostics/testgen/", {"workspace": "tg"}, format="json")
+        .status_code
+        == 403
+    )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = api_as(operator).post("/api/v1/diagnostics/testgen/", {"workspace": "tg"}, format="json")
+        response = api_as(operator).post(
+            "/api/v1/diagnostics/testgen/", {"workspace": "tg"}, format="json"
+        )
     assert response.status_code == 202
     assert response.json() == {"workspace": "tg", "module": "textutil", "queued": True}
     assert len(callbacks) == 1
-    bad = api_as(operator).post("/api/v1/diagnostics/testgen/", {"workspace": "tg", "module": "a b"}, format="json")
+    bad = api_as(operator).post(
+        "/api/v1/diagnostics/testgen/", {"workspace": "tg", "module": "a b"}, format="json"
+    )
     assert bad.status_code == 400 and "module" in bad.json()["fields"]

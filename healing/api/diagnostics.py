@@ -14,7 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from healing.diagnostics.actions import RunInProgress, do_record_fix, do_request_run, submit_proposal
+from healing.diagnostics.actions import (
+    RunInProgress,
+    do_record_fix,
+    do_request_run,
+    submit_proposal,
+)
 from healing.diagnostics.bugs import BugFinding, propose_bug_fix
 from healing.diagnostics.runners import RunnerError, scratch_tree
 from healing.models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern, Workspace
@@ -24,10 +29,17 @@ from healing.permissions import IsOperator, IsStaffRole
 class WorkspaceField(serializers.Field):
     """A workspace by id or by name."""
 
-    default_error_messages = {"unknown": "No active workspace {value!r}.", "invalid": "Give a workspace id or name."}
+    default_error_messages = {
+        "unknown": "No active workspace {value!r}.",
+        "invalid": "Give a workspace id or name.",
+    }
 
     def to_internal_value(self, data: Any) -> Workspace:
-        if isinstance(data, bool) or not isinstance(data, int | str) or (isinstance(data, str) and not data.strip()):
+        if (
+            isinstance(data, bool)
+            or not isinstance(data, int | str)
+            or (isinstance(data, str) and not data.strip())
+        ):
             self.fail("invalid")
         query = Workspace.objects.active()
         found = (
@@ -56,9 +68,24 @@ class RunSerializer(serializers.ModelSerializer):
     class Meta:
         model = DiagnosticRun
         fields = [
-            "id", "workspace", "status", "trigger", "requested_by", "backend", "base_commit", "created_at",
-            "started_at", "finished_at", "total", "passed", "failed", "skipped", "coverage_percent", "error",
-            "url", "page",
+            "id",
+            "workspace",
+            "status",
+            "trigger",
+            "requested_by",
+            "backend",
+            "base_commit",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "total",
+            "passed",
+            "failed",
+            "skipped",
+            "coverage_percent",
+            "error",
+            "url",
+            "page",
         ]
 
 
@@ -74,8 +101,19 @@ class PatternSerializer(serializers.ModelSerializer):
     class Meta:
         model = KnownPattern
         fields = [
-            "slug", "name", "language", "exception_type", "regex", "suggested_action", "fix_template", "error_type",
-            "severity", "priority", "enabled", "success_rate", "history",
+            "slug",
+            "name",
+            "language",
+            "exception_type",
+            "regex",
+            "suggested_action",
+            "fix_template",
+            "error_type",
+            "severity",
+            "priority",
+            "enabled",
+            "success_rate",
+            "history",
         ]
 
 
@@ -84,15 +122,42 @@ class BugSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DetectedBug
-        fields = ["id", "workspace", "run", "tool", "code", "severity", "path", "line", "message", "detail",
-                  "base_commit", "created_at"]
+        fields = [
+            "id",
+            "workspace",
+            "run",
+            "tool",
+            "code",
+            "severity",
+            "path",
+            "line",
+            "message",
+            "detail",
+            "base_commit",
+            "created_at",
+        ]
 
 
 class ProposalSerializer(serializers.ModelSerializer):
     class Meta:
         model = FixProposal
-        fields = ["id", "origin", "source", "template", "test_id", "path", "language", "description", "diff",
-                  "verification", "modification", "submit_error", "created_at", "run", "bug"]
+        fields = [
+            "id",
+            "origin",
+            "source",
+            "template",
+            "test_id",
+            "path",
+            "language",
+            "description",
+            "diff",
+            "verification",
+            "modification",
+            "submit_error",
+            "created_at",
+            "run",
+            "bug",
+        ]
 
 
 class RunListCreate(APIView):
@@ -163,24 +228,39 @@ class BugFix(APIView):
 
     def post(self, request: Request, pk: int) -> Response:
         bug = get_object_or_404(DetectedBug.objects.select_related("workspace"), pk=pk)
-        finding = BugFinding(bug.tool, bug.code, bug.severity, bug.path, bug.line, bug.message, bug.detail)
+        finding = BugFinding(
+            bug.tool, bug.code, bug.severity, bug.path, bug.line, bug.message, bug.detail
+        )
         try:
             with scratch_tree(Path(bug.workspace.path)) as tree:
                 fix = propose_bug_fix(tree, finding)
         except RunnerError as exc:
-            return Response({"error": "unavailable", "detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+            return Response(
+                {"error": "unavailable", "detail": str(exc)}, status=status.HTTP_409_CONFLICT
+            )
         if fix is None:
             return Response(
-                {"error": "no_fix", "detail": f"No fix template can fix {bug.code} at {bug.path}:{bug.line} at HEAD."},
+                {
+                    "error": "no_fix",
+                    "detail": f"No fix template can fix {bug.code} at {bug.path}:{bug.line} at HEAD.",
+                },
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         with transaction.atomic():
             proposal = do_record_fix(
-                bug.workspace, fix, origin=FixProposal.Origin.TEMPLATE, source=f"builtin:bug-{bug.code}", bug=bug
+                bug.workspace,
+                fix,
+                origin=FixProposal.Origin.TEMPLATE,
+                source=f"builtin:bug-{bug.code}",
+                bug=bug,
             )
             proposal = submit_proposal(
-                proposal, request.user, error_type="security" if bug.tool == "bandit" else "logic",
-                severity=bug.severity if bug.severity in {"low", "medium", "high", "critical"} else "medium",
+                proposal,
+                request.user,
+                error_type="security" if bug.tool == "bandit" else "logic",
+                severity=bug.severity
+                if bug.severity in {"low", "medium", "high", "critical"}
+                else "medium",
             )
         return Response(ProposalSerializer(proposal).data, status=status.HTTP_201_CREATED)
 
@@ -207,7 +287,11 @@ class TestGen(APIView):
                 candidates = modules_without_tests(tree)
             if not candidates:
                 return Response(
-                    {"error": "invalid", "detail": "Every module has tests.", "fields": {"module": ["Give a module."]}},
+                    {
+                        "error": "invalid",
+                        "detail": "Every module has tests.",
+                        "fields": {"module": ["Give a module."]},
+                    },
                     status=status.HTTP_400_BAD_REQUEST,
                 )
             module = candidates[0]
@@ -215,7 +299,10 @@ class TestGen(APIView):
 
         user_id = request.user.pk
         transaction.on_commit(lambda: generate_tests.delay(workspace.pk, module, user_id))
-        return Response({"workspace": workspace.name, "module": module, "queued": True}, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            {"workspace": workspace.name, "module": module, "queued": True},
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class ProposalList(ListAPIView):
@@ -225,7 +312,9 @@ class ProposalList(ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         proposals = FixProposal.objects.all()
         if self.request.query_params.get("workspace"):
-            proposals = proposals.filter(workspace__name=self.request.query_params["workspace"][:64])
+            proposals = proposals.filter(
+                workspace__name=self.request.query_params["workspace"][:64]
+            )
         return proposals
 
 
@@ -236,6 +325,7 @@ class CoverageList(APIView):
         from healing.diagnostics.coverage import latest_coverage
 
         rows = [
-            {"workspace": ws.name, "coverage": latest_coverage(ws)} for ws in Workspace.objects.active()
+            {"workspace": ws.name, "coverage": latest_coverage(ws)}
+            for ws in Workspace.objects.active()
         ]
         return Response({"results": rows})

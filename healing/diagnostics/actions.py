@@ -86,7 +86,10 @@ def do_finish_run(
     run.finished_at = timezone.now()
     run.status = RunStatus.DONE
     DetectedBug.objects.bulk_create(
-        [DetectedBug(workspace=run.workspace, run=run, base_commit=base_commit, **b.as_dict()) for b in bugs]
+        [
+            DetectedBug(workspace=run.workspace, run=run, base_commit=base_commit, **b.as_dict())
+            for b in bugs
+        ]
     )
     proposals = []
     patterns = _pattern_by_slug({f.pattern for d in outcome.diagnoses for f in d.fixes})
@@ -114,7 +117,12 @@ def do_finish_run(
                 submit_proposal(proposal, "system:diagnostics", pattern=pattern)
     report["bugs"] = {"total": len(bugs), "by_severity": _count(b.severity for b in bugs)}
     report["proposals"] = [
-        {"id": p.pk, "source": p.source, "modification_id": p.modification_id, "submit_error": p.submit_error}
+        {
+            "id": p.pk,
+            "source": p.source,
+            "modification_id": p.modification_id,
+            "submit_error": p.submit_error,
+        }
         for p in proposals
     ]
     run.report = report
@@ -122,8 +130,16 @@ def do_finish_run(
     run.log = logger.as_json()
     run.save(
         update_fields=[
-            "total", "passed", "failed", "skipped", "coverage_percent", "base_commit", "finished_at", "status",
-            "report", "log",
+            "total",
+            "passed",
+            "failed",
+            "skipped",
+            "coverage_percent",
+            "base_commit",
+            "finished_at",
+            "status",
+            "report",
+            "log",
         ]
     )
     record_event(
@@ -132,7 +148,12 @@ def do_finish_run(
         workspace_id=run.workspace_id,
         from_state=RunStatus.RUNNING,
         to_state=RunStatus.DONE,
-        data={"run_id": run.pk, "total": run.total, "failed": run.failed, "proposals": len(proposals)},
+        data={
+            "run_id": run.pk,
+            "total": run.total,
+            "failed": run.failed,
+            "proposals": len(proposals),
+        },
     )
     return run
 

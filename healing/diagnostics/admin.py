@@ -5,11 +5,17 @@ from django.contrib import admin
 from healing.models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
 
 
-
-
 @admin.register(KnownPattern)
 class KnownPatternAdmin(admin.ModelAdmin):
-    list_display = ("slug", "name", "language", "exception_type", "fix_template", "priority", "enabled")
+    list_display = (
+        "slug",
+        "name",
+        "language",
+        "exception_type",
+        "fix_template",
+        "priority",
+        "enabled",
+    )
     list_filter = ("language", "enabled", "error_type")
     search_fields = ("slug", "name", "regex", "suggested_action")
     list_editable = ("enabled", "priority")
@@ -17,7 +23,16 @@ class KnownPatternAdmin(admin.ModelAdmin):
 
 @admin.register(DiagnosticRun)
 class DiagnosticRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "workspace", "status", "trigger", "total", "failed", "coverage_percent", "created_at")
+    list_display = (
+        "id",
+        "workspace",
+        "status",
+        "trigger",
+        "total",
+        "failed",
+        "coverage_percent",
+        "created_at",
+    )
     list_filter = ("status", "trigger", "workspace")
     readonly_fields = ("status", "started_at", "finished_at", "report", "log")
 

@@ -64,18 +64,30 @@ class _Collector(pyflakes.reporter.Reporter):
         self.found.append(BugFinding("pyflakes", "unreadable", "medium", self.path, 1, str(msg)))
 
     def syntaxError(self, filename: str, msg: str, lineno: int, offset: int, text: str) -> None:  # noqa: N802
-        self.found.append(BugFinding("pyflakes", "syntax-error", "high", self.path, lineno or 1, str(msg)))
+        self.found.append(
+            BugFinding("pyflakes", "syntax-error", "high", self.path, lineno or 1, str(msg))
+        )
 
     def flake(self, message: pm.Message) -> None:
         code, severity = PYFLAKES_CODES.get(type(message), (type(message).__name__, "low"))
         detail = {"args": [str(a) for a in message.message_args]}
         self.found.append(
-            BugFinding("pyflakes", code, severity, self.path, message.lineno, message.message % message.message_args, detail)
+            BugFinding(
+                "pyflakes",
+                code,
+                severity,
+                self.path,
+                message.lineno,
+                message.message % message.message_args,
+                detail,
+            )
         )
 
 
 def python_files(tree: Path) -> list[Path]:
-    return sorted(p for p in tree.rglob("*.py") if not _SKIP.intersection(p.relative_to(tree).parts))
+    return sorted(
+        p for p in tree.rglob("*.py") if not _SKIP.intersection(p.relative_to(tree).parts)
+    )
 
 
 _RISKY_CALLS = {("json", "loads"), ("json", "load"), ("urllib.request", "urlopen"), ("", "open")}
@@ -91,8 +103,16 @@ def ast_findings(relpath: str, text: str) -> list[BugFinding]:
     protected: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ExceptHandler) and node.type is None:
-            found.append(BugFinding("ast", "bare-except", "medium", relpath, node.lineno,
-                                    "A bare `except:` also catches KeyboardInterrupt and SystemExit."))
+            found.append(
+                BugFinding(
+                    "ast",
+                    "bare-except",
+                    "medium",
+                    relpath,
+                    node.lineno,
+                    "A bare `except:` also catches KeyboardInterrupt and SystemExit.",
+                )
+            )
         if isinstance(node, ast.Try):
             for sub in node.body:
                 protected.update(id(n) for n in ast.walk(sub))
@@ -113,8 +133,16 @@ def ast_findings(relpath: str, text: str) -> list[BugFinding]:
                 owner = ast.unparse(target.value)
             if (owner, name) in _RISKY_CALLS:
                 label = f"{owner}.{name}" if owner else name
-                found.append(BugFinding("ast", "missing-error-handling", "low", relpath, node.lineno,
-                                        f"`{label}()` can raise on bad input or a missing file and nothing here handles it."))
+                found.append(
+                    BugFinding(
+                        "ast",
+                        "missing-error-handling",
+                        "low",
+                        relpath,
+                        node.lineno,
+                        f"`{label}()` can raise on bad input or a missing file and nothing here handles it.",
+                    )
+                )
     return found
 
 
@@ -124,7 +152,11 @@ def bandit_findings(tree: Path, files: list[Path], timeout: float = 120) -> list
         return []
     proc = subprocess.run(
         [exe, "-q", "-f", "json", *[str(f.relative_to(tree)) for f in files]],
-        cwd=tree, capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     try:
         data = json.loads(proc.stdout or "{}")
@@ -132,15 +164,20 @@ def bandit_findings(tree: Path, files: list[Path], timeout: float = 120) -> list
         return []
     found = []
     for item in data.get("results", []):
-        found.append(BugFinding(
-            "bandit",
-            f"{item.get('test_id', '')}:{item.get('test_name', '')}",
-            str(item.get("issue_severity", "LOW")).lower(),
-            str(Path(item.get("filename", "")).as_posix()).removeprefix("./"),
-            int(item.get("line_number") or 1),
-            item.get("issue_text", ""),
-            {"confidence": str(item.get("issue_confidence", "")).lower(), "cwe": item.get("issue_cwe", {})},
-        ))
+        found.append(
+            BugFinding(
+                "bandit",
+                f"{item.get('test_id', '')}:{item.get('test_name', '')}",
+                str(item.get("issue_severity", "LOW")).lower(),
+                str(Path(item.get("filename", "")).as_posix()).removeprefix("./"),
+                int(item.get("line_number") or 1),
+                item.get("issue_text", ""),
+                {
+                    "confidence": str(item.get("issue_confidence", "")).lower(),
+                    "cwe": item.get("issue_cwe", {}),
+                },
+            )
+        )
     return found
 
 
@@ -163,7 +200,9 @@ def scan_tree(tree: Path, *, use_bandit: bool = True) -> list[BugFinding]:
         found.extend(ast_findings(rel, text))
     if use_bandit:
         # Tests use assert and fixtures on purpose; bandit looks at the code under test.
-        found.extend(bandit_findings(tree, [f for f in files if not _is_test_file(f.relative_to(tree))]))
+        found.extend(
+            bandit_findings(tree, [f for f in files if not _is_test_file(f.relative_to(tree))])
+        )
     return sorted(found, key=lambda b: (b.path, b.line, b.code))
 
 
@@ -180,6 +219,14 @@ def propose_bug_fix(tree: Path, bug: BugFinding) -> ProposedFix | None:
         return None
     args = bug.detail.get("args") or []
     groups = {"name": args[0] if args else ""}
-    message = f"NameError: name '{groups['name']}' is not defined" if bug.code == "undefined-name" else bug.message
-    case = CaseResult(nodeid=bug.path, outcome="failed", message=message, frames=[Frame(bug.path, bug.line)])
-    return template.propose(FixContext(root=tree, case=case, groups=groups, pattern=f"bug-{bug.code}"))
+    message = (
+        f"NameError: name '{groups['name']}' is not defined"
+        if bug.code == "undefined-name"
+        else bug.message
+    )
+    case = CaseResult(
+        nodeid=bug.path, outcome="failed", message=message, frames=[Frame(bug.path, bug.line)]
+    )
+    return template.propose(
+        FixContext(root=tree, case=case, groups=groups, pattern=f"bug-{bug.code}")
+    )

@@ -43,13 +43,23 @@ def make_repo(program: Path, parent: Path) -> Path:
     for args in (
         ["init", "-q", "-b", "main"],
         ["add", "-A"],
-        ["-c", "user.name=corpus", "-c", "user.email=corpus@example.invalid", "commit", "-qm", "buggy program"],
+        [
+            "-c",
+            "user.name=corpus",
+            "-c",
+            "user.email=corpus@example.invalid",
+            "commit",
+            "-qm",
+            "buggy program",
+        ],
     ):
         subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
     return repo
 
 
-def evaluate(program: Path, patterns: list[PatternSpec] | None = None, *, isolate: bool = True) -> ProgramResult:
+def evaluate(
+    program: Path, patterns: list[PatternSpec] | None = None, *, isolate: bool = True
+) -> ProgramResult:
     result = ProgramResult(program.name)
     with tempfile.TemporaryDirectory(prefix="selfheal-corpus-") as tmp:
         repo = make_repo(program, Path(tmp))
@@ -72,10 +82,16 @@ def evaluate(program: Path, patterns: list[PatternSpec] | None = None, *, isolat
         if diagnosis.fixes:
             result.proposed += 1
             result.templates.extend(f.template for f in diagnosis.fixes)
-            if any((outcome.verifications.get(f.diff) or {}).get("all_pass") for f in diagnosis.fixes):
+            if any(
+                (outcome.verifications.get(f.diff) or {}).get("all_pass") for f in diagnosis.fixes
+            ):
                 result.fixed += 1
     return result
 
 
 def evaluate_all(root: Path, **options: Any) -> list[ProgramResult]:
-    return [evaluate(p, **options) for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(("_", "."))]
+    return [
+        evaluate(p, **options)
+        for p in sorted(root.iterdir())
+        if p.is_dir() and not p.name.startswith(("_", "."))
+    ]

@@ -57,7 +57,9 @@ class Outcome:
         }
 
 
-def verify_fix(runner: TestRunner, workspace: Any, baseline: RunResult, diff: str, target: str) -> dict[str, Any]:
+def verify_fix(
+    runner: TestRunner, workspace: Any, baseline: RunResult, diff: str, target: str
+) -> dict[str, Any]:
     """Run the whole suite with the fix applied: does the target pass, and nothing new fail?"""
     try:
         after = runner.run(workspace, diff=diff)
@@ -116,14 +118,18 @@ def diagnose_workspace(
     if options.verify_fixes:
         for diagnosis in outcome.diagnoses:
             for fix in diagnosis.fixes:
-                with logger.context("verify_fix", test=diagnosis.case.nodeid, template=fix.template) as ctx:
+                with logger.context(
+                    "verify_fix", test=diagnosis.case.nodeid, template=fix.template
+                ) as ctx:
                     verdict = verify_fix(runner, workspace, result, fix.diff, diagnosis.case.nodeid)
                     ctx["result"] = verdict
                 outcome.verifications[fix.diff] = verdict
     return outcome
 
 
-def ask_generator(generator: GeneratorBackend, diagnosis: Diagnosis, tree: Path, logger: DiagnosticLogger) -> None:
+def ask_generator(
+    generator: GeneratorBackend, diagnosis: Diagnosis, tree: Path, logger: DiagnosticLogger
+) -> None:
     """No template fits: ask the model. Its answer is validated like a template's, or dropped."""
     case = diagnosis.case
     frame = case.source_frame()

@@ -92,8 +92,14 @@ def check_diff(root: Path, diff: str) -> list[str]:
     for path in paths:
         if path.startswith("/") or ".." in Path(path).parts:
             raise GeneratorError(f"the diff reaches outside the tree: {path}")
-    proc = subprocess.run(["git", "-C", str(root), "apply", "--check", "-"], input=diff, capture_output=True,
-                          text=True, timeout=30, check=False)
+    proc = subprocess.run(
+        ["git", "-C", str(root), "apply", "--check", "-"],
+        input=diff,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     if proc.returncode != 0:
         raise GeneratorError(f"the diff does not apply: {proc.stderr.strip()[:300]}")
     with tempfile.TemporaryDirectory(prefix="selfheal-gencheck-") as tmp:
@@ -102,8 +108,15 @@ def check_diff(root: Path, diff: str) -> list[str]:
                 target = Path(tmp) / f.path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(root / f.path, target)
-        applied = subprocess.run(["git", "apply", "-"], cwd=tmp, input=diff, capture_output=True, text=True,
-                                 timeout=30, check=False)
+        applied = subprocess.run(
+            ["git", "apply", "-"],
+            cwd=tmp,
+            input=diff,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
         if applied.returncode != 0:
             raise GeneratorError(f"the diff does not apply: {applied.stderr.strip()[:300]}")
         for f in patch:
@@ -127,8 +140,14 @@ class OpenAIChatGenerator(GeneratorBackend):
 
     name = "openai-chat"
 
-    def __init__(self, base_url: str, model: str, api_key: str = "", timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str = "",
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         if not base_url or not model:
             raise GeneratorError("the generator needs a base URL and a model")
         self.base_url = base_url.rstrip("/")
@@ -146,13 +165,17 @@ class OpenAIChatGenerator(GeneratorBackend):
         body = {"model": self.model, "messages": messages, "temperature": 0}
         try:
             with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
-                response = client.post(f"{self.base_url}/chat/completions", json=body, headers=headers)
+                response = client.post(
+                    f"{self.base_url}/chat/completions", json=body, headers=headers
+                )
         except httpx.TimeoutException as exc:
             raise GeneratorError(f"the model did not answer within {self.timeout:.0f} s") from exc
         except httpx.HTTPError as exc:
             raise GeneratorError(f"cannot reach the model: {exc}") from exc
         if response.status_code != 200:
-            raise GeneratorError(f"the model answered HTTP {response.status_code}: {response.text[:200]}")
+            raise GeneratorError(
+                f"the model answered HTTP {response.status_code}: {response.text[:200]}"
+            )
         try:
             data: Any = response.json()
             content = data["choices"][0]["message"]["content"]
@@ -171,11 +194,19 @@ class OpenAIChatGenerator(GeneratorBackend):
             f"Traceback (tail):\n{request.traceback[-2000:]}\n\n"
             f"The file with line numbers:\n{numbered[:12000]}\n"
         )
-        answer = self._ask([{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}])
+        answer = self._ask(
+            [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+        )
         diff = extract_diff(answer)
         paths = check_diff(request.root, diff)
-        return ProposedFix("model", self.label, paths[0], diff, f"Fix proposed by the model {self.model}.",
-                           request.language)
+        return ProposedFix(
+            "model",
+            self.label,
+            paths[0],
+            diff,
+            f"Fix proposed by the model {self.model}.",
+            request.language,
+        )
 
 
 def configured_generator() -> GeneratorBackend | None:
@@ -188,4 +219,9 @@ def configured_generator() -> GeneratorBackend | None:
     cls = GENERATORS.get(config.get("backend") or "openai-chat")
     if cls is None:
         return None
-    return cls(config["base_url"], config.get("model", ""), config.get("api_key", ""), float(config.get("timeout", 30)))
+    return cls(
+        config["base_url"],
+        config.get("model", ""),
+        config.get("api_key", ""),
+        float(config.get("timeout", 30)),
+    )

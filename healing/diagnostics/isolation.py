@@ -23,16 +23,29 @@ REAL, FLAKY, ORDER_DEPENDENT, UNCHECKED = "real", "flaky", "order_dependent", ""
 class Isolation:
     verdict: str
     reruns: int = 0
-    culprits: list[str] = field(default_factory=list)  # the smallest set of tests that must run first
+    culprits: list[str] = field(
+        default_factory=list
+    )  # the smallest set of tests that must run first
     note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "reruns": self.reruns, "culprits": self.culprits, "note": self.note}
+        return {
+            "verdict": self.verdict,
+            "reruns": self.reruns,
+            "culprits": self.culprits,
+            "note": self.note,
+        }
 
 
 class Isolator:
     def __init__(
-        self, runner: TestRunner, workspace: Any, logger: DiagnosticLogger, *, budget: int = 30, repeats: int = 2
+        self,
+        runner: TestRunner,
+        workspace: Any,
+        logger: DiagnosticLogger,
+        *,
+        budget: int = 30,
+        repeats: int = 2,
     ) -> None:
         self.runner = runner
         self.workspace = workspace
@@ -80,7 +93,9 @@ class Isolator:
         if not fails_after:
             return Isolation(FLAKY, reruns=reruns, note="passes alone and after its predecessors")
         culprits = self.narrow(before, target)
-        return Isolation(ORDER_DEPENDENT, reruns=reruns, culprits=culprits, note="fails only after other tests")
+        return Isolation(
+            ORDER_DEPENDENT, reruns=reruns, culprits=culprits, note="fails only after other tests"
+        )
 
     def narrow(self, before: list[str], target: str) -> list[str]:
         """ddmin over the preceding tests: the smallest subset after which `target` still fails."""

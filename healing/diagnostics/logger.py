@@ -48,7 +48,9 @@ class DiagnosticLogger:
 
     def enter_context(self, name: str, **parameters: Any) -> None:
         self._add("enter", name=name, parameters=parameters)
-        self.context_stack.append({"name": name, "parameters": parameters, "start": time.monotonic()})
+        self.context_stack.append(
+            {"name": name, "parameters": parameters, "start": time.monotonic()}
+        )
         self.logger.debug("enter %s %s", name, parameters)
 
     def exit_context(self, result: Any = None, exception: BaseException | None = None) -> None:
@@ -65,7 +67,9 @@ class DiagnosticLogger:
                 exception=f"{type(exception).__name__}: {exception}",
                 traceback="".join(traceback.format_exception(exception))[-3000:],
             )
-            self.logger.warning("exception in %s: %s (%.1f ms)", context["name"], exception, duration_ms)
+            self.logger.warning(
+                "exception in %s: %s (%.1f ms)", context["name"], exception, duration_ms
+            )
         else:
             self._add("exit", name=context["name"], duration_ms=duration_ms, result=result)
 
@@ -81,7 +85,9 @@ class DiagnosticLogger:
             raise
         self.exit_context(result=box.get("result"))
 
-    def log_state_change(self, entity: str, attribute: str, old: Any, new: Any, reason: str = "") -> None:
+    def log_state_change(
+        self, entity: str, attribute: str, old: Any, new: Any, reason: str = ""
+    ) -> None:
         self._add("state", entity=entity, attribute=attribute, old=old, new=new, reason=reason)
 
     def info(self, message: str, **data: Any) -> None:

@@ -40,7 +40,11 @@ class PatternSpec:
         """The regex's named groups when this pattern explains the failure, else None."""
         if self.language not in (case.language, "any"):
             return None
-        if self.exception_type and case.exception_type and self.exception_type != case.exception_type:
+        if (
+            self.exception_type
+            and case.exception_type
+            and self.exception_type != case.exception_type
+        ):
             return None
         if self.exception_type and not case.exception_type and not self.regex:
             return None
@@ -80,7 +84,13 @@ class Diagnosis:
             "isolation": self.isolation,
             "isolation_detail": self.isolation_detail,
             "matched_patterns": [
-                {"slug": p.slug, "name": p.name, "error_type": p.error_type, "severity": p.severity, "groups": g}
+                {
+                    "slug": p.slug,
+                    "name": p.name,
+                    "error_type": p.error_type,
+                    "severity": p.severity,
+                    "groups": g,
+                }
                 for p, g in self.matches
             ],
             "suggested_actions": [p.suggested_action for p, _ in self.matches],
@@ -115,7 +125,9 @@ class TestFailureAnalyzer:
             template = TEMPLATES.get(pattern.fix_template) if pattern.fix_template else None
             if template is None:
                 continue
-            fix = template.propose(FixContext(root=root, case=case, groups=groups, pattern=pattern.slug))
+            fix = template.propose(
+                FixContext(root=root, case=case, groups=groups, pattern=pattern.slug)
+            )
             if fix is not None and fix.diff not in seen:
                 seen.add(fix.diff)
                 fixes.append(fix)
@@ -123,6 +135,6 @@ class TestFailureAnalyzer:
 
 
 def seed_patterns() -> list[PatternSpec]:
-    from .seed import PATTERNS_V1
+    from .seed import PATTERNS_V1, PATTERNS_V2
 
-    return [PatternSpec.from_dict(p) for p in PATTERNS_V1]
+    return [PatternSpec.from_dict(p) for p in [*PATTERNS_V1, *PATTERNS_V2]]

@@ -59,11 +59,16 @@ def build_envelope(
         "language": language,
         "error_classification": {"error_type": error_type, "severity": severity},
         "confidence_scoring": scoring,
-        "patch_data": {"diff": diff, "metadata": {"generator": "selfheal.diagnostics", **(metadata or {})}},
+        "patch_data": {
+            "diff": diff,
+            "metadata": {"generator": "selfheal.diagnostics", **(metadata or {})},
+        },
     }
 
 
-def propose_modification(envelope: dict[str, Any], *, workspace: Workspace, submitted_by: Any, source: str) -> Modification:
+def propose_modification(
+    envelope: dict[str, Any], *, workspace: Workspace, submitted_by: Any, source: str
+) -> Modification:
     """Submit one of the engine's own patches. Raises ProposalError when intake refuses it."""
     try:
         from healing.intake import do_submit_patch  # type: ignore[attr-defined]
@@ -74,13 +79,17 @@ def propose_modification(envelope: dict[str, Any], *, workspace: Workspace, subm
             return do_submit_patch(envelope, submitted_by=submitted_by, source=source)
         except Exception as exc:  # IntakeError carries field messages; keep them with the proposal
             if type(exc).__name__ == "IntakeError":
-                raise ProposalError(str(exc), getattr(exc, "fields", None) or getattr(exc, "errors", None)) from exc
+                raise ProposalError(
+                    str(exc), getattr(exc, "fields", None) or getattr(exc, "errors", None)
+                ) from exc
             raise
     return _record_received(envelope, workspace=workspace, submitted_by=submitted_by, source=source)
 
 
 @transaction.atomic
-def _record_received(envelope: dict[str, Any], *, workspace: Workspace, submitted_by: Any, source: str) -> Modification:
+def _record_received(
+    envelope: dict[str, Any], *, workspace: Workspace, submitted_by: Any, source: str
+) -> Modification:
     """Interim until intake lands: store the modification as received, with its audit event."""
     diff = envelope["patch_data"]["diff"]
     classification = envelope.get("error_classification", {})

@@ -33,7 +33,9 @@ class CaseResult:
 
     @property
     def exception_type(self) -> str:
-        match = re.match(r"\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning))\b", self.message)
+        match = re.match(
+            r"\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning))\b", self.message
+        )
         return match.group(1).rsplit(".", 1)[-1] if match else ""
 
     def source_frame(self) -> Frame | None:
@@ -80,7 +82,9 @@ def _is_test_path(path: str) -> bool:
     )
 
 
-_PY_FRAME = re.compile(r'^(?:E?\s*File "(?P<a>[^"]+)", line (?P<b>\d+)|(?P<c>[^\s:][^:\n]*\.py):(?P<d>\d+):)', re.M)
+_PY_FRAME = re.compile(
+    r'^(?:E?\s*File "(?P<a>[^"]+)", line (?P<b>\d+)|(?P<c>[^\s:][^:\n]*\.py):(?P<d>\d+):)', re.M
+)
 _JS_FRAME = re.compile(r"\(?(?:file://)?(?P<p>/[^\s():]+\.(?:m?js|cjs|ts)):(?P<l>\d+)(?::\d+)?\)?")
 _PY_EXC_LINE = re.compile(r"^E\s+(?P<m>[A-Za-z_][\w.]*(?:Error|Exception)\b.*)$", re.M)
 _JS_CAUSE = re.compile(r"(?:cause: )?(?P<t>[A-Z]\w*Error)(?: \[[^\]]*\])*: (?P<m>.*)")
@@ -173,7 +177,11 @@ _JS_LOAD_ERROR = re.compile(r"^(?P<t>\w*Error)(?: \[[^\]]*\])?: (?P<m>.+)$", re.
 def node_load_failure(stderr: str, root: Path | None) -> tuple[str, list[Frame]]:
     """The message and frames of a test file that failed to load (node prints them to stderr)."""
     m = _JS_LOAD_ERROR.search(stderr)
-    message = f"{m.group('t')}: {m.group('m').strip()}" if m else (stderr.strip().splitlines() or [""])[-1]
+    message = (
+        f"{m.group('t')}: {m.group('m').strip()}"
+        if m
+        else (stderr.strip().splitlines() or [""])[-1]
+    )
     return message, js_frames(stderr, root)
 
 

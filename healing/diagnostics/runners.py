@@ -63,10 +63,14 @@ def get_runner(name: str, **options: Any) -> TestRunner:
     try:
         return RUNNERS[name](**options)
     except KeyError:
-        raise RunnerError(f"No test runner called {name!r}; known: {', '.join(sorted(RUNNERS))}") from None
+        raise RunnerError(
+            f"No test runner called {name!r}; known: {', '.join(sorted(RUNNERS))}"
+        ) from None
 
 
-def _git(path: Path, *args: str, input_text: str | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
+def _git(
+    path: Path, *args: str, input_text: str | None = None, timeout: int = 60
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["git", "-C", str(path), *args],
         capture_output=True,
@@ -149,7 +153,9 @@ class LocalRunner(TestRunner):
         with scratch_tree(repo, diff) as tree:
             return self.run_tree(tree, test_ids=test_ids, coverage=coverage)
 
-    def run_tree(self, tree: Path, *, test_ids: list[str] | None = None, coverage: bool = False) -> RunResult:
+    def run_tree(
+        self, tree: Path, *, test_ids: list[str] | None = None, coverage: bool = False
+    ) -> RunResult:
         started = time.monotonic()
         result = RunResult(backend=self.name)
         work = Path(tempfile.mkdtemp(prefix="selfheal-run-"))
@@ -166,20 +172,49 @@ class LocalRunner(TestRunner):
         return result
 
     def _exec(self, cmd: list[str], tree: Path, work: Path) -> subprocess.CompletedProcess:
+        env = clean_env(work)
+        if (tree / "src").is_dir():
+            env["PYTHONPATH"] = str(tree / "src")  # the src/ layout, without installing the project
         try:
             return subprocess.run(
-                cmd, cwd=tree, env=clean_env(work), capture_output=True, text=True, timeout=self.timeout, check=False
+                cmd,
+                cwd=tree,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise RunnerError(f"the tests ran past {self.timeout:.0f} s: {' '.join(cmd[:4])}") from exc
+            raise RunnerError(
+                f"the tests ran past {self.timeout:.0f} s: {' '.join(cmd[:4])}"
+            ) from exc
 
-    def _run_python(self, tree: Path, work: Path, test_ids: list[str], coverage: bool, result: RunResult) -> None:
+    def _run_python(
+        self, tree: Path, work: Path, test_ids: list[str], coverage: bool, result: RunResult
+    ) -> None:
         xml = work / "pytest.xml"
-        pytest_args = ["-q", "-p", "no:cacheprovider", "--tb=short", "-o", "junit_family=xunit1", f"--junitxml={xml}"]
+        pytest_args = [
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--tb=short",
+            "-o",
+            "junit_family=xunit1",
+            f"--junitxml={xml}",
+        ]
         prefix = [sys.executable, "-m"]
         if coverage:
             data = work / ".coverage"
-            prefix = [sys.executable, "-m", "coverage", "run", f"--data-file={data}", "--source=.", "-m"]
+            prefix = [
+                sys.executable,
+                "-m",
+                "coverage",
+                "run",
+                f"--data-file={data}",
+                "--source=.",
+                "-m",
+            ]
         proc = self._exec([*prefix, "pytest", *pytest_args, *test_ids], tree, work)
         result.output_tail += proc.stdout[-4000:] + proc.stderr[-2000:]
         if not xml.exists():
@@ -189,7 +224,15 @@ class LocalRunner(TestRunner):
         if coverage:
             out = work / "coverage.json"
             self._exec(
-                [sys.executable, "-m", "coverage", "json", f"--data-file={work / '.coverage'}", "-o", str(out)],
+                [
+                    sys.executable,
+                    "-m",
+                    "coverage",
+                    "json",
+                    f"--data-file={work / '.coverage'}",
+                    "-o",
+                    str(out),
+                ],
                 tree,
                 work,
             )
@@ -198,11 +241,14 @@ class LocalRunner(TestRunner):
                 result.coverage = {
                     "percent": round(data["totals"]["percent_covered"], 2),
                     "files": {
-                        name: round(info["summary"]["percent_covered"], 2) for name, info in data["files"].items()
+                        name: round(info["summary"]["percent_covered"], 2)
+                        for name, info in data["files"].items()
                     },
                 }
 
-    def _run_node(self, tree: Path, work: Path, test_ids: list[str] | None, result: RunResult) -> None:
+    def _run_node(
+        self, tree: Path, work: Path, test_ids: list[str] | None, result: RunResult
+    ) -> None:
         if shutil.which("node") is None:
             result.error += "node is not installed; JavaScript tests were not run. "
             return
@@ -217,7 +263,9 @@ class LocalRunner(TestRunner):
             xml = work / f"node-{index}.xml"
             cmd = ["node", "--test", "--test-reporter=junit", f"--test-reporter-destination={xml}"]
             if names:
-                cmd.append("--test-name-pattern=^(" + "|".join(re.escape(n) for n in names if n) + ")$")
+                cmd.append(
+                    "--test-name-pattern=^(" + "|".join(re.escape(n) for n in names if n) + ")$"
+                )
             proc = self._exec([*cmd, file], tree, work)
             result.output_tail += proc.stdout[-2000:] + proc.stderr[-2000:]
             if xml.exists() and xml.read_text().strip():
@@ -263,7 +311,9 @@ class SandboxRunner(TestRunner):
         root = Path(workspace.path)
         for outcome in sandboxed.tests:
             is_js = _is_js(outcome.nodeid)
-            frames = js_frames(outcome.message, root) if is_js else python_frames(outcome.message, root)
+            frames = (
+                js_frames(outcome.message, root) if is_js else python_frames(outcome.message, root)
+            )
             first_line = outcome.message.strip().splitlines()[-1] if outcome.message.strip() else ""
             result.cases.append(
                 CaseResult(
@@ -284,4 +334,12 @@ class SandboxRunner(TestRunner):
         return result
 
 
-__all__ = ["RUNNERS", "CaseResult", "LocalRunner", "RunnerError", "SandboxRunner", "TestRunner", "get_runner"]
+__all__ = [
+    "RUNNERS",
+    "CaseResult",
+    "LocalRunner",
+    "RunnerError",
+    "SandboxRunner",
+    "TestRunner",
+    "get_runner",
+]

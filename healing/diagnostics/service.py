@@ -23,8 +23,18 @@ log = logging.getLogger(__name__)
 
 
 def pattern_specs() -> list[PatternSpec]:
-    fields = ["slug", "name", "language", "exception_type", "regex", "suggested_action", "fix_template",
-              "error_type", "severity", "priority"]
+    fields = [
+        "slug",
+        "name",
+        "language",
+        "exception_type",
+        "regex",
+        "suggested_action",
+        "fix_template",
+        "error_type",
+        "severity",
+        "priority",
+    ]
     return [PatternSpec(**row) for row in KnownPattern.objects.enabled().values(*fields)]
 
 
@@ -39,8 +49,12 @@ def execute(run_id: int) -> DiagnosticRun | None:
     logger = DiagnosticLogger(f"run-{run.pk}")
     workspace = run.workspace
     try:
-        with logger.context("diagnostic_run", run=run.pk, workspace=workspace.name, settings=settings):
-            runner = get_runner(settings["diagnostics.runner"], timeout=settings["diagnostics.test_timeout_seconds"])
+        with logger.context(
+            "diagnostic_run", run=run.pk, workspace=workspace.name, settings=settings
+        ):
+            runner = get_runner(
+                settings["diagnostics.runner"], timeout=settings["diagnostics.test_timeout_seconds"]
+            )
             base_commit = workspace.head_commit()
             options = Options(
                 isolation_budget=settings["diagnostics.isolation_budget"],
@@ -50,11 +64,19 @@ def execute(run_id: int) -> DiagnosticRun | None:
                 max_failures=settings["diagnostics.max_failures"],
             )
             outcome = diagnose_workspace(
-                workspace, runner, pattern_specs(), logger, options, generator=configured_generator()
+                workspace,
+                runner,
+                pattern_specs(),
+                logger,
+                options,
+                generator=configured_generator(),
             )
             bugs = []
             if settings["diagnostics.static_analysis"]:
-                with logger.context("static_analysis") as ctx, scratch_tree(Path(workspace.path)) as tree:
+                with (
+                    logger.context("static_analysis") as ctx,
+                    scratch_tree(Path(workspace.path)) as tree,
+                ):
                     bugs = scan_tree(tree)
                     ctx["result"] = {"bugs": len(bugs)}
     except (RunnerError, GeneratorError, OSError, ValueError) as exc:
@@ -65,7 +87,12 @@ def execute(run_id: int) -> DiagnosticRun | None:
         do_fail_run(run, f"{type(exc).__name__}: {exc}", logger)
         raise
     return do_finish_run(
-        run, outcome, logger, bugs=bugs, base_commit=base_commit, auto_propose=settings["diagnostics.auto_propose"]
+        run,
+        outcome,
+        logger,
+        bugs=bugs,
+        base_commit=base_commit,
+        auto_propose=settings["diagnostics.auto_propose"],
     )
 
 
@@ -81,7 +108,9 @@ def schedule_due() -> list[int]:
         if last is not None and last.created_at > now - timedelta(minutes=interval):
             continue
         try:
-            run = do_request_run(workspace, "schedule:diagnostics", trigger=DiagnosticRun.Trigger.SCHEDULE)
+            run = do_request_run(
+                workspace, "schedule:diagnostics", trigger=DiagnosticRun.Trigger.SCHEDULE
+            )
         except RunInProgress:
             continue
         queued.append(run.pk)

@@ -22,7 +22,9 @@ def schedule_diagnostics() -> list[int]:
 
 
 @shared_task(name="healing.generate_tests")
-def generate_tests(workspace_id: int, module: str, requested_by_id: int | None = None) -> int | None:
+def generate_tests(
+    workspace_id: int, module: str, requested_by_id: int | None = None
+) -> int | None:
     from .testgen import generate_and_propose
 
     proposal = generate_and_propose(workspace_id, module, requested_by_id)

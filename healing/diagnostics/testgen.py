@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .fixes import make_diff
-from .runners import RunnerError, TestRunner, clean_env, find_tests, PY_TEST_GLOBS, scratch_tree
 from .bugs import python_files
+from .fixes import make_diff
+from .runners import PY_TEST_GLOBS, RunnerError, TestRunner, clean_env, find_tests, scratch_tree
 
 _GHOSTWRITE = """
 import importlib, sys
@@ -41,7 +41,12 @@ class GeneratedTests:
     dropped: list[str]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"module": self.module, "path": self.path, "kept": self.kept, "dropped": self.dropped}
+        return {
+            "module": self.module,
+            "path": self.path,
+            "kept": self.kept,
+            "dropped": self.dropped,
+        }
 
 
 def module_name(relpath: str) -> str:
@@ -73,7 +78,12 @@ def ghostwrite(tree: Path, module: str, timeout: float = 120) -> str:
         try:
             proc = subprocess.run(
                 [sys.executable, "-c", _GHOSTWRITE, module],
-                cwd=tree, env=clean_env(Path(home)), capture_output=True, text=True, timeout=timeout, check=False,
+                cwd=tree,
+                env=clean_env(Path(home)),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired as exc:
             raise TestGenError(f"the ghostwriter ran past {timeout:.0f} s") from exc
@@ -97,7 +107,9 @@ def drop_tests(text: str, names: set[str]) -> str:
     return "".join(lines)
 
 
-def generate(runner: TestRunner, workspace: Any, module: str, timeout: float = 120) -> GeneratedTests | None:
+def generate(
+    runner: TestRunner, workspace: Any, module: str, timeout: float = 120
+) -> GeneratedTests | None:
     with scratch_tree(Path(workspace.path)) as tree:
         text = ghostwrite(tree, module, timeout)
     compile(text, "<ghostwritten>", "exec")
@@ -134,16 +146,34 @@ def generate_and_propose(workspace_id: int, module: str, requested_by_id: int | 
 
     workspace = Workspace.objects.get(pk=workspace_id)
     settings = tunables.get_group("diagnostics.", workspace)
-    runner = get_runner(settings["diagnostics.runner"], timeout=settings["diagnostics.test_timeout_seconds"])
+    runner = get_runner(
+        settings["diagnostics.runner"], timeout=settings["diagnostics.test_timeout_seconds"]
+    )
     generated = generate(runner, workspace, module)
     if generated is None:
         return None
-    fix = ProposedFix("ghostwriter", "testgen", generated.path, generated.diff,
-                      f"Property-based tests for {module} (Hypothesis ghostwriter); {len(generated.kept)} kept, "
-                      f"{len(generated.dropped)} that failed dropped.", "python")
-    proposal = do_record_fix(workspace, fix, origin=FixProposal.Origin.TESTGEN, source="builtin:ghostwriter",
-                             verification={"passed": True, **generated.as_dict()})
+    fix = ProposedFix(
+        "ghostwriter",
+        "testgen",
+        generated.path,
+        generated.diff,
+        f"Property-based tests for {module} (Hypothesis ghostwriter); {len(generated.kept)} kept, "
+        f"{len(generated.dropped)} that failed dropped.",
+        "python",
+    )
+    proposal = do_record_fix(
+        workspace,
+        fix,
+        origin=FixProposal.Origin.TESTGEN,
+        source="builtin:ghostwriter",
+        verification={"passed": True, **generated.as_dict()},
+    )
     actor = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
     # Adding tests only: low severity, and the metadata asks for LOW_RISK (the policy decides).
-    return submit_proposal(proposal, actor or "system:diagnostics", error_type="logic", severity="low",
-                           metadata={"safety_hint": "LOW_RISK", "kind": "tests"})
+    return submit_proposal(
+        proposal,
+        actor or "system:diagnostics",
+        error_type="logic",
+        severity="low",
+        metadata={"safety_hint": "LOW_RISK", "kind": "tests"},
+    )

@@ -60,7 +60,13 @@ register(
         "meet the same validation, sandbox, breakers and approvals as any patch.",
         kind=bool,
     ),
-    Tunable("diagnostics.coverage", True, GROUP, "Measure coverage (coverage.py) on diagnostic runs.", kind=bool),
+    Tunable(
+        "diagnostics.coverage",
+        True,
+        GROUP,
+        "Measure coverage (coverage.py) on diagnostic runs.",
+        kind=bool,
+    ),
     Tunable(
         "diagnostics.static_analysis",
         True,

@@ -54,12 +54,16 @@ def run_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, Role.REVIEWER, Role.OPERATOR, Role.ADMIN)
-    run = get_object_or_404(DiagnosticRun.objects.select_related("workspace", "requested_by"), pk=pk)
+    run = get_object_or_404(
+        DiagnosticRun.objects.select_related("workspace", "requested_by"), pk=pk
+    )
     proposals = FixProposal.objects.filter(run=run).select_related("modification")
     by_diff = {p.diff: p for p in proposals}
     diagnostics = []
     for item in (run.report or {}).get("diagnostics", []):
-        fixes = [{**fix, "proposal": by_diff.get(fix["diff"])} for fix in item.get("potential_fixes", [])]
+        fixes = [
+            {**fix, "proposal": by_diff.get(fix["diff"])} for fix in item.get("potential_fixes", [])
+        ]
         diagnostics.append({**item, "fixes": fixes})
     return render(
         request,

@@ -8,7 +8,9 @@ def load(apps, schema_editor):
 
     KnownPattern = apps.get_model("healing", "KnownPattern")
     for data in PATTERNS_V1:
-        KnownPattern.objects.update_or_create(slug=data["slug"], defaults={k: v for k, v in data.items() if k != "slug"})
+        KnownPattern.objects.update_or_create(
+            slug=data["slug"], defaults={k: v for k, v in data.items() if k != "slug"}
+        )
 
 
 def unload(apps, schema_editor):

@@ -24,17 +24,24 @@ class KnownPattern(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=128)
     language = models.CharField(max_length=16, choices=Language.choices, default=Language.PYTHON)
-    exception_type = models.CharField(max_length=64, blank=True, help_text="e.g. NameError; blank matches any.")
+    exception_type = models.CharField(
+        max_length=64, blank=True, help_text="e.g. NameError; blank matches any."
+    )
     regex = models.TextField(
-        blank=True, help_text="Searched in the failure message; named groups are handed to the fix template."
+        blank=True,
+        help_text="Searched in the failure message; named groups are handed to the fix template.",
     )
     suggested_action = models.TextField()
     fix_template = models.CharField(
-        max_length=64, blank=True, help_text="A registered fix template (healing.diagnostics.fixes)."
+        max_length=64,
+        blank=True,
+        help_text="A registered fix template (healing.diagnostics.fixes).",
     )
     error_type = models.CharField(max_length=16, default="runtime")
     severity = models.CharField(max_length=16, default="medium")
-    priority = models.PositiveSmallIntegerField(default=50, help_text="Lower wins when several patterns match.")
+    priority = models.PositiveSmallIntegerField(
+        default=50, help_text="Lower wins when several patterns match."
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -112,8 +119,12 @@ class DiagnosticRun(models.Model):
         MANUAL = "manual"
         SCHEDULE = "schedule"
 
-    workspace = models.ForeignKey("healing.Workspace", on_delete=models.CASCADE, related_name="diagnostic_runs")
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
+    workspace = models.ForeignKey(
+        "healing.Workspace", on_delete=models.CASCADE, related_name="diagnostic_runs"
+    )
+    status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
+    )
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -130,7 +141,9 @@ class DiagnosticRun(models.Model):
     skipped = models.PositiveIntegerField(default=0)
     coverage_percent = models.FloatField(null=True, blank=True)
     report = models.JSONField(default=dict, blank=True)
-    log = models.JSONField(default=dict, blank=True, help_text="The DiagnosticLogger's entries for this run.")
+    log = models.JSONField(
+        default=dict, blank=True, help_text="The DiagnosticLogger's entries for this run."
+    )
     error = models.TextField(blank=True)
 
     objects = DiagnosticRunQuerySet.as_manager()
@@ -142,26 +155,32 @@ class DiagnosticRun(models.Model):
     def __str__(self) -> str:
         return f"diagnostics #{self.pk} on {self.workspace_id} ({self.status})"
 
-    @property
-    def duration_ms(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds() * 1000
-        return None
-
     def get_absolute_url(self) -> str:
         return f"/diagnostics/runs/{self.pk}/"
 
     def get_api_url(self) -> str:
         return f"/api/v1/diagnostics/runs/{self.pk}/"
 
+    @property
+    def duration_ms(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds() * 1000
+        return None
+
 
 class DetectedBug(models.Model):
     """A problem a static analyser found in one file (pyflakes, bandit, our AST checks)."""
 
-    workspace = models.ForeignKey("healing.Workspace", on_delete=models.CASCADE, related_name="detected_bugs")
-    run = models.ForeignKey(DiagnosticRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="bugs")
+    workspace = models.ForeignKey(
+        "healing.Workspace", on_delete=models.CASCADE, related_name="detected_bugs"
+    )
+    run = models.ForeignKey(
+        DiagnosticRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="bugs"
+    )
     tool = models.CharField(max_length=16)
-    code = models.CharField(max_length=64, help_text="The analyser's rule, e.g. undefined-name or B602.")
+    code = models.CharField(
+        max_length=64, help_text="The analyser's rule, e.g. undefined-name or B602."
+    )
     severity = models.CharField(max_length=16)
     path = models.CharField(max_length=1024)
     line = models.PositiveIntegerField()
@@ -186,18 +205,28 @@ class FixProposal(models.Model):
         MODEL = "model"
         TESTGEN = "testgen"
 
-    workspace = models.ForeignKey("healing.Workspace", on_delete=models.CASCADE, related_name="fix_proposals")
-    run = models.ForeignKey(DiagnosticRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals")
-    bug = models.ForeignKey(DetectedBug, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals")
+    workspace = models.ForeignKey(
+        "healing.Workspace", on_delete=models.CASCADE, related_name="fix_proposals"
+    )
+    run = models.ForeignKey(
+        DiagnosticRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals"
+    )
+    bug = models.ForeignKey(
+        DetectedBug, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals"
+    )
     origin = models.CharField(max_length=16, choices=Origin.choices)
-    source = models.CharField(max_length=128, help_text="The modification's source: builtin:<pattern>, model:<name>.")
+    source = models.CharField(
+        max_length=128, help_text="The modification's source: builtin:<pattern>, model:<name>."
+    )
     template = models.CharField(max_length=64, blank=True)
     test_id = models.CharField(max_length=512, blank=True)
     path = models.CharField(max_length=1024, blank=True)
     language = models.CharField(max_length=32, default="python")
     description = models.TextField(blank=True)
     diff = models.TextField()
-    verification = models.JSONField(null=True, blank=True, help_text="The local re-run with the fix applied.")
+    verification = models.JSONField(
+        null=True, blank=True, help_text="The local re-run with the fix applied."
+    )
     modification = models.ForeignKey(
         "healing.Modification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -79,7 +79,15 @@ class FixTemplate:
     def propose(self, ctx: FixContext) -> ProposedFix | None:
         try:
             edit = self.build(ctx)
-        except (ValueError, SyntaxError, IndexError, KeyError, tokenize.TokenError, OSError, RecursionError):
+        except (
+            ValueError,
+            SyntaxError,
+            IndexError,
+            KeyError,
+            tokenize.TokenError,
+            OSError,
+            RecursionError,
+        ):
             return None
         if edit is None:
             return None
@@ -137,7 +145,9 @@ def js_syntax_ok(text: str, suffix: str = ".js") -> bool:
     with tempfile.TemporaryDirectory(prefix="selfheal-jscheck-") as tmp:
         target = Path(tmp) / f"check{suffix}"
         target.write_text(text)
-        proc = subprocess.run(["node", "--check", str(target)], capture_output=True, timeout=30, check=False)
+        proc = subprocess.run(
+            ["node", "--check", str(target)], capture_output=True, timeout=30, check=False
+        )
         return proc.returncode == 0
 
 
@@ -150,7 +160,11 @@ def make_diff(relpath: str, old: str, new: str) -> str:
         out.append("new file mode 100644\n")
     body = list(
         difflib.unified_diff(
-            old_lines, new_lines, fromfile=f"a/{relpath}" if old else "/dev/null", tofile=f"b/{relpath}", n=3
+            old_lines,
+            new_lines,
+            fromfile=f"a/{relpath}" if old else "/dev/null",
+            tofile=f"b/{relpath}",
+            n=3,
         )
     )
     for line in body:
@@ -165,7 +179,11 @@ def diff_applies(root: Path, diff: str) -> bool:
     if not (root / ".git").exists():
         return True  # not a repository (a bare directory in a bench): compile() was the check
     proc = subprocess.run(
-        ["git", "-C", str(root), "apply", "--check", "-"], input=diff, capture_output=True, text=True, timeout=30,
+        ["git", "-C", str(root), "apply", "--check", "-"],
+        input=diff,
+        capture_output=True,
+        text=True,
+        timeout=30,
         check=False,
     )
     return proc.returncode == 0
@@ -191,7 +209,9 @@ def _words(name: str) -> list[str]:
     return [w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)]
 
 
-def replace_name_tokens(text: str, line: int | None, old: str, new: str, *, after_dot: bool | None = None) -> str:
+def replace_name_tokens(
+    text: str, line: int | None, old: str, new: str, *, after_dot: bool | None = None
+) -> str:
     """Replace NAME tokens `old` by `new` (on one line, or everywhere when line is None).
 
     after_dot=True: only attribute names (`x.old`); False: only plain names; None: both.

@@ -8,23 +8,119 @@ from pathlib import Path
 from .base import Edit, FixContext, FixTemplate, close_match, register_template, replace_line
 
 _IDENT = re.compile(r"(?<![\w$.])([A-Za-z_$][\w$]*)")
-_STRINGS = re.compile(r"'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|`(?:\\.|[^`\\])*`|//[^\n]*|/\*.*?\*/", re.S)
+_STRINGS = re.compile(
+    r"'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|`(?:\\.|[^`\\])*`|//[^\n]*|/\*.*?\*/", re.S
+)
 
 JS_GLOBALS = {
-    "Array", "Boolean", "Date", "Error", "JSON", "Map", "Math", "Number", "Object", "Promise", "RegExp", "Set",
-    "String", "Symbol", "TypeError", "RangeError", "console", "module", "exports", "require", "parseInt",
-    "parseFloat", "isNaN", "undefined", "process", "globalThis", "setTimeout", "structuredClone",
+    "Array",
+    "Boolean",
+    "Date",
+    "Error",
+    "JSON",
+    "Map",
+    "Math",
+    "Number",
+    "Object",
+    "Promise",
+    "RegExp",
+    "Set",
+    "String",
+    "Symbol",
+    "TypeError",
+    "RangeError",
+    "console",
+    "module",
+    "exports",
+    "require",
+    "parseInt",
+    "parseFloat",
+    "isNaN",
+    "undefined",
+    "process",
+    "globalThis",
+    "setTimeout",
+    "structuredClone",
 }
 JS_METHODS = {
     # Array.prototype, String.prototype and Object's common methods
-    "map", "filter", "reduce", "reduceRight", "forEach", "some", "every", "find", "findIndex", "findLast",
-    "includes", "indexOf", "lastIndexOf", "join", "slice", "splice", "push", "pop", "shift", "unshift", "concat",
-    "sort", "reverse", "flat", "flatMap", "fill", "keys", "values", "entries", "at", "toUpperCase",
-    "toLowerCase", "trim", "trimStart", "trimEnd", "split", "replace", "replaceAll", "startsWith", "endsWith",
-    "padStart", "padEnd", "repeat", "charAt", "charCodeAt", "substring", "match", "matchAll", "toString",
-    "toFixed", "hasOwnProperty", "assign", "freeze", "fromEntries", "isArray", "from", "of", "has", "get",
-    "set", "add", "delete", "clear", "then", "catch", "finally", "stringify", "parse", "max", "min", "floor",
-    "ceil", "round", "abs", "sqrt", "random", "pow",
+    "map",
+    "filter",
+    "reduce",
+    "reduceRight",
+    "forEach",
+    "some",
+    "every",
+    "find",
+    "findIndex",
+    "findLast",
+    "includes",
+    "indexOf",
+    "lastIndexOf",
+    "join",
+    "slice",
+    "splice",
+    "push",
+    "pop",
+    "shift",
+    "unshift",
+    "concat",
+    "sort",
+    "reverse",
+    "flat",
+    "flatMap",
+    "fill",
+    "keys",
+    "values",
+    "entries",
+    "at",
+    "toUpperCase",
+    "toLowerCase",
+    "trim",
+    "trimStart",
+    "trimEnd",
+    "split",
+    "replace",
+    "replaceAll",
+    "startsWith",
+    "endsWith",
+    "padStart",
+    "padEnd",
+    "repeat",
+    "charAt",
+    "charCodeAt",
+    "substring",
+    "match",
+    "matchAll",
+    "toString",
+    "toFixed",
+    "hasOwnProperty",
+    "assign",
+    "freeze",
+    "fromEntries",
+    "isArray",
+    "from",
+    "of",
+    "has",
+    "get",
+    "set",
+    "add",
+    "delete",
+    "clear",
+    "then",
+    "catch",
+    "finally",
+    "stringify",
+    "parse",
+    "max",
+    "min",
+    "floor",
+    "ceil",
+    "round",
+    "abs",
+    "sqrt",
+    "random",
+    "pow",
 }
 
 
@@ -71,7 +167,11 @@ class JsReferenceCloseMatch(FixTemplate):
             return None
         lines = text.splitlines(keepends=True)
         new_line = _replace_word_in_code(lines[line - 1], missing, better, after_dot=False)
-        return Edit(path, replace_line(text, line, new_line), f"Use `{better}` for the undefined `{missing}`.")
+        return Edit(
+            path,
+            replace_line(text, line, new_line),
+            f"Use `{better}` for the undefined `{missing}`.",
+        )
 
 
 @register_template
@@ -88,14 +188,18 @@ class JsMethodNearMiss(FixTemplate):
             return None
         lines = text.splitlines(keepends=True)
         new_line = _replace_word_in_code(lines[line - 1], method, better, after_dot=True)
-        return Edit(path, replace_line(text, line, new_line), f"Call `.{better}` instead of `.{method}`.")
+        return Edit(
+            path, replace_line(text, line, new_line), f"Call `.{better}` instead of `.{method}`."
+        )
 
 
 @register_template
 class JsConstReassigned(FixTemplate):
     name = "javascript.const_to_let"
     language = "javascript"
-    help = "A TypeError 'Assignment to constant variable': declare the reassigned variable with let."
+    help = (
+        "A TypeError 'Assignment to constant variable': declare the reassigned variable with let."
+    )
 
     def build(self, ctx: FixContext) -> Edit | None:
         path, line, text = _js_frame(ctx)
@@ -112,7 +216,11 @@ class JsConstReassigned(FixTemplate):
             if decl:
                 src = lines[row - 1]
                 lines[row - 1] = src[: decl.start()] + "let" + src[decl.start() + 5 :]
-                return Edit(path, "".join(lines), f"`{name}` is reassigned: declare it with let (line {row}).")
+                return Edit(
+                    path,
+                    "".join(lines),
+                    f"`{name}` is reassigned: declare it with let (line {row}).",
+                )
         return None
 
 
@@ -135,7 +243,9 @@ class JsOptionalChain(FixTemplate):
             return None
         at = m.start()
         new_line = src[:at] + "?." + src[at + 1 :] if src[at] == "." else src[:at] + "?." + src[at:]
-        return Edit(path, replace_line(text, line, new_line), f"Read `{prop}` with ?. on line {line}.")
+        return Edit(
+            path, replace_line(text, line, new_line), f"Read `{prop}` with ?. on line {line}."
+        )
 
 
 @register_template
@@ -155,7 +265,9 @@ class JsModulePathCloseMatch(FixTemplate):
             folder = (ctx.root / frame.path).parent
             base = Path(wanted)
             siblings = {
-                str(base.parent / p.stem) if not wanted.endswith(p.suffix) else str(base.parent / p.name)
+                str(base.parent / p.stem)
+                if not wanted.endswith(p.suffix)
+                else str(base.parent / p.name)
                 for p in (folder / base.parent).glob("*")
                 if p.suffix in {".js", ".mjs", ".cjs", ".json"}
             }
@@ -163,6 +275,10 @@ class JsModulePathCloseMatch(FixTemplate):
             better = close_match(wanted, siblings, 0.75)
             if not better:
                 return None
-            new = re.sub(r"(['\"])" + re.escape(wanted) + r"\1", lambda m: m.group(1) + better + m.group(1), text)
+            new = re.sub(
+                r"(['\"])" + re.escape(wanted) + r"\1",
+                lambda m, to=better: m.group(1) + to + m.group(1),
+                text,
+            )
             return Edit(frame.path, new, f"Require `{better}`; `{wanted}` does not exist.")
         return None

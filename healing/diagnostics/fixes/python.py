@@ -100,12 +100,22 @@ class NameCloseMatch(FixTemplate):
         tree = ast.parse(text)
         hint = _DID_YOU_MEAN.search(ctx.case.message)
         candidates = defined_names(tree) | set(dir(builtins))
-        better = hint.group(1) if hint and hint.group(1) in candidates else close_match(missing, candidates, 0.75)
+        better = (
+            hint.group(1)
+            if hint and hint.group(1) in candidates
+            else close_match(missing, candidates, 0.75)
+        )
         if better:
             new = replace_name_tokens(text, line, missing, better, after_dot=False)
-            return Edit(path, new, f"Use `{better}` instead of the undefined `{missing}` on line {line}.")
+            return Edit(
+                path, new, f"Use `{better}` instead of the undefined `{missing}` on line {line}."
+            )
         if missing in sys.stdlib_module_names:
-            return Edit(path, insert_import(text, f"import {missing}"), f"Import the standard module `{missing}`.")
+            return Edit(
+                path,
+                insert_import(text, f"import {missing}"),
+                f"Import the standard module `{missing}`.",
+            )
         return None
 
 
@@ -130,7 +140,9 @@ def _class_attributes(root: Path, class_name: str) -> set[str]:
     return names
 
 
-_BUILTIN_TYPES = {t.__name__: t for t in (str, list, dict, set, tuple, int, float, bytes, frozenset)}
+_BUILTIN_TYPES = {
+    t.__name__: t for t in (str, list, dict, set, tuple, int, float, bytes, frozenset)
+}
 
 
 @register_template
@@ -156,7 +168,11 @@ class AttributeNearMiss(FixTemplate):
         elif owner != "NoneType":
             candidates = _class_attributes(ctx.root, owner)
         hint = _DID_YOU_MEAN.search(ctx.case.message)
-        better = hint.group(1) if hint and hint.group(1) in candidates else close_match(attr, candidates, 0.7)
+        better = (
+            hint.group(1)
+            if hint and hint.group(1) in candidates
+            else close_match(attr, candidates, 0.7)
+        )
         if not better:
             return None
         new = replace_name_tokens(text, line, attr, better, after_dot=True)
@@ -183,7 +199,9 @@ class ImportRenamed(FixTemplate):
                 continue
             tree = ast.parse(text)
             for node in ast.walk(tree):
-                if isinstance(node, ast.ImportFrom) and (node.module or "").endswith(module.split(".")[-1]):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").endswith(
+                    module.split(".")[-1]
+                ):
                     for alias in node.names:
                         if alias.name == wanted:
                             replacement = f"{better} as {alias.asname or wanted}"
@@ -223,7 +241,9 @@ class ModuleCloseMatch(FixTemplate):
             return None
         for frame in reversed(ctx.case.frames):
             text = ctx.read(frame.path) if frame.path.endswith(".py") else None
-            if text is None or not re.search(rf"^\s*(import|from)\s+{re.escape(missing)}\b", text, re.M):
+            if text is None or not re.search(
+                rf"^\s*(import|from)\s+{re.escape(missing)}\b", text, re.M
+            ):
                 continue
             new = replace_name_tokens(text, None, missing, better, after_dot=False)
             return Edit(frame.path, new, f"There is no module `{missing}`; `{better}` is meant.")
@@ -238,7 +258,20 @@ def _strip_comment(line: str) -> tuple[str, str]:
     return line.rstrip("\n").rstrip(), ""
 
 
-_BLOCK_KEYWORDS = ("if", "elif", "else", "for", "while", "def", "class", "try", "except", "finally", "with", "async")
+_BLOCK_KEYWORDS = (
+    "if",
+    "elif",
+    "else",
+    "for",
+    "while",
+    "def",
+    "class",
+    "try",
+    "except",
+    "finally",
+    "with",
+    "async",
+)
 
 
 @register_template
@@ -253,8 +286,14 @@ class MissingColon(FixTemplate):
             if row < 1 or row > len(lines):
                 continue
             code, comment = _strip_comment(lines[row - 1])
-            if code.lstrip().split(" ")[0].rstrip(":(") in _BLOCK_KEYWORDS and not code.endswith(":"):
-                return Edit(path, replace_line(text, row, code + ":" + comment), f"Add the missing colon on line {row}.")
+            if code.lstrip().split(" ")[0].rstrip(":(") in _BLOCK_KEYWORDS and not code.endswith(
+                ":"
+            ):
+                return Edit(
+                    path,
+                    replace_line(text, row, code + ":" + comment),
+                    f"Add the missing colon on line {row}.",
+                )
         return None
 
 
@@ -284,7 +323,9 @@ class BracketBalance(FixTemplate):
         fixed = "".join(out) + "".join(_PAIRS[o] for o in reversed(stack))
         if fixed == code:
             return None
-        return Edit(path, replace_line(text, line, fixed + comment), f"Balance the brackets on line {line}.")
+        return Edit(
+            path, replace_line(text, line, fixed + comment), f"Balance the brackets on line {line}."
+        )
 
 
 @register_template
@@ -300,7 +341,11 @@ class FixIndentation(FixTemplate):
         previous = [lines[i] for i in range(line - 2, -1, -1) if lines[i].strip()]
         if "expected an indented block" in message:
             header = re.search(r"statement on line (\d+)", message)
-            base = indent_of(lines[int(header.group(1)) - 1]) if header else (indent_of(previous[0]) if previous else "")
+            base = (
+                indent_of(lines[int(header.group(1)) - 1])
+                if header
+                else (indent_of(previous[0]) if previous else "")
+            )
             new_indent = base + "    "
         elif "unexpected indent" in message:
             if not previous:
@@ -311,7 +356,9 @@ class FixIndentation(FixTemplate):
                     return None
         elif "unindent does not match" in message:
             current = len(indent_of(lines[line - 1]))
-            levels = sorted({len(indent_of(p)) for p in previous if len(indent_of(p)) < current}, reverse=True)
+            levels = sorted(
+                {len(indent_of(p)) for p in previous if len(indent_of(p)) < current}, reverse=True
+            )
             new_indent = " " * (levels[0] if levels else 0)
         else:
             return None
@@ -335,9 +382,11 @@ def _syntax_location(ctx: FixContext) -> tuple[str, int, str]:
 def _enclosing(tree: ast.AST, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     best = None
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno <= line <= (node.end_lineno or 0):
-            if best is None or node.lineno > best.lineno:
-                best = node
+        inside = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
+            node.lineno <= line <= (node.end_lineno or 0)
+        )
+        if inside and (best is None or node.lineno > best.lineno):
+            best = node
     return best
 
 
@@ -372,14 +421,18 @@ class KeyErrorGet(FixTemplate):
                 base = ast.get_source_segment(text, node.value)
                 sub = ast.get_source_segment(text, node.slice)
                 new = _segment_replace(text, node, f"{base}.get({sub})")
-                return Edit(path, new, f"Read {sub} with .get() on line {line}: a missing key gives None.")
+                return Edit(
+                    path, new, f"Read {sub} with .get() on line {line}: a missing key gives None."
+                )
         return None
 
 
 @register_template
 class ZeroDivisionGuard(FixTemplate):
     name = "python.zero_division_guard"
-    help = "A ZeroDivisionError: guard the division on the failing line so an empty divisor gives 0."
+    help = (
+        "A ZeroDivisionError: guard the division on the failing line so an empty divisor gives 0."
+    )
 
     def build(self, ctx: FixContext) -> Edit | None:
         path, line, text = _frame_file(ctx)
@@ -409,8 +462,13 @@ class UnboundLocalGlobal(FixTemplate):
         func = _enclosing(tree, line)
         if func is None:
             return None
-        outer = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-                 and n is not func and n.lineno < func.lineno <= (n.end_lineno or 0)]
+        outer = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+            and n is not func
+            and n.lineno < func.lineno <= (n.end_lineno or 0)
+        ]
         if name in top_level_names(tree) and not outer:
             keyword = "global"
         elif outer and name in defined_names(outer[-1]):
@@ -435,7 +493,9 @@ _RANGE_LEN = re.compile(r"range\(\s*len\((?P<x>[^()]+)\)\s*\)")
 @register_template
 class IndexOffByOne(FixTemplate):
     name = "python.index_off_by_one"
-    help = "An IndexError from an off-by-one bound: range(len(x) + 1), <= len(x), x[len(x)], x[i + 1]."
+    help = (
+        "An IndexError from an off-by-one bound: range(len(x) + 1), <= len(x), x[len(x)], x[i + 1]."
+    )
 
     def build(self, ctx: FixContext) -> Edit | None:
         path, line, text = _frame_file(ctx)
@@ -446,7 +506,9 @@ class IndexOffByOne(FixTemplate):
         failing = lines[line - 1]
         if _INDEX_LEN.search(failing):
             new_line = _INDEX_LEN.sub(lambda m: f"[len({m.group('x')}) - 1]", failing, count=1)
-            return Edit(path, replace_line(text, line, new_line), f"Index the last element on line {line}.")
+            return Edit(
+                path, replace_line(text, line, new_line), f"Index the last element on line {line}."
+            )
         for row in range(line, start - 1, -1):
             src = lines[row - 1]
             for regex, repl in (
@@ -455,13 +517,23 @@ class IndexOffByOne(FixTemplate):
             ):
                 if regex.search(src):
                     new_line = regex.sub(repl, src, count=1)
-                    return Edit(path, replace_line(text, row, new_line), f"Stop one short of the end on line {row}.")
+                    return Edit(
+                        path,
+                        replace_line(text, row, new_line),
+                        f"Stop one short of the end on line {row}.",
+                    )
         if re.search(r"\[\s*\w+\s*\+\s*1\s*\]", failing):
             for row in range(line, start - 1, -1):
                 src = lines[row - 1]
                 if _RANGE_LEN.search(src):
-                    new_line = _RANGE_LEN.sub(lambda m: f"range(len({m.group('x')}) - 1)", src, count=1)
-                    return Edit(path, replace_line(text, row, new_line), f"Stop the loop one early on line {row}.")
+                    new_line = _RANGE_LEN.sub(
+                        lambda m: f"range(len({m.group('x')}) - 1)", src, count=1
+                    )
+                    return Edit(
+                        path,
+                        replace_line(text, row, new_line),
+                        f"Stop the loop one early on line {row}.",
+                    )
         return None
 
 
@@ -476,7 +548,9 @@ class FloatApprox(FixTemplate):
     def build(self, ctx: FixContext) -> Edit | None:
         if not _FLOATY.search(ctx.case.message + ctx.case.details):
             return None
-        frames = [f for f in ctx.case.frames if f.path.endswith(".py") and not f.path.startswith("/")]
+        frames = [
+            f for f in ctx.case.frames if f.path.endswith(".py") and not f.path.startswith("/")
+        ]
         if not frames:
             return None
         path, line = frames[-1].path, frames[-1].line
@@ -504,7 +578,9 @@ class FloatApprox(FixTemplate):
 @register_template
 class RemoveUnusedImport(FixTemplate):
     name = "python.remove_unused_import"
-    help = "Drop an import pyflakes reports as unused (the whole statement, or one name of several)."
+    help = (
+        "Drop an import pyflakes reports as unused (the whole statement, or one name of several)."
+    )
 
     def build(self, ctx: FixContext) -> Edit | None:
         path, line, text = _frame_file(ctx)
@@ -540,4 +616,103 @@ class BareExcept(FixTemplate):
         new = re.sub(r"\bexcept\s*:", "except Exception:", src, count=1)
         if new == src:
             return None
-        return Edit(path, replace_line(text, line, new), f"Catch Exception, not everything, on line {line}.")
+        return Edit(
+            path, replace_line(text, line, new), f"Catch Exception, not everything, on line {line}."
+        )
+
+
+def _repo_functions(
+    root: Path, name: str
+) -> list[tuple[str, str, ast.FunctionDef, ast.ClassDef | None]]:
+    """(path, text, function, enclosing class) for every function called `name` outside tests."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if {".git", "node_modules", ".venv"} & set(rel.parts) or rel.name.startswith("test_"):
+            continue
+        try:
+            text = path.read_text()
+            tree = ast.parse(text)
+        except (SyntaxError, UnicodeDecodeError, OSError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef) and item.name == name:
+                        found.append((str(rel), text, item, node))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name == name:
+                found.append((str(rel), text, node, None))
+    return found
+
+
+@register_template
+class MethodMissingSelf(FixTemplate):
+    name = "python.method_missing_self"
+    help = "A method defined without `self` gets one argument too many: add the `self` parameter."
+
+    def build(self, ctx: FixContext) -> Edit | None:
+        func, owner = ctx.groups.get("func", ""), ctx.groups.get("cls", "")
+        expected, given = int(ctx.groups.get("n", "0")), int(ctx.groups.get("m", "0"))
+        if given != expected + 1:
+            return None
+        for path, text, node, klass in _repo_functions(ctx.root, func):
+            if klass is None or (owner and klass.name != owner):
+                continue
+            decorators = {ast.unparse(d) for d in node.decorator_list}
+            params = [a.arg for a in node.args.posonlyargs + node.args.args]
+            if decorators & {"staticmethod", "classmethod"} or (
+                params and params[0] in {"self", "cls"}
+            ):
+                continue
+            lines = text.splitlines(keepends=True)
+            src = lines[node.lineno - 1]
+            m = re.search(rf"\bdef\s+{re.escape(func)}\s*\(", src)
+            if not m:
+                return None
+            rest = src[m.end() :]
+            insert = "self" if rest.lstrip().startswith(")") else "self, "
+            lines[node.lineno - 1] = src[: m.end()] + insert + rest
+            return Edit(path, "".join(lines), f"`{klass.name}.{func}` is a method: give it `self`.")
+        return None
+
+
+@register_template
+class MissingReturn(FixTemplate):
+    name = "python.missing_return"
+    help = "A function that computes a value but never returns it (the caller gets None)."
+
+    def build(self, ctx: FixContext) -> Edit | None:
+        func = ctx.groups.get("func", "")
+        for path, text, node, _ in _repo_functions(ctx.root, func):
+            own = [
+                n for n in ast.walk(node) if isinstance(n, ast.Return | ast.Yield | ast.YieldFrom)
+            ]
+            if own:
+                continue
+            last = node.body[-1]
+            lines = text.splitlines(keepends=True)
+            indent = indent_of(lines[last.lineno - 1])
+            end = last.end_lineno or last.lineno
+            if (
+                isinstance(last, ast.Assign)
+                and len(last.targets) == 1
+                and isinstance(last.targets[0], ast.Name)
+            ):
+                lines.insert(end, f"{indent}return {last.targets[0].id}\n")
+            elif isinstance(last, ast.AugAssign | ast.AnnAssign) and isinstance(
+                last.target, ast.Name
+            ):
+                lines.insert(end, f"{indent}return {last.target.id}\n")
+            elif (
+                isinstance(last, ast.Expr)
+                and not isinstance(last.value, ast.Constant)
+                and last.lineno == end
+            ):
+                lines[end - 1] = indent + "return " + lines[end - 1].lstrip()
+            else:
+                return None
+            return Edit(
+                path, "".join(lines), f"`{func}` computes its result but does not return it."
+            )
+        return None
