@@ -27,7 +27,7 @@ class ProgramResult:
     failures: int = 0
     diagnosed: int = 0  # failures with at least one matched pattern (catch-alls excluded)
     proposed: int = 0  # failures with at least one validated fix
-    fixed: int = 0  # failures whose proposed fix made the whole suite pass
+    fixed: int = 0  # failures whose proposed fix makes that test pass without breaking another
     patterns: list[str] = field(default_factory=list)
     templates: list[str] = field(default_factory=list)
     isolation: list[str] = field(default_factory=list)
@@ -82,9 +82,9 @@ def evaluate(
         if diagnosis.fixes:
             result.proposed += 1
             result.templates.extend(f.template for f in diagnosis.fixes)
-            if any(
-                (outcome.verifications.get(f.diff) or {}).get("all_pass") for f in diagnosis.fixes
-            ):
+            verdicts = [outcome.verifications.get(f.diff) or {} for f in diagnosis.fixes]
+            # Passes: the failing test passes with the fix and no other test starts failing.
+            if any(v.get("passed") for v in verdicts):
                 result.fixed += 1
     return result
 

@@ -114,7 +114,13 @@ def clean_env(home: Path) -> dict[str, str]:
 
 
 PY_TEST_GLOBS = ("test_*.py", "*_test.py")
-JS_TEST_GLOBS = ("*.test.js", "*.test.mjs", "*.test.cjs", "*.spec.js")
+# What `node --test` itself discovers (plus *.spec.js).
+JS_TEST_GLOBS = tuple(
+    f"{stem}.{ext}"
+    for stem in ("*.test", "*-test", "*_test", "test-*", "test", "*.spec")
+    for ext in ("js", "mjs", "cjs")
+)
+_JS_TEST_DIRS = {"test", "tests", "__tests__"}
 _SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__"}
 
 
@@ -125,6 +131,14 @@ def find_tests(tree: Path, globs: tuple[str, ...]) -> list[str]:
             rel = path.relative_to(tree)
             if not _SKIP_DIRS.intersection(rel.parts):
                 found.add(str(rel))
+    if globs == JS_TEST_GLOBS:
+        for ext in ("js", "mjs", "cjs"):
+            for path in tree.rglob(f"*.{ext}"):
+                rel = path.relative_to(tree)
+                if _JS_TEST_DIRS.intersection(rel.parts[:-1]) and not _SKIP_DIRS.intersection(
+                    rel.parts
+                ):
+                    found.add(str(rel))
     return sorted(found)
 
 
