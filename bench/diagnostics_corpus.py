@@ -22,7 +22,14 @@ def main() -> None:
         else Path(__file__).resolve().parent.parent / "tests" / "buggy_programs"
     )
     programs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
-    totals = {"programs": 0, "failures": 0, "diagnosed": 0, "proposed": 0, "fixed": 0}
+    totals = {
+        "programs": 0,
+        "programs_fixed": 0,
+        "failures": 0,
+        "diagnosed": 0,
+        "proposed": 0,
+        "fixed": 0,
+    }
     started = time.monotonic()
     print(
         f"{'program':28} {'fail':>4} {'diag':>4} {'prop':>4} {'pass':>4}  patterns / templates / isolation"
@@ -35,6 +42,7 @@ def main() -> None:
             print(f"{program.name:28} could not be evaluated: {type(exc).__name__}: {exc}")
             continue
         totals["programs"] += 1
+        totals["programs_fixed"] += int(r.failures > 0 and r.fixed == r.failures)
         for key in ("failures", "diagnosed", "proposed", "fixed"):
             totals[key] += getattr(r, key)
         print(
@@ -53,7 +61,11 @@ def main() -> None:
         f"fix proposed (validated diff):          {totals['proposed']} ({100 * totals['proposed'] / f:.0f} %)"
     )
     print(
-        f"fix passes the whole test suite:        {totals['fixed']} ({100 * totals['fixed'] / f:.0f} %)"
+        f"fix passes the tests:                   {totals['fixed']} ({100 * totals['fixed'] / f:.0f} %)"
+        " (its test passes, no other test starts failing)"
+    )
+    print(
+        f"programs with every failure fixed:      {totals['programs_fixed']} of {totals['programs']}"
     )
     print(f"wall time: {elapsed:.1f} s ({elapsed / max(totals['programs'], 1):.1f} s per program)")
 
