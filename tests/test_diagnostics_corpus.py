@@ -39,6 +39,7 @@ NOT_FIXABLE = [
     "py_recursion",
     "py_type_concat",
     "py_order_dependent",
+    "py_endless_loop",
     "js_wrong_comparison",
     "js_recursion",
 ]

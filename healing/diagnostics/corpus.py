@@ -66,7 +66,7 @@ def evaluate(
         logger = DiagnosticLogger(program.name)
         outcome = diagnose_workspace(
             SimpleNamespace(path=str(repo)),
-            LocalRunner(timeout=120),
+            LocalRunner(timeout=30),
             patterns or seed_patterns(),
             logger,
             Options(isolate=isolate, isolation_budget=10, verify_fixes=True),

@@ -8,6 +8,7 @@ development path and a fallback; the sandbox backend is the one that isolates.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -154,6 +155,7 @@ class LocalRunner(TestRunner):
 
     def __init__(self, timeout: float = 300.0) -> None:
         self.timeout = timeout
+        self.per_test_timeout = max(5.0, min(60.0, timeout / 3))
 
     def run(
         self,
@@ -217,6 +219,9 @@ class LocalRunner(TestRunner):
             "junit_family=xunit1",
             f"--junitxml={xml}",
         ]
+        if importlib.util.find_spec("pytest_timeout") is not None:
+            # One hanging test fails on its own instead of running the whole run out of time.
+            pytest_args.append(f"--timeout={self.per_test_timeout:.0f}")
         prefix = [sys.executable, "-m"]
         if coverage:
             data = work / ".coverage"
@@ -275,7 +280,13 @@ class LocalRunner(TestRunner):
                 by_file.setdefault(file, []).append(name)
         for index, (file, names) in enumerate(by_file.items()):
             xml = work / f"node-{index}.xml"
-            cmd = ["node", "--test", "--test-reporter=junit", f"--test-reporter-destination={xml}"]
+            cmd = [
+                "node",
+                "--test",
+                f"--test-timeout={self.per_test_timeout * 1000:.0f}",
+                "--test-reporter=junit",
+                f"--test-reporter-destination={xml}",
+            ]
             if names:
                 cmd.append(
                     "--test-name-pattern=^(" + "|".join(re.escape(n) for n in names if n) + ")$"

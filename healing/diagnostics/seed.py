@@ -438,4 +438,16 @@ PATTERNS_V2: list[dict] = [
         "suggested_action": "The function computes its result but falls off the end: return the value.",
         "fix_template": "python.missing_return",
     },
+    {
+        "slug": "test-timeout",
+        "language": "any",
+        "exception_type": "",
+        "priority": 20,
+        "name": "Test ran out of time (endless loop?)",
+        "error_type": "performance",
+        "severity": "high",
+        "regex": r"Timeout \(?>[\d.]+s|test timed out after|timed out after \d+ms",
+        "suggested_action": "The test did not finish: look for a loop whose condition never changes, or a blocking call.",
+        "fix_template": "",
+    },
 ]
