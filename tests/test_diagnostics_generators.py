@@ -207,3 +207,37 @@ def test_it_asks_the_model_when_no_template_fits_and_proposes_its_fix_as_model_s
     proposal = FixProposal.objects.get(run=run)
     assert proposal.origin == "model" and proposal.source == "model:fake-model"
     assert proposal.modification.source == "model:fake-model"
+
+
+def test_it_asks_the_model_for_a_bug_no_template_fixes(
+    tmp_path: Path, fake_model: tuple[str, FakeModel], operator: Any, settings: Any, api_as: Any
+) -> None:
+    from healing.models import DetectedBug
+
+    url, model = fake_model
+    settings.DIAGNOSTICS_GENERATOR = {
+        "base_url": url,
+        "model": "fake-model",
+        "api_key": "",
+        "timeout": 10,
+    }
+    repo = factories.make_git_repo(
+        tmp_path / "r", {"calc.py": "def add(a, b):\n    return a - b\n"}
+    )
+    workspace = factories.make_workspace(repo, name="calc")
+    bug = DetectedBug.objects.create(
+        workspace=workspace,
+        tool="ast",
+        code="logic",
+        severity="medium",
+        path="calc.py",
+        line=2,
+        message="minus",
+    )
+    response = api_as(operator).post(f"/api/v1/bugs/{bug.pk}/fix/")
+    assert response.status_code == 201, response.content
+    assert response.json()["source"] == "model:fake-model"
+
+    model.answer = lambda body: (200, _completion("no idea"), 0)
+    again = api_as(operator).post(f"/api/v1/bugs/{bug.pk}/fix/")
+    assert again.status_code == 422 and "refused" in again.json()["detail"]

@@ -21,6 +21,7 @@ from healing.diagnostics.actions import (
     submit_proposal,
 )
 from healing.diagnostics.bugs import BugFinding, propose_bug_fix
+from healing.diagnostics.generators import FixRequest, GeneratorError, configured_generator
 from healing.diagnostics.runners import RunnerError, scratch_tree
 from healing.models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern, Workspace
 from healing.permissions import IsOperator, IsStaffRole
@@ -231,9 +232,18 @@ class BugFix(APIView):
         finding = BugFinding(
             bug.tool, bug.code, bug.severity, bug.path, bug.line, bug.message, bug.detail
         )
+        generator = configured_generator()
+        model_error = ""
         try:
             with scratch_tree(Path(bug.workspace.path)) as tree:
                 fix = propose_bug_fix(tree, finding)
+                if fix is None and generator is not None:
+                    # No template: ask the model (off unless configured), checked the same way.
+                    ask = FixRequest(tree, bug.path, "python", f"{bug.code}: {bug.message}", "")
+                    try:
+                        fix = generator.generate_fix(ask)
+                    except GeneratorError as exc:
+                        model_error = f" The model's answer was refused: {exc}"
         except RunnerError as exc:
             return Response(
                 {"error": "unavailable", "detail": str(exc)}, status=status.HTTP_409_CONFLICT
@@ -242,16 +252,18 @@ class BugFix(APIView):
             return Response(
                 {
                     "error": "no_fix",
-                    "detail": f"No fix template can fix {bug.code} at {bug.path}:{bug.line} at HEAD.",
+                    "detail": f"No fix template can fix {bug.code} at {bug.path}:{bug.line} at HEAD."
+                    + model_error,
                 },
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
+        from_model = fix.template == "model"
         with transaction.atomic():
             proposal = do_record_fix(
                 bug.workspace,
                 fix,
-                origin=FixProposal.Origin.TEMPLATE,
-                source=f"builtin:bug-{bug.code}",
+                origin=FixProposal.Origin.MODEL if from_model else FixProposal.Origin.TEMPLATE,
+                source=f"model:{fix.pattern}" if from_model else f"builtin:bug-{bug.code}",
                 bug=bug,
             )
             proposal = submit_proposal(
