@@ -147,6 +147,8 @@ def parse_pytest_junit(xml_text: str, root: Path | None) -> list[CaseResult]:
                 message = found[-1].strip()
             elif not message and details:
                 message = details.strip().splitlines()[-1]
+            if message.startswith("assert "):
+                message = f"AssertionError: {message}"  # pytest's rewritten asserts drop the type
         cases.append(
             CaseResult(
                 nodeid=nodeid,
