@@ -114,3 +114,19 @@ def test_it_keeps_pages_from_outsiders_and_reviewers_from_running(
 def test_it_answers_a_bad_workspace_with_a_message(operator: Any, workspace: Any) -> None:
     response = _client(operator).post("/diagnostics/runs/", {"workspace": "x' OR 1=1"}, follow=True)
     assert response.status_code == 200 and b"Choose an active workspace" in response.content
+
+
+def test_it_lets_admins_edit_patterns_in_the_admin(db: Any) -> None:
+    from tests import factories
+
+    admin = factories.make_user("root", password="pw-for-tests-1")
+    admin.is_staff = admin.is_superuser = True
+    admin.save(update_fields=["is_staff", "is_superuser"])
+    client = _client(admin)
+    listing = client.get("/admin/healing/knownpattern/")
+    assert listing.status_code == 200 and b"py-name-close-match" in listing.content
+    from healing.models import KnownPattern
+
+    pattern = KnownPattern.objects.get(slug="py-zero-division")
+    page = client.get(f"/admin/healing/knownpattern/{pattern.pk}/change/")
+    assert page.status_code == 200

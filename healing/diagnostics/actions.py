@@ -231,6 +231,14 @@ def submit_proposal(
     proposal.modification = modification
     proposal.submit_error = ""
     proposal.save(update_fields=["modification", "submit_error"])
+    record_event(
+        "diagnostics.fix_submitted",
+        actor,
+        workspace_id=proposal.workspace_id,
+        modification_id=modification.pk,
+        reason=proposal.description[:500],
+        data={"proposal_id": proposal.pk, "source": proposal.source, "template": proposal.template},
+    )
     return proposal
 
 

@@ -15,10 +15,16 @@ class KnownPatternAdmin(admin.ModelAdmin):
         "fix_template",
         "priority",
         "enabled",
+        "success",
     )
     list_filter = ("language", "enabled", "error_type")
     search_fields = ("slug", "name", "regex", "suggested_action")
     list_editable = ("enabled", "priority")
+
+    @admin.display(description="Fix success (applied / decided)")
+    def success(self, obj: KnownPattern) -> str:
+        rate = obj.success_rate()
+        return "—" if rate is None else f"{rate:.0%}"
 
 
 @admin.register(DiagnosticRun)
