@@ -58,7 +58,11 @@ def make_repo(program: Path, parent: Path) -> Path:
 
 
 def evaluate(
-    program: Path, patterns: list[PatternSpec] | None = None, *, isolate: bool = True
+    program: Path,
+    patterns: list[PatternSpec] | None = None,
+    *,
+    isolate: bool = True,
+    search_budget: int = 20,
 ) -> ProgramResult:
     result = ProgramResult(program.name)
     with tempfile.TemporaryDirectory(prefix="selfheal-corpus-") as tmp:
@@ -69,7 +73,9 @@ def evaluate(
             LocalRunner(timeout=30),
             patterns or seed_patterns(),
             logger,
-            Options(isolate=isolate, isolation_budget=10, verify_fixes=True),
+            Options(
+                isolate=isolate, isolation_budget=10, verify_fixes=True, search_budget=search_budget
+            ),
         )
     result.error = outcome.result.error
     for diagnosis in outcome.diagnoses:

@@ -17,6 +17,7 @@ from .logger import DiagnosticLogger
 from .patterns import Diagnosis, PatternSpec, TestFailureAnalyzer
 from .results import RunResult
 from .runners import RunnerError, TestRunner, scratch_tree
+from .search import search_fix
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Options:
     verify_fixes: bool = True
     coverage: bool = False
     max_failures: int = 50
+    search_budget: int = 0  # mutants tried per logic failure no template fixes (0: no search)
 
 
 @dataclass
@@ -124,7 +126,42 @@ def diagnose_workspace(
                     verdict = verify_fix(runner, workspace, result, fix.diff, diagnosis.case.nodeid)
                     ctx["result"] = verdict
                 outcome.verifications[fix.diff] = verdict
+    if options.search_budget > 0:
+        search_logic_failures(runner, workspace, outcome, logger, options.search_budget)
     return outcome
+
+
+def search_logic_failures(
+    runner: TestRunner, workspace: Any, outcome: Outcome, logger: DiagnosticLogger, budget: int
+) -> None:
+    """Assertion failures that no verified fix explains: try single-token mutants (search.py)."""
+    failing = {c.nodeid for c in outcome.result.failures}
+    with scratch_tree(Path(workspace.path)) as tree:
+        for diagnosis in outcome.diagnoses:
+            case = diagnosis.case
+            if case.exception_type != "AssertionError" or diagnosis.isolation in {
+                "flaky",
+                "order_dependent",
+            }:
+                continue
+            if any(
+                (outcome.verifications.get(f.diff) or {}).get("passed") for f in diagnosis.fixes
+            ):
+                continue
+            found = search_fix(
+                runner,
+                workspace,
+                tree,
+                case,
+                failing,
+                logger,
+                budget=budget,
+                pattern="search-mutation",
+            )
+            if found is not None:
+                fix, verdict = found
+                diagnosis.fixes.append(fix)
+                outcome.verifications[fix.diff] = verdict
 
 
 def ask_generator(

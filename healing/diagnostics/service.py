@@ -62,6 +62,7 @@ def execute(run_id: int) -> DiagnosticRun | None:
                 verify_fixes=settings["diagnostics.verify_fixes"],
                 coverage=settings["diagnostics.coverage"],
                 max_failures=settings["diagnostics.max_failures"],
+                search_budget=settings["diagnostics.search_budget"],
             )
             outcome = diagnose_workspace(
                 workspace,

@@ -83,4 +83,14 @@ register(
         min=1,
         max=1000,
     ),
+    Tunable(
+        "diagnostics.search_budget",
+        20,
+        GROUP,
+        "Mutants (one changed operator or constant) tried per assertion failure that no template "
+        "fixes; the first that passes the tests is proposed for review. 0: no search.",
+        kind=int,
+        min=0,
+        max=500,
+    ),
 )
