@@ -164,3 +164,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"daphne": {"level": "WARNING"}},
 }
+
+# --- Self-debugging: an OpenAI-compatible model asked for fixes no template has (off unless set) --
+DIAGNOSTICS_GENERATOR = {
+    "backend": "openai-chat",
+    "base_url": env.str("SELFHEAL_GENERATOR_BASE_URL", default=""),
+    "model": env.str("SELFHEAL_GENERATOR_MODEL", default=""),
+    "api_key": env.str("SELFHEAL_GENERATOR_API_KEY", default=""),
+    "timeout": env.float("SELFHEAL_GENERATOR_TIMEOUT", default=30.0),
+}
