@@ -13,11 +13,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db import transaction
 from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
-from healing.actions.audit import record_event
+from healing.intake import IntakeError, do_submit_patch
 from healing.models import Modification, Workspace
 
 
@@ -69,49 +68,9 @@ def build_envelope(
 def propose_modification(
     envelope: dict[str, Any], *, workspace: Workspace, submitted_by: Any, source: str
 ) -> Modification:
-    """Submit one of the engine's own patches. Raises ProposalError when intake refuses it."""
+    """Submit one of the engine's own patches through the same intake as any agent's.
+    Raises ProposalError (with intake's field messages) when intake refuses it."""
     try:
-        from healing.intake import do_submit_patch  # type: ignore[attr-defined]
-    except ImportError:
-        do_submit_patch = None
-    if do_submit_patch is not None:
-        try:
-            return do_submit_patch(envelope, submitted_by=submitted_by, source=source)
-        except Exception as exc:  # IntakeError carries field messages; keep them with the proposal
-            if type(exc).__name__ == "IntakeError":
-                raise ProposalError(
-                    str(exc), getattr(exc, "fields", None) or getattr(exc, "errors", None)
-                ) from exc
-            raise
-    return _record_received(envelope, workspace=workspace, submitted_by=submitted_by, source=source)
-
-
-@transaction.atomic
-def _record_received(
-    envelope: dict[str, Any], *, workspace: Workspace, submitted_by: Any, source: str
-) -> Modification:
-    """Interim until intake lands: store the modification as received, with its audit event."""
-    diff = envelope["patch_data"]["diff"]
-    classification = envelope.get("error_classification", {})
-    modification = Modification.objects.create(
-        workspace=workspace,
-        patch_id=envelope["patch_id"],
-        source=source,
-        submitted_by=submitted_by if getattr(submitted_by, "pk", None) else None,
-        language=envelope["language"],
-        envelope=envelope,
-        diff=diff,
-        files=diff_files(diff),
-        claimed_error_type=classification.get("error_type", ""),
-        claimed_severity=classification.get("severity", ""),
-    )
-    record_event(
-        "modification.received",
-        submitted_by if getattr(submitted_by, "pk", None) else source,
-        workspace_id=workspace.pk,
-        modification_id=modification.pk,
-        to_state=modification.status,
-        reason="proposed by self-debugging",
-        data={"patch_id": modification.patch_id, "source": source},
-    )
-    return modification
+        return do_submit_patch(envelope, submitted_by=submitted_by, source=source)
+    except IntakeError as exc:
+        raise ProposalError(str(exc), exc.fields) from exc
