@@ -1,12 +1,22 @@
 """The healing app's models, one module per area. Import from here."""
 
 from .audit import AuditEvent
+from .backup import Backup
 from .config import Setting, SettingChange
 from .engine import EngineState
+from .journal import ApplyJournal, ApplyJournalStep, JournalState, WorkspaceLock
 from .modification import InvalidTransition, Modification, ModificationStatus
+from .sandbox import SandboxRun, SandboxRunKind
 from .workspace import IsolationLevel, Workspace
 
 __all__ = [
+    "ApplyJournal",
+    "ApplyJournalStep",
+    "Backup",
+    "JournalState",
+    "SandboxRun",
+    "SandboxRunKind",
+    "WorkspaceLock",
     "AuditEvent",
     "EngineState",
     "InvalidTransition",
