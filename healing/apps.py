@@ -9,3 +9,5 @@ class HealingConfig(AppConfig):
         # Tunables register themselves on import; the registry must be complete before any
         # request, task or admin page reads it.
         from . import tunables  # noqa: F401
+        from .apply import settings as _apply_settings  # noqa: F401
+        from .sandbox import hooks as _sandbox_hooks  # noqa: F401
