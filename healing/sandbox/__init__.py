@@ -196,7 +196,8 @@ def run_tests(workspace: Any, *, diff: str | None = None, test_ids: list[str] | 
     limits = Limits.for_workspace(workspace)
     commit = workspace.head_commit()
     result = _run_in_scratch(workspace, backend, commit, diff, test_ids, limits)
-    if diff is None:
+    if diff is None or result.limit_hit or "error" in result.detail:
+        # A run cut short by a limit (or a diff that does not apply) fails whatever the baseline says.
         return result
     base = baseline(workspace, commit, backend, limits)
     before = {t["nodeid"]: t["outcome"] for t in base.tests}
