@@ -98,11 +98,14 @@ def check_sandbox() -> CheckResult:
     from .models import Workspace
 
     unmet = [
-        f"{name} needs {level}" for name, level in Workspace.objects.active().values_list("name", "isolation_level")
+        f"{name} needs {level}"
+        for name, level in Workspace.objects.active().values_list("name", "isolation_level")
         if not caps["levels"].get(level, {}).get("available")
     ]
     result["ok"] = not unmet
-    result["detail"] = f"best isolation: {caps['best']}" + (f"; blocked: {', '.join(unmet)}" if unmet else "")
+    result["detail"] = f"best isolation: {caps['best']}" + (
+        f"; blocked: {', '.join(unmet)}" if unmet else ""
+    )
     return result
 
 

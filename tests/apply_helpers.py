@@ -18,13 +18,15 @@ TESTS = (
 FIX = """--- a/app.py
 +++ b/app.py
 @@ -4,3 +4,3 @@
- 
+\x20
  def sub(a, b):
 -    return a + b
 +    return a - b
 """
 # Touches three files (one new, one deleted) so that a crash has many places to land.
-WIDE_FIX = FIX + """--- /dev/null
+WIDE_FIX = (
+    FIX
+    + """--- /dev/null
 +++ b/pkg/new_module.py
 @@ -0,0 +1,2 @@
 +VALUE = 42
@@ -34,10 +36,13 @@ WIDE_FIX = FIX + """--- /dev/null
 @@ -1 +0,0 @@
 -old notes
 """
+)
 
 
 def make_repo(tmp_path: Path) -> Path:
-    return factories.make_git_repo(tmp_path / "repo", {"app.py": APP, "test_app.py": TESTS, "notes.txt": "old notes\n"})
+    return factories.make_git_repo(
+        tmp_path / "repo", {"app.py": APP, "test_app.py": TESTS, "notes.txt": "old notes\n"}
+    )
 
 
 def approved_modification(workspace: Any, diff: str = FIX, **fields: Any) -> Any:
@@ -55,7 +60,12 @@ def snapshot(repo: Path) -> dict[str, Any]:
         if ".git" in path.relative_to(repo).parts or not path.is_file():
             continue
         files[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=all"], capture_output=True, text=True, check=True).stdout
+    status = subprocess.run(
+        ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     head = factories.git(repo, "rev-parse", "HEAD").strip()
     branch = factories.git(repo, "symbolic-ref", "HEAD").strip()
     return {"head": head, "branch": branch, "files": files, "status": status}

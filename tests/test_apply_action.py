@@ -40,7 +40,15 @@ def test_it_lands_a_patch_as_one_commit_with_a_trailer(ws: Any, reviewer: Any) -
     assert snapshot(ws.repo_path)["status"] == ""
     journal = ApplyJournal.objects.get(modification=mod)
     assert journal.state == "done"
-    assert [s.step for s in journal.steps.all()] == ["start", "build_commit", "backup", "write_files", "update_ref", "sync_index", "done"]
+    assert [s.step for s in journal.steps.all()] == [
+        "start",
+        "build_commit",
+        "backup",
+        "write_files",
+        "update_ref",
+        "sync_index",
+        "done",
+    ]
     backup = Backup.objects.get(modification=mod)
     assert backup.files[0]["path"] == "app.py" and len(backup.files[0]["sha256"]) == 64
     assert (Path(backup.path) / "files" / "app.py").read_text().endswith("return a + b\n")
@@ -55,7 +63,9 @@ def test_it_authors_the_commit_as_the_approving_user(ws: Any, reviewer: Any) -> 
 
     do_apply(mod)
 
-    assert factories.git(ws.repo_path, "log", "-1", "--format=%an").strip() == reviewer.get_username()
+    assert (
+        factories.git(ws.repo_path, "log", "-1", "--format=%an").strip() == reviewer.get_username()
+    )
 
 
 def test_it_lands_adds_and_deletes(ws: Any) -> None:
@@ -68,7 +78,9 @@ def test_it_lands_adds_and_deletes(ws: Any) -> None:
     assert snapshot(ws.repo_path)["status"] == ""
 
 
-def test_it_sends_a_stale_patch_back_to_validation(ws: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_it_sends_a_stale_patch_back_to_validation(
+    ws: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     mod = approved_modification(ws)
     (ws.repo_path / "other.py").write_text("X = 1\n")
     factories.git(ws.repo_path, "add", "other.py")

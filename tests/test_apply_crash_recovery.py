@@ -28,7 +28,11 @@ def _harness(mod_id: int, k: int, backups: Path) -> subprocess.Popen[str]:
     env = dict(os.environ, DATABASE_URL=_database_url_for_tests())
     return subprocess.Popen(
         [sys.executable, "-m", "tests.apply_crash_harness", str(mod_id), str(k), str(backups)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -89,7 +93,9 @@ def test_it_survives_kills_at_random_instants(tmp_path: Path, settings: Any) -> 
         mod = approved_modification(ws, diff=WIDE_FIX)
         before = snapshot(ws.repo_path)
         proc = _harness(mod.pk, -1, tmp_path / "backups")
-        time.sleep(rng.uniform(0.3, 1.6))  # Django start-up takes most of this; the apply is the rest
+        time.sleep(
+            rng.uniform(0.3, 1.6)
+        )  # Django start-up takes most of this; the apply is the rest
         proc.kill()
         proc.communicate(timeout=60)
         seen.add(_check(ws, mod, before, after_files))

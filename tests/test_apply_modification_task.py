@@ -24,7 +24,13 @@ def _sandboxed(tmp_path: Path, files: dict[str, str] | None = None, diff: str = 
     repo = factories.make_git_repo(tmp_path / "repo", files) if files else make_repo(tmp_path)
     ws = factories.make_workspace(repo, name="calc", isolation_level="partial")
     mod = factories.make_modification(
-        ws, diff=diff, status="sandboxing", base_commit=ws.head_commit(), safety_level="SAFE", error_type="logic", envelope=SURE
+        ws,
+        diff=diff,
+        status="sandboxing",
+        base_commit=ws.head_commit(),
+        safety_level="SAFE",
+        error_type="logic",
+        envelope=SURE,
     )
     assert sandbox_modification(mod.pk) == "approved"
     return mod
@@ -40,7 +46,9 @@ def test_it_applies_a_correct_fix_and_its_tests_pass(db: Any, tmp_path: Path) ->
     assert {t["outcome"] for t in verify.tests} == {"passed"}
 
 
-def test_it_rolls_back_automatically_when_the_tests_fail_after_apply(db: Any, tmp_path: Path) -> None:
+def test_it_rolls_back_automatically_when_the_tests_fail_after_apply(
+    db: Any, tmp_path: Path
+) -> None:
     # A test that starts failing once a sentinel appears: something changed between the sandbox
     # and the apply (PARTIAL isolation does not hide the file system, which makes this possible).
     sentinel = tmp_path / "sentinel"
@@ -74,5 +82,7 @@ def test_it_finishes_the_watch_when_health_stays_good(db: Any, tmp_path: Path) -
 
 def test_it_does_nothing_for_a_patch_that_is_not_approved(db: Any, tmp_path: Path) -> None:
     ws = factories.make_workspace(make_repo(tmp_path), name="calc")
-    mod = factories.make_modification(ws, diff=FIX, status="awaiting_approval", base_commit=ws.head_commit())
+    mod = factories.make_modification(
+        ws, diff=FIX, status="awaiting_approval", base_commit=ws.head_commit()
+    )
     assert apply_modification(mod.pk) is None

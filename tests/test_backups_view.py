@@ -37,17 +37,26 @@ def test_it_lists_backups_with_their_manifest(backup: Backup, admin_user: Any, a
 
 def test_it_keeps_backups_from_operators(backup: Backup, operator: Any, api_as: Any) -> None:
     assert api_as(operator).get("/api/v1/backups/").status_code == 403
-    assert api_as(operator).post(f"/api/v1/backups/{backup.pk}/restore/", {}, format="json").status_code == 403
+    assert (
+        api_as(operator)
+        .post(f"/api/v1/backups/{backup.pk}/restore/", {}, format="json")
+        .status_code
+        == 403
+    )
 
 
 def test_it_restores_a_backup(backup: Backup, admin_user: Any, api_as: Any) -> None:
-    response = api_as(admin_user).post(f"/api/v1/backups/{backup.pk}/restore/", {"reason": "by hand"}, format="json")
+    response = api_as(admin_user).post(
+        f"/api/v1/backups/{backup.pk}/restore/", {"reason": "by hand"}, format="json"
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["backup"]["restored_at"]
     assert (backup.workspace.repo_path / "app.py").read_text() == APP
 
 
-def test_it_refuses_a_corrupt_backup_and_reports_it(backup: Backup, admin_user: Any, api_as: Any) -> None:
+def test_it_refuses_a_corrupt_backup_and_reports_it(
+    backup: Backup, admin_user: Any, api_as: Any
+) -> None:
     (Path(backup.path) / "files" / "app.py").write_text("tampered\n")
     before = snapshot(backup.workspace.repo_path)
 
@@ -61,4 +70,7 @@ def test_it_refuses_a_corrupt_backup_and_reports_it(backup: Backup, admin_user: 
 
 
 def test_it_answers_404_for_an_unknown_backup(db: Any, admin_user: Any, api_as: Any) -> None:
-    assert api_as(admin_user).post("/api/v1/backups/424242/restore/", {}, format="json").status_code == 404
+    assert (
+        api_as(admin_user).post("/api/v1/backups/424242/restore/", {}, format="json").status_code
+        == 404
+    )

@@ -36,7 +36,9 @@ def test_it_reverts_the_commit(applied: Any, operator: Any) -> None:
     assert applied.status == "rolled_back"
     assert applied.rollback_count == 1
     assert (ws.repo_path / "app.py").read_text() == APP
-    assert f"Selfheal-Rollback: {applied.pk}" in factories.git(ws.repo_path, "log", "-1", "--format=%B")
+    assert f"Selfheal-Rollback: {applied.pk}" in factories.git(
+        ws.repo_path, "log", "-1", "--format=%B"
+    )
     assert factories.git(ws.repo_path, "rev-parse", "HEAD^").strip() == applied.applied_commit
     assert snapshot(ws.repo_path)["status"] == ""
     event = applied.events.order_by("-id").first()
@@ -80,7 +82,9 @@ def test_it_rolls_back_automatically_only_once(applied: Any) -> None:
     assert AuditEvent.objects.filter(kind="modification.rollback_suppressed").exists()
 
 
-def test_it_refuses_to_roll_back_what_was_never_applied(db: Any, tmp_path: Path, operator: Any) -> None:
+def test_it_refuses_to_roll_back_what_was_never_applied(
+    db: Any, tmp_path: Path, operator: Any
+) -> None:
     ws = factories.make_workspace(make_repo(tmp_path), name="calc")
     with pytest.raises(InvalidTransition):
         do_rollback(approved_modification(ws), operator, "nope")

@@ -19,8 +19,12 @@ def test_it_names_the_best_level_and_each_backend(db: Any) -> None:
     assert "NO ISOLATION" in caps["levels"]["none"]["detail"]
 
 
-def test_it_shows_in_healthz_and_names_workspaces_it_cannot_serve(db: Any, tmp_path: Path, monkeypatch: Any) -> None:
-    factories.make_workspace(factories.make_git_repo(tmp_path / "r"), name="strict", isolation_level="full")
+def test_it_shows_in_healthz_and_names_workspaces_it_cannot_serve(
+    db: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    factories.make_workspace(
+        factories.make_git_repo(tmp_path / "r"), name="strict", isolation_level="full"
+    )
     bubblewrap_works.cache_clear()
     monkeypatch.setenv("PATH", "/nonexistent")
     try:

@@ -40,16 +40,25 @@ def _sandbox_processes() -> list[psutil.Process]:
     return found
 
 
-def test_it_kills_a_running_sandbox_in_another_process(celery_worker_process: Any, tmp_path: Path, operator: Any) -> None:
-    repo = factories.make_git_repo(tmp_path / "repo", {"app.py": "X = 1\n", "test_app.py": "def test_ok():\n    pass\n"})
+def test_it_kills_a_running_sandbox_in_another_process(
+    celery_worker_process: Any, tmp_path: Path, operator: Any
+) -> None:
+    repo = factories.make_git_repo(
+        tmp_path / "repo", {"app.py": "X = 1\n", "test_app.py": "def test_ok():\n    pass\n"}
+    )
     ws = factories.make_workspace(repo, name="stopme", isolation_level="partial")
-    mod = factories.make_modification(ws, diff=FOREVER, status="sandboxing", base_commit=ws.head_commit(), safety_level="SAFE")
+    mod = factories.make_modification(
+        ws, diff=FOREVER, status="sandboxing", base_commit=ws.head_commit(), safety_level="SAFE"
+    )
     scratch_before = set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*"))
 
     sandbox_modification.delay(mod.pk)
     deadline = time.monotonic() + 60
     # Wait for the patched run to be under way in the worker: its scratch tree appears.
-    while time.monotonic() < deadline and not set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*")) - scratch_before:
+    while (
+        time.monotonic() < deadline
+        and not set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*")) - scratch_before
+    ):
         time.sleep(0.05)
     time.sleep(1.0)
     stopped_at = time.monotonic()

@@ -19,7 +19,7 @@ BREAK_ADD = """--- a/app.py
  def add(a, b):
 -    return a + b
 +    return a + b + 1
- 
+\x20
 """
 SURE = {"confidence_scoring": {"overall_confidence": 0.99}}
 
@@ -29,10 +29,14 @@ def _mod(tmp_path: Path, diff: str, level: str = "partial", **fields: Any) -> An
     fields.setdefault("safety_level", "SAFE")
     fields.setdefault("error_type", "logic")
     fields.setdefault("envelope", SURE)
-    return factories.make_modification(ws, diff=diff, status="sandboxing", base_commit=ws.head_commit(), **fields)
+    return factories.make_modification(
+        ws, diff=diff, status="sandboxing", base_commit=ws.head_commit(), **fields
+    )
 
 
-def test_it_approves_a_correct_safe_fix_and_queues_the_apply(db: Any, tmp_path: Path, django_capture_on_commit_callbacks: Any) -> None:
+def test_it_approves_a_correct_safe_fix_and_queues_the_apply(
+    db: Any, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
     mod = _mod(tmp_path, FIX)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert sandbox_modification(mod.pk) == "approved"
@@ -57,7 +61,9 @@ def test_it_holds_a_high_risk_fix_for_a_human(db: Any, tmp_path: Path) -> None:
     assert sandbox_modification(mod.pk) == "awaiting_approval"
 
 
-def test_it_blocks_when_the_required_isolation_is_missing(db: Any, tmp_path: Path, monkeypatch: Any) -> None:
+def test_it_blocks_when_the_required_isolation_is_missing(
+    db: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
     mod = _mod(tmp_path, FIX, level="full")
     bubblewrap_works.cache_clear()
     monkeypatch.setenv("PATH", "/nonexistent")

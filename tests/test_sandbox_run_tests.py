@@ -26,7 +26,7 @@ TESTS = (
 FIX = """--- a/app.py
 +++ b/app.py
 @@ -4,3 +4,3 @@
- 
+\x20
  def sub(a, b):
 -    return a + b
 +    return a - b
@@ -37,18 +37,26 @@ BREAK = """--- a/app.py
  def add(a, b):
 -    return a + b
 +    return a * b
- 
+\x20
 """
 
 
-def _workspace(tmp_path: Path, level: str, files: dict[str, str] | None = None, **fields: Any) -> Any:
-    repo = factories.make_git_repo(tmp_path / "repo", files or {"app.py": APP, "test_app.py": TESTS})
+def _workspace(
+    tmp_path: Path, level: str, files: dict[str, str] | None = None, **fields: Any
+) -> Any:
+    repo = factories.make_git_repo(
+        tmp_path / "repo", files or {"app.py": APP, "test_app.py": TESTS}
+    )
     return factories.make_workspace(repo, isolation_level=level, **fields)
 
 
 def _leftovers(before: set[int]) -> list[psutil.Process]:
     me = psutil.Process(os.getpid())
-    return [p for p in me.children(recursive=True) if p.pid not in before and p.status() != psutil.STATUS_ZOMBIE]
+    return [
+        p
+        for p in me.children(recursive=True)
+        if p.pid not in before and p.status() != psutil.STATUS_ZOMBIE
+    ]
 
 
 def _scratch_dirs() -> set[str]:
@@ -67,7 +75,10 @@ def test_it_judges_a_fix_against_the_baseline(db: Any, tmp_path: Path, level: st
     assert result.limit_hit is None
     assert result.fixed == ["test_app::test_sub"]
     assert result.new_failures == []
-    assert {t.nodeid: t.outcome for t in result.tests} == {"test_app::test_add": "passed", "test_app::test_sub": "passed"}
+    assert {t.nodeid: t.outcome for t in result.tests} == {
+        "test_app::test_add": "passed",
+        "test_app::test_sub": "passed",
+    }
     assert result.coverage == 1.0
     baseline = SandboxRun.objects.get(kind="baseline")
     assert baseline.commit == ws.head_commit() and baseline.failing == ["test_app::test_sub"]
@@ -103,7 +114,9 @@ def test_it_reports_a_diff_that_does_not_apply(db: Any, tmp_path: Path) -> None:
     assert result.detail["error"] == "diff_does_not_apply"
 
 
-def test_it_refuses_to_downgrade_when_bubblewrap_is_unavailable(db: Any, tmp_path: Path, monkeypatch: Any) -> None:
+def test_it_refuses_to_downgrade_when_bubblewrap_is_unavailable(
+    db: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
     ws = _workspace(tmp_path, "full")
     # The edge we do not own: the bwrap binary. Hide it from PATH and from the probe's cache.
     bubblewrap_works.cache_clear()
@@ -130,7 +143,10 @@ HOSTILE = {
         "        if os.fork() == 0:\n            time.sleep(60)\n            os._exit(0)\n",
         "processes",
     ),
-    "output": ("def test_loud():\n    for _ in range(100000):\n        print('x' * 100)\n    assert False\n", "output"),
+    "output": (
+        "def test_loud():\n    for _ in range(100000):\n        print('x' * 100)\n    assert False\n",
+        "output",
+    ),
 }
 
 
@@ -139,8 +155,15 @@ HOSTILE = {
 def test_it_contains_hostile_tests(db: Any, tmp_path: Path, level: str, case: str) -> None:
     source, limit = HOSTILE[case]
     ws = _workspace(
-        tmp_path, level, {"app.py": "X = 1\n", "test_app.py": "def test_ok():\n    pass\n"},
-        policy_overrides={"sandbox.wall_time_s": 4, "sandbox.memory_mb": 300, "sandbox.max_processes": 32, "sandbox.max_output_kb": 64},
+        tmp_path,
+        level,
+        {"app.py": "X = 1\n", "test_app.py": "def test_ok():\n    pass\n"},
+        policy_overrides={
+            "sandbox.wall_time_s": 4,
+            "sandbox.memory_mb": 300,
+            "sandbox.max_processes": 32,
+            "sandbox.max_output_kb": 64,
+        },
     )
     diff = "--- /dev/null\n+++ b/test_hostile.py\n@@ -0,0 +1,{} @@\n{}".format(
         len(source.splitlines()), "".join(f"+{line}\n" for line in source.splitlines())
@@ -158,7 +181,9 @@ def test_it_contains_hostile_tests(db: Any, tmp_path: Path, level: str, case: st
 
 
 @needs_bwrap
-def test_it_hides_the_environment_and_the_file_system_under_full_isolation(db: Any, tmp_path: Path, monkeypatch: Any) -> None:
+def test_it_hides_the_environment_and_the_file_system_under_full_isolation(
+    db: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
     monkeypatch.setenv("SELFHEAL_TEST_SECRET", "hunter2-secret")
     outside = tmp_path / "outside.txt"
     venv_file = Path(sys.prefix) / "selfheal-escaped.txt"

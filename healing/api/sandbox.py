@@ -23,7 +23,9 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class OptionalReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, trim_whitespace=True, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        max_length=2000, trim_whitespace=True, required=False, allow_blank=True, default=""
+    )
 
 
 def _conflict(error: str, detail: str, **extra: Any) -> Response:
@@ -59,7 +61,14 @@ class PatchRollbackView(APIView):
         def run() -> Response:
             do_rollback(mod, request.user, body.validated_data["reason"])
             mod.refresh_from_db()
-            return Response({"id": mod.pk, "patch_id": mod.patch_id, "status": mod.status, "rollback_count": mod.rollback_count})
+            return Response(
+                {
+                    "id": mod.pk,
+                    "patch_id": mod.patch_id,
+                    "status": mod.status,
+                    "rollback_count": mod.rollback_count,
+                }
+            )
 
         return _apply_errors(run)
 
@@ -69,7 +78,9 @@ class PatchSandboxRunsView(APIView):
         mod = get_object_or_404(Modification, pk=pk)
         staff = any(has_role(request.user, r) for r in (Role.REVIEWER, Role.OPERATOR, Role.ADMIN))
         if not staff and mod.submitted_by_id != request.user.pk:
-            return Response({"error": "not_found", "detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+            return Response(
+                {"error": "not_found", "detail": "Not found."}, status=status.HTTP_404_NOT_FOUND
+            )
         return Response({"results": sandbox_results(mod)})
 
 
@@ -96,7 +107,9 @@ class BackupRestoreView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         from ..apply import do_restore_backup
 
-        backup = get_object_or_404(Backup.objects.select_related("workspace", "modification"), pk=pk)
+        backup = get_object_or_404(
+            Backup.objects.select_related("workspace", "modification"), pk=pk
+        )
         body = OptionalReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if backup.pruned_at is not None:

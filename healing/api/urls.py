@@ -4,7 +4,11 @@ from .sandbox import BackupListView, BackupRestoreView, PatchRollbackView, Patch
 
 urlpatterns: list = [
     path("patches/<int:pk>/rollback/", PatchRollbackView.as_view(), name="api-patch-rollback"),
-    path("patches/<int:pk>/sandbox-runs/", PatchSandboxRunsView.as_view(), name="api-patch-sandbox-runs"),
+    path(
+        "patches/<int:pk>/sandbox-runs/",
+        PatchSandboxRunsView.as_view(),
+        name="api-patch-sandbox-runs",
+    ),
     path("backups/", BackupListView.as_view(), name="api-backups"),
     path("backups/<int:pk>/restore/", BackupRestoreView.as_view(), name="api-backup-restore"),
 ]

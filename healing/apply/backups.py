@@ -26,7 +26,9 @@ class BackupCorrupt(Exception):
     def __init__(self, backup: Backup, mismatches: list[str]):
         self.backup = backup
         self.mismatches = mismatches
-        super().__init__(f"backup {backup.pk} is corrupt; checksum mismatch in: {', '.join(mismatches)}")
+        super().__init__(
+            f"backup {backup.pk} is corrupt; checksum mismatch in: {', '.join(mismatches)}"
+        )
 
 
 def backup_root() -> Path:
@@ -39,10 +41,14 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def create_backup(workspace: Any, base_commit: str, paths: list[str], modification: Any = None) -> Backup:
+def create_backup(
+    workspace: Any, base_commit: str, paths: list[str], modification: Any = None
+) -> Backup:
     """Copy each path as it is in the work tree (the caller checked it is clean) and fsync."""
     stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
-    directory = backup_root() / f"{workspace.name}-{stamp}-{modification.pk if modification else 'manual'}"
+    directory = (
+        backup_root() / f"{workspace.name}-{stamp}-{modification.pk if modification else 'manual'}"
+    )
     (directory / "files").mkdir(parents=True)
     entries = []
     for rel in paths:
@@ -53,7 +59,15 @@ def create_backup(workspace: Any, base_commit: str, paths: list[str], modificati
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             mode = "100755" if os.access(source, os.X_OK) else "100644"
-            entries.append({"path": rel, "exists": True, "sha256": sha256(data), "size": len(data), "mode": mode})
+            entries.append(
+                {
+                    "path": rel,
+                    "exists": True,
+                    "sha256": sha256(data),
+                    "size": len(data),
+                    "mode": mode,
+                }
+            )
         else:
             entries.append({"path": rel, "exists": False})
     manifest = {"workspace": workspace.name, "base_commit": base_commit, "files": entries}
@@ -62,7 +76,11 @@ def create_backup(workspace: Any, base_commit: str, paths: list[str], modificati
         fh.flush()
         os.fsync(fh.fileno())
     return Backup.objects.create(
-        workspace=workspace, modification=modification, path=str(directory), base_commit=base_commit, manifest=manifest
+        workspace=workspace,
+        modification=modification,
+        path=str(directory),
+        base_commit=base_commit,
+        manifest=manifest,
     )
 
 
@@ -86,7 +104,10 @@ def contents(backup: Backup) -> dict[str, tuple[bytes, str] | None]:
     result: dict[str, tuple[bytes, str] | None] = {}
     for entry in backup.files:
         if entry.get("exists"):
-            result[entry["path"]] = ((Path(backup.path) / "files" / entry["path"]).read_bytes(), entry.get("mode", "100644"))
+            result[entry["path"]] = (
+                (Path(backup.path) / "files" / entry["path"]).read_bytes(),
+                entry.get("mode", "100644"),
+            )
         else:
             result[entry["path"]] = None
     return result
@@ -94,8 +115,12 @@ def contents(backup: Backup) -> dict[str, tuple[bytes, str] | None]:
 
 def refuse(backup: Backup, exc: BackupCorrupt, actor: Actor) -> None:
     record_event(
-        "backup.restore_refused", actor, workspace_id=backup.workspace_id, modification_id=backup.modification_id,
-        reason=str(exc), data={"backup_id": backup.pk, "mismatches": exc.mismatches},
+        "backup.restore_refused",
+        actor,
+        workspace_id=backup.workspace_id,
+        modification_id=backup.modification_id,
+        reason=str(exc),
+        data={"backup_id": backup.pk, "mismatches": exc.mismatches},
     )
 
 
@@ -119,4 +144,12 @@ def prune_backups(workspace: Any = None) -> int:
     return len(doomed)
 
 
-__all__ = ["BackupCorrupt", "contents", "create_backup", "gitops", "prune_backups", "refuse", "verify"]
+__all__ = [
+    "BackupCorrupt",
+    "contents",
+    "create_backup",
+    "gitops",
+    "prune_backups",
+    "refuse",
+    "verify",
+]

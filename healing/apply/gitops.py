@@ -19,13 +19,21 @@ class GitError(Exception):
     pass
 
 
-def git(repo: Path | str, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> bytes:
+def git(
+    repo: Path | str, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+) -> bytes:
     out = subprocess.run(
-        ["git", "-C", str(repo), *args], input=stdin, capture_output=True, timeout=120, check=False,
+        ["git", "-C", str(repo), *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        check=False,
         env={**os.environ, **(env or {})},
     )
     if out.returncode != 0:
-        raise GitError(f"git {' '.join(args[:2])}: {out.stderr.decode(errors='replace').strip()[:1000]}")
+        raise GitError(
+            f"git {' '.join(args[:2])}: {out.stderr.decode(errors='replace').strip()[:1000]}"
+        )
     return out.stdout
 
 
@@ -52,10 +60,16 @@ class Author:
 
 def _commit(repo: Path, tree: str, parent: str, message: str, author: Author) -> str:
     env = {
-        "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
-        "GIT_COMMITTER_NAME": COMMITTER[0], "GIT_COMMITTER_EMAIL": COMMITTER[1],
+        "GIT_AUTHOR_NAME": author.name,
+        "GIT_AUTHOR_EMAIL": author.email,
+        "GIT_COMMITTER_NAME": COMMITTER[0],
+        "GIT_COMMITTER_EMAIL": COMMITTER[1],
     }
-    return git(repo, "commit-tree", tree, "-p", parent, "-F", "-", stdin=message.encode(), env=env).decode().strip()
+    return (
+        git(repo, "commit-tree", tree, "-p", parent, "-F", "-", stdin=message.encode(), env=env)
+        .decode()
+        .strip()
+    )
 
 
 def _with_private_index(repo: Path, base: str) -> tuple[dict[str, str], Path]:
@@ -67,7 +81,9 @@ def _with_private_index(repo: Path, base: str) -> tuple[dict[str, str], Path]:
     return env, Path(name)
 
 
-def commit_from_diff(repo: Path, base: str, diff: str, message: str, author: Author, *, reverse: bool = False) -> str:
+def commit_from_diff(
+    repo: Path, base: str, diff: str, message: str, author: Author, *, reverse: bool = False
+) -> str:
     """A commit of `base` with `diff` applied, built in the object store only."""
     env, index = _with_private_index(repo, base)
     try:
@@ -79,7 +95,9 @@ def commit_from_diff(repo: Path, base: str, diff: str, message: str, author: Aut
     return _commit(repo, tree, base, message, author)
 
 
-def commit_from_files(repo: Path, base: str, files: dict[str, tuple[bytes, str] | None], message: str, author: Author) -> str:
+def commit_from_files(
+    repo: Path, base: str, files: dict[str, tuple[bytes, str] | None], message: str, author: Author
+) -> str:
     """A commit of `base` with whole files replaced (content, mode) or removed (None)."""
     env, index = _with_private_index(repo, base)
     try:

@@ -8,6 +8,7 @@ replaced with an atomic rename, so a file is always wholly old or wholly new."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -39,11 +40,18 @@ def step(journal: ApplyJournal, name: str, **fields: Any) -> None:
     checkpoint(f"after:{name}")
 
 
-def start(workspace: Any, operation: str, base: str, holder: str, modification: Any = None) -> ApplyJournal:
+def start(
+    workspace: Any, operation: str, base: str, holder: str, modification: Any = None
+) -> ApplyJournal:
     checkpoint("before:start")
     journal = ApplyJournal.objects.create(
-        workspace=workspace, modification=modification, operation=operation, branch=workspace.branch,
-        base_commit=base, holder=holder, step="start",
+        workspace=workspace,
+        modification=modification,
+        operation=operation,
+        branch=workspace.branch,
+        base_commit=base,
+        holder=holder,
+        step="start",
     )
     ApplyJournalStep.objects.create(journal=journal, step="start")
     return journal
@@ -68,7 +76,11 @@ def _restore_files(repo: Path, journal: ApplyJournal) -> None:
         try:
             saved = backups.contents(Backup.objects.get(pk=journal.backup_id))
         except backups.BackupCorrupt:
-            log.warning("backup %s is corrupt; restoring journal %s from git objects", journal.backup_id, journal.pk)
+            log.warning(
+                "backup %s is corrupt; restoring journal %s from git objects",
+                journal.backup_id,
+                journal.pk,
+            )
     for rel in journal.files:
         entry = saved[rel] if rel in saved else gitops.blob_at(repo, journal.base_commit, rel)
         target = repo / rel
@@ -91,7 +103,9 @@ def _finish(journal: ApplyJournal, state: str) -> None:
     journal.save(update_fields=["state", "finished_at"])
 
 
-def land(journal: ApplyJournal, workspace: Any, new_commit: str, *, modification: Any = None) -> None:
+def land(
+    journal: ApplyJournal, workspace: Any, new_commit: str, *, modification: Any = None
+) -> None:
     """Back up, write, move the ref, sync the index. On any error the change is undone."""
     repo = workspace.repo_path
     files = gitops.changed_paths(repo, journal.base_commit, new_commit)
@@ -101,7 +115,15 @@ def land(journal: ApplyJournal, workspace: Any, new_commit: str, *, modification
     try:
         _write_tree(repo, new_commit, files)
         step(journal, "update_ref")
-        gitops.git(repo, "update-ref", "-m", f"selfheal {journal.operation}", gitops.branch_ref(journal.branch), new_commit, journal.base_commit)
+        gitops.git(
+            repo,
+            "update-ref",
+            "-m",
+            f"selfheal {journal.operation}",
+            gitops.branch_ref(journal.branch),
+            new_commit,
+            journal.base_commit,
+        )
     except Exception:
         undo(journal, workspace)
         raise
@@ -113,10 +135,9 @@ def land(journal: ApplyJournal, workspace: Any, new_commit: str, *, modification
 
 def _sync_index(repo: Path, commit: str) -> None:
     gitops.git(repo, "read-tree", commit)
-    try:
+    # --refresh exits 1 when files differ from the index; read-tree already made it right
+    with contextlib.suppress(gitops.GitError):
         gitops.git(repo, "update-index", "-q", "--refresh")
-    except gitops.GitError:
-        pass  # --refresh exits 1 when files differ from the index; read-tree already made it right
 
 
 def undo(journal: ApplyJournal, workspace: Any) -> None:

@@ -40,11 +40,15 @@ def acquire(workspace: Any, holder: str) -> bool:
     expires = now + timedelta(seconds=tunables.get("apply.lock_ttl_s", workspace))
     try:
         with transaction.atomic():
-            WorkspaceLock.objects.create(workspace=workspace, holder=holder, acquired_at=now, expires_at=expires)
+            WorkspaceLock.objects.create(
+                workspace=workspace, holder=holder, acquired_at=now, expires_at=expires
+            )
         return True
     except IntegrityError:
         pass
-    current = WorkspaceLock.objects.filter(workspace=workspace).values_list("holder", flat=True).first()
+    current = (
+        WorkspaceLock.objects.filter(workspace=workspace).values_list("holder", flat=True).first()
+    )
     stale = WorkspaceLock.objects.filter(workspace=workspace, expires_at__lt=now)
     if current is not None and holder_is_dead(current):
         stale = WorkspaceLock.objects.filter(workspace=workspace, holder=current)

@@ -26,7 +26,9 @@ def verify_tests(mod: Modification) -> str | None:
     store_run(mod.workspace, result, kind=SandboxRunKind.VERIFY, modification=mod)
     if result.limit_hit:
         return f"post-apply tests hit the {result.limit_hit} limit"
-    sandboxed = SandboxRun.objects.for_modification(mod.pk).filter(kind=SandboxRunKind.PATCHED).first()
+    sandboxed = (
+        SandboxRun.objects.for_modification(mod.pk).filter(kind=SandboxRunKind.PATCHED).first()
+    )
     expected = set(sandboxed.failing) if sandboxed is not None else set()
     new = sorted(set(result.failing) - expected)
     if new:
@@ -53,7 +55,11 @@ def health_problem() -> str | None:
         if not isinstance(metric, dict) or "error" not in name:
             continue
         value, threshold = metric.get("value"), metric.get("threshold")
-        if isinstance(value, int | float) and isinstance(threshold, int | float) and value > threshold:
+        if (
+            isinstance(value, int | float)
+            and isinstance(threshold, int | float)
+            and value > threshold
+        ):
             return f"error spike: {name} {value} > {threshold}"
     return None
 

@@ -17,13 +17,23 @@ class BackupQuerySet(models.QuerySet["Backup"]):
 class Backup(models.Model):
     """The files a change touches, copied before it lands, with a sha256 manifest."""
 
-    workspace = models.ForeignKey("healing.Workspace", on_delete=models.CASCADE, related_name="backups")
-    modification = models.ForeignKey(
-        "healing.Modification", null=True, blank=True, on_delete=models.SET_NULL, related_name="backups"
+    workspace = models.ForeignKey(
+        "healing.Workspace", on_delete=models.CASCADE, related_name="backups"
     )
-    path = models.CharField(max_length=1024, help_text="Directory holding the copies and manifest.json.")
+    modification = models.ForeignKey(
+        "healing.Modification",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="backups",
+    )
+    path = models.CharField(
+        max_length=1024, help_text="Directory holding the copies and manifest.json."
+    )
     base_commit = models.CharField(max_length=64)
-    manifest = models.JSONField(default=dict, help_text="{files: [{path, exists, sha256, size, mode}]}")
+    manifest = models.JSONField(
+        default=dict, help_text="{files: [{path, exists, sha256, size, mode}]}"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     restored_at = models.DateTimeField(null=True, blank=True)
     pruned_at = models.DateTimeField(null=True, blank=True)

@@ -22,18 +22,28 @@ class ApplyJournal(models.Model):
     A step row is written and committed BEFORE each step runs, so after a crash the last step
     says what may have been half-done; recovery then finishes or undoes it."""
 
-    workspace = models.ForeignKey("healing.Workspace", on_delete=models.CASCADE, related_name="journals")
+    workspace = models.ForeignKey(
+        "healing.Workspace", on_delete=models.CASCADE, related_name="journals"
+    )
     modification = models.ForeignKey(
-        "healing.Modification", null=True, blank=True, on_delete=models.CASCADE, related_name="journals"
+        "healing.Modification",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="journals",
     )
     operation = models.CharField(max_length=16, help_text="apply | rollback | restore")
-    state = models.CharField(max_length=16, choices=JournalState.choices, default=JournalState.IN_FLIGHT)
+    state = models.CharField(
+        max_length=16, choices=JournalState.choices, default=JournalState.IN_FLIGHT
+    )
     step = models.CharField(max_length=32, blank=True)
     branch = models.CharField(max_length=255)
     base_commit = models.CharField(max_length=64)
     new_commit = models.CharField(max_length=64, blank=True)
     files = models.JSONField(default=list, blank=True)
-    backup = models.ForeignKey("healing.Backup", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    backup = models.ForeignKey(
+        "healing.Backup", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     holder = models.CharField(max_length=128, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -56,11 +66,16 @@ class ApplyJournalStep(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"{self.step} at {self.created_at:%H:%M:%S.%f}"
+
 
 class WorkspaceLock(models.Model):
     """At most one apply/rollback/restore per workspace at a time (a row per held lock)."""
 
-    workspace = models.OneToOneField("healing.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    workspace = models.OneToOneField(
+        "healing.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
     holder = models.CharField(max_length=128, help_text="host:pid:token")
     acquired_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

@@ -32,21 +32,33 @@ class SandboxRunQuerySet(models.QuerySet["SandboxRun"]):
 class SandboxRun(models.Model):
     """One run of a workspace's tests in the sandbox, with the outcome of every test."""
 
-    workspace = models.ForeignKey("healing.Workspace", on_delete=models.CASCADE, related_name="sandbox_runs")
-    modification = models.ForeignKey(
-        "healing.Modification", null=True, blank=True, on_delete=models.CASCADE, related_name="sandbox_runs"
+    workspace = models.ForeignKey(
+        "healing.Workspace", on_delete=models.CASCADE, related_name="sandbox_runs"
     )
-    kind = models.CharField(max_length=16, choices=SandboxRunKind.choices, default=SandboxRunKind.PATCHED)
+    modification = models.ForeignKey(
+        "healing.Modification",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sandbox_runs",
+    )
+    kind = models.CharField(
+        max_length=16, choices=SandboxRunKind.choices, default=SandboxRunKind.PATCHED
+    )
     commit = models.CharField(max_length=64, db_index=True)
     test_command = models.CharField(max_length=1024)
     isolation_level = models.CharField(max_length=16)
     ok = models.BooleanField(default=False)
     limit_hit = models.CharField(
-        max_length=32, blank=True, help_text="wall_time, memory, cpu, processes, file_size, output, network, filesystem, emergency_stop"
+        max_length=32,
+        blank=True,
+        help_text="wall_time, memory, cpu, processes, file_size, output, network, filesystem, emergency_stop",
     )
     exit_code = models.IntegerField(null=True, blank=True)
     duration_ms = models.FloatField(default=0.0)
-    tests = models.JSONField(default=list, blank=True, help_text="[{nodeid, outcome, message, duration_ms}]")
+    tests = models.JSONField(
+        default=list, blank=True, help_text="[{nodeid, outcome, message, duration_ms}]"
+    )
     new_failures = models.JSONField(default=list, blank=True)
     fixed = models.JSONField(default=list, blank=True)
     coverage = models.FloatField(null=True, blank=True)

@@ -27,7 +27,9 @@ class TestOutcome:
 class SandboxResult:
     ok: bool  # the patch introduced no new failure and ran within its limits
     isolation_level: str
-    limit_hit: str | None = None  # wall_time | memory | cpu | processes | file_size | output | network | filesystem | emergency_stop
+    limit_hit: str | None = (
+        None  # wall_time | memory | cpu | processes | file_size | output | network | filesystem | emergency_stop
+    )
     duration_ms: float = 0.0
     tests: list[TestOutcome] = field(default_factory=list)
     new_failures: list[str] = field(default_factory=list)  # failing now, passing on the baseline
@@ -64,7 +66,7 @@ def _environment(scratch: Any, level: str, workspace: Any) -> dict[str, str]:
     env = {
         "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(scratch.home),
-        "TMPDIR": "/tmp" if level == "full" else str(scratch.tmp),
+        "TMPDIR": "/tmp" if level == "full" else str(scratch.tmp),  # noqa: S108 - a private tmpfs under FULL
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -77,18 +79,35 @@ def _environment(scratch: Any, level: str, workspace: Any) -> dict[str, str]:
     return env
 
 
-def _command(workspace: Any, scratch: Any, test_ids: list[str] | None, coverage_files: list[str]) -> list[str]:
+def _command(
+    workspace: Any, scratch: Any, test_ids: list[str] | None, coverage_files: list[str]
+) -> list[str]:
     argv = shlex.split(workspace.test_command)
     if argv and argv[0] == "phpunit":
         argv += ["--log-junit", str(scratch.reports / "phpunit.xml")]
     if coverage_files and argv[:3] == ["python", "-m", "pytest"]:
         include = ",".join(str(scratch.tree / f) for f in coverage_files)
-        argv = ["python", "-m", "coverage", "run", f"--data-file={scratch.reports / '.coverage'}", f"--include={include}", "-m", "pytest", *argv[3:]]
+        argv = [
+            "python",
+            "-m",
+            "coverage",
+            "run",
+            f"--data-file={scratch.reports / '.coverage'}",
+            f"--include={include}",
+            "-m",
+            "pytest",
+            *argv[3:],
+        ]
     return [*argv, *(test_ids or [])]
 
 
 def _run_in_scratch(
-    workspace: Any, backend: Any, commit: str, diff: str | None, test_ids: list[str] | None, limits: Any
+    workspace: Any,
+    backend: Any,
+    commit: str,
+    diff: str | None,
+    test_ids: list[str] | None,
+    limits: Any,
 ) -> SandboxResult:
     from . import reports, stop
     from .coverage import added_lines, touched_coverage
@@ -105,9 +124,18 @@ def _run_in_scratch(
             coverage_files = [f for f in touched if f.endswith(".py")] if measure else []
             argv = _command(workspace, scratch, test_ids, coverage_files)
             env = _environment(scratch, backend.level, workspace)
-            wrapped = backend.wrap(["/bin/sh", "-c", 'exec "$@"', "sh", *argv], root=scratch.root, workdir=scratch.tree, env=env)
+            wrapped = backend.wrap(
+                ["/bin/sh", "-c", 'exec "$@"', "sh", *argv],
+                root=scratch.root,
+                workdir=scratch.tree,
+                env=env,
+            )
             execution = execute(
-                wrapped, cwd=scratch.tree, env=env, limits=limits, output_path=scratch.root / "output.log",
+                wrapped,
+                cwd=scratch.tree,
+                env=env,
+                limits=limits,
+                output_path=scratch.root / "output.log",
                 should_stop=lambda: stop.stopped_since(started),
             )
             tests: list[TestOutcome] = []
@@ -116,10 +144,14 @@ def _run_in_scratch(
             # Paths inside the scratch tree mean nothing once it is gone.
             for test in tests:
                 test.nodeid = test.nodeid.replace(str(scratch.tree) + "/", "")
-            coverage = touched_coverage(scratch, coverage_files, touched) if coverage_files else None
+            coverage = (
+                touched_coverage(scratch, coverage_files, touched) if coverage_files else None
+            )
     except DiffDoesNotApply as exc:
         return SandboxResult(
-            ok=False, isolation_level=backend.level, detail={"error": "diff_does_not_apply", "message": str(exc), "commit": commit}
+            ok=False,
+            isolation_level=backend.level,
+            detail={"error": "diff_does_not_apply", "message": str(exc), "commit": commit},
         )
     limit_hit = execution.limit_hit
     if limit_hit is None:
@@ -135,10 +167,19 @@ def _run_in_scratch(
         coverage=coverage,
         output_tail=execution.output[-OUTPUT_TAIL:],
         detail={
-            "commit": commit, "exit_code": execution.exit_code, "signal": execution.signal,
-            "cpu_s": round(execution.cpu_s, 3), "max_rss_kb": execution.max_rss_kb,
-            "output_bytes": execution.output_bytes, "limits": limits.as_json(), "command": argv,
-            **({"warning": "NO ISOLATION: this run was not sandboxed"} if backend.level == "none" else {}),
+            "commit": commit,
+            "exit_code": execution.exit_code,
+            "signal": execution.signal,
+            "cpu_s": round(execution.cpu_s, 3),
+            "max_rss_kb": execution.max_rss_kb,
+            "output_bytes": execution.output_bytes,
+            "limits": limits.as_json(),
+            "command": argv,
+            **(
+                {"warning": "NO ISOLATION: this run was not sandboxed"}
+                if backend.level == "none"
+                else {}
+            ),
         },
     )
 
@@ -177,7 +218,9 @@ def store_run(workspace: Any, result: SandboxResult, *, kind: str, modification:
     )
 
 
-def run_tests(workspace: Any, *, diff: str | None = None, test_ids: list[str] | None = None) -> SandboxResult:
+def run_tests(
+    workspace: Any, *, diff: str | None = None, test_ids: list[str] | None = None
+) -> SandboxResult:
     """Run the workspace's tests on a scratch tree of HEAD (with `diff` applied), isolated.
 
     With a diff, the result is judged against the baseline run of HEAD: `new_failures` failed
@@ -190,9 +233,16 @@ def run_tests(workspace: Any, *, diff: str | None = None, test_ids: list[str] | 
     backend = get_backend(workspace.isolation_level)
     available, why = backend.available()
     if not available:
-        raise IsolationUnavailable(f"{backend.label} isolation is required by {workspace.name} but unavailable: {why}")
+        raise IsolationUnavailable(
+            f"{backend.label} isolation is required by {workspace.name} but unavailable: {why}"
+        )
     if EngineState.objects.current().is_emergency_stopped:
-        return SandboxResult(ok=False, isolation_level=backend.level, limit_hit="emergency_stop", detail={"message": "engine is emergency-stopped"})
+        return SandboxResult(
+            ok=False,
+            isolation_level=backend.level,
+            limit_hit="emergency_stop",
+            detail={"message": "engine is emergency-stopped"},
+        )
     limits = Limits.for_workspace(workspace)
     commit = workspace.head_commit()
     result = _run_in_scratch(workspace, backend, commit, diff, test_ids, limits)
@@ -217,4 +267,11 @@ def run_tests(workspace: Any, *, diff: str | None = None, test_ids: list[str] | 
     return result
 
 
-__all__ = ["IsolationUnavailable", "SandboxResult", "TestOutcome", "capabilities", "run_tests", "store_run"]
+__all__ = [
+    "IsolationUnavailable",
+    "SandboxResult",
+    "TestOutcome",
+    "capabilities",
+    "run_tests",
+    "store_run",
+]

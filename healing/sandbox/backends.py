@@ -20,7 +20,6 @@ from typing import ClassVar
 from ..sandbox_probe import bubblewrap_works
 
 
-
 class IsolationBackend:
     level: ClassVar[str]
     label: ClassVar[str]
@@ -55,13 +54,24 @@ def get_backend(level: str) -> IsolationBackend:
 
 def _toolchain_paths() -> list[str]:
     """Directories the test command needs read-only: the interpreter, its venv, /usr."""
-    paths = {str(Path(sys.prefix)), str(Path(sys.prefix).resolve()), str(Path(sys.base_prefix).resolve())}
+    paths = {
+        str(Path(sys.prefix)),
+        str(Path(sys.prefix).resolve()),
+        str(Path(sys.base_prefix).resolve()),
+    }
     return sorted(p for p in paths if not p.startswith(("/usr", "/bin", "/lib")))
 
 
 ETC_FILES = (
-    "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/nsswitch.conf", "/etc/localtime",
-    "/etc/ld.so.cache", "/etc/ssl", "/etc/alternatives", "/etc/mime.types",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/hosts",
+    "/etc/nsswitch.conf",
+    "/etc/localtime",
+    "/etc/ld.so.cache",
+    "/etc/ssl",
+    "/etc/alternatives",
+    "/etc/mime.types",
 )
 
 
@@ -76,12 +86,38 @@ class FullIsolation(IsolationBackend):
     def wrap(self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str]) -> list[str]:
         bwrap = shutil.which("bwrap") or "bwrap"
         cmd = [
-            bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--hostname", "sandbox", "--clearenv",
-            "--ro-bind", "/usr", "/usr",
-            "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
-            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", "/var/tmp",
+            bwrap,
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--hostname",
+            "sandbox",
+            "--clearenv",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--symlink",
+            "usr/bin",
+            "/bin",
+            "--symlink",
+            "usr/sbin",
+            "/sbin",
+            "--symlink",
+            "usr/lib",
+            "/lib",
+            "--symlink",
+            "usr/lib64",
+            "/lib64",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--tmpfs",
+            "/tmp",  # noqa: S108 - a fresh tmpfs inside the sandbox
+            "--dir",
+            "/var/tmp",  # noqa: S108 - inside the sandbox
         ]
         for path in ETC_FILES:
             cmd += ["--ro-bind-try", path, path]
@@ -100,8 +136,20 @@ def _unshare_flags() -> tuple[list[str], str]:
     if unshare is None:
         return [], "unshare is not installed: no network isolation"
     candidates = [
-        ([unshare, "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc"],
-         "own network, PID and mount namespaces"),
+        (
+            [
+                unshare,
+                "--user",
+                "--map-root-user",
+                "--net",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--mount",
+                "--mount-proc",
+            ],
+            "own network, PID and mount namespaces",
+        ),
         ([unshare, "--user", "--map-root-user", "--net"], "own network namespace"),
         ([unshare, "--net"], "own network namespace"),
     ]
@@ -133,7 +181,10 @@ class NoIsolation(IsolationBackend):
     label = "NONE — no isolation (admin only, dangerous)"
 
     def available(self) -> tuple[bool, str]:
-        return True, "NO ISOLATION: tests run directly on this machine (rlimits and a clean environment only)"
+        return (
+            True,
+            "NO ISOLATION: tests run directly on this machine (rlimits and a clean environment only)",
+        )
 
     def wrap(self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str]) -> list[str]:
         return list(argv)

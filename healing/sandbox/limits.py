@@ -14,13 +14,72 @@ GROUP = "Sandbox"
 MB = 1024 * 1024
 
 tunables.register(
-    Tunable("sandbox.wall_time_s", 30.0, GROUP, "Wall-clock time a test run may take.", kind=float, min=0.5, max=3600, unit="s"),
-    Tunable("sandbox.memory_mb", 500, GROUP, "Address space of each sandboxed process.", kind=int, min=32, max=65536, unit="MB"),
-    Tunable("sandbox.cpu_s", 60, GROUP, "CPU seconds of each sandboxed process.", kind=int, min=1, max=36000, unit="s"),
-    Tunable("sandbox.max_processes", 64, GROUP, "Processes alive at once in one sandbox.", kind=int, min=2, max=4096),
-    Tunable("sandbox.max_file_mb", 50, GROUP, "Largest file a test may write.", kind=int, min=1, max=65536, unit="MB"),
-    Tunable("sandbox.max_output_kb", 1024, GROUP, "Output (stdout+stderr) a run may print.", kind=int, min=16, max=1024 * 1024, unit="KB"),
-    Tunable("sandbox.measure_coverage", True, GROUP, "Measure coverage of the touched lines (Python, coverage.py).", kind=bool),
+    Tunable(
+        "sandbox.wall_time_s",
+        30.0,
+        GROUP,
+        "Wall-clock time a test run may take.",
+        kind=float,
+        min=0.5,
+        max=3600,
+        unit="s",
+    ),
+    Tunable(
+        "sandbox.memory_mb",
+        500,
+        GROUP,
+        "Address space of each sandboxed process.",
+        kind=int,
+        min=32,
+        max=65536,
+        unit="MB",
+    ),
+    Tunable(
+        "sandbox.cpu_s",
+        60,
+        GROUP,
+        "CPU seconds of each sandboxed process.",
+        kind=int,
+        min=1,
+        max=36000,
+        unit="s",
+    ),
+    Tunable(
+        "sandbox.max_processes",
+        64,
+        GROUP,
+        "Processes alive at once in one sandbox.",
+        kind=int,
+        min=2,
+        max=4096,
+    ),
+    Tunable(
+        "sandbox.max_file_mb",
+        50,
+        GROUP,
+        "Largest file a test may write.",
+        kind=int,
+        min=1,
+        max=65536,
+        unit="MB",
+    ),
+    Tunable(
+        "sandbox.max_output_kb",
+        1024,
+        GROUP,
+        "Output (stdout+stderr) a run may print.",
+        kind=int,
+        min=16,
+        max=1024 * 1024,
+        unit="KB",
+    ),
+    Tunable(
+        "sandbox.measure_coverage",
+        True,
+        GROUP,
+        "Measure coverage of the touched lines (Python, coverage.py).",
+        kind=bool,
+    ),
 )
 
 
@@ -36,7 +95,13 @@ class Limits:
     @classmethod
     def for_workspace(cls, workspace: Any) -> Limits:
         values = tunables.get_group("sandbox.", workspace)
-        return cls(**{k.removeprefix("sandbox."): v for k, v in values.items() if k.removeprefix("sandbox.") in cls.__dataclass_fields__})
+        return cls(
+            **{
+                k.removeprefix("sandbox."): v
+                for k, v in values.items()
+                if k.removeprefix("sandbox.") in cls.__dataclass_fields__
+            }
+        )
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -32,14 +32,32 @@ def parse_junit(path: Path) -> list[TestOutcome]:
             duration = float(case.get("time") or 0) * 1000
         except ValueError:
             duration = 0.0
-        outcomes.append(TestOutcome(nodeid=nodeid, outcome=outcome, message=message, duration_ms=duration))
+        outcomes.append(
+            TestOutcome(nodeid=nodeid, outcome=outcome, message=message, duration_ms=duration)
+        )
     return outcomes
 
 
 # What a process sees when an rlimit or a namespace stops it, and which limit that is.
 SYMPTOMS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("memory", ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "JavaScript heap out of memory")),
-    ("processes", ("BlockingIOError: [Errno 11]", "Resource temporarily unavailable", "can't start new thread", "fork: retry")),
+    (
+        "memory",
+        (
+            "MemoryError",
+            "Cannot allocate memory",
+            "std::bad_alloc",
+            "JavaScript heap out of memory",
+        ),
+    ),
+    (
+        "processes",
+        (
+            "BlockingIOError: [Errno 11]",
+            "Resource temporarily unavailable",
+            "can't start new thread",
+            "fork: retry",
+        ),
+    ),
     ("file_size", ("File too large", "[Errno 27]")),
     ("network", ("Network is unreachable", "[Errno 101]", "Temporary failure in name resolution")),
     ("filesystem", ("Read-only file system", "[Errno 30]")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,7 +20,9 @@ from .limits import Limits
 class Execution:
     exit_code: int | None
     signal: int | None
-    limit_hit: str | None  # set by the runner itself: wall_time, output, processes, emergency_stop, cpu
+    limit_hit: (
+        str | None
+    )  # set by the runner itself: wall_time, output, processes, emergency_stop, cpu
     duration_ms: float
     cpu_s: float
     max_rss_kb: int
@@ -37,19 +40,13 @@ def _tree(pid: int) -> list[psutil.Process]:
 def _kill_tree(pid: int, known: list[psutil.Process]) -> None:
     # The process group first (PARTIAL/NONE), then every descendant we saw (a test may have
     # left the group), then the leader: with bwrap or unshare the PID namespace dies with it.
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     for proc in [*known, *_tree(pid)]:
-        try:
+        with contextlib.suppress(psutil.Error):
             proc.kill()
-        except psutil.Error:
-            pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def execute(
@@ -67,8 +64,15 @@ def execute(
     seen: list[psutil.Process] = []
     with open(output_path, "wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - argv is built by the backend, never a shell string
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True, preexec_fn=limits.preexec(),  # noqa: PLW1509
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=limits.preexec(),  # noqa: PLW1509
         )
         tick, next_census, next_stop_poll = 0.002, started + 0.05, started + 0.05
         while True:
@@ -97,8 +101,13 @@ def execute(
             tick = min(tick * 1.5, 0.02)
         proc.returncode = os.waitstatus_to_exitcode(status)
     # Anything of the tree still alive (a daemon that left the group under NONE) dies too.
-    _kill_tree(proc.pid, seen) if any(p.is_running() for p in seen) else None
-    sig = -proc.returncode if proc.returncode < 0 else (proc.returncode - 128 if proc.returncode > 128 else None)
+    if any(p.is_running() for p in seen):
+        _kill_tree(proc.pid, seen)
+    sig = (
+        -proc.returncode
+        if proc.returncode < 0
+        else (proc.returncode - 128 if proc.returncode > 128 else None)
+    )
     cpu = usage.ru_utime + usage.ru_stime
     if limit_hit is None and sig in (signal.SIGXCPU, signal.SIGKILL) and cpu >= limits.cpu_s - 0.5:
         limit_hit = "cpu"
@@ -107,7 +116,12 @@ def execute(
         fh.seek(max(0, size - 64 * 1024))
         tail = fh.read().decode("utf-8", "replace")
     return Execution(
-        exit_code=proc.returncode, signal=sig, limit_hit=limit_hit,
-        duration_ms=(time.monotonic() - started) * 1000, cpu_s=cpu, max_rss_kb=usage.ru_maxrss,
-        output=tail, output_bytes=size,
+        exit_code=proc.returncode,
+        signal=sig,
+        limit_hit=limit_hit,
+        duration_ms=(time.monotonic() - started) * 1000,
+        cpu_s=cpu,
+        max_rss_kb=usage.ru_maxrss,
+        output=tail,
+        output_bytes=size,
     )

@@ -30,7 +30,12 @@ class Scratch:
 
 def _git(repo: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["git", "-C", str(repo), *args], input=stdin, capture_output=True, text=True, timeout=120, check=False
+        ["git", "-C", str(repo), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -38,7 +43,13 @@ def _git(repo: Path, *args: str, stdin: str | None = None) -> subprocess.Complet
 def scratch_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[Scratch]:
     root = Path(tempfile.mkdtemp(prefix="selfheal-sbx-"))
     root.chmod(0o755)
-    scratch = Scratch(root=root, tree=root / "tree", reports=root / "reports", home=root / "home", tmp=root / "tmp")
+    scratch = Scratch(
+        root=root,
+        tree=root / "tree",
+        reports=root / "reports",
+        home=root / "home",
+        tmp=root / "tmp",
+    )
     for path in (scratch.reports, scratch.home, scratch.tmp):
         path.mkdir()
     try:
@@ -46,7 +57,13 @@ def scratch_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[S
         if out.returncode != 0:
             raise DiffDoesNotApply(f"cannot check out {commit}: {out.stderr.strip()[:500]}")
         if diff:
-            out = _git(scratch.tree, "apply", "--whitespace=nowarn", "-", stdin=diff if diff.endswith("\n") else diff + "\n")
+            out = _git(
+                scratch.tree,
+                "apply",
+                "--whitespace=nowarn",
+                "-",
+                stdin=diff if diff.endswith("\n") else diff + "\n",
+            )
             if out.returncode != 0:
                 raise DiffDoesNotApply(out.stderr.strip()[:2000] or "git apply failed")
         yield scratch

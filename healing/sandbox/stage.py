@@ -26,13 +26,18 @@ def _fallback_decide(mod: Modification, sandbox: SandboxResult, gate: Any) -> tu
             return S.REJECTED, f"sandbox: the {sandbox.limit_hit} limit struck"
         if sandbox.new_failures:
             return S.REJECTED, f"sandbox: new test failures: {', '.join(sandbox.new_failures[:5])}"
-        return S.REJECTED, f"sandbox: {sandbox.detail.get('message') or sandbox.detail.get('error') or 'tests did not run cleanly'}"
+        return (
+            S.REJECTED,
+            f"sandbox: {sandbox.detail.get('message') or sandbox.detail.get('error') or 'tests did not run cleanly'}",
+        )
     if gate.reject:
         return S.REJECTED, gate.reason
     level = mod.safety_level or SafetyLevel.CRITICAL
     if SafetyLevel.needs_human(level) or tunables.get("safety.require_approval", mod.workspace):
         return S.AWAITING_APPROVAL, f"{level} waits for a human"
-    if SafetyLevel.rank(level) > SafetyLevel.rank(tunables.get("safety.auto_apply_threshold", mod.workspace)):
+    if SafetyLevel.rank(level) > SafetyLevel.rank(
+        tunables.get("safety.auto_apply_threshold", mod.workspace)
+    ):
         return S.AWAITING_APPROVAL, f"{level} is above the auto-apply threshold"
     if not gate.auto_apply_ok:
         return S.AWAITING_APPROVAL, gate.reason
@@ -52,7 +57,9 @@ def run_sandbox_stage(mod: Modification) -> Modification:
     try:
         result = run_tests(mod.workspace, diff=mod.diff)
     except IsolationUnavailable as exc:
-        return transition(mod, S.BLOCKED, None, str(exc), expected_from=S.SANDBOXING, block_reason=str(exc))
+        return transition(
+            mod, S.BLOCKED, None, str(exc), expected_from=S.SANDBOXING, block_reason=str(exc)
+        )
     with transaction.atomic():
         run = store_run(mod.workspace, result, kind=SandboxRunKind.PATCHED, modification=mod)
         if result.limit_hit != "emergency_stop":
@@ -60,7 +67,12 @@ def run_sandbox_stage(mod: Modification) -> Modification:
         scoring.score_modification(mod, result)
         gate = scoring.confidence_gate(mod)
         status, reason = decide(mod, result, gate)
-        data = {"sandbox_run": run.pk, "limit_hit": result.limit_hit, "new_failures": result.new_failures, "fixed": result.fixed}
+        data = {
+            "sandbox_run": run.pk,
+            "limit_hit": result.limit_hit,
+            "new_failures": result.new_failures,
+            "fixed": result.fixed,
+        }
         extra = {"block_reason": reason} if status == S.BLOCKED else {}
         transition(mod, status, None, reason, expected_from=S.SANDBOXING, data=data, **extra)
         if status == S.APPROVED:

@@ -81,7 +81,9 @@ def watch_application(modification_id: int, until: float) -> str | None:
     if problem:
         return auto_rollback(mod, problem).status
     if time.time() < until:
-        watch_application.apply_async((modification_id, until), countdown=min(5.0, max(0.5, until - time.time())))
+        watch_application.apply_async(
+            (modification_id, until), countdown=min(5.0, max(0.5, until - time.time()))
+        )
         return "watching"
     finish_watch(mod)
     return "healthy"

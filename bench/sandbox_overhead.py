@@ -1,0 +1,128 @@
+"""The sandbox's own overhead beyond the bare test command, for a small pytest suite.
+
+Run: .venv/bin/python bench/sandbox_overhead.py
+Prints the median wall time of: the bare `python -m pytest -q` in a checkout; the same command
+run by the sandbox runner under each available isolation backend (same tree); and the whole
+sandbox path (scratch tree + backend + JUnit parsing). Target: < 100 ms over bare."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "selfheal_site.settings")
+
+from healing.sandbox import reports  # noqa: E402
+from healing.sandbox.backends import REGISTRY  # noqa: E402
+from healing.sandbox.limits import Limits  # noqa: E402
+from healing.sandbox.runner import execute  # noqa: E402
+from healing.sandbox.scratch import scratch_tree  # noqa: E402
+
+TESTS = "".join(f"def test_{i}():\n    assert {i} + 1 == {i + 1}\n\n\n" for i in range(10))
+ROUNDS = 9
+PYTHON_BIN = str(Path(sys.prefix) / "bin")
+
+
+def make_repo(path: Path) -> str:
+    path.mkdir()
+    (path / "test_small.py").write_text(TESTS)
+
+    def run(*a: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "-C", str(path), *a], check=True, capture_output=True, text=True
+        )
+
+    run("init", "-q", "-b", "main")
+    run("add", "-A")
+    run("-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "init")
+    return run("rev-parse", "HEAD").stdout.strip()
+
+
+def median_ms(fn) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def env_for(root: Path, junit: Path) -> dict[str, str]:
+    return {
+        "PATH": f"{PYTHON_BIN}:/usr/bin:/bin",
+        "HOME": str(root),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTEST_ADDOPTS": f"--junitxml={junit} -p no:cacheprovider",
+    }
+
+
+def main() -> None:
+    argv = ["python", "-m", "pytest", "-q"]
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "repo"
+        commit = make_repo(repo)
+        bare_env = {
+            "PATH": f"{PYTHON_BIN}:/usr/bin:/bin",
+            "HOME": tmp,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTEST_ADDOPTS": "-p no:cacheprovider",
+        }
+        bare = median_ms(
+            lambda: subprocess.run(argv, cwd=repo, env=bare_env, capture_output=True, check=True)
+        )
+        print(f"bare pytest (10 tests):          {bare:7.1f} ms")
+        limits = Limits()
+        for level, backend in REGISTRY.items():
+            ok, why = backend.available()
+            if not ok:
+                print(f"{level:>8}: unavailable ({why})")
+                continue
+            with scratch_tree(repo, commit) as scratch:
+                env = env_for(scratch.home, scratch.reports / "junit.xml")
+
+                def once(
+                    backend: Any = backend, env: dict[str, str] = env, scratch: Any = scratch
+                ) -> None:
+                    wrapped = backend.wrap(argv, root=scratch.root, workdir=scratch.tree, env=env)
+                    result = execute(
+                        wrapped,
+                        cwd=scratch.tree,
+                        env=env,
+                        limits=limits,
+                        output_path=scratch.root / "out.log",
+                    )
+                    assert result.exit_code == 0, result.output
+                    assert len(reports.parse_junit(scratch.reports / "junit.xml")) == 10
+
+                isolated = median_ms(once)
+
+            def whole(backend: Any = backend) -> None:
+                with scratch_tree(repo, commit) as scratch:
+                    env = env_for(scratch.home, scratch.reports / "junit.xml")
+                    wrapped = backend.wrap(argv, root=scratch.root, workdir=scratch.tree, env=env)
+                    execute(
+                        wrapped,
+                        cwd=scratch.tree,
+                        env=env,
+                        limits=limits,
+                        output_path=scratch.root / "out.log",
+                    )
+                    reports.parse_junit(scratch.reports / "junit.xml")
+
+            end_to_end = median_ms(whole)
+            print(
+                f"{level:>8}: isolated run {isolated:7.1f} ms (+{isolated - bare:5.1f} ms, ×{isolated / bare:.2f}); "
+                f"with scratch tree {end_to_end:7.1f} ms (+{end_to_end - bare:5.1f} ms, ×{end_to_end / bare:.2f})"
+            )
+
+
+if __name__ == "__main__":
+    main()
