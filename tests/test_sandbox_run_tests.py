@@ -144,7 +144,7 @@ HOSTILE = {
         "processes",
     ),
     "output": (
-        "def test_loud():\n    for _ in range(100000):\n        print('x' * 100)\n    assert False\n",
+        "def test_loud():\n    while True:\n        print('x' * 100)\n",
         "output",
     ),
 }
@@ -159,11 +159,13 @@ def test_it_contains_hostile_tests(db: Any, tmp_path: Path, level: str, case: st
         level,
         {"app.py": "X = 1\n", "test_app.py": "def test_ok():\n    pass\n"},
         policy_overrides={
-            "sandbox.wall_time_s": 4,
+            "sandbox.wall_time_s": 8,
             "sandbox.memory_mb": 300,
             "sandbox.max_processes": 32,
             "sandbox.max_output_kb": 64,
         },
+        # The loud test prints past pytest's capture, as a test with -s would.
+        test_command="python -m pytest -q -s" if case == "output" else "python -m pytest -q",
     )
     diff = "--- /dev/null\n+++ b/test_hostile.py\n@@ -0,0 +1,{} @@\n{}".format(
         len(source.splitlines()), "".join(f"+{line}\n" for line in source.splitlines())
@@ -215,3 +217,32 @@ def test_it_hides_the_environment_and_the_file_system_under_full_isolation(
     assert not outside.exists()
     assert "hunter2" not in result.output_tail
     assert not venv_file.exists()
+
+
+JS_TESTS = (
+    "const test = require('node:test');\n"
+    "const assert = require('node:assert');\n"
+    "const { sub } = require('./app.js');\n"
+    "test('subtracts', () => { assert.strictEqual(sub(5, 3), 2); });\n"
+)
+JS_FIX = (
+    "--- a/app.js\n+++ b/app.js\n@@ -1 +1 @@\n"
+    "-exports.sub = (a, b) => a + b;\n+exports.sub = (a, b) => a - b;\n"
+)
+
+
+@pytest.mark.parametrize("level", [pytest.param("full", marks=needs_bwrap), "partial"])
+def test_it_reads_per_test_results_of_node_test(db: Any, tmp_path: Path, level: str) -> None:
+    ws = _workspace(
+        tmp_path,
+        level,
+        {"app.js": "exports.sub = (a, b) => a + b;\n", "app.test.js": JS_TESTS},
+        test_command="node --test",
+        languages=["javascript"],
+    )
+
+    result = run_tests(ws, diff=JS_FIX)
+
+    assert result.ok, (result.detail, result.output_tail)
+    assert result.fixed == ["test::subtracts"]
+    assert [(t.nodeid, t.outcome) for t in result.tests] == [("test::subtracts", "passed")]

@@ -28,7 +28,7 @@ tunables.register(
         "sandbox.memory_mb",
         500,
         GROUP,
-        "Address space of each sandboxed process.",
+        "Writable memory of each sandboxed process (RLIMIT_DATA); the tree's RSS is watched too.",
         kind=int,
         min=32,
         max=65536,
@@ -114,7 +114,9 @@ class Limits:
         nproc = self.max_processes
 
         def apply() -> None:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            # RLIMIT_DATA, not RLIMIT_AS: it counts what a process can write to, while V8 and
+            # other runtimes reserve far more address space than they ever use.
+            resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
             # The hard limit a little above the soft one: SIGXCPU first (we can name it), SIGKILL after.
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))

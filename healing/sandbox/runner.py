@@ -37,6 +37,15 @@ def _tree(pid: int) -> list[psutil.Process]:
         return []
 
 
+def _largest_rss(processes: list[psutil.Process]) -> int:
+    """The largest resident set in the tree (a sum would count forked, shared pages again)."""
+    largest = 0
+    for proc in processes:
+        with contextlib.suppress(psutil.Error):
+            largest = max(largest, proc.memory_info().rss)
+    return largest
+
+
 def _kill_tree(pid: int, known: list[psutil.Process]) -> None:
     # The process group first (PARTIAL/NONE), then every descendant we saw (a test may have
     # left the group), then the leader: with bwrap or unshare the PID namespace dies with it.
@@ -93,6 +102,8 @@ def execute(
                 seen = _tree(proc.pid)
                 if len(seen) > limits.max_processes + 3:  # bwrap, its init and the shell
                     limit_hit = "processes"
+                elif _largest_rss(seen) > limits.memory_mb * 1024 * 1024:
+                    limit_hit = "memory"
             if limit_hit is not None:
                 _kill_tree(proc.pid, seen)
                 pid, status, usage = os.wait4(proc.pid, 0)
