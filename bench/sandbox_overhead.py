@@ -19,11 +19,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "selfheal_site.settings")
 
+import django  # noqa: E402
+
+django.setup()
+from django.conf import settings  # noqa: E402
+
 from healing.sandbox import reports  # noqa: E402
 from healing.sandbox.backends import REGISTRY  # noqa: E402
 from healing.sandbox.limits import Limits  # noqa: E402
 from healing.sandbox.runner import execute  # noqa: E402
-from healing.sandbox.scratch import scratch_tree  # noqa: E402
+from healing.sandbox.scratch import mounted_tree, scratch_tree  # noqa: E402
 
 TESTS = "".join(f"def test_{i}():\n    assert {i} + 1 == {i + 1}\n\n\n" for i in range(10))
 ROUNDS = 9
@@ -69,6 +74,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
         commit = make_repo(repo)
+        settings.SELFHEAL_SANDBOX_CACHE = str(Path(tmp) / "cache")
         bare_env = {
             "PATH": f"{PYTHON_BIN}:/usr/bin:/bin",
             "HOME": tmp,
@@ -85,13 +91,15 @@ def main() -> None:
             if not ok:
                 print(f"{level:>8}: unavailable ({why})")
                 continue
-            with scratch_tree(repo, commit) as scratch:
+            with (mounted_tree if level == "full" else scratch_tree)(repo, commit) as scratch:
                 env = env_for(scratch.home, scratch.reports / "junit.xml")
 
                 def once(
                     backend: Any = backend, env: dict[str, str] = env, scratch: Any = scratch
                 ) -> None:
-                    wrapped = backend.wrap(argv, root=scratch.root, workdir=scratch.tree, env=env)
+                    wrapped = backend.wrap(
+                        argv, root=scratch.root, workdir=scratch.tree, env=env, binds=scratch.binds
+                    )
                     result = execute(
                         wrapped,
                         cwd=scratch.tree,
@@ -104,10 +112,12 @@ def main() -> None:
 
                 isolated = median_ms(once)
 
-            def whole(backend: Any = backend) -> None:
-                with scratch_tree(repo, commit) as scratch:
+            def whole(backend: Any = backend, level: str = level) -> None:
+                with (mounted_tree if level == "full" else scratch_tree)(repo, commit) as scratch:
                     env = env_for(scratch.home, scratch.reports / "junit.xml")
-                    wrapped = backend.wrap(argv, root=scratch.root, workdir=scratch.tree, env=env)
+                    wrapped = backend.wrap(
+                        argv, root=scratch.root, workdir=scratch.tree, env=env, binds=scratch.binds
+                    )
                     execute(
                         wrapped,
                         cwd=scratch.tree,

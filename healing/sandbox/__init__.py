@@ -27,9 +27,8 @@ class TestOutcome:
 class SandboxResult:
     ok: bool  # the patch introduced no new failure and ran within its limits
     isolation_level: str
-    limit_hit: str | None = (
-        None  # wall_time | memory | cpu | processes | file_size | output | network | filesystem | emergency_stop
-    )
+    # wall_time | memory | cpu | processes | file_size | output | network | filesystem | emergency_stop
+    limit_hit: str | None = None
     duration_ms: float = 0.0
     tests: list[TestOutcome] = field(default_factory=list)
     new_failures: list[str] = field(default_factory=list)  # failing now, passing on the baseline
@@ -112,11 +111,14 @@ def _run_in_scratch(
     from . import reports, stop
     from .coverage import added_lines, touched_coverage
     from .runner import execute
-    from .scratch import DiffDoesNotApply, scratch_tree
+    from .scratch import DiffDoesNotApply, mounted_tree, scratch_tree
 
     started = time.time()
     try:
-        with scratch_tree(workspace.repo_path, commit, diff) as scratch:
+        # FULL mounts a cached checkout of the commit read-only and binds only the patched files
+        # over it, so preparing costs the patch, not the repository; the others need a worktree.
+        prepare = mounted_tree if backend.level == "full" else scratch_tree
+        with prepare(workspace.repo_path, commit, diff) as scratch:
             touched = added_lines(diff) if diff else {}
             from .. import tunables
 
@@ -129,6 +131,7 @@ def _run_in_scratch(
                 root=scratch.root,
                 workdir=scratch.tree,
                 env=env,
+                binds=scratch.binds,
             )
             execution = execute(
                 wrapped,

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..sandbox_probe import bubblewrap_works
 
@@ -27,7 +27,9 @@ class IsolationBackend:
     def available(self) -> tuple[bool, str]:
         raise NotImplementedError
 
-    def wrap(self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str]) -> list[str]:
+    def wrap(
+        self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str], binds: Any = ()
+    ) -> list[str]:
         """The command line that runs `argv` isolated; `root` is the scratch directory (tree and
         reports); paths seen inside are the same as outside."""
         raise NotImplementedError
@@ -83,7 +85,9 @@ class FullIsolation(IsolationBackend):
     def available(self) -> tuple[bool, str]:
         return bubblewrap_works()
 
-    def wrap(self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str]) -> list[str]:
+    def wrap(
+        self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str], binds: Any = ()
+    ) -> list[str]:
         bwrap = shutil.which("bwrap") or "bwrap"
         cmd = [
             bwrap,
@@ -123,7 +127,10 @@ class FullIsolation(IsolationBackend):
             cmd += ["--ro-bind-try", path, path]
         for path in _toolchain_paths():
             cmd += ["--ro-bind", path, path]
-        cmd += ["--bind", str(root), str(root), "--chdir", str(workdir)]
+        cmd += ["--bind", str(root), str(root)]
+        for source, target in binds:
+            cmd += ["--ro-bind", str(source), str(target)]
+        cmd += ["--chdir", str(workdir)]
         for key, value in env.items():
             cmd += ["--setenv", key, value]
         return [*cmd, "--", *argv]
@@ -171,7 +178,9 @@ class PartialIsolation(IsolationBackend):
     def available(self) -> tuple[bool, str]:
         return True, f"rlimits and a clean environment; {_unshare_flags()[1]}"
 
-    def wrap(self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str]) -> list[str]:
+    def wrap(
+        self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str], binds: Any = ()
+    ) -> list[str]:
         return [*_unshare_flags()[0], *argv]
 
 
@@ -186,7 +195,9 @@ class NoIsolation(IsolationBackend):
             "NO ISOLATION: tests run directly on this machine (rlimits and a clean environment only)",
         )
 
-    def wrap(self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str]) -> list[str]:
+    def wrap(
+        self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str], binds: Any = ()
+    ) -> list[str]:
         return list(argv)
 
 

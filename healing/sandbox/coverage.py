@@ -33,17 +33,22 @@ def touched_coverage(scratch: Any, files: list[str], touched: dict[str, set[int]
     data_file = scratch.reports / ".coverage"
     if not data_file.exists():
         return None
-    import coverage
+    from coverage import CoverageData
+    from coverage.parser import PythonParser
 
-    cov = coverage.Coverage(data_file=str(data_file))
-    cov.load()
+    data = CoverageData(basename=str(data_file))
+    data.read()
     executable = covered = 0
     for rel in files:
+        # Executed lines as recorded inside the sandbox; statements parsed from the host copy
+        # (under FULL the tree was a mount that no longer exists).
+        executed = set(data.lines(str(scratch.tree / rel)) or [])
         try:
-            _, statements, _, missing, _ = cov.analysis2(str(scratch.tree / rel))
-        except Exception:  # noqa: BLE001, S112 - a file coverage cannot analyse is simply not measured
+            parser = PythonParser(text=scratch.host_path(rel).read_text(), filename=rel)
+            parser.parse_source()
+        except Exception:  # noqa: BLE001, S112 - a file coverage cannot parse is simply not measured
             continue
-        lines = touched.get(rel, set()) & set(statements)
+        lines = touched.get(rel, set()) & set(parser.statements)
         executable += len(lines)
-        covered += len(lines - set(missing))
+        covered += len(lines & executed)
     return round(covered / executable, 4) if executable else None
