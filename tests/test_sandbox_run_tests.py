@@ -246,3 +246,32 @@ def test_it_reads_per_test_results_of_node_test(db: Any, tmp_path: Path, level: 
     assert result.ok, (result.detail, result.output_tail)
     assert result.fixed == ["test::subtracts"]
     assert [(t.nodeid, t.outcome) for t in result.tests] == [("test::subtracts", "passed")]
+
+
+@pytest.mark.parametrize("level", [pytest.param("full", marks=needs_bwrap), "partial"])
+def test_it_runs_only_the_named_tests(db: Any, tmp_path: Path, level: str) -> None:
+    ws = _workspace(tmp_path, level)
+    result = run_tests(ws, test_ids=["test_app.py::test_add"])
+    assert [(t.nodeid, t.outcome) for t in result.tests] == [("test_app::test_add", "passed")]
+    assert result.ok
+
+
+def test_it_keeps_the_workers_environment_from_partial_isolation(
+    db: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("SELFHEAL_TEST_SECRET", "hunter2-secret")
+    test = (
+        "import os, pathlib\n\n"
+        "def test_env():\n"
+        "    assert 'SELFHEAL_TEST_SECRET' not in os.environ\n"
+        "    for p in pathlib.Path('/proc').glob('[0-9]*/environ'):\n"
+        "        try:\n"
+        "            assert b'hunter2' not in p.read_bytes()\n"
+        "        except PermissionError:\n"
+        "            pass\n"
+    )
+    ws = _workspace(tmp_path, "partial", {"app.py": "X = 1\n", "test_app.py": test})
+    result = run_tests(ws)
+    assert [(t.nodeid, t.outcome) for t in result.tests] == [("test_app::test_env", "passed")], (
+        result.output_tail
+    )
