@@ -19,8 +19,6 @@ S = ModificationStatus
 
 def _fallback_decide(mod: Modification, sandbox: SandboxResult, gate: Any) -> tuple[str, str]:
     """Used only until healing.policy.decide_after_sandbox lands (issue #3); same contract."""
-    if sandbox.limit_hit == "emergency_stop":
-        return S.BLOCKED, "emergency stop during the sandbox run"
     if not sandbox.ok:
         if sandbox.limit_hit:
             return S.REJECTED, f"sandbox: the {sandbox.limit_hit} limit struck"
@@ -66,7 +64,11 @@ def run_sandbox_stage(mod: Modification) -> Modification:
             breakers.record_outcome(mod, success=result.ok, stage="sandbox")
         scoring.score_modification(mod, result)
         gate = scoring.confidence_gate(mod)
-        status, reason = decide(mod, result, gate)
+        if result.limit_hit == "emergency_stop":
+            # Interrupted, not judged: the patch waits in `blocked` until the engine resumes.
+            status, reason = S.BLOCKED, "emergency stop during the sandbox run"
+        else:
+            status, reason = decide(mod, result, gate)
         data = {
             "sandbox_run": run.pk,
             "limit_hit": result.limit_hit,
