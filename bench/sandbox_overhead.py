@@ -50,15 +50,6 @@ def make_repo(path: Path) -> str:
     return run("rev-parse", "HEAD").stdout.strip()
 
 
-def median_ms(fn) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(ROUNDS):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
-
-
 def env_for(root: Path, junit: Path) -> dict[str, str]:
     return {
         "PATH": f"{PYTHON_BIN}:/usr/bin:/bin",
@@ -71,6 +62,7 @@ def env_for(root: Path, junit: Path) -> dict[str, str]:
 
 def main() -> None:
     argv = ["python", "-m", "pytest", "-q"]
+    limits = Limits()
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
         commit = make_repo(repo)
@@ -81,56 +73,52 @@ def main() -> None:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTEST_ADDOPTS": "-p no:cacheprovider",
         }
-        bare = median_ms(
-            lambda: subprocess.run(argv, cwd=repo, env=bare_env, capture_output=True, check=True)
-        )
-        print(f"bare pytest (10 tests):          {bare:7.1f} ms")
-        limits = Limits()
+
+        def bare() -> None:
+            subprocess.run(argv, cwd=repo, env=bare_env, capture_output=True, check=True)
+
+        def sandboxed(backend: Any) -> None:
+            prepare = mounted_tree if backend.level == "full" else scratch_tree
+            with prepare(repo, commit) as scratch:
+                env = env_for(scratch.home, scratch.reports / "junit.xml")
+                wrapped = backend.wrap(
+                    argv, root=scratch.root, workdir=scratch.tree, env=env, binds=scratch.binds
+                )
+                result = execute(
+                    wrapped,
+                    cwd=scratch.tree,
+                    env=env,
+                    limits=limits,
+                    output_path=scratch.root / "out",
+                )
+                assert result.exit_code == 0, result.output
+                assert len(reports.parse_junit(scratch.reports / "junit.xml")) == 10
+
+        configs: dict[str, Any] = {"bare": bare}
         for level, backend in REGISTRY.items():
             ok, why = backend.available()
-            if not ok:
-                print(f"{level:>8}: unavailable ({why})")
+            if ok:
+                configs[level] = lambda backend=backend: sandboxed(backend)
+            else:
+                print(f"{level}: unavailable ({why})")
+        times: dict[str, list[float]] = {name: [] for name in configs}
+        # Interleaved rounds, so that load from elsewhere on the machine hits every config alike.
+        for _ in range(ROUNDS):
+            for name, fn in configs.items():
+                started = time.perf_counter()
+                fn()
+                times[name].append((time.perf_counter() - started) * 1000)
+        base_min, base_med = min(times["bare"]), statistics.median(times["bare"])
+        print(
+            f"bare pytest, 10 tests: min {base_min:7.1f} ms, median {base_med:7.1f} ms ({ROUNDS} rounds)"
+        )
+        for name, values in times.items():
+            if name == "bare":
                 continue
-            with (mounted_tree if level == "full" else scratch_tree)(repo, commit) as scratch:
-                env = env_for(scratch.home, scratch.reports / "junit.xml")
-
-                def once(
-                    backend: Any = backend, env: dict[str, str] = env, scratch: Any = scratch
-                ) -> None:
-                    wrapped = backend.wrap(
-                        argv, root=scratch.root, workdir=scratch.tree, env=env, binds=scratch.binds
-                    )
-                    result = execute(
-                        wrapped,
-                        cwd=scratch.tree,
-                        env=env,
-                        limits=limits,
-                        output_path=scratch.root / "out.log",
-                    )
-                    assert result.exit_code == 0, result.output
-                    assert len(reports.parse_junit(scratch.reports / "junit.xml")) == 10
-
-                isolated = median_ms(once)
-
-            def whole(backend: Any = backend, level: str = level) -> None:
-                with (mounted_tree if level == "full" else scratch_tree)(repo, commit) as scratch:
-                    env = env_for(scratch.home, scratch.reports / "junit.xml")
-                    wrapped = backend.wrap(
-                        argv, root=scratch.root, workdir=scratch.tree, env=env, binds=scratch.binds
-                    )
-                    execute(
-                        wrapped,
-                        cwd=scratch.tree,
-                        env=env,
-                        limits=limits,
-                        output_path=scratch.root / "out.log",
-                    )
-                    reports.parse_junit(scratch.reports / "junit.xml")
-
-            end_to_end = median_ms(whole)
+            low, med = min(values), statistics.median(values)
             print(
-                f"{level:>8}: isolated run {isolated:7.1f} ms (+{isolated - bare:5.1f} ms, ×{isolated / bare:.2f}); "
-                f"with scratch tree {end_to_end:7.1f} ms (+{end_to_end - bare:5.1f} ms, ×{end_to_end / bare:.2f})"
+                f"{name:>8} (scratch tree + isolation + JUnit): min {low:7.1f} ms (+{low - base_min:6.1f} ms, "
+                f"×{low / base_min:.2f}), median {med:7.1f} ms (+{med - base_med:6.1f} ms, ×{med / base_med:.2f})"
             )
 
 
