@@ -1,5 +1,9 @@
 """Celery beat entries of the healing app (collected by selfheal_site.celery)."""
 
+from celery.schedules import crontab
+
 BEAT_SCHEDULE: dict = {
+    # Cheap: one query and a few scipy fits over at most thousands of outcomes.
+    "refit-calibration": {"task": "healing.refit_calibration", "schedule": crontab(minute="*/15")},
     "healing.prune_backups": {"task": "healing.prune_backups", "schedule": 3600.0},
 }

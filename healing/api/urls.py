@@ -1,14 +1,26 @@
-from django.urls import path
+from django.urls import include, path
 
-from .sandbox import BackupListView, BackupRestoreView, PatchRollbackView, PatchSandboxRunsView
+from . import patches, sandbox, workspaces
 
 urlpatterns: list = [
-    path("patches/<int:pk>/rollback/", PatchRollbackView.as_view(), name="api-patch-rollback"),
+    path("", include("healing.api.judgement_urls")),
+    path("patches/", patches.PatchListView.as_view(), name="api-patches"),
+    path("patches/<int:pk>/", patches.PatchDetailView.as_view(), name="api-patch"),
+    path(
+        "patches/<int:pk>/envelope/", patches.PatchEnvelopeView.as_view(), name="api-patch-envelope"
+    ),
+    path(
+        "schemas/envelope-2.0.json",
+        patches.EnvelopeSchemaView.as_view(),
+        name="api-envelope-schema",
+    ),
+    path("workspaces/", workspaces.WorkspaceListView.as_view(), name="api-workspaces"),
+    path("patches/<int:pk>/rollback/", sandbox.PatchRollbackView.as_view(), name="api-patch-rollback"),
     path(
         "patches/<int:pk>/sandbox-runs/",
-        PatchSandboxRunsView.as_view(),
+        sandbox.PatchSandboxRunsView.as_view(),
         name="api-patch-sandbox-runs",
     ),
-    path("backups/", BackupListView.as_view(), name="api-backups"),
-    path("backups/<int:pk>/restore/", BackupRestoreView.as_view(), name="api-backup-restore"),
+    path("backups/", sandbox.BackupListView.as_view(), name="api-backups"),
+    path("backups/<int:pk>/restore/", sandbox.BackupRestoreView.as_view(), name="api-backup-restore"),
 ]

@@ -2,11 +2,20 @@
 
 from .audit import AuditEvent
 from .backup import Backup
+from .breaker import ApplicationSlot, EngineBreaker, ErrorTypeCircuit, Outcome, WorkspaceBreaker
+from .cascade import Cascade, CascadeLink
 from .config import Setting, SettingChange
 from .engine import EngineState
 from .journal import ApplyJournal, ApplyJournalStep, JournalState, WorkspaceLock
 from .modification import InvalidTransition, Modification, ModificationStatus
 from .sandbox import SandboxRun, SandboxRunKind
+from .scoring import (
+    AdaptiveThreshold,
+    CalibrationFit,
+    ConfidenceScore,
+    SuccessRate,
+    ThresholdAdaptation,
+)
 from .workspace import IsolationLevel, Workspace
 
 __all__ = [
@@ -17,6 +26,18 @@ __all__ = [
     "SandboxRun",
     "SandboxRunKind",
     "WorkspaceLock",
+    "AdaptiveThreshold",
+    "ApplicationSlot",
+    "CalibrationFit",
+    "Cascade",
+    "CascadeLink",
+    "ConfidenceScore",
+    "EngineBreaker",
+    "ErrorTypeCircuit",
+    "Outcome",
+    "SuccessRate",
+    "ThresholdAdaptation",
+    "WorkspaceBreaker",
     "AuditEvent",
     "EngineState",
     "InvalidTransition",

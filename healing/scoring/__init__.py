@@ -1,50 +1,221 @@
 """Confidence scoring and calibration (issue #5). See docs/architecture.md for the contract.
 
-CONTRACT PLACEHOLDER: the judgement issue replaces this module's body (measured components,
-calibration, thresholds per error type from tunables) and keeps these names and signatures.
-Until then: a plain softmax of the agent's logits and the design's default thresholds.
+    score_modification(mod, sandbox=None) -> dict     stores a ConfidenceScore, mod.confidence(_detail)
+    confidence_gate(mod) -> ConfidenceGate            threshold per error type and the floor
+
+The formula is in formula.py, the calibration maths in calibration.py, the measured components in
+components.py, refitting and threshold learning in learning.py (run by the beat task in tasks.py).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_THRESHOLDS = {"syntax": 0.95, "logic": 0.80, "runtime": 0.80, "performance": 0.85, "security": 0.90}
-FLOOR = 0.2
+from django.db import transaction
+
+from .. import tunables as registry
+from ..models import CalibrationFit, ConfidenceScore, Modification
+from . import components as c
+from . import tunables as _tunables  # noqa: F401 - registers the scoring tunables
+from .calibration import CALIBRATORS, Calibrator
+from .formula import base_probability, combine, model_probability
+from .tunables import DEFAULT_THRESHOLDS
+
+ERROR_TYPES = tuple(DEFAULT_THRESHOLDS)
 
 
 @dataclass
 class ConfidenceGate:
     auto_apply_ok: bool  # at or above the error type's threshold
-    reject: bool  # below the floor: rejected on the score alone
+    reject: bool  # below the floor on measured evidence: rejected on the score alone
     reason: str
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def score_modification(modification: Any, sandbox: Any = None) -> dict[str, Any]:
+def active_calibrator() -> tuple[CalibrationFit | None, Calibrator | None]:
+    """The active fit, when it is of the method an admin chose; else none (uncalibrated)."""
+    fit = CalibrationFit.objects.active()
+    if (
+        fit is None
+        or fit.method != registry.get("scoring.calibration_method")
+        or fit.method not in CALIBRATORS
+    ):
+        return None, None
+    return fit, CALIBRATORS[fit.method].from_params(fit.params)
+
+
+def _logits(modification: Modification) -> list[float]:
+    raw = ((modification.envelope or {}).get("confidence_scoring") or {}).get("logits") or []
+    try:
+        values = [float(x) for x in raw][:1000]
+    except (TypeError, ValueError):
+        return []
+    return values if all(abs(v) < 1e6 for v in values) else []
+
+
+def error_type_of(modification: Modification) -> str:
+    return modification.error_type if modification.error_type in ERROR_TYPES else "logic"
+
+
+@transaction.atomic
+def score_modification(modification: Modification, sandbox: Any = None) -> dict[str, Any]:
     """Compute and store the ConfidenceScore of a modification; returns its JSON form."""
-    logits = (modification.envelope.get("confidence_scoring") or {}).get("logits") or []
-    if logits:
-        peak = max(logits)
-        exps = [math.exp(x - peak) for x in logits]
-        overall = max(exps) / sum(exps)
-    else:
-        overall = float((modification.envelope.get("confidence_scoring") or {}).get("overall_confidence", 0.5))
-    detail = {"overall_confidence": overall, "calibration_method": "uncalibrated", "placeholder": True}
+    settings = registry.get_many(
+        ["scoring.temperature", "scoring.history_min_samples", "scoring.pattern_weight"],
+        modification.workspace,
+    )
+    claimed = c.claims(modification)
+    logits = _logits(modification)
+    error_type = error_type_of(modification)
+    base = base_probability(logits, claimed.get("overall_confidence"))
+    fit, calibrator = active_calibrator()
+    if calibrator is None:
+        temperature = settings["scoring.temperature"]
+    else:  # beta calibration maps softmax at T = 1
+        temperature = float(getattr(calibrator, "temperature", 1.0))
+    p = model_probability(logits, base, settings["scoring.temperature"], calibrator)
+    parts = {
+        "historical_success": c.historical_success(
+            modification,
+            error_type,
+            settings["scoring.history_min_samples"],
+            claimed.get("historical_success"),
+        ),
+        "pattern_similarity": c.pattern_similarity(
+            modification, settings["scoring.pattern_weight"], claimed.get("pattern_similarity")
+        ),
+        "complexity_penalty": c.complexity_penalty(modification, claimed.get("complexity_penalty")),
+        "test_coverage": c.test_coverage(sandbox, claimed.get("test_coverage")),
+    }
+    overall = combine(p, {name: part.used for name, part in parts.items()})
+    syntax = c.syntax_confidence(modification, claimed.get("syntax_confidence"))
+    logic = c.logic_confidence(sandbox, claimed.get("logic_confidence"))
+    method = fit.method if fit is not None else "uncalibrated"
+    detail = {
+        "overall_confidence": round(overall, 6),
+        "syntax_confidence": round(syntax.used, 6),
+        "logic_confidence": round(logic.used, 6),
+        "calibration_method": method,
+        "calibrated": fit is not None,
+        "calibration_fit_id": fit.pk if fit else None,
+        "model_probability": {
+            "base": round(base, 6),
+            "calibrated": round(p, 6),
+            "temperature": temperature,
+            "from": "logits"
+            if logits
+            else (
+                "claimed overall_confidence" if "overall_confidence" in claimed else "default 0.5"
+            ),
+        },
+        "claimed_overall_confidence": claimed.get("overall_confidence"),
+        "confidence_components": {name: part.as_json() for name, part in parts.items()},
+        "syntax": syntax.as_json(),
+        "logic": logic.as_json(),
+        "formula": "p × historical_success × pattern_similarity × complexity_penalty × (0.5 + 0.5 × test_coverage), p = softmax(logits / T)",
+    }
+    ConfidenceScore.objects.update_or_create(
+        modification=modification,
+        defaults={
+            "logits": logits,
+            "base_probability": base,
+            "temperature": temperature,
+            "raw_probability": model_probability(
+                logits, base, settings["scoring.temperature"], None
+            ),
+            "calibrated_probability": p,
+            "calibration_method": method,
+            "calibration_fit": fit,
+            "components": detail["confidence_components"],
+            "overall": overall,
+            "syntax_confidence": syntax.used,
+            "logic_confidence": logic.used,
+        },
+    )
+    Modification.objects.filter(pk=modification.pk).update(
+        confidence=overall, confidence_detail=detail
+    )
     modification.confidence = overall
     modification.confidence_detail = detail
-    modification.save(update_fields=["confidence", "confidence_detail"])
     return detail
 
 
-def confidence_gate(modification: Any) -> ConfidenceGate:
-    """Threshold per error type (should_attempt_fix) and the rejection floor."""
-    threshold = DEFAULT_THRESHOLDS.get(modification.error_type or "logic", 0.8)
-    score = modification.confidence if modification.confidence is not None else 0.0
-    if score < FLOOR:
-        return ConfidenceGate(False, True, f"confidence {score:.2f} below the floor {FLOOR}")
-    if score < threshold:
-        return ConfidenceGate(False, False, f"confidence {score:.2f} below the {modification.error_type} threshold {threshold}")
-    return ConfidenceGate(True, False, f"confidence {score:.2f} ≥ threshold {threshold}")
+def threshold_for(error_type: str, workspace: Any = None) -> dict[str, float]:
+    """The admin's threshold, the learnt shift and the bounds it is kept within."""
+    from ..models import AdaptiveThreshold
+
+    values = registry.get_many(
+        [f"scoring.threshold.{error_type}", "learning.max_threshold_shift", "scoring.floor"],
+        workspace,
+    )
+    base = values[f"scoring.threshold.{error_type}"]
+    bound = values["learning.max_threshold_shift"]
+    shift = (
+        AdaptiveThreshold.objects.filter(error_type=error_type)
+        .values_list("shift", flat=True)
+        .first()
+        or 0.0
+    )
+    shift = min(max(shift, -bound), bound)
+    lower = round(max(values["scoring.floor"], base - bound), 6)
+    upper = round(min(1.0, base + bound), 6)
+    return {
+        "base": base,
+        "shift": shift,
+        "threshold": round(min(max(base + shift, lower), upper), 6),
+        "lower": lower,
+        "upper": upper,
+        "floor": values["scoring.floor"],
+    }
+
+
+def confidence_gate(modification: Modification) -> ConfidenceGate:
+    """should_attempt_fix: threshold per error type; the floor counts measured evidence only,
+    so a missing history (or unmeasured coverage) never rejects a patch on its own."""
+    error_type = error_type_of(modification)
+    limits = threshold_for(error_type, modification.workspace)
+    detail = dict(modification.confidence_detail or {})
+    score = modification.confidence
+    method = detail.get("calibration_method", "uncalibrated")
+    label = "" if detail.get("calibrated") else " (uncalibrated)"
+    info = {"error_type": error_type, "score": score, "calibration_method": method, **limits}
+    if score is None:
+        return ConfidenceGate(False, False, "no confidence score yet: waits for a person", info)
+    floor_score = _measured_only(detail)
+    info["floor_score"] = floor_score
+    if floor_score is not None and floor_score < limits["floor"]:
+        return ConfidenceGate(
+            False,
+            True,
+            f"confidence {floor_score:.2f}{label} on measured evidence is below the floor {limits['floor']:.2f}",
+            info,
+        )
+    if score < limits["threshold"]:
+        return ConfidenceGate(
+            False,
+            False,
+            f"confidence {score:.2f}{label} is below the {error_type} threshold {limits['threshold']:.2f}: waits for a person",
+            info,
+        )
+    return ConfidenceGate(
+        True,
+        False,
+        f"confidence {score:.2f}{label} ≥ the {error_type} threshold {limits['threshold']:.2f}",
+        info,
+    )
+
+
+def _measured_only(detail: dict[str, Any]) -> float | None:
+    """The score with every component that was not measured set to neutral (1.0)."""
+    model = detail.get("model_probability") or {}
+    p = model.get("calibrated")
+    if p is None:
+        return None
+    used = {}
+    for name, part in (detail.get("confidence_components") or {}).items():
+        used[name] = part.get("measured", 1.0) if isinstance(part, dict) else 1.0
+    return combine(p, used)
+
+
+__all__ = ["ConfidenceGate", "confidence_gate", "score_modification", "threshold_for"]

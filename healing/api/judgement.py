@@ -1,0 +1,158 @@
+"""Breakers, cascades, calibration and learning over the API (issue #5). Thin: actions do the work."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import tunables
+from ..breakers import dual
+from ..breakers.actions import do_engine_breaker_action, do_workspace_breaker_action
+from ..cascades import chain_json
+from ..models import (
+    CalibrationFit,
+    Cascade,
+    EngineBreaker,
+    Outcome,
+    SuccessRate,
+    ThresholdAdaptation,
+    Workspace,
+    WorkspaceBreaker,
+)
+from ..permissions import IsAdmin, IsStaffRole
+from ..scoring import ERROR_TYPES, threshold_for
+
+
+class BreakerActionSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, allow_blank=False, trim_whitespace=True)
+    error_type = serializers.ChoiceField(choices=dual.ERROR_TYPES, required=False)
+
+
+class BreakersView(APIView):
+    permission_classes = [IsStaffRole]
+
+    @extend_schema(responses=dict)
+    def get(self, request: Request) -> Response:
+        ids = set(WorkspaceBreaker.objects.values_list("workspace_id", flat=True)) | set(
+            Workspace.objects.active().values_list("pk", flat=True)
+        )
+        return Response(
+            {
+                "engine": EngineBreaker.objects.current().as_json(),
+                "workspaces": [dual.state_json(pk) for pk in sorted(ids)],
+            }
+        )
+
+
+class EngineBreakerActionView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=BreakerActionSerializer, responses=dict)
+    def post(self, request: Request, action: str) -> Response:
+        serializer = BreakerActionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = request.user  # IsAdmin: an authenticated user
+        breaker = do_engine_breaker_action(user, action, serializer.validated_data["reason"])  # type: ignore[arg-type]
+        return Response(breaker.as_json())
+
+
+class WorkspaceBreakerView(APIView):
+    permission_classes = [IsStaffRole]
+
+    @extend_schema(responses=dict)
+    def get(self, request: Request, workspace_id: int) -> Response:
+        workspace = get_object_or_404(Workspace, pk=workspace_id)
+        return Response(dual.state_json(workspace.pk))
+
+
+class WorkspaceBreakerActionView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=BreakerActionSerializer, responses=dict)
+    def post(self, request: Request, workspace_id: int, action: str) -> Response:
+        workspace = get_object_or_404(Workspace, pk=workspace_id)
+        serializer = BreakerActionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        state = do_workspace_breaker_action(
+            request.user,  # type: ignore[arg-type]
+            workspace.pk,
+            action,
+            serializer.validated_data["reason"],
+            serializer.validated_data.get("error_type"),
+        )
+        return Response(state)
+
+
+class CascadeView(APIView):
+    permission_classes = [IsStaffRole]
+
+    @extend_schema(responses=dict)
+    def get(self, request: Request, cascade_id: int) -> Response:
+        return Response(chain_json(get_object_or_404(Cascade, pk=cascade_id)))
+
+
+class CalibrationView(APIView):
+    permission_classes = [IsStaffRole]
+
+    @extend_schema(responses=dict)
+    def get(self, request: Request) -> Response:
+        active = CalibrationFit.objects.active()
+        outcomes = (
+            Outcome.objects.final_per_modification()
+            .filter(modification__score__isnull=False)
+            .count()
+        )
+        return Response(
+            {
+                "method": tunables.get("scoring.calibration_method"),
+                "calibrated": active is not None
+                and active.method == tunables.get("scoring.calibration_method"),
+                "outcomes": outcomes,
+                "needed": tunables.get("scoring.calibration_min_outcomes"),
+                "active": active.as_json() if active else None,
+                "recent": [fit.as_json() for fit in CalibrationFit.objects.all()[:10]],
+            }
+        )
+
+
+class LearningView(APIView):
+    permission_classes = [IsStaffRole]
+
+    @extend_schema(responses=dict)
+    def get(self, request: Request) -> Response:
+        rates = SuccessRate.objects.select_related("workspace").order_by(
+            "error_type", "source", "strategy"
+        )[:500]
+        return Response(
+            {
+                "success_rates": [
+                    {
+                        "workspace": r.workspace.name,
+                        "error_type": r.error_type,
+                        "source": r.source,
+                        "strategy": r.strategy,
+                        "attempts": r.attempts,
+                        "successes": r.successes,
+                        "rate": r.rate,
+                    }
+                    for r in rates
+                ],
+                "thresholds": {error_type: threshold_for(error_type) for error_type in ERROR_TYPES},
+                "adaptations": [
+                    {
+                        "error_type": a.error_type,
+                        "at": a.created_at.isoformat(),
+                        "old": a.old_threshold,
+                        "new": a.new_threshold,
+                        "bounds": [a.lower_bound, a.upper_bound],
+                        "n_samples": a.n_samples,
+                        "evidence": a.evidence,
+                    }
+                    for a in ThresholdAdaptation.objects.all()[:50]
+                ],
+            }
+        )

@@ -1,0 +1,57 @@
+"""Admin actions on the breakers: force-open, force-close, reset — each with who and why."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ..models import EngineBreaker
+from . import dual, engine
+
+ACTIONS = ("force-open", "force-close", "reset")
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["A breaker action needs a reason."]})
+    return reason
+
+
+@transaction.atomic
+def do_engine_breaker_action(user: AbstractBaseUser, action: str, reason: str) -> EngineBreaker:
+    reason = _reason(reason)
+    if action == "force-open":
+        return engine.force_open(user, reason)
+    if action == "force-close":
+        return engine.force_close(user, reason)
+    if action == "reset":
+        return engine.reset(user, reason)
+    raise ValidationError({"action": [f"Unknown action {action!r}; one of {', '.join(ACTIONS)}."]})
+
+
+@transaction.atomic
+def do_workspace_breaker_action(
+    user: AbstractBaseUser,
+    workspace_id: int,
+    action: str,
+    reason: str,
+    error_type: str | None = None,
+) -> dict:
+    reason = _reason(reason)
+    if action in ("force-open", "force-close"):
+        if error_type not in dual.ERROR_TYPES:
+            raise ValidationError(
+                {"error_type": [f"One of {', '.join(dual.ERROR_TYPES)} is needed for {action}."]}
+            )
+        (dual.force_open if action == "force-open" else dual.force_close)(
+            workspace_id, error_type, user, reason
+        )
+    elif action == "reset":
+        dual.reset(workspace_id, user, reason)
+    else:
+        raise ValidationError(
+            {"action": [f"Unknown action {action!r}; one of {', '.join(ACTIONS)}."]}
+        )
+    return dual.state_json(workspace_id)

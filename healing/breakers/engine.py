@@ -1,0 +1,261 @@
+"""The engine-wide breaker: CLOSED → OPEN after `failure_threshold` consecutive failures; after
+the cool-down the next check moves it to HALF_OPEN and lets at most `half_open_trials` patches be
+in flight; `success_threshold` consecutive successes close it, one failure opens it again.
+
+The row is changed only under `select_for_update()`; the OPEN → HALF_OPEN move happens lazily, on
+the first check after the cool-down, as a conditional update (one winner, one event).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .. import tunables
+from ..actions import record_event
+from ..actions.audit import Actor
+from ..broadcast import broadcast
+from ..models import EngineBreaker
+from ..models.breaker import EngineBreakerState as E
+from .results import CheckResult
+
+
+def lock() -> EngineBreaker:
+    EngineBreaker.objects.get_or_create(pk=1)
+    return EngineBreaker.objects.select_for_update().get(pk=1)
+
+
+def _transition(
+    breaker: EngineBreaker, new: str, actor: Actor, reason: str, fields: list[str]
+) -> None:
+    old = breaker.state
+    breaker.state = new
+    breaker.changed_at = timezone.now()
+    breaker.reason = reason
+    breaker.changed_by = actor if isinstance(actor, AbstractBaseUser) else None  # type: ignore[assignment]
+    breaker.save(update_fields=[*fields, "state", "changed_at", "reason", "changed_by"])
+    record_event(
+        "breaker.engine",
+        actor if actor is not None else "system",
+        from_state=old,
+        to_state=new,
+        reason=reason,
+        data=breaker.as_json(),
+    )
+    broadcast("engine_breaker", breaker.as_json())
+
+
+def check(stage: str, *, now: datetime | None = None) -> CheckResult:
+    """Read-only except for the lazy OPEN → HALF_OPEN move once the cool-down is over."""
+    now = now or timezone.now()
+    row = (
+        EngineBreaker.objects.filter(pk=1)
+        .values("state", "forced", "retry_at", "consecutive_failures", "reason")
+        .first()
+    )
+    if row is None or row["state"] == E.CLOSED:
+        return CheckResult(
+            "engine_breaker",
+            True,
+            metric="engine_breaker_state",
+            value=E.CLOSED,
+            threshold=E.CLOSED,
+        )
+    if row["state"] == E.OPEN:
+        threshold = tunables.get("engine_breaker.failure_threshold")
+        if row["forced"]:
+            return CheckResult(
+                "engine_breaker",
+                False,
+                f"held open by an admin: {row['reason']}",
+                metric="engine_breaker_state",
+                value=E.OPEN,
+                threshold=E.CLOSED,
+            )
+        if row["retry_at"] and row["retry_at"] > now:
+            return CheckResult(
+                "engine_breaker",
+                False,
+                f"open after consecutive failures: {row['reason']}",
+                metric="consecutive_failures",
+                value=row["consecutive_failures"],
+                threshold=threshold,
+                retry_at=row["retry_at"],
+            )
+        _half_open(now)
+    return CheckResult(
+        "engine_breaker",
+        True,
+        "half-open: a limited trial may pass",
+        metric="engine_breaker_state",
+        value=E.HALF_OPEN,
+        threshold=E.CLOSED,
+    )
+
+
+def _half_open(now: datetime) -> None:
+    with transaction.atomic():
+        moved = EngineBreaker.objects.filter(
+            pk=1, state=E.OPEN, forced=False, retry_at__lte=now
+        ).update(
+            state=E.HALF_OPEN,
+            trials_admitted=0,
+            consecutive_successes=0,
+            changed_at=now,
+            reason="cool-down over: a limited trial",
+            changed_by=None,
+        )
+        if moved:
+            breaker = EngineBreaker.objects.get(pk=1)
+            record_event(
+                "breaker.engine",
+                "system",
+                from_state=E.OPEN,
+                to_state=E.HALF_OPEN,
+                reason=breaker.reason,
+                data=breaker.as_json(),
+            )
+            broadcast("engine_breaker", breaker.as_json())
+
+
+def admit_trial(stage: str, result: CheckResult) -> CheckResult:
+    """At apply, while HALF_OPEN, take one of the limited trial places or be told to wait."""
+    if stage != "apply" or result.value != E.HALF_OPEN:
+        return result
+    limit = tunables.get("engine_breaker.half_open_trials")
+    with transaction.atomic():
+        admitted = EngineBreaker.objects.filter(
+            pk=1, state=E.HALF_OPEN, trials_admitted__lt=limit
+        ).update(trials_admitted=F("trials_admitted") + 1)
+        if admitted:
+            return CheckResult(
+                "engine_breaker",
+                True,
+                "half-open: admitted as a trial",
+                metric="trials_in_flight",
+                value="admitted",
+                threshold=limit,
+            )
+        current = EngineBreaker.objects.get(pk=1)
+    if current.state != E.HALF_OPEN:
+        return check(stage)
+    return CheckResult(
+        "engine_breaker",
+        False,
+        f"half-open and all {limit} trial places are in flight; waits for their outcomes",
+        metric="trials_in_flight",
+        value=current.trials_admitted,
+        threshold=limit,
+        retry_at=timezone.now() + timedelta(seconds=30),
+    )
+
+
+def record(success: bool, actor: Actor) -> None:
+    """Count one outcome; opens, half-opens back to open, or closes as the design says."""
+    breaker = lock()
+    failure_threshold, success_threshold, cooldown = (
+        tunables.get("engine_breaker.failure_threshold"),
+        tunables.get("engine_breaker.success_threshold"),
+        tunables.get("engine_breaker.cooldown_seconds"),
+    )
+    now = timezone.now()
+    fields = ["consecutive_failures", "consecutive_successes"]
+    if success:
+        breaker.consecutive_failures = 0
+        breaker.consecutive_successes += 1
+    else:
+        breaker.consecutive_failures += 1
+        breaker.consecutive_successes = 0
+    if breaker.state == E.HALF_OPEN:
+        breaker.trials_admitted = max(0, breaker.trials_admitted - 1)
+        fields.append("trials_admitted")
+    if breaker.forced:
+        breaker.save(update_fields=fields)
+        return
+    if breaker.state == E.CLOSED and breaker.consecutive_failures >= failure_threshold:
+        _open(breaker, now, cooldown, fields)
+        _transition(
+            breaker,
+            E.OPEN,
+            actor,
+            f"{breaker.consecutive_failures} consecutive failures (threshold {failure_threshold})",
+            fields,
+        )
+    elif breaker.state == E.HALF_OPEN and not success:
+        _open(breaker, now, cooldown, fields)
+        _transition(breaker, E.OPEN, actor, "a trial failed while half-open", fields)
+    elif breaker.state == E.HALF_OPEN and breaker.consecutive_successes >= success_threshold:
+        breaker.trials_admitted = 0
+        breaker.retry_at = None
+        breaker.opened_at = None
+        fields += ["trials_admitted", "retry_at", "opened_at"]
+        _transition(
+            breaker,
+            E.CLOSED,
+            actor,
+            f"{breaker.consecutive_successes} consecutive trial successes",
+            fields,
+        )
+    else:
+        breaker.save(update_fields=fields)
+
+
+def _open(breaker: EngineBreaker, now: datetime, cooldown: int, fields: list[str]) -> None:
+    breaker.opened_at = now
+    breaker.retry_at = now + timedelta(seconds=cooldown)
+    breaker.trials_admitted = 0
+    fields += ["opened_at", "retry_at", "trials_admitted"]
+
+
+# --- admin actions --------------------------------------------------------------------------
+
+
+def force_open(actor: Actor, reason: str) -> EngineBreaker:
+    breaker = lock()
+    breaker.forced = True
+    breaker.opened_at = timezone.now()
+    breaker.retry_at = None
+    breaker.trials_admitted = 0
+    _transition(
+        breaker, E.OPEN, actor, reason, ["forced", "opened_at", "retry_at", "trials_admitted"]
+    )
+    return breaker
+
+
+def force_close(actor: Actor, reason: str) -> EngineBreaker:
+    breaker = lock()
+    breaker.forced = False
+    breaker.consecutive_failures = 0
+    breaker.trials_admitted = 0
+    breaker.retry_at = None
+    breaker.opened_at = None
+    _transition(
+        breaker,
+        E.CLOSED,
+        actor,
+        reason,
+        ["forced", "consecutive_failures", "trials_admitted", "retry_at", "opened_at"],
+    )
+    return breaker
+
+
+def reset(actor: Actor, reason: str) -> EngineBreaker:
+    breaker = lock()
+    breaker.forced = False
+    breaker.consecutive_failures = breaker.consecutive_successes = breaker.trials_admitted = 0
+    breaker.retry_at = breaker.opened_at = None
+    fields = [
+        "forced",
+        "consecutive_failures",
+        "consecutive_successes",
+        "trials_admitted",
+        "retry_at",
+        "opened_at",
+    ]
+    _transition(breaker, E.CLOSED, actor, reason, fields)
+    record_event("breaker.reset", actor, reason=reason, data={"scope": "engine"})
+    return breaker

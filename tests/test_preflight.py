@@ -1,0 +1,123 @@
+"""Pre-flight checks: every block names its metric, value, threshold and when it may go again."""
+
+from __future__ import annotations
+
+import sys
+import types
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from healing.actions import do_change_setting, do_emergency_stop
+from healing.breakers import note_application, run_preflight
+from healing.models import ApplicationSlot, Modification
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def check(result: Any, name: str) -> Any:
+    return next(c for c in result.checks if c.name == name)
+
+
+def test_it_passes_a_quiet_patch_and_stores_the_result_per_stage(workspace: Any) -> None:
+    mod = factories.make_modification(workspace, error_type="logic", risk_level="low")
+    intake = run_preflight(mod, stage="intake")
+    assert intake.ok
+    assert [c.name for c in intake.checks] == [
+        "emergency_stop",
+        "engine_breaker",
+        "breaker",
+        "cascade",
+        "anomaly",
+    ]
+    applied = run_preflight(mod, stage="apply")
+    assert applied.ok
+    assert [c.name for c in applied.checks][-2:] == ["anomaly", "rate_limit"]
+    stored = Modification.objects.get(pk=mod.pk).preflight
+    assert set(stored) == {"intake", "apply"} and stored["apply"]["ok"] is True
+
+
+def test_it_judges_health_with_the_real_monitor(workspace: Any) -> None:
+    result = run_preflight(factories.make_modification(workspace), stage="apply")
+    health = check(result, "health")
+    assert health.value != "unknown", health.reason
+
+
+def test_it_blocks_on_a_health_metric_out_of_bounds(workspace: Any, admin_user: Any) -> None:
+    # A real measurement against a threshold no machine meets: available memory must be ≥ 99.9 %.
+    from healing.actions import do_change_setting
+
+    do_change_setting(admin_user, "health.memory_min_available_percent", 99.9)
+    result = run_preflight(factories.make_modification(workspace), stage="apply")
+    health = check(result, "health")
+    assert not result.ok and not health.ok
+    assert (health.metric, health.threshold) == ("memory_available", 99.9)
+    assert health.value < 99.9
+    assert health.retry_at is not None
+    assert not ApplicationSlot.objects.exists()  # a blocked patch takes no rate-limit place
+
+
+def test_it_does_not_block_when_the_health_monitor_raises(
+    workspace: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = types.ModuleType("monitoring.health")
+
+    def broken() -> dict:
+        raise RuntimeError("psutil went away")
+
+    module.preflight_health = broken  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "monitoring.health", module)
+    health = check(run_preflight(factories.make_modification(workspace), stage="apply"), "health")
+    assert health.ok and "psutil went away" in health.reason and health.value == "unknown"
+
+
+def test_it_allows_ten_applications_a_minute_and_says_when_the_next_may_go(workspace: Any) -> None:
+    mods = [factories.make_modification(workspace) for _ in range(11)]
+    for mod in mods[:10]:
+        assert run_preflight(mod, stage="apply").ok
+        note_application(mod)
+    result = run_preflight(mods[10], stage="apply")
+    limit = check(result, "rate_limit")
+    assert not result.ok
+    assert (limit.metric, limit.value, limit.threshold) == ("applications_per_60s", 10, 10)
+    first = ApplicationSlot.objects.order_by("reserved_at").first()
+    assert limit.retry_at == first.reserved_at + timedelta(seconds=60)
+    assert ApplicationSlot.objects.filter(applied_at__isnull=False).count() == 10
+    # Running the pre-flight again for a patch that holds a place does not take a second one.
+    assert run_preflight(mods[0], stage="apply").ok
+
+
+def test_it_follows_the_admins_rate_limit(workspace: Any) -> None:
+    do_change_setting(None, "rate_limit.applications_per_window", 2)
+    mods = [factories.make_modification(workspace) for _ in range(3)]
+    assert [run_preflight(m, stage="apply").ok for m in mods] == [True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("level", "blocked"), [("none", False), ("high", False), ("critical", True)]
+)
+def test_it_blocks_on_the_anomaly_level(workspace: Any, level: str, blocked: bool) -> None:
+    result = run_preflight(factories.make_modification(workspace, risk_level=level), stage="intake")
+    anomaly = check(result, "anomaly")
+    assert anomaly.ok is not blocked
+    assert (anomaly.metric, anomaly.value, anomaly.threshold) == (
+        "anomaly_risk",
+        level,
+        "below critical",
+    )
+
+
+def test_it_blocks_everything_during_an_emergency_stop(workspace: Any, operator: Any) -> None:
+    do_emergency_stop(operator, "runaway agent")
+    result = run_preflight(factories.make_modification(workspace), stage="apply")
+    stop = check(result, "emergency_stop")
+    assert not stop.ok and stop.retry_at is None and "runaway agent" in stop.reason
+    assert "waits for a person" in result.reason
+    assert not ApplicationSlot.objects.exists()
+
+
+def test_it_refuses_an_unknown_stage(workspace: Any) -> None:
+    with pytest.raises(ValueError, match="stage"):
+        run_preflight(factories.make_modification(workspace), stage="whenever")
