@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,11 +20,11 @@ from ..permissions import IsAdmin, IsOperator
 from ..roles import Role, has_role
 
 
-class ReasonSerializer(serializers.Serializer):
+class RollbackSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, trim_whitespace=True)
 
 
-class OptionalReasonSerializer(serializers.Serializer):
+class RestoreBackupSerializer(serializers.Serializer):
     reason = serializers.CharField(
         max_length=2000, trim_whitespace=True, required=False, allow_blank=True, default=""
     )
@@ -51,11 +53,12 @@ def sandbox_results(mod: Modification) -> list[dict[str, Any]]:
 class PatchRollbackView(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(request=RollbackSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         from ..apply import do_rollback
 
         mod = get_object_or_404(Modification.objects.select_related("workspace"), pk=pk)
-        body = ReasonSerializer(data=request.data)
+        body = RollbackSerializer(data=request.data)
         body.is_valid(raise_exception=True)
 
         def run() -> Response:
@@ -74,6 +77,7 @@ class PatchRollbackView(APIView):
 
 
 class PatchSandboxRunsView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         mod = get_object_or_404(Modification, pk=pk)
         staff = any(has_role(request.user, r) for r in (Role.REVIEWER, Role.OPERATOR, Role.ADMIN))
@@ -87,6 +91,7 @@ class PatchSandboxRunsView(APIView):
 class BackupListView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         from rest_framework.pagination import LimitOffsetPagination
 
@@ -104,13 +109,14 @@ class BackupListView(APIView):
 class BackupRestoreView(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(request=RestoreBackupSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         from ..apply import do_restore_backup
 
         backup = get_object_or_404(
             Backup.objects.select_related("workspace", "modification"), pk=pk
         )
-        body = OptionalReasonSerializer(data=request.data)
+        body = RestoreBackupSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if backup.pruned_at is not None:
             return _conflict("pruned", f"backup {backup.pk} was pruned; its files are gone")

@@ -136,6 +136,7 @@ def do_apply(mod: Modification, actor: Actor = None) -> Modification:
             return mod
         transition(mod, S.APPLIED, actor, f"applied as {new[:10]}", applied_commit=new)
     breakers.note_application(mod)
+    breakers.record_outcome(mod, success=True, stage="apply")
     return mod
 
 

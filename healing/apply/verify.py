@@ -55,17 +55,14 @@ def health_problem() -> str | None:
         if not isinstance(metric, dict) or "error" not in name:
             continue
         value, threshold = metric.get("value"), metric.get("threshold")
-        if (
-            isinstance(value, int | float)
-            and isinstance(threshold, int | float)
-            and value > threshold
-        ):
+        numbers = isinstance(value, int | float) and isinstance(threshold, int | float)
+        if metric.get("ok") is False or (numbers and value > threshold):
             return f"error spike: {name} {value} > {threshold}"
     return None
 
 
 def auto_rollback(mod: Modification, reason: str) -> Modification:
-    breakers.record_outcome(mod, success=False, stage="apply")
+    breakers.record_outcome(mod, success=False, stage="verify")
     try:
         return do_rollback(mod, "system", f"automatic rollback: {reason}", automatic=True)
     except Exception:
@@ -75,4 +72,4 @@ def auto_rollback(mod: Modification, reason: str) -> Modification:
 
 
 def finish_watch(mod: Modification) -> None:
-    breakers.record_outcome(mod, success=True, stage="apply")
+    breakers.record_outcome(mod, success=True, stage="verify")
