@@ -12,3 +12,5 @@ class HealingConfig(AppConfig):
         from . import breakers, cascades, scoring  # noqa: F401 - judgement tunables (issue #5)
         from .diagnostics import admin as diagnostics_admin  # noqa: F401
         from .diagnostics import tunables as diagnostics_tunables  # noqa: F401
+        from .apply import settings as _apply_settings  # noqa: F401 - apply.* tunables
+        from .sandbox import hooks as _sandbox_hooks  # noqa: F401 - sandbox.* tunables, stop hook

@@ -89,11 +89,33 @@ def check_worker(timeout: float = 1.0) -> CheckResult:
     return _timed(run)
 
 
+def check_sandbox() -> CheckResult:
+    """The isolation this machine gives, and any active workspace whose required level it cannot."""
+    from .sandbox import capabilities
+
+    result = _timed(lambda: None)
+    caps = capabilities()
+    result["capabilities"] = caps
+    from .models import Workspace
+
+    unmet = [
+        f"{name} needs {level}"
+        for name, level in Workspace.objects.active().values_list("name", "isolation_level")
+        if not caps["levels"].get(level, {}).get("available")
+    ]
+    result["ok"] = not unmet
+    result["detail"] = f"best isolation: {caps['best']}" + (
+        f"; blocked: {', '.join(unmet)}" if unmet else ""
+    )
+    return result
+
+
 CHECKS: dict[str, Callable[[], CheckResult]] = {
     "database": check_database,
     "broker": check_broker,
     "channel_layer": check_channel_layer,
     "worker": check_worker,
+    "sandbox": check_sandbox,
 }
 
 

@@ -7,4 +7,5 @@ BEAT_SCHEDULE: dict = {
     "refit-calibration": {"task": "healing.refit_calibration", "schedule": crontab(minute="*/15")},
     # Cheap: it only queues the workspaces whose diagnostics.schedule_interval_minutes has passed.
     "diagnostics-schedule": {"task": "healing.schedule_diagnostics", "schedule": 300.0},
+    "healing.prune_backups": {"task": "healing.prune_backups", "schedule": 3600.0},
 }

@@ -46,6 +46,7 @@ class Launcher:
             self.redis = embedded_redis.start(socket, log_path=self.logs / "redis.log")
         print("Migrating the database, collecting static files, seeding the demo")
         manage("migrate", "--noinput", "-v", "0")
+        manage("recover_applies")  # finish or undo any apply a crash interrupted
         manage("collectstatic", "--noinput", "-v", "0")
         manage("ensure_admin")
         manage("seed_demo")

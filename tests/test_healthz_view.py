@@ -13,7 +13,7 @@ def test_it_reports_every_component_up_with_a_worker(celery_worker_process: Any)
     body = response.json()
     assert response.status_code == 200, body
     assert body["down"] == []
-    assert set(body["components"]) == {"database", "broker", "channel_layer", "worker"}
+    assert set(body["components"]) == {"database", "broker", "channel_layer", "worker", "sandbox"}
     assert all(c["ok"] for c in body["components"].values())
     assert body["engine"]["state"] == "running"
 

@@ -84,6 +84,7 @@ class PatchSerializer(serializers.ModelSerializer):
     submitted_by = serializers.SerializerMethodField()
     findings = serializers.SerializerMethodField()
     events = serializers.SerializerMethodField()
+    sandbox_runs = serializers.SerializerMethodField()
     # Plain strings: the choice sets are documented in the envelope schema and README.
     claimed_error_type = serializers.CharField(read_only=True)
     inferred_error_type = serializers.CharField(read_only=True)
@@ -128,9 +129,21 @@ class PatchSerializer(serializers.ModelSerializer):
             "blocked_until",
             "parent",
             "cascade_depth",
+            "fitness",
+            "rollback_count",
+            "sandbox_runs",
             "events",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_sandbox_runs(self, mod: Modification) -> list[dict[str, Any]]:
+        """The sandbox runs of this patch (patched tree against the baseline), newest first."""
+        if not self.context.get("with_events"):
+            return []
+        from .sandbox import sandbox_results
+
+        return sandbox_results(mod)
 
     def get_submitted_by(self, mod: Modification) -> str | None:
         return mod.submitted_by.get_username() if mod.submitted_by else None
@@ -314,6 +327,13 @@ class PatchEnvelopeView(APIView):
         return Response(full_envelope(mod))
 
 
+def _latest_tests(mod: Modification) -> list[dict[str, Any]]:
+    from ..models.sandbox import SandboxRun
+
+    run = SandboxRun.objects.for_modification(mod.pk).first()
+    return list(run.tests or []) if run is not None else []
+
+
 def full_envelope(mod: Modification) -> dict[str, Any]:
     """The envelope as received, plus circuit_breaker_state and sandbox_execution from what is known."""
     envelope = dict(mod.envelope or {})
@@ -328,14 +348,11 @@ def full_envelope(mod: Modification) -> dict[str, Any]:
         "blocked": mod.status == "blocked",
         "block_reason": mod.block_reason,
     }
-    detail = mod.confidence_detail or {}
     envelope["sandbox_execution"] = {
         "environment": "sandbox",
         "isolation_level": mod.workspace.isolation_level,
         "status": mod.status,
-        "test_results": detail.get("sandbox", {}).get("tests", [])
-        if isinstance(detail.get("sandbox"), dict)
-        else [],
+        "test_results": _latest_tests(mod),
     }
     envelope["server"] = {
         "id": mod.pk,

@@ -1,12 +1,15 @@
 """The healing app's models, one module per area. Import from here."""
 
 from .audit import AuditEvent
+from .backup import Backup
 from .breaker import ApplicationSlot, EngineBreaker, ErrorTypeCircuit, Outcome, WorkspaceBreaker
 from .cascade import Cascade, CascadeLink
 from .config import Setting, SettingChange
 from .diagnostics import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
 from .engine import EngineState
+from .journal import ApplyJournal, ApplyJournalStep, JournalState, WorkspaceLock
 from .modification import InvalidTransition, Modification, ModificationStatus
+from .sandbox import SandboxRun, SandboxRunKind
 from .scoring import (
     AdaptiveThreshold,
     CalibrationFit,
@@ -17,6 +20,13 @@ from .scoring import (
 from .workspace import IsolationLevel, Workspace
 
 __all__ = [
+    "ApplyJournal",
+    "ApplyJournalStep",
+    "Backup",
+    "JournalState",
+    "SandboxRun",
+    "SandboxRunKind",
+    "WorkspaceLock",
     "AdaptiveThreshold",
     "ApplicationSlot",
     "CalibrationFit",

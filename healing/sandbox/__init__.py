@@ -1,12 +1,18 @@
-"""Sandbox, apply, backups and rollback (issue #4). See docs/architecture.md for the contract.
+"""Sandbox (issue #4): run a workspace's tests on a scratch tree of HEAD, isolated and limited.
 
-CONTRACT PLACEHOLDER: the sandbox issue replaces this module's body; other areas call only the
-names below.
+`run_tests(workspace, diff=..., test_ids=...)` is the contract other areas call. The isolation
+backends live in `backends.py` (registry), limits in `limits.py`, the process runner in
+`runner.py`, per-test reports in `reports.py`, the scratch tree in `scratch.py`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -22,7 +28,8 @@ class TestOutcome:
 class SandboxResult:
     ok: bool  # the patch introduced no new failure and ran within its limits
     isolation_level: str
-    limit_hit: str | None = None  # wall_time | memory | cpu | processes | file_size | output | emergency_stop
+    # wall_time | memory | cpu | processes | file_size | output | network | filesystem | emergency_stop
+    limit_hit: str | None = None
     duration_ms: float = 0.0
     tests: list[TestOutcome] = field(default_factory=list)
     new_failures: list[str] = field(default_factory=list)  # failing now, passing on the baseline
@@ -31,7 +38,290 @@ class SandboxResult:
     output_tail: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def failing(self) -> list[str]:
+        return [t.nodeid for t in self.tests if t.outcome in {"failed", "error"}]
 
-def run_tests(workspace: Any, *, diff: str | None = None, test_ids: list[str] | None = None) -> SandboxResult:
-    """Run the workspace's tests on a scratch tree of HEAD (with `diff` applied), isolated."""
-    raise NotImplementedError("the sandbox lands with issue #4")
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class IsolationUnavailable(Exception):
+    """The workspace's required isolation level cannot be had here. Never downgrade: block."""
+
+
+def capabilities() -> dict[str, Any]:
+    from .backends import capabilities as _capabilities
+
+    return _capabilities()
+
+
+FAILING = {"failed", "error"}
+OUTPUT_TAIL = 8000
+
+
+def _environment(scratch: Any, level: str, workspace: Any) -> dict[str, str]:
+    """A clean environment: nothing of the worker's (its secrets) is inherited."""
+    junit = scratch.reports / "junit.xml"
+    env = {
+        "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(scratch.home),
+        "TMPDIR": "/tmp" if level == "full" else str(scratch.tmp),  # noqa: S108 - a private tmpfs under FULL
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "PYTEST_ADDOPTS": f"--junitxml={junit} -p no:cacheprovider -o junit_family=xunit1",
+        "NODE_OPTIONS": f"--test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination={scratch.reports / 'node-junit.xml'}",
+        "CI": "1",
+        "SELFHEAL_SANDBOX": level,
+    }
+    return env
+
+
+def _command(
+    workspace: Any, scratch: Any, test_ids: list[str] | None, coverage_files: list[str]
+) -> list[str]:
+    argv = shlex.split(workspace.test_command)
+    if argv and argv[0] == "phpunit":
+        argv += ["--log-junit", str(scratch.reports / "phpunit.xml")]
+    if coverage_files and argv[:3] == ["python", "-m", "pytest"]:
+        include = ",".join(str(scratch.tree / f) for f in coverage_files)
+        argv = [
+            "python",
+            "-m",
+            "coverage",
+            "run",
+            f"--data-file={scratch.reports / '.coverage'}",
+            f"--include={include}",
+            "-m",
+            "pytest",
+            *argv[3:],
+        ]
+    return [*argv, *(test_ids or [])]
+
+
+def _run_in_scratch(
+    workspace: Any,
+    backend: Any,
+    commit: str,
+    diff: str | None,
+    test_ids: list[str] | None,
+    limits: Any,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> SandboxResult:
+    from . import reports, stop
+    from .coverage import added_lines, touched_coverage
+    from .runner import execute
+    from .scratch import DiffDoesNotApply, mounted_tree, scratch_tree
+
+    started = time.time()
+    try:
+        # FULL mounts a cached checkout of the commit read-only and binds only the patched files
+        # over it, so preparing costs the patch, not the repository; the others need a worktree.
+        prepare = mounted_tree if backend.level == "full" else scratch_tree
+        with prepare(workspace.repo_path, commit, diff) as scratch:
+            touched = added_lines(diff) if diff else {}
+            from .. import tunables
+
+            measure = bool(touched) and tunables.get("sandbox.measure_coverage", workspace)
+            coverage_files = [f for f in touched if f.endswith(".py")] if measure else []
+            argv = _command(workspace, scratch, test_ids, coverage_files)
+            env = _environment(scratch, backend.level, workspace)
+            wrapped = backend.wrap(
+                ["/bin/sh", "-c", 'exec "$@"', "sh", *argv],
+                root=scratch.root,
+                workdir=scratch.tree,
+                env=env,
+                binds=scratch.binds,
+            )
+            execution = execute(
+                wrapped,
+                cwd=scratch.tree,
+                env=env,
+                limits=limits,
+                output_path=scratch.root / "output.log",
+                should_stop=lambda: stop.stopped_since(started),
+                on_progress=_progress_reporter(progress, limits) if progress else None,
+            )
+            tests: list[TestOutcome] = []
+            for name in ("junit.xml", "node-junit.xml", "phpunit.xml"):
+                tests += reports.parse_junit(scratch.reports / name)
+            # Paths inside the scratch tree mean nothing once it is gone.
+            for test in tests:
+                test.nodeid = test.nodeid.replace(str(scratch.tree) + "/", "")
+            coverage = (
+                touched_coverage(scratch, coverage_files, touched) if coverage_files else None
+            )
+    except DiffDoesNotApply as exc:
+        return SandboxResult(
+            ok=False,
+            isolation_level=backend.level,
+            detail={"error": "diff_does_not_apply", "message": str(exc), "commit": commit},
+        )
+    limit_hit = execution.limit_hit
+    if limit_hit is None:
+        evidence = execution.output + "\n".join(t.message for t in tests if t.outcome in FAILING)
+        if execution.exit_code != 0:
+            limit_hit = reports.infer_limit(evidence)
+    return SandboxResult(
+        ok=limit_hit is None and execution.exit_code == 0,
+        isolation_level=backend.level,
+        limit_hit=limit_hit,
+        duration_ms=round(execution.duration_ms, 1),
+        tests=tests,
+        coverage=coverage,
+        output_tail=execution.output[-OUTPUT_TAIL:],
+        detail={
+            "commit": commit,
+            "exit_code": execution.exit_code,
+            "signal": execution.signal,
+            "cpu_s": round(execution.cpu_s, 3),
+            "max_rss_kb": execution.max_rss_kb,
+            "output_bytes": execution.output_bytes,
+            "limits": limits.as_json(),
+            "command": argv,
+            **(
+                {"warning": "NO ISOLATION: this run was not sandboxed"}
+                if backend.level == "none"
+                else {}
+            ),
+        },
+    )
+
+
+def _progress_reporter(progress: Callable[[dict[str, Any]], None], limits: Any) -> Callable[[float, Path], None]:
+    from .runner import count_progress
+
+    def report(elapsed_s: float, output_path: Path) -> None:
+        tests_run, failures = count_progress(output_path)
+        progress(
+            {
+                "tests_run": tests_run,
+                "failures": failures,
+                "elapsed_ms": round(elapsed_s * 1000),
+                "limit_ms": round(limits.wall_time_s * 1000),
+            }
+        )
+
+    return report
+
+
+def console_results(modification: Any) -> dict[str, Any]:
+    """The review page's view of a patch's sandbox runs, each against the baseline."""
+    from ..models.sandbox import SandboxRun
+
+    runs = []
+    for run in SandboxRun.objects.for_modification(modification.pk):
+        tests = run.tests or []
+        runs.append(
+            {
+                "label": f"{run.kind} · {run.isolation_level}",
+                "ok": run.ok,
+                "passed": sum(1 for t in tests if t.get("outcome") == "passed"),
+                "failed": sum(1 for t in tests if t.get("outcome") in FAILING),
+                "duration_ms": run.duration_ms,
+                "limit_hit": run.limit_hit or None,
+                "new_failures": run.new_failures,
+                "fixed": run.fixed,
+            }
+        )
+    return {"runs": runs}
+
+
+def baseline(workspace: Any, commit: str, backend: Any, limits: Any) -> Any:
+    """The run of the unpatched commit, cached per (workspace, commit, test command)."""
+    from ..models import SandboxRun, SandboxRunKind
+
+    cached = SandboxRun.objects.baseline_for(workspace.pk, commit, workspace.test_command)
+    if cached is not None:
+        return cached
+    result = _run_in_scratch(workspace, backend, commit, None, None, limits)
+    return store_run(workspace, result, kind=SandboxRunKind.BASELINE)
+
+
+def store_run(workspace: Any, result: SandboxResult, *, kind: str, modification: Any = None) -> Any:
+    from ..models import SandboxRun
+
+    return SandboxRun.objects.create(
+        workspace=workspace,
+        modification=modification,
+        kind=kind,
+        commit=result.detail.get("commit", ""),
+        test_command=workspace.test_command,
+        isolation_level=result.isolation_level,
+        ok=result.ok,
+        limit_hit=result.limit_hit or "",
+        exit_code=result.detail.get("exit_code"),
+        duration_ms=result.duration_ms,
+        tests=[asdict(t) for t in result.tests],
+        new_failures=result.new_failures,
+        fixed=result.fixed,
+        coverage=result.coverage,
+        output_tail=result.output_tail,
+        detail=result.detail,
+    )
+
+
+def run_tests(
+    workspace: Any,
+    *,
+    diff: str | None = None,
+    test_ids: list[str] | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> SandboxResult:
+    """Run the workspace's tests on a scratch tree of HEAD (with `diff` applied), isolated.
+
+    With a diff, the result is judged against the baseline run of HEAD: `new_failures` failed
+    now but not before, `fixed` failed before and pass now. Raises IsolationUnavailable when the
+    workspace's isolation level cannot be had (the caller blocks the patch)."""
+    from ..models import EngineState
+    from .backends import get_backend
+    from .limits import Limits
+
+    backend = get_backend(workspace.isolation_level)
+    available, why = backend.available()
+    if not available:
+        raise IsolationUnavailable(
+            f"{backend.label} isolation is required by {workspace.name} but unavailable: {why}"
+        )
+    if EngineState.objects.current().is_emergency_stopped:
+        return SandboxResult(
+            ok=False,
+            isolation_level=backend.level,
+            limit_hit="emergency_stop",
+            detail={"message": "engine is emergency-stopped"},
+        )
+    limits = Limits.for_workspace(workspace)
+    commit = workspace.head_commit()
+    result = _run_in_scratch(workspace, backend, commit, diff, test_ids, limits, progress)
+    if diff is None or result.limit_hit or "error" in result.detail:
+        # A run cut short by a limit (or a diff that does not apply) fails whatever the baseline says.
+        return result
+    base = baseline(workspace, commit, backend, limits)
+    before = {t["nodeid"]: t["outcome"] for t in base.tests}
+    now_failing = set(result.failing)
+    result.new_failures = sorted(n for n in now_failing if before.get(n) not in FAILING)
+    result.fixed = sorted(
+        t.nodeid for t in result.tests if t.outcome == "passed" and before.get(t.nodeid) in FAILING
+    )
+    result.detail["baseline_run_id"] = base.pk
+    result.detail["baseline_failing"] = sorted(n for n, o in before.items() if o in FAILING)
+    result.ok = (
+        result.limit_hit is None
+        and "error" not in result.detail
+        and not result.new_failures
+        and (bool(result.tests) or result.detail.get("exit_code") == 0)
+    )
+    return result
+
+
+__all__ = [
+    "IsolationUnavailable",
+    "SandboxResult",
+    "TestOutcome",
+    "capabilities",
+    "console_results",
+    "run_tests",
+    "store_run",
+]

@@ -1,0 +1,96 @@
+"""Scratch-tree preparation for a 10-file and a 10,000-file repository (target: ≤ 3×).
+
+Run: .venv/bin/python bench/sandbox_prepare.py
+Prints the median time to prepare and remove a scratch tree (git worktree + git apply) for each
+repository, and the ratio large/small."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import os  # noqa: E402
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "selfheal_site.settings")
+import django  # noqa: E402
+
+django.setup()
+from django.conf import settings  # noqa: E402
+
+from healing.sandbox.scratch import base_tree, mounted_tree, scratch_tree  # noqa: E402
+
+DIFF = "--- a/f0.py\n+++ b/f0.py\n@@ -1 +1 @@\n-x = 0\n+x = 1\n"
+
+
+def make_repo(path: Path, count: int) -> str:
+    path.mkdir(parents=True)
+    for i in range(count):
+        sub = path / f"d{i // 100}"
+        sub.mkdir(exist_ok=True)
+        (sub if i else path).joinpath(f"f{i}.py").write_text(f"x = {i}\n")
+
+    def run(*a: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "-C", str(path), *a], check=True, capture_output=True, text=True
+        )
+
+    run("init", "-q", "-b", "main")
+    run("add", "-A")
+    run("-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "init")
+    return run("rev-parse", "HEAD").stdout.strip()
+
+
+def measure(prepare_tree, repo: Path, commit: str, rounds: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    prepare, total = [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        with prepare_tree(repo, commit, DIFF):
+            prepare.append(time.perf_counter() - started)
+        total.append(time.perf_counter() - started)
+    return statistics.median(prepare) * 1000, statistics.median(total) * 1000
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings.SELFHEAL_SANDBOX_CACHE = str(Path(tmp) / "cache")
+        repos = {}
+        for count in (10, 10_000):
+            repo = Path(tmp) / f"repo{count}"
+            repos[count] = (repo, make_repo(repo, count))
+        for count, (repo, commit) in repos.items():
+            started = time.perf_counter()
+            base_tree(repo, commit)
+            ms = (time.perf_counter() - started) * 1000
+            print(f"{count:>6} files: cached checkout of the commit (once per commit) {ms:8.1f} ms")
+        strategies = (
+            ("FULL (cached checkout + bound files)", mounted_tree),
+            ("PARTIAL/NONE (git worktree)", scratch_tree),
+        )
+        for label, prepare_tree in strategies:
+            print(label)
+            results = {}
+            for count, (repo, commit) in repos.items():
+                results[count] = measure(
+                    prepare_tree, repo, commit, rounds=15 if count == 10 else 5
+                )
+                print(
+                    f"  {count:>6} files: prepare {results[count][0]:8.1f} ms, "
+                    f"prepare+cleanup {results[count][1]:8.1f} ms (median)"
+                )
+            ratio = results[10_000][0] / results[10][0]
+            ratio_total = results[10_000][1] / results[10][1]
+            verdict = "meets" if ratio_total <= 3 else "MISSES"
+            print(
+                f"  ratio 10,000/10: prepare {ratio:.1f}×, with cleanup {ratio_total:.1f}× "
+                f"— {verdict} the ≤ 3× target"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+"""Named actions of apply, rollback and backup restore. Views and tasks call only these."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import breakers, tunables
+from ..actions import record_event, transition
+from ..actions.audit import Actor
+from ..models import AuditEvent, Backup, Modification, ModificationStatus
+from ..models.modification import InvalidTransition
+from . import backups, gitops, landing
+from .lock import workspace_lock
+
+log = logging.getLogger(__name__)
+S = ModificationStatus
+TRAILER = "Selfheal-Modification"
+
+
+class ApplyRefused(Exception):
+    """The change cannot be landed (dirty files, detached HEAD, a diff that no longer applies)."""
+
+
+def _author(mod: Modification) -> gitops.Author:
+    """The approving person if there is one, else the agent that submitted the patch."""
+    event = (
+        AuditEvent.objects.filter(modification=mod, to_state=S.APPROVED, actor__isnull=False)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    user = event.actor if event is not None else mod.submitted_by
+    if user is None:
+        return gitops.Author("Selfheal", "selfheal@localhost")
+    return gitops.Author(
+        user.get_full_name() or user.get_username(),
+        user.email or f"{user.get_username()}@selfheal.invalid",
+    )
+
+
+def _message(mod: Modification) -> str:
+    summary = (
+        mod.envelope.get("description")
+        or mod.envelope.get("summary")
+        or f"Apply patch {mod.patch_id}"
+    )
+    summary = (
+        str(summary).strip().splitlines()[0][:72]
+        if str(summary).strip()
+        else f"Apply patch {mod.patch_id}"
+    )
+    return f"{summary}\n\nPatch {mod.patch_id} ({mod.error_type or 'unclassified'}, {mod.safety_level or 'unrated'}).\n\n{TRAILER}: {mod.pk}\n"
+
+
+def _check_branch(workspace: Any) -> str:
+    repo = workspace.repo_path
+    if gitops.current_branch_ref(repo) != gitops.branch_ref(workspace.branch):
+        raise ApplyRefused(
+            f"{workspace.name} is not on its branch {workspace.branch} (HEAD is detached or elsewhere)"
+        )
+    return gitops.rev(repo, "HEAD")
+
+
+def land_commit(
+    workspace: Any, operation: str, base: str, build: Any, *, holder: str, modification: Any = None
+) -> str:
+    """Journal, build the commit with `build()`, and land it. Returns the new commit."""
+    journal = landing.start(workspace, operation, base, holder, modification)
+    try:
+        landing.step(journal, "build_commit")
+        new_commit = build()
+        files = gitops.changed_paths(workspace.repo_path, base, new_commit)
+        dirty = gitops.dirty_paths(workspace.repo_path, files)
+        if dirty:
+            raise ApplyRefused(
+                f"uncommitted changes in {', '.join(dirty[:5])}; refusing to overwrite them"
+            )
+    except Exception:
+        landing.undo(journal, workspace)
+        raise
+    landing.land(journal, workspace, new_commit, modification=modification)
+    return new_commit
+
+
+def do_apply(mod: Modification, actor: Actor = None) -> Modification:
+    """approved → applying → applied | failed (or blocked / back to validating). Returns the mod."""
+    workspace = mod.workspace
+    preflight = breakers.run_preflight(mod, stage="apply")
+    if not preflight.ok:
+        reasons = "; ".join(c.reason or c.name for c in preflight.blocking)
+        return transition(
+            mod,
+            S.BLOCKED,
+            actor,
+            f"pre-flight at apply: {reasons}",
+            expected_from=S.APPROVED,
+            block_reason=reasons,
+            preflight=preflight.as_json(),
+        )
+    head = workspace.head_commit()
+    if not mod.base_commit or head != mod.base_commit:
+        return _send_back_to_validation(mod, actor, head)
+    with workspace_lock(workspace) as holder:
+        transition(
+            mod,
+            S.APPLYING,
+            actor,
+            "applying",
+            expected_from=S.APPROVED,
+            preflight=preflight.as_json(),
+        )
+        try:
+            base = _check_branch(workspace)
+            if base != mod.base_commit:
+                raise ApplyRefused(f"HEAD moved to {base[:10]} while the patch waited")
+            new = land_commit(
+                workspace,
+                "apply",
+                base,
+                lambda: gitops.commit_from_diff(
+                    workspace.repo_path, base, mod.diff, _message(mod), _author(mod)
+                ),
+                holder=holder,
+                modification=mod,
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure to land is recorded, nothing half-applied
+            log.warning("apply of %s failed: %s", mod.patch_id, exc)
+            transition(
+                mod, S.FAILED, actor, f"apply failed: {exc}", data={"error": str(exc)[:2000]}
+            )
+            breakers.record_outcome(mod, success=False, stage="apply")
+            return mod
+        transition(mod, S.APPLIED, actor, f"applied as {new[:10]}", applied_commit=new)
+    breakers.note_application(mod)
+    breakers.record_outcome(mod, success=True, stage="apply")
+    return mod
+
+
+def _send_back_to_validation(mod: Modification, actor: Actor, head: str) -> Modification:
+    reason = f"stale: HEAD is {head[:10]}, the patch was checked against {mod.base_commit[:10] or 'nothing'}"
+    with transaction.atomic():
+        transition(mod, S.VALIDATING, actor, reason, expected_from=S.APPROVED)
+        transaction.on_commit(lambda: _revalidate(mod.pk))
+    return mod
+
+
+def _revalidate(modification_id: int) -> None:
+    from celery import current_app
+
+    current_app.send_task("healing.process_modification", args=[modification_id])
+
+
+def do_rollback(
+    mod: Modification, actor: Actor, reason: str, *, automatic: bool = False
+) -> Modification:
+    """Take an applied patch back out: `git revert` of its commit if that still applies, else the
+    backup after its checksum check (a corrupt backup is refused and reported). applied → rolled_back."""
+    reason = (reason or "").strip() or "rolled back"
+    if mod.status not in (S.APPLIED, S.FAILED) or not mod.applied_commit:
+        raise InvalidTransition(
+            mod.pk, mod.status, S.ROLLED_BACK, "only an applied patch can be rolled back"
+        )
+    if automatic and mod.rollback_count >= tunables.get("apply.max_auto_rollbacks", mod.workspace):
+        record_event(
+            "modification.rollback_suppressed",
+            actor,
+            workspace_id=mod.workspace_id,
+            modification_id=mod.pk,
+            reason=reason,
+        )
+        return mod
+    workspace = mod.workspace
+    repo = workspace.repo_path
+    with workspace_lock(workspace) as holder:
+        base = _check_branch(workspace)
+        message = f"Revert patch {mod.patch_id}: {reason[:60]}\n\nSelfheal-Rollback: {mod.pk}\n"
+        new_commit, method = _rollback_commit(mod, repo, base, message, actor)
+        new = land_commit(
+            workspace, "rollback", base, lambda: new_commit, holder=holder, modification=mod
+        )
+        transition(
+            mod,
+            S.ROLLED_BACK,
+            actor,
+            reason,
+            rollback_count=mod.rollback_count + 1,
+            data={"method": method, "commit": new, "automatic": automatic},
+        )
+    breakers.record_outcome(mod, success=True, stage="rollback")
+    return mod
+
+
+def _rollback_commit(
+    mod: Modification, repo: Any, base: str, message: str, actor: Actor
+) -> tuple[str, str]:
+    """The commit that takes `mod` back out (objects only), and how: a revert of its commit if
+    that still applies on `base`, else the backup after its checksum check."""
+    author = gitops.Author("Selfheal", "selfheal@localhost")
+    try:
+        parent = gitops.rev(repo, f"{mod.applied_commit}^")
+        diff = gitops.git(repo, "diff", "--binary", parent, mod.applied_commit).decode()
+        return gitops.commit_from_diff(repo, base, diff, message, author, reverse=True), "revert"
+    except gitops.GitError:
+        pass
+    backup = Backup.objects.live().filter(modification=mod).order_by("-created_at").first()
+    if backup is None:
+        raise ApplyRefused("the revert does not apply and there is no backup")
+    try:
+        files = backups.contents(backup)
+    except backups.BackupCorrupt as exc:
+        backups.refuse(backup, exc, actor)
+        raise
+    return gitops.commit_from_files(repo, base, files, message, author), "backup"
+
+
+def do_restore_backup(backup: Backup, actor: Actor, reason: str = "") -> str:
+    """Put the backed-up files back as a new commit, after checking their checksums."""
+    workspace = backup.workspace
+    try:
+        files = backups.contents(backup)
+    except backups.BackupCorrupt as exc:
+        backups.refuse(backup, exc, actor)
+        raise
+    with workspace_lock(workspace) as holder:
+        base = _check_branch(workspace)
+        message = f"Restore backup {backup.pk}\n\n{reason}\n\nSelfheal-Backup: {backup.pk}\n"
+        new = land_commit(
+            workspace,
+            "restore",
+            base,
+            lambda: gitops.commit_from_files(
+                workspace.repo_path,
+                base,
+                files,
+                message,
+                gitops.Author("Selfheal", "selfheal@localhost"),
+            ),
+            holder=holder,
+            modification=backup.modification,
+        )
+        backup.restored_at = timezone.now()
+        backup.save(update_fields=["restored_at"])
+        record_event(
+            "backup.restore",
+            actor,
+            workspace_id=workspace.pk,
+            modification_id=backup.modification_id,
+            reason=reason,
+            data={"backup_id": backup.pk, "commit": new},
+        )
+        mod = backup.modification
+        if mod is not None and mod.status == S.APPLIED:
+            transition(
+                mod,
+                S.ROLLED_BACK,
+                actor,
+                f"backup {backup.pk} restored",
+                rollback_count=mod.rollback_count + 1,
+                data={"method": "backup", "commit": new},
+            )
+    return new

@@ -1,0 +1,97 @@
+"""Recovery at worker (and server) start: finish or undo whatever a crash left in flight."""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from ..actions import record_event, transition
+from ..models import ApplyJournal, JournalState, Modification, ModificationStatus, WorkspaceLock
+from . import landing
+from .lock import WorkspaceBusy, holder_is_dead, workspace_lock
+
+log = logging.getLogger(__name__)
+S = ModificationStatus
+
+
+def _abandoned(journal: ApplyJournal) -> bool:
+    lock = WorkspaceLock.objects.filter(workspace_id=journal.workspace_id).first()
+    if lock is None or lock.expires_at < timezone.now():
+        return True
+    return holder_is_dead(lock.holder)
+
+
+def recover_in_flight() -> list[tuple[int, str]]:
+    """Resolve every in-flight journal whose worker is gone. Returns [(journal id, state)]."""
+    done: list[tuple[int, str]] = []
+    for journal in ApplyJournal.objects.in_flight().select_related("workspace", "modification"):
+        if not _abandoned(journal):
+            continue
+        interrupted_at = journal.step
+        try:
+            with workspace_lock(journal.workspace):
+                state = landing.resolve(journal, journal.workspace)
+        except WorkspaceBusy:
+            continue
+        done.append((journal.pk, state))
+        record_event(
+            "apply.recovered",
+            "system",
+            workspace_id=journal.workspace_id,
+            modification_id=journal.modification_id,
+            reason=f"{journal.operation} interrupted at {interrupted_at}; {state}",
+            data={"journal_id": journal.pk, "state": state, "operation": journal.operation},
+        )
+        _settle_modification(journal, state)
+    # A worker may also die after claiming `applying` but before its first journal row.
+    for mod in Modification.objects.filter(status=S.APPLYING).exclude(
+        journals__state=JournalState.IN_FLIGHT
+    ):
+        last = mod.journals.filter(operation="apply").order_by("-created_at", "-id").first()
+        if last is not None and last.state == JournalState.DONE:
+            transition(
+                mod,
+                S.APPLIED,
+                "system",
+                "recovered: the apply had landed",
+                applied_commit=last.new_commit,
+            )
+        elif last is None and not _lock_held_by_live_worker(mod.workspace_id):
+            transition(
+                mod, S.FAILED, "system", "recovered: the worker died before changing anything"
+            )
+    return done
+
+
+def _lock_held_by_live_worker(workspace_id: int) -> bool:
+    lock = WorkspaceLock.objects.filter(workspace_id=workspace_id).first()
+    return (
+        lock is not None and lock.expires_at >= timezone.now() and not holder_is_dead(lock.holder)
+    )
+
+
+def _settle_modification(journal: ApplyJournal, state: str) -> None:
+    mod = journal.modification
+    if mod is None:
+        return
+    mod.refresh_from_db()
+    if journal.operation == "apply" and mod.status == S.APPLYING:
+        if state == JournalState.DONE:
+            transition(
+                mod,
+                S.APPLIED,
+                "system",
+                "recovered: apply finished after a crash",
+                applied_commit=journal.new_commit,
+            )
+        else:
+            transition(mod, S.FAILED, "system", f"recovered: apply interrupted and {state}")
+    elif journal.operation == "rollback" and mod.status == S.APPLIED and state == JournalState.DONE:
+        transition(
+            mod,
+            S.ROLLED_BACK,
+            "system",
+            "recovered: rollback finished after a crash",
+            rollback_count=mod.rollback_count + 1,
+        )

@@ -1,0 +1,75 @@
+"""After an apply: the tests again, then health for a window; one automatic rollback at most."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .. import breakers, tunables
+from ..models import Modification, ModificationStatus, SandboxRun, SandboxRunKind
+from .actions import do_rollback
+
+log = logging.getLogger(__name__)
+S = ModificationStatus
+
+
+def verify_tests(mod: Modification) -> str | None:
+    """Run the tests on the applied tree; the reason to roll back, or None."""
+    from ..sandbox import IsolationUnavailable, run_tests, store_run
+
+    if not tunables.get("apply.verify_tests", mod.workspace):
+        return None
+    try:
+        result = run_tests(mod.workspace)
+    except IsolationUnavailable as exc:
+        return f"cannot verify: {exc}"
+    store_run(mod.workspace, result, kind=SandboxRunKind.VERIFY, modification=mod)
+    if result.limit_hit:
+        return f"post-apply tests hit the {result.limit_hit} limit"
+    sandboxed = (
+        SandboxRun.objects.for_modification(mod.pk).filter(kind=SandboxRunKind.PATCHED).first()
+    )
+    expected = set(sandboxed.failing) if sandboxed is not None else set()
+    new = sorted(set(result.failing) - expected)
+    if new:
+        return f"post-apply tests fail: {', '.join(new[:5])}"
+    if not result.tests and result.detail.get("exit_code") != 0:
+        return f"post-apply test command exited {result.detail.get('exit_code')}"
+    return None
+
+
+def health_problem() -> str | None:
+    """CRITICAL health or an error spike from monitoring, when monitoring is there."""
+    try:
+        from monitoring.health import preflight_health  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        health: dict[str, Any] = preflight_health()
+    except Exception as exc:  # noqa: BLE001 - a health check that raises is itself a bad sign
+        return f"health check raised {type(exc).__name__}: {exc}"
+    status = str(health.get("status", "")).lower()
+    if status == "critical":
+        return "health is CRITICAL"
+    for name, metric in (health.get("metrics") or {}).items():
+        if not isinstance(metric, dict) or "error" not in name:
+            continue
+        value, threshold = metric.get("value"), metric.get("threshold")
+        numbers = isinstance(value, int | float) and isinstance(threshold, int | float)
+        if metric.get("ok") is False or (numbers and value > threshold):
+            return f"error spike: {name} {value} > {threshold}"
+    return None
+
+
+def auto_rollback(mod: Modification, reason: str) -> Modification:
+    breakers.record_outcome(mod, success=False, stage="verify")
+    try:
+        return do_rollback(mod, "system", f"automatic rollback: {reason}", automatic=True)
+    except Exception:
+        log.exception("automatic rollback of %s failed", mod.patch_id)
+        breakers.record_outcome(mod, success=False, stage="rollback")
+        raise
+
+
+def finish_watch(mod: Modification) -> None:
+    breakers.record_outcome(mod, success=True, stage="verify")

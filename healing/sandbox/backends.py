@@ -1,0 +1,208 @@
+"""Isolation backends: one interface, a registry, and no silent downgrade.
+
+FULL     bubblewrap: own user, PID, network, IPC and UTS namespaces; only the scratch tree and a
+         reports directory are writable; the toolchain is bound read-only; home, the project, its
+         database, var dir and secrets are absent; a clean environment.
+PARTIAL  a plain subprocess with rlimits, a clean environment and, where the kernel allows
+         (`unshare`), its own network, PID and mount namespaces. The file system is NOT isolated.
+NONE     the test command runs directly with the rlimits and a clean environment. Admin-only.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..sandbox_probe import bubblewrap_works
+
+
+class IsolationBackend:
+    level: ClassVar[str]
+    label: ClassVar[str]
+
+    def available(self) -> tuple[bool, str]:
+        raise NotImplementedError
+
+    def wrap(
+        self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str], binds: Any = ()
+    ) -> list[str]:
+        """The command line that runs `argv` isolated; `root` is the scratch directory (tree and
+        reports); paths seen inside are the same as outside."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, object]:
+        ok, why = self.available()
+        return {"level": self.level, "label": self.label, "available": ok, "detail": why}
+
+
+REGISTRY: dict[str, IsolationBackend] = {}
+
+
+def register(backend: type[IsolationBackend]) -> type[IsolationBackend]:
+    REGISTRY[backend.level] = backend()
+    return backend
+
+
+def get_backend(level: str) -> IsolationBackend:
+    try:
+        return REGISTRY[level]
+    except KeyError:
+        raise KeyError(f"no isolation backend {level!r}") from None
+
+
+def _toolchain_paths() -> list[str]:
+    """Directories the test command needs read-only: the interpreter, its venv, /usr."""
+    paths = {
+        str(Path(sys.prefix)),
+        str(Path(sys.prefix).resolve()),
+        str(Path(sys.base_prefix).resolve()),
+    }
+    return sorted(p for p in paths if not p.startswith(("/usr", "/bin", "/lib")))
+
+
+ETC_FILES = (
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/hosts",
+    "/etc/nsswitch.conf",
+    "/etc/localtime",
+    "/etc/ld.so.cache",
+    "/etc/ssl",
+    "/etc/alternatives",
+    "/etc/mime.types",
+)
+
+
+@register
+class FullIsolation(IsolationBackend):
+    level = "full"
+    label = "Full (bubblewrap)"
+
+    def available(self) -> tuple[bool, str]:
+        return bubblewrap_works()
+
+    def wrap(
+        self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str], binds: Any = ()
+    ) -> list[str]:
+        bwrap = shutil.which("bwrap") or "bwrap"
+        cmd = [
+            bwrap,
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--hostname",
+            "sandbox",
+            "--clearenv",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--symlink",
+            "usr/bin",
+            "/bin",
+            "--symlink",
+            "usr/sbin",
+            "/sbin",
+            "--symlink",
+            "usr/lib",
+            "/lib",
+            "--symlink",
+            "usr/lib64",
+            "/lib64",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--tmpfs",
+            "/tmp",  # noqa: S108 - a fresh tmpfs inside the sandbox
+            "--dir",
+            "/var/tmp",  # noqa: S108 - inside the sandbox
+        ]
+        for path in ETC_FILES:
+            cmd += ["--ro-bind-try", path, path]
+        for path in _toolchain_paths():
+            cmd += ["--ro-bind", path, path]
+        cmd += ["--bind", str(root), str(root)]
+        for source, target in binds:
+            cmd += ["--ro-bind", str(source), str(target)]
+        cmd += ["--chdir", str(workdir)]
+        for key, value in env.items():
+            cmd += ["--setenv", key, value]
+        return [*cmd, "--", *argv]
+
+
+@lru_cache(maxsize=1)
+def _unshare_flags() -> tuple[list[str], str]:
+    """The strongest `unshare` this kernel lets us use, probed once."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return [], "unshare is not installed: no network isolation"
+    candidates = [
+        (
+            [
+                unshare,
+                "--user",
+                "--map-root-user",
+                "--net",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--mount",
+                "--mount-proc",
+            ],
+            "own network, PID and mount namespaces",
+        ),
+        ([unshare, "--user", "--map-root-user", "--net"], "own network namespace"),
+        ([unshare, "--net"], "own network namespace"),
+    ]
+    for flags, why in candidates:
+        try:
+            out = subprocess.run([*flags, "true"], capture_output=True, timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if out.returncode == 0:
+            return flags, why
+    return [], "the kernel refuses unshare here: no network isolation"
+
+
+@register
+class PartialIsolation(IsolationBackend):
+    level = "partial"
+    label = "Partial (resource limits)"
+
+    def available(self) -> tuple[bool, str]:
+        return True, f"rlimits and a clean environment; {_unshare_flags()[1]}"
+
+    def wrap(
+        self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str], binds: Any = ()
+    ) -> list[str]:
+        return [*_unshare_flags()[0], *argv]
+
+
+@register
+class NoIsolation(IsolationBackend):
+    level = "none"
+    label = "NONE — no isolation (admin only, dangerous)"
+
+    def available(self) -> tuple[bool, str]:
+        return (
+            True,
+            "NO ISOLATION: tests run directly on this machine (rlimits and a clean environment only)",
+        )
+
+    def wrap(
+        self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str], binds: Any = ()
+    ) -> list[str]:
+        return list(argv)
+
+
+def capabilities() -> dict[str, object]:
+    """What this machine can give, for /healthz and the dashboard."""
+    levels = {level: backend.describe() for level, backend in REGISTRY.items()}
+    best = next((lvl for lvl in ("full", "partial", "none") if levels[lvl]["available"]), "none")
+    return {"best": best, "levels": levels}

@@ -1,0 +1,159 @@
+"""Run one command under limits; kill the whole tree on a limit or an emergency stop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from .limits import Limits
+
+
+@dataclass
+class Execution:
+    exit_code: int | None
+    signal: int | None
+    limit_hit: (
+        str | None
+    )  # set by the runner itself: wall_time, output, processes, emergency_stop, cpu
+    duration_ms: float
+    cpu_s: float
+    max_rss_kb: int
+    output: str
+    output_bytes: int
+
+
+PROGRESS_EVERY_S = 1.0
+# pytest's progress lines ("..F.s   [ 40%]"): one character per test.
+PROGRESS_LINE = re.compile(rb"^([.FEsxX]+)\s*(\[\s*\d+%\])?\s*$", re.M)
+
+
+def count_progress(output_path: Path) -> tuple[int, int]:
+    """(tests run, failures) so far, read from pytest's progress characters in the output."""
+    with open(output_path, "rb") as fh:
+        fh.seek(max(0, output_path.stat().st_size - 256 * 1024))
+        data = fh.read()
+    marks = b"".join(m.group(1) for m in PROGRESS_LINE.finditer(data))
+    return len(marks), marks.count(b"F") + marks.count(b"E")
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _largest_rss(processes: list[psutil.Process]) -> int:
+    """The largest resident set in the tree (a sum would count forked, shared pages again)."""
+    largest = 0
+    for proc in processes:
+        with contextlib.suppress(psutil.Error):
+            largest = max(largest, proc.memory_info().rss)
+    return largest
+
+
+def _kill_tree(pid: int, known: list[psutil.Process]) -> None:
+    # The process group first (PARTIAL/NONE), then every descendant we saw (a test may have
+    # left the group), then the leader: with bwrap or unshare the PID namespace dies with it.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    for proc in [*known, *_tree(pid)]:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def execute(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    limits: Limits,
+    output_path: Path,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_progress: Callable[[float, Path], None] | None = None,
+) -> Execution:
+    started = time.monotonic()
+    next_progress = started + PROGRESS_EVERY_S
+    max_output = limits.max_output_kb * 1024
+    limit_hit: str | None = None
+    seen: list[psutil.Process] = []
+    with open(output_path, "wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - argv is built by the backend, never a shell string
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=limits.preexec(),  # noqa: PLW1509
+        )
+        tick, next_census, next_stop_poll = 0.002, started + 0.05, started + 0.05
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            now = time.monotonic()
+            if now - started > limits.wall_time_s:
+                limit_hit = "wall_time"
+            elif output_path.stat().st_size > max_output:
+                limit_hit = "output"
+            elif now >= next_stop_poll:
+                next_stop_poll = now + 0.1
+                if should_stop():
+                    limit_hit = "emergency_stop"
+            if limit_hit is None and now >= next_census:
+                next_census = now + 0.05
+                seen = _tree(proc.pid)
+                if len(seen) > limits.max_processes + 3:  # bwrap, its init and the shell
+                    limit_hit = "processes"
+                elif _largest_rss(seen) > limits.memory_mb * 1024 * 1024:
+                    limit_hit = "memory"
+            if on_progress is not None and limit_hit is None and now >= next_progress:
+                next_progress = now + PROGRESS_EVERY_S
+                with contextlib.suppress(Exception):  # progress is informative; never fatal
+                    on_progress(now - started, output_path)
+            if limit_hit is not None:
+                _kill_tree(proc.pid, seen)
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(tick)
+            tick = min(tick * 1.5, 0.02)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    # Anything of the tree still alive (a daemon that left the group under NONE) dies too.
+    if any(p.is_running() for p in seen):
+        _kill_tree(proc.pid, seen)
+    sig = (
+        -proc.returncode
+        if proc.returncode < 0
+        else (proc.returncode - 128 if proc.returncode > 128 else None)
+    )
+    cpu = usage.ru_utime + usage.ru_stime
+    if limit_hit is None and sig in (signal.SIGXCPU, signal.SIGKILL) and cpu >= limits.cpu_s - 0.5:
+        limit_hit = "cpu"
+    size = output_path.stat().st_size
+    with open(output_path, "rb") as fh:
+        fh.seek(max(0, size - 64 * 1024))
+        tail = fh.read().decode("utf-8", "replace")
+    return Execution(
+        exit_code=proc.returncode,
+        signal=sig,
+        limit_hit=limit_hit,
+        duration_ms=(time.monotonic() - started) * 1000,
+        cpu_s=cpu,
+        max_rss_kb=usage.ru_maxrss,
+        output=tail,
+        output_bytes=size,
+    )

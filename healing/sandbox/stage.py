@@ -1,0 +1,60 @@
+"""The sandbox stage of a modification: run, store, score, decide, transition."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from .. import breakers, scoring
+from ..actions import transition
+from ..broadcast import send_now, workspace_group
+from ..models import Modification, ModificationStatus, SandboxRunKind
+from ..policy import decide_after_sandbox
+from . import IsolationUnavailable, run_tests, store_run
+
+log = logging.getLogger(__name__)
+S = ModificationStatus
+
+
+def _progress_sender(mod: Modification) -> Any:
+    """Live progress for the review page: `sandbox.progress` to the workspace's group."""
+
+    def send(progress: dict[str, Any]) -> None:
+        send_now(workspace_group(mod.workspace_id), "sandbox.progress", {"modification_id": mod.pk, **progress})
+
+    return send
+
+
+def run_sandbox_stage(mod: Modification) -> Modification:
+    try:
+        result = run_tests(mod.workspace, diff=mod.diff, progress=_progress_sender(mod))
+    except IsolationUnavailable as exc:
+        return transition(
+            mod, S.BLOCKED, None, str(exc), expected_from=S.SANDBOXING, block_reason=str(exc)
+        )
+    with transaction.atomic():
+        run = store_run(mod.workspace, result, kind=SandboxRunKind.PATCHED, modification=mod)
+        if result.limit_hit != "emergency_stop":
+            breakers.record_outcome(mod, success=result.ok, stage="sandbox")
+        scoring.score_modification(mod, result)
+        gate = scoring.confidence_gate(mod)
+        if result.limit_hit == "emergency_stop":
+            # Interrupted, not judged: the patch waits in `blocked` until the engine resumes.
+            status, reason = S.BLOCKED, "emergency stop during the sandbox run"
+        else:
+            status, reason = decide_after_sandbox(mod, result, gate)
+        data = {
+            "sandbox_run": run.pk,
+            "limit_hit": result.limit_hit,
+            "new_failures": result.new_failures,
+            "fixed": result.fixed,
+        }
+        extra = {"block_reason": reason} if status == S.BLOCKED else {}
+        transition(mod, status, None, reason, expected_from=S.SANDBOXING, data=data, **extra)
+        if status == S.APPROVED:
+            from .tasks import apply_modification
+
+            transaction.on_commit(lambda: apply_modification.delay(mod.pk))
+    return mod

@@ -1,0 +1,88 @@
+"""healing.apply_modification: apply, verify with the tests again, one automatic rollback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from healing.models import SandboxRun
+from healing.sandbox.tasks import apply_modification, sandbox_modification, watch_application
+from tests import factories
+from tests.apply_helpers import FIX, make_repo
+
+SURE = {"confidence_scoring": {"overall_confidence": 0.99}}
+
+
+@pytest.fixture(autouse=True)
+def _backups_in_tmp(settings: Any, tmp_path: Path) -> None:
+    settings.SELFHEAL_BACKUP_DIR = str(tmp_path / "backups")
+
+
+def _sandboxed(tmp_path: Path, files: dict[str, str] | None = None, diff: str = FIX) -> Any:
+    repo = factories.make_git_repo(tmp_path / "repo", files) if files else make_repo(tmp_path)
+    ws = factories.make_workspace(repo, name="calc", isolation_level="partial")
+    mod = factories.make_modification(
+        ws,
+        diff=diff,
+        status="sandboxing",
+        base_commit=ws.head_commit(),
+        safety_level="SAFE",
+        error_type="logic",
+        envelope=SURE,
+    )
+    assert sandbox_modification(mod.pk) == "approved"
+    return mod
+
+
+def test_it_applies_a_correct_fix_and_its_tests_pass(db: Any, tmp_path: Path) -> None:
+    mod = _sandboxed(tmp_path)
+    assert apply_modification(mod.pk) == "applied"
+    mod.refresh_from_db()
+    assert mod.applied_commit == mod.workspace.head_commit()
+    verify = SandboxRun.objects.get(modification=mod, kind="verify")
+    assert verify.ok and verify.commit == mod.applied_commit
+    assert {t["outcome"] for t in verify.tests} == {"passed"}
+
+
+def test_it_rolls_back_automatically_when_the_tests_fail_after_apply(
+    db: Any, tmp_path: Path
+) -> None:
+    # A test that starts failing once a sentinel appears: something changed between the sandbox
+    # and the apply (PARTIAL isolation does not hide the file system, which makes this possible).
+    sentinel = tmp_path / "sentinel"
+    files = {
+        "app.py": "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a + b\n",
+        "test_app.py": (
+            "import pathlib\nfrom app import add, sub\n\n\n"
+            f"def test_env():\n    assert not pathlib.Path({str(sentinel)!r}).exists()\n\n\n"
+            "def test_sub():\n    assert sub(5, 3) == 2\n"
+        ),
+    }
+    mod = _sandboxed(tmp_path, files)
+    base = mod.workspace.head_commit()
+    sentinel.write_text("the world changed")
+
+    assert apply_modification(mod.pk) == "rolled_back"
+
+    mod.refresh_from_db()
+    assert mod.rollback_count == 1
+    event = mod.events.order_by("-id").first()
+    assert "automatic rollback: post-apply tests fail: test_app::test_env" in event.reason
+    ws = mod.workspace
+    assert factories.git(ws.repo_path, "diff", base, "HEAD").strip() == ""
+
+
+def test_it_finishes_the_watch_when_health_stays_good(db: Any, tmp_path: Path) -> None:
+    mod = _sandboxed(tmp_path)
+    apply_modification(mod.pk)
+    assert watch_application(mod.pk, 0.0) == "healthy"
+
+
+def test_it_does_nothing_for_a_patch_that_is_not_approved(db: Any, tmp_path: Path) -> None:
+    ws = factories.make_workspace(make_repo(tmp_path), name="calc")
+    mod = factories.make_modification(
+        ws, diff=FIX, status="awaiting_approval", base_commit=ws.head_commit()
+    )
+    assert apply_modification(mod.pk) is None
