@@ -375,16 +375,19 @@ class HealthPanel(Panel):
             }
             for name, m in metrics.items()
         ]
-        return {"status": health.get("status", "unknown"), "metrics": rows}
+        return {
+            "status": str(health.get("status", "unknown")),
+            "ok": bool(health.get("ok", True)),
+            "reason": health.get("reason", ""),
+            "metrics": rows,
+        }
 
     def idle_reasons(self, context: dict[str, Any]) -> list[str]:
-        if context.get("available") and context.get("status") not in (
-            None,
-            "ok",
-            "healthy",
-            "unknown",
-        ):
-            return [f"Health is {context['status']}: the pre-flight check holds new applications."]
+        if context.get("available") and not context.get("ok", True):
+            return [
+                f"Health is {context['status'].lower()}: the pre-flight check holds new "
+                f"applications ({context.get('reason') or 'see the health panel'})."
+            ]
         return []
 
 

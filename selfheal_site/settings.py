@@ -129,6 +129,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Patch intake, review, engine control and telemetry.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Login is required everywhere, the API's own description included.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {"DiagnosticRunStatusEnum": "healing.models.diagnostics.RunStatus"},
 }
 
 # Hard ceiling on request bodies; the admin-tunable intake limit sits below it.

@@ -33,6 +33,9 @@ CLASSES: dict[str, set[str]] = {
     "operator": {"operator", "admin", "staff"},
     "admin": {"admin", "staff"},
     "agent_or_admin": {"agent", "admin", "staff"},
+    # Agents read their own patches (and submit); people of the console read them all.
+    "agent_or_console": {"agent", "reviewer", "operator", "admin", "staff"},
+    "agent_or_operator": {"agent", "operator", "admin", "staff"},
     "staff": {"staff"},  # Django's admin site: is_staff accounts, not roles
 }
 
@@ -41,7 +44,12 @@ ACCESS: dict[str, str] = {
     "healthz": "public",
     "login": "open",
     "logout": "open",
-    "api-schema": "public",
+    "api-schema": "authenticated",
+    "metrics": "console",  # or the METRICS_TOKEN bearer
+    "monitoring-console": "console",
+    "diagnostics-runs": "console",
+    "diagnostics-run": "console",
+    "diagnostics-run-create": "operator",
     # console pages (approvals/urls.py)
     "dashboard": "console",
     "dashboard-panels": "console",
@@ -62,6 +70,48 @@ ACCESS: dict[str, str] = {
     "api-resume": "operator",
     "api-patch-approve": "reviewer",
     "api-patch-reject": "reviewer",
+    # patches and workspaces (healing/api/patches.py, workspaces.py)
+    "api-patches": "agent_or_console",  # GET: own (agent) or all; POST: agent or admin
+    "api-patch": "agent_or_console",
+    "api-patch-envelope": "agent_or_console",
+    "api-patch-sandbox-runs": "agent_or_console",
+    "api-envelope-schema": "authenticated",
+    "api-workspaces": "console",  # GET: console; POST: admin
+    # sandbox, apply, backups
+    "api-patch-rollback": "operator",
+    "api-backups": "admin",
+    "api-backup-restore": "admin",
+    # judgement
+    "api-breakers": "console",
+    "api-workspace-breaker": "console",
+    "api-engine-breaker-action": "admin",
+    "api-workspace-breaker-action": "admin",
+    "api-cascade": "console",
+    "api-calibration": "console",
+    "api-learning": "console",
+    # monitoring
+    "api-snapshots": "agent_or_admin",
+    "api-baseline": "agent_or_operator",
+    "api-health": "console",
+    "api-degradation": "console",
+    "api-status": "console",
+    "api-history": "console",
+    "api-loop-start": "operator",
+    "api-loop-stop": "operator",
+    "api-healing-attempts": "console",
+    "api-healing-approve": "console",  # a reviewer decides rollbacks, an operator engine commands
+    "api-healing-reject": "console",
+    "api-fitness": "console",
+    # self-debugging
+    "api-diagnostic-runs": "console",  # GET: console; POST: operator
+    "api-diagnostic-run": "console",
+    "api-diagnostic-run-log": "console",
+    "api-diagnostic-patterns": "console",
+    "api-diagnostic-proposals": "console",
+    "api-diagnostic-coverage": "console",
+    "api-diagnostic-testgen": "operator",
+    "api-bugs": "console",
+    "api-bug-fix": "operator",
 }
 ADMIN_OPEN = {"admin:login", "admin:logout"}
 # Django's admin pages all go through one staff check; three kinds of persona are enough there.
@@ -105,13 +155,16 @@ def _kwargs(pattern: URLPattern, sample_pk: int) -> dict[str, Any]:
             kwargs[group] = sample_pk
         elif group == "app_label":
             kwargs[group] = "healing"
+        elif group == "action":  # the breaker actions: force-open|force-close|reset
+            kwargs[group] = "reset"
         else:
             kwargs[group] = str(sample_pk)
     return kwargs
 
 
 def _denied(response: Any) -> bool:
-    if response.status_code in (401, 403):
+    # 405 grants nothing either: a page that only answers GET refuses a POST before any role check.
+    if response.status_code in (401, 403, 405):
         return True
     location = response.get("Location", "") if response.status_code in (301, 302) else ""
     return "/login/" in location
@@ -184,7 +237,7 @@ def test_it_finds_no_hole_in_the_matrix(people: dict[str, Any], workspace: Any) 
             # An admin page a ModelAdmin switched off (add an Approval, delete an AuditEvent) is 403 for all.
             closed_by_design = (
                 name.startswith("admin:") and persona == "staff" and response.status_code == 403
-            )
+            ) or name == "admin:autocomplete"  # 403 to any request without its query parameters
             if allowed and all(results) and not closed_by_design:
                 holes.append(f"{persona} is kept out of {name} ({url}) but should get in")
             if not allowed and not all(results):

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
@@ -27,6 +29,7 @@ from healing.models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
 from healing.permissions import IsOperator, IsStaffRole
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class WorkspaceField(serializers.Field):
     """A workspace by id or by name."""
 
@@ -165,6 +168,7 @@ class RunListCreate(APIView):
     def get_permissions(self) -> list:
         return [IsOperator()] if self.request.method == "POST" else [IsStaffRole()]
 
+    @extend_schema(operation_id="diagnostics_runs_list", responses=RunSerializer(many=True))
     def get(self, request: Request) -> Response:
         runs = DiagnosticRun.objects.select_related("workspace", "requested_by")
         workspace = request.query_params.get("workspace")
@@ -172,6 +176,7 @@ class RunListCreate(APIView):
             runs = runs.filter(workspace__name=workspace[:64])
         return Response({"results": RunSerializer(runs[:100], many=True).data})
 
+    @extend_schema(request=RunRequestSerializer, responses={201: RunSerializer})
     def post(self, request: Request) -> Response:
         data = RunRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
         data.is_valid(raise_exception=True)
@@ -194,6 +199,7 @@ class RunDetail(RetrieveAPIView):
 class RunLog(APIView):
     permission_classes = [IsStaffRole]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         run = get_object_or_404(DiagnosticRun, pk=pk)
         return Response({"run": run.pk, **(run.log or {"entries": []})})
@@ -227,6 +233,7 @@ class BugFix(APIView):
 
     permission_classes = [IsOperator]
 
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         bug = get_object_or_404(DetectedBug.objects.select_related("workspace"), pk=pk)
         finding = BugFinding(
@@ -287,6 +294,7 @@ class TestGen(APIView):
 
     permission_classes = [IsOperator]
 
+    @extend_schema(request=TestGenRequestSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data = TestGenRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
         data.is_valid(raise_exception=True)
@@ -333,6 +341,7 @@ class ProposalList(ListAPIView):
 class CoverageList(APIView):
     permission_classes = [IsStaffRole]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         from healing.diagnostics.coverage import latest_coverage
 

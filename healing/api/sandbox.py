@@ -18,6 +18,7 @@ from ..apply.lock import WorkspaceBusy
 from ..models import Backup, Modification, SandboxRun
 from ..permissions import IsAdmin, IsOperator
 from ..roles import Role, has_role
+from .patches import CanReadPatches
 
 
 class RollbackSerializer(serializers.Serializer):
@@ -77,6 +78,7 @@ class PatchRollbackView(APIView):
 
 
 class PatchSandboxRunsView(APIView):
+    permission_classes = [CanReadPatches]
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         mod = get_object_or_404(Modification, pk=pk)
