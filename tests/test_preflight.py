@@ -132,3 +132,14 @@ def test_it_blocks_everything_during_an_emergency_stop(workspace: Any, operator:
 def test_it_refuses_an_unknown_stage(workspace: Any) -> None:
     with pytest.raises(ValueError, match="stage"):
         run_preflight(factories.make_modification(workspace), stage="whenever")
+
+
+def test_it_keeps_only_the_emergency_stop_and_rate_limit_when_safety_is_switched_off(
+    workspace: Any, admin_user: Any, operator: Any
+) -> None:
+    do_change_setting(admin_user, "safety.safety_enabled", False)
+    mod = factories.make_modification(workspace, risk_level="critical")
+    result = run_preflight(mod, stage="apply")
+    assert result.ok and [c.name for c in result.checks] == ["emergency_stop", "rate_limit"]
+    do_emergency_stop(operator, "still the big red button")
+    assert not run_preflight(mod, stage="apply").ok
