@@ -118,6 +118,7 @@ def _half_open(now: datetime) -> None:
             state=E.HALF_OPEN,
             trials_admitted=0,
             consecutive_successes=0,
+            consecutive_failures=0,  # the trial period counts afresh
             changed_at=now,
             reason="cool-down over: a limited trial",
             changed_by=None,
