@@ -80,7 +80,8 @@ def check_worker(timeout: float = 1.0) -> CheckResult:
 
     def run() -> str:
         with _broker_connection() as conn:
-            replies = app.control.ping(timeout=timeout, connection=conn)
+            # limit=1: answer as soon as one worker replies instead of waiting out the timeout.
+            replies = app.control.ping(timeout=timeout, connection=conn, limit=1)
             if not replies:
                 raise RuntimeError("no Celery worker answered a ping")
         return ", ".join(sorted(name for reply in replies for name in reply))
