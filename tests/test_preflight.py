@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import types
 from datetime import timedelta
 from typing import Any
 
@@ -13,8 +12,9 @@ from healing.actions import do_change_setting, do_emergency_stop
 from healing.breakers import note_application, run_preflight
 from healing.models import ApplicationSlot, Modification
 from tests import factories
+from tests.judgement_helpers import healthy_monitor, install_health_stand_in  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("healthy_monitor")]
 
 
 def check(result: Any, name: str) -> Any:
@@ -40,8 +40,9 @@ def test_it_passes_a_quiet_patch_and_stores_the_result_per_stage(workspace: Any)
 
 
 def test_it_says_health_is_unknown_and_does_not_block_while_monitoring_is_missing(
-    workspace: Any,
+    workspace: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setitem(sys.modules, "monitoring.health", None)  # the import fails
     result = run_preflight(factories.make_modification(workspace), stage="apply")
     health = check(result, "health")
     assert result.ok and health.ok
@@ -51,17 +52,18 @@ def test_it_says_health_is_unknown_and_does_not_block_while_monitoring_is_missin
 def test_it_blocks_on_a_health_metric_out_of_bounds(
     workspace: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # monitoring.health lands with issue #6; a stand-in with the contract's shape until then.
-    module = types.ModuleType("monitoring.health")
-    module.preflight_health = lambda: {  # type: ignore[attr-defined]
+    report = {
+        "ok": False,
         "status": "unhealthy",
+        "score": 0.6,
+        "min_score": 0.8,
         "window_seconds": 120,
         "metrics": {
             "error_rate": {"value": 0.12, "threshold": 0.05, "ok": False},
-            "available_memory": {"value": 0.45, "threshold": 0.2, "ok": True},
+            "memory": {"value": 45.0, "threshold": 20.0, "ok": True},
         },
     }
-    monkeypatch.setitem(sys.modules, "monitoring.health", module)
+    monkeypatch.setitem(sys.modules, "monitoring.health", install_health_stand_in(report))
     result = run_preflight(factories.make_modification(workspace), stage="apply")
     health = check(result, "health")
     assert not result.ok and not health.ok
@@ -70,16 +72,33 @@ def test_it_blocks_on_a_health_metric_out_of_bounds(
     assert not ApplicationSlot.objects.exists()  # a blocked patch takes no rate-limit place
 
 
+def test_it_blocks_on_a_low_health_score_without_a_failing_metric(
+    workspace: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = {
+        "ok": False,
+        "status": "degraded",
+        "score": 0.7,
+        "min_score": 0.8,
+        "window_seconds": 60,
+        "reason": "system health degraded",
+        "metrics": {"cpu": {"value": 50, "threshold": 90, "ok": True}},
+    }
+    monkeypatch.setitem(sys.modules, "monitoring.health", install_health_stand_in(report))
+    health = check(run_preflight(factories.make_modification(workspace), stage="apply"), "health")
+    assert not health.ok and (health.metric, health.value, health.threshold) == (
+        "health_score",
+        0.7,
+        0.8,
+    )
+
+
 def test_it_does_not_block_when_the_health_monitor_raises(
     workspace: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module = types.ModuleType("monitoring.health")
-
-    def broken() -> dict:
-        raise RuntimeError("psutil went away")
-
-    module.preflight_health = broken  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "monitoring.health", module)
+    monkeypatch.setitem(
+        sys.modules, "monitoring.health", install_health_stand_in(RuntimeError("psutil went away"))
+    )
     health = check(run_preflight(factories.make_modification(workspace), stage="apply"), "health")
     assert health.ok and "psutil went away" in health.reason and health.value == "unknown"
 

@@ -82,6 +82,16 @@ def check_health(now: datetime, retry_seconds: int) -> CheckResult:
             threshold=m.get("threshold"),
             retry_at=retry_at,
         )
+    if report.get("ok") is False and isinstance(report.get("score"), int | float):
+        return CheckResult(
+            "health",
+            False,
+            str(report.get("reason") or "system health score too low"),
+            metric="health_score",
+            value=report["score"],
+            threshold=report.get("min_score"),
+            retry_at=retry_at,
+        )
     if status in BAD_STATUSES:
         return CheckResult(
             "health",
