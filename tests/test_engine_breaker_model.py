@@ -71,6 +71,13 @@ class EngineBreakerMachine(RuleBasedStateMachine):
             self.model.outcome(success)
 
     @rule()
+    def trip_cool_and_try(self) -> None:
+        """A shortcut into HALF_OPEN, so the trial period is explored often."""
+        self.outcomes(False, FAILURES_TO_OPEN)
+        self.cool_down()
+        self.apply_preflight()
+
+    @rule()
     def cool_down(self) -> None:
         cool_down_engine()
         if self.model.state == "OPEN":
@@ -109,8 +116,8 @@ def test_it_behaves_like_the_reference_model(workspace: Any) -> None:
     do_change_setting(None, "rate_limit.applications_per_window", 10_000)
     EngineBreakerMachine.workspace = workspace
     EngineBreakerMachine.TestCase.settings = settings(
-        max_examples=25,
-        stateful_step_count=25,
+        max_examples=60,
+        stateful_step_count=20,
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
