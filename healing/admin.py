@@ -38,6 +38,11 @@ class EngineStateAdmin(admin.ModelAdmin):
     list_display = ("state", "changed_at", "changed_by", "reason")
     readonly_fields = ("state", "changed_at", "changed_by", "reason")
 
+    # The one row (pk=1) is made by EngineStateManager.current(); a second row would be meaningless
+    # (and on PostgreSQL the sequence still says 1, so an add here was a 500).
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
 
 @admin.register(Setting)
 class SettingAdmin(admin.ModelAdmin):

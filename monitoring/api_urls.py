@@ -1,1 +1,26 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("snapshots/", api.SnapshotsView.as_view(), name="api-snapshots"),
+    path("health/", api.HealthView.as_view(), name="api-health"),
+    path("degradation/", api.DegradationView.as_view(), name="api-degradation"),
+    path("baseline/", api.BaselineView.as_view(), name="api-baseline"),
+    path("status/", api.StatusView.as_view(), name="api-status"),
+    path("history/", api.HistoryView.as_view(), name="api-history"),
+    path("engine/start/", api.LoopStartView.as_view(), name="api-loop-start"),
+    path("engine/stop/", api.LoopStopView.as_view(), name="api-loop-stop"),
+    path("healing/attempts/", api.AttemptListView.as_view(), name="api-healing-attempts"),
+    path(
+        "healing/attempts/<int:pk>/approve/",
+        api.AttemptApproveView.as_view(),
+        name="api-healing-approve",
+    ),
+    path(
+        "healing/attempts/<int:pk>/reject/",
+        api.AttemptRejectView.as_view(),
+        name="api-healing-reject",
+    ),
+    path("modifications/<int:pk>/fitness/", api.FitnessView.as_view(), name="api-fitness"),
+]

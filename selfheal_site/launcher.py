@@ -49,6 +49,7 @@ class Launcher:
         manage("collectstatic", "--noinput", "-v", "0")
         manage("ensure_admin")
         manage("seed_demo")
+        manage("seed_demo_telemetry")
         print(f"Starting Selfheal on http://{host}:{port}")
         self.spawn("web", [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), "selfheal_site.asgi:application"])
         self.spawn(

@@ -100,6 +100,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
+# The healing loop may restart the worker pool (an engine command that goes through approval).
+CELERY_WORKER_POOL_RESTARTS = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 CHANNEL_LAYERS = {
@@ -161,4 +163,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"daphne": {"level": "WARNING"}},
+}
+
+# --- Self-debugging: an OpenAI-compatible model asked for fixes no template has (off unless set) --
+DIAGNOSTICS_GENERATOR = {
+    "backend": "openai-chat",
+    "base_url": env.str("SELFHEAL_GENERATOR_BASE_URL", default=""),
+    "model": env.str("SELFHEAL_GENERATOR_MODEL", default=""),
+    "api_key": env.str("SELFHEAL_GENERATOR_API_KEY", default=""),
+    "timeout": env.float("SELFHEAL_GENERATOR_TIMEOUT", default=30.0),
 }

@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("healing.api.urls")),
+    path("diagnostics/", include("healing.diagnostics.urls")),
     path("api/v1/", include("monitoring.api_urls")),
     path("api/v1/", include("approvals.api_urls")),
     path("", include("monitoring.urls")),

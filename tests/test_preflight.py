@@ -14,13 +14,14 @@ from healing.models import ApplicationSlot, Modification
 from tests import factories
 from tests.judgement_helpers import healthy_monitor, install_health_stand_in  # noqa: F401 - fixture
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("healthy_monitor")]
+pytestmark = pytest.mark.django_db
 
 
 def check(result: Any, name: str) -> Any:
     return next(c for c in result.checks if c.name == name)
 
 
+@pytest.mark.usefixtures("healthy_monitor")  # not about health: this busy machine must not matter
 def test_it_passes_a_quiet_patch_and_stores_the_result_per_stage(workspace: Any) -> None:
     mod = factories.make_modification(workspace, error_type="logic", risk_level="low")
     intake = run_preflight(mod, stage="intake")
@@ -49,7 +50,25 @@ def test_it_says_health_is_unknown_and_does_not_block_while_monitoring_is_missin
     assert health.value == "unknown" and health.reason.startswith("health unknown")
 
 
-def test_it_blocks_on_a_health_metric_out_of_bounds(
+def test_it_judges_health_with_the_real_monitor(workspace: Any) -> None:
+    result = run_preflight(factories.make_modification(workspace), stage="apply")
+    health = check(result, "health")
+    assert health.value != "unknown", health.reason
+
+
+def test_it_blocks_on_a_health_metric_out_of_bounds(workspace: Any, admin_user: Any) -> None:
+    # A real measurement against a threshold no machine meets: available memory must be ≥ 99.9 %.
+    do_change_setting(admin_user, "health.memory_min_available_percent", 99.9)
+    result = run_preflight(factories.make_modification(workspace), stage="apply")
+    health = check(result, "health")
+    assert not result.ok and not health.ok
+    assert (health.metric, health.threshold) == ("memory_available", 99.9)
+    assert health.value < 99.9
+    assert health.retry_at is not None
+    assert not ApplicationSlot.objects.exists()  # a blocked patch takes no rate-limit place
+
+
+def test_it_blocks_on_a_metric_the_monitor_reports_out_of_bounds(
     workspace: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     report = {
@@ -103,6 +122,7 @@ def test_it_does_not_block_when_the_health_monitor_raises(
     assert health.ok and "psutil went away" in health.reason and health.value == "unknown"
 
 
+@pytest.mark.usefixtures("healthy_monitor")  # not about health: this busy machine must not matter
 def test_it_allows_ten_applications_a_minute_and_says_when_the_next_may_go(workspace: Any) -> None:
     mods = [factories.make_modification(workspace) for _ in range(11)]
     for mod in mods[:10]:
@@ -119,6 +139,7 @@ def test_it_allows_ten_applications_a_minute_and_says_when_the_next_may_go(works
     assert run_preflight(mods[0], stage="apply").ok
 
 
+@pytest.mark.usefixtures("healthy_monitor")  # not about health: this busy machine must not matter
 def test_it_follows_the_admins_rate_limit(workspace: Any) -> None:
     do_change_setting(None, "rate_limit.applications_per_window", 2)
     mods = [factories.make_modification(workspace) for _ in range(3)]

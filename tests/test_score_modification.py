@@ -106,7 +106,7 @@ def test_it_measures_every_component_and_keeps_the_claims_beside(calc_workspace:
         "used": 0.8,
         "measured": 0.8,
         "claimed": 0.3,
-        "source": "coverage.py in the sandbox run",
+        "source": "coverage.py in the sandbox run (touched lines)",
     }
 
     exps = [math.exp(x) for x in (2.0, 0.5, 0.2)]
@@ -186,3 +186,19 @@ def test_it_follows_an_admins_threshold(workspace: Any, admin_user: Any) -> None
     mod = factories.make_modification(workspace, error_type="logic")
     mod.confidence = 0.65
     assert confidence_gate(mod).auto_apply_ok
+
+
+def test_it_falls_back_to_the_workspace_coverage_of_the_last_diagnostic_run(workspace: Any) -> None:
+    from django.utils import timezone
+
+    from healing.models.diagnostics import DiagnosticRun, RunStatus
+
+    DiagnosticRun.objects.create(
+        workspace=workspace, status=RunStatus.DONE, finished_at=timezone.now(), coverage_percent=80.0
+    )
+    mod = factories.make_modification(workspace, envelope=envelope([2.0, 0.0], test_coverage=0.1))
+    detail = score_modification(mod)  # no sandbox result: coverage from the diagnostic run
+    component = detail["confidence_components"]["test_coverage"]
+    assert component["measured"] == pytest.approx(0.8)
+    assert component["used"] == pytest.approx(0.8)
+    assert "diagnostic run" in component["source"]

@@ -1,5 +1,39 @@
 from django.urls import include, path
 
+from . import diagnostics, patches, workspaces
+
 urlpatterns: list = [
     path("", include("healing.api.judgement_urls")),
+    path("patches/", patches.PatchListView.as_view(), name="api-patches"),
+    path("patches/<int:pk>/", patches.PatchDetailView.as_view(), name="api-patch"),
+    path(
+        "patches/<int:pk>/envelope/", patches.PatchEnvelopeView.as_view(), name="api-patch-envelope"
+    ),
+    path(
+        "schemas/envelope-2.0.json",
+        patches.EnvelopeSchemaView.as_view(),
+        name="api-envelope-schema",
+    ),
+    path("workspaces/", workspaces.WorkspaceListView.as_view(), name="api-workspaces"),
+    path("diagnostics/runs/", diagnostics.RunListCreate.as_view(), name="api-diagnostic-runs"),
+    path("diagnostics/runs/<int:pk>/", diagnostics.RunDetail.as_view(), name="api-diagnostic-run"),
+    path(
+        "diagnostics/runs/<int:pk>/log/",
+        diagnostics.RunLog.as_view(),
+        name="api-diagnostic-run-log",
+    ),
+    path(
+        "diagnostics/patterns/", diagnostics.PatternList.as_view(), name="api-diagnostic-patterns"
+    ),
+    path(
+        "diagnostics/proposals/",
+        diagnostics.ProposalList.as_view(),
+        name="api-diagnostic-proposals",
+    ),
+    path("diagnostics/testgen/", diagnostics.TestGen.as_view(), name="api-diagnostic-testgen"),
+    path(
+        "diagnostics/coverage/", diagnostics.CoverageList.as_view(), name="api-diagnostic-coverage"
+    ),
+    path("bugs/", diagnostics.BugList.as_view(), name="api-bugs"),
+    path("bugs/<int:pk>/fix/", diagnostics.BugFix.as_view(), name="api-bug-fix"),
 ]

@@ -1,1 +1,21 @@
 """Celery tasks of the intake stage (issue #3): process_modification."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from .actions import do_process_modification
+
+log = logging.getLogger(__name__)
+
+__all__ = ["process_modification"]
+
+
+@shared_task(name="healing.process_modification")
+def process_modification(modification_id: int) -> str | None:
+    """received → validating → rejected | blocked | sandboxing. Returns the new status (None: the
+    modification is gone or another worker has it)."""
+    mod = do_process_modification(modification_id)
+    return mod.status if mod is not None else None

@@ -4,6 +4,7 @@ from .audit import AuditEvent
 from .breaker import ApplicationSlot, EngineBreaker, ErrorTypeCircuit, Outcome, WorkspaceBreaker
 from .cascade import Cascade, CascadeLink
 from .config import Setting, SettingChange
+from .diagnostics import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
 from .engine import EngineState
 from .modification import InvalidTransition, Modification, ModificationStatus
 from .scoring import (
@@ -29,6 +30,10 @@ __all__ = [
     "ThresholdAdaptation",
     "WorkspaceBreaker",
     "AuditEvent",
+    "DetectedBug",
+    "DiagnosticRun",
+    "FixProposal",
+    "KnownPattern",
     "EngineState",
     "InvalidTransition",
     "IsolationLevel",

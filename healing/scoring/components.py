@@ -203,11 +203,19 @@ def complexity_penalty(modification: Modification, claimed: float | None) -> Com
     )
 
 
-def test_coverage(sandbox: Any, claimed: float | None) -> Component:
+def test_coverage(sandbox: Any, claimed: float | None, workspace: Any = None) -> Component:
+    """Coverage of the touched lines from the sandbox run; failing that, the workspace's line
+    coverage from its last diagnostic run (both coverage.py); failing both, the claim."""
     measured = getattr(sandbox, "coverage", None) if sandbox is not None else None
+    source = "coverage.py in the sandbox run (touched lines)"
+    if measured is None and workspace is not None:
+        from healing.diagnostics.coverage import latest_coverage
+
+        measured = latest_coverage(workspace)
+        source = "coverage.py over the workspace at its last diagnostic run"
     if measured is not None:
         measured = min(max(float(measured), 0.0), 1.0)
-    return choose(measured, claimed, 0.0, "coverage.py in the sandbox run")
+    return choose(measured, claimed, 0.0, source)
 
 
 def syntax_confidence(modification: Modification, claimed: float | None) -> Component:

@@ -1,0 +1,28 @@
+from django.contrib import admin
+
+from .models import Approval, NotificationSent
+
+
+@admin.register(Approval)
+class ApprovalAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "modification", "user", "decision", "round")
+    list_filter = ("decision",)
+    search_fields = ("modification__patch_id", "user__username", "comment")
+    raw_id_fields = ("modification", "user")
+
+    # Decisions are made on the review page (healing.actions.approvals), never edited here.
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(NotificationSent)
+class NotificationSentAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "event", "channel", "ok", "detail")
+    list_filter = ("channel", "ok")
+    raw_id_fields = ("event",)
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False

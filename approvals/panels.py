@@ -1,0 +1,435 @@
+"""The dashboard is a registry of panels: small classes with `context()` and a template.
+
+Every panel runs a fixed number of queries whatever the size of the tables (the dashboard test
+asserts it at 10 and 1,000 rows, the bench at 100,000). Panels over another area's data import
+that area lazily and say "not available" when it is not installed on this build, so the lead can
+wire them at merge by editing one `context()`.
+
+A panel may add reasons to "nothing is happening" through `idle_reasons(context)`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from django.db import transaction
+from django.db.models import Count, Subquery
+from django.utils import timezone
+
+from approvals.templatetags.console import duration
+from healing.models import AuditEvent, EngineState, Modification
+from healing.models.modification import IN_FLIGHT, ModificationStatus, SafetyLevel
+
+log = logging.getLogger(__name__)
+S = ModificationStatus
+
+QUEUE_LIMIT = 50
+EVENT_LIMIT = 30
+SAMPLE_LIMIT = 1000
+ACTIVE = (*IN_FLIGHT, S.AWAITING_APPROVAL, S.APPROVED, S.BLOCKED)
+# Columns a list needs; never the diff or the envelope, which may be megabytes each.
+LIST_FIELDS = (
+    "id",
+    "patch_id",
+    "status",
+    "safety_level",
+    "safety_rule",
+    "error_type",
+    "severity",
+    "confidence",
+    "created_at",
+    "status_changed_at",
+    "source",
+    "workspace__id",
+    "workspace__name",
+    "cascade_depth",
+    "block_reason",
+    "blocked_until",
+)
+
+
+class Panel:
+    key: ClassVar[str]
+    title: ClassVar[str]
+    order: ClassVar[int] = 100
+    wide: ClassVar[bool] = False
+    isolated: ClassVar[bool] = False  # reads another area's data: run in a savepoint
+
+    @property
+    def template(self) -> str:
+        return f"approvals/panels/{self.key}.html"
+
+    def context(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def idle_reasons(self, context: dict[str, Any]) -> list[str]:
+        return []
+
+
+PANELS: dict[str, type[Panel]] = {}
+
+
+def register(cls: type[Panel]) -> type[Panel]:
+    PANELS[cls.key] = cls
+    return cls
+
+
+@dataclass
+class RenderedPanel:
+    key: str
+    title: str
+    template: str
+    wide: bool
+    context: dict[str, Any]
+
+
+def not_available(area: str, detail: str = "") -> dict[str, Any]:
+    return {
+        "available": False,
+        "why": f"Not available on this build: {area} is not installed{': ' + detail if detail else ''}.",
+    }
+
+
+def optional_module(name: str) -> Any | None:
+    """Another area's module, or None when it is absent or still a placeholder that raises."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def dashboard() -> dict[str, Any]:
+    """Every panel's context plus the reasons nothing is happening (when nothing is)."""
+    rendered: list[RenderedPanel] = []
+    reasons: list[str] = []
+    shared: dict[str, Any] = {}
+    for cls in sorted(PANELS.values(), key=lambda c: (c.order, c.key)):
+        panel = cls()
+        try:
+            if cls.isolated:
+                # Another area's queries run in a savepoint: if one fails (its tables are not
+                # there yet, a bug), PostgreSQL's transaction stays usable for the other panels.
+                with transaction.atomic():
+                    context = panel.context()
+            else:
+                context = panel.context()
+        except Exception:  # noqa: BLE001 - one broken panel must not take the dashboard down
+            log.exception("dashboard panel %s failed", cls.key)
+            context = {"available": False, "why": "This panel failed to load; see the server log."}
+        context.setdefault("available", True)
+        shared[cls.key] = context
+        rendered.append(RenderedPanel(cls.key, cls.title, panel.template, cls.wide, context))
+        reasons.extend(panel.idle_reasons(context))
+    pipeline = shared.get("pipeline", {})
+    busy = pipeline.get("in_flight", 0) > 0
+    if not busy and not reasons:
+        reasons.append(
+            "Empty queue: no patch is being validated, tested or applied, and none was submitted."
+        )
+    return {"panels": rendered, "idle": not busy, "idle_reasons": reasons, "now": timezone.now()}
+
+
+@register
+class EnginePanel(Panel):
+    key = "engine"
+    title = "Engine"
+    order = 10
+
+    def context(self) -> dict[str, Any]:
+        state = (
+            EngineState.objects.select_related("changed_by").filter(pk=1).first()
+            or EngineState.objects.current()
+        )
+        return {"state": state}
+
+    def idle_reasons(self, context: dict[str, Any]) -> list[str]:
+        state: EngineState = context["state"]
+        who = state.changed_by.get_username() if state.changed_by else "system"
+        if state.is_emergency_stopped:
+            return [
+                f"Emergency stop by {who}: {state.reason}. No new work starts until an operator resumes."
+            ]
+        if not state.is_running:
+            return [f"The engine is stopped ({who}: {state.reason or 'no reason given'})."]
+        return []
+
+
+@register
+class PipelinePanel(Panel):
+    key = "pipeline"
+    title = "Pipeline"
+    order = 20
+
+    def context(self) -> dict[str, Any]:
+        # Only the statuses a patch is still moving through: walked on the status index, so the
+        # cost follows the live work, not the history (applied and rejected rows pile up forever).
+        counts = dict(
+            Modification.objects.filter(status__in=ACTIVE)
+            .order_by()
+            .values_list("status")
+            .annotate(n=Count("*"))
+        )
+        # Reasons of the most recent blocks only: bounded work however many rows are blocked.
+        recent = Modification.objects.blocked().order_by("-created_at").values("pk")[:SAMPLE_LIMIT]
+        blocked = list(
+            Modification.objects.filter(pk__in=Subquery(recent))
+            .order_by()
+            .values("block_reason")
+            .annotate(n=Count("*"))
+            .order_by("-n")[:5]
+        )
+        stages = [
+            (s.value, s.label, counts.get(s.value, 0)) for s in ModificationStatus if s in ACTIVE
+        ]
+        return {
+            "stages": stages,
+            "in_flight": sum(counts.get(s, 0) for s in IN_FLIGHT),
+            "blocked": blocked,
+            "blocked_total": counts.get(S.BLOCKED, 0),
+        }
+
+    def idle_reasons(self, context: dict[str, Any]) -> list[str]:
+        if context["in_flight"]:
+            return []
+        # Blocks carry the check that stopped them: a breaker open, the rate limit, health...
+        return [
+            f"{row['n']} patch(es) blocked: {row['block_reason'] or 'no reason recorded'}"
+            for row in context["blocked"]
+        ]
+
+
+@register
+class QueuePanel(Panel):
+    key = "queue"
+    title = "Awaiting approval"
+    order = 30
+    wide = True
+
+    def context(self) -> dict[str, Any]:
+        awaiting = Modification.objects.awaiting_review()
+        total = awaiting.count()  # index-only
+        # The breakdown by level covers the oldest SAMPLE_LIMIT waiting patches, so its cost stays
+        # flat however long the queue grows; the page says so when the queue is longer.
+        sample = awaiting.order_by("created_at", "id").values("pk")[:SAMPLE_LIMIT]
+        by_level = dict(
+            Modification.objects.filter(pk__in=Subquery(sample))
+            .order_by()
+            .values_list("safety_level")
+            .annotate(n=Count("*"))
+        )
+        items = list(
+            awaiting.select_related("workspace")
+            .only(*LIST_FIELDS)
+            .order_by("created_at", "id")[:QUEUE_LIMIT]
+        )
+        now = timezone.now()
+        for item in items:
+            item.waiting = now - item.status_changed_at
+            item.bulk_ok = item.safety_level in {
+                SafetyLevel.SAFE,
+                SafetyLevel.LOW_RISK,
+                SafetyLevel.MEDIUM_RISK,
+            }
+        levels = [(level.value, by_level.get(level.value, 0)) for level in SafetyLevel]
+        return {
+            "items": items,
+            "total": total,
+            "levels": levels,
+            "limit": QUEUE_LIMIT,
+            "bulk_any": any(item.bulk_ok for item in items),
+            "sampled": total > SAMPLE_LIMIT,
+            "sample_limit": SAMPLE_LIMIT,
+        }
+
+    def idle_reasons(self, context: dict[str, Any]) -> list[str]:
+        if context["total"]:
+            oldest = context["items"][0] if context["items"] else None
+            since = f"; the oldest has waited {duration(oldest.waiting)}" if oldest else ""
+            return [f"{context['total']} patch(es) wait for a reviewer{since}."]
+        return []
+
+
+@register
+class SandboxPanel(Panel):
+    """Patches in the sandbox now; live progress arrives as `sandbox.progress` events."""
+
+    key = "sandbox"
+    title = "Sandbox"
+    order = 25
+
+    def context(self) -> dict[str, Any]:
+        running = list(
+            Modification.objects.filter(status=S.SANDBOXING)
+            .select_related("workspace")
+            .only(*LIST_FIELDS)
+            .order_by("status_changed_at")[:10]
+        )
+        return {"running": running}
+
+
+@register
+class BreakersPanel(Panel):
+    """Circuit breakers and the rate limit (issue #5).
+
+    Uses `healing.breakers.console_summary()` when the judgement area provides one
+    ({"breakers": [{workspace, error_type, state, retry_at, reason}], "rate_limit": {used, limit, window}}),
+    else reads its models directly (healing.models.breaker: ErrorTypeCircuit, EngineBreaker) and
+    `healing.breakers.ratelimit.check()`. Absent: "not available"."""
+
+    key = "breakers"
+    title = "Breakers and rate limit"
+    order = 50
+    isolated = True
+
+    def context(self) -> dict[str, Any]:
+        module = optional_module("healing.breakers")
+        summary = getattr(module, "console_summary", None) if module else None
+        if summary is not None:
+            data = summary()
+            return {"breakers": data.get("breakers", []), "rate_limit": data.get("rate_limit")}
+        models = optional_module("healing.models.breaker")
+        if models is None or not hasattr(models, "ErrorTypeCircuit"):
+            return not_available("the breakers area (issue #5)")
+        breakers: list[dict[str, Any]] = []
+        engine = models.EngineBreaker.objects.filter(pk=1).first()
+        if engine is not None and engine.state != "CLOSED":
+            breakers.append(
+                {
+                    "workspace": "engine-wide",
+                    "error_type": "all",
+                    "state": "open" if engine.state == "OPEN" else engine.state.lower(),
+                    "retry_at": engine.retry_at,
+                    "reason": engine.reason,
+                }
+            )
+        for circuit in (
+            models.ErrorTypeCircuit.objects.filter(is_open=True)
+            .select_related("workspace")
+            .order_by("retry_at")[:50]
+        ):
+            breakers.append(
+                {
+                    "workspace": circuit.workspace.name,
+                    "error_type": circuit.error_type,
+                    "state": "open",
+                    "retry_at": circuit.retry_at,
+                    "reason": circuit.reason,
+                }
+            )
+        rate_limit = None
+        ratelimit = optional_module("healing.breakers.ratelimit")
+        if ratelimit is not None and hasattr(ratelimit, "check"):
+            result = ratelimit.check(0)  # no modification of its own to leave out
+            rate_limit = {
+                "used": result.value,
+                "limit": result.threshold,
+                "window": result.metric.replace("applications_per_", "per "),
+            }
+        return {"breakers": breakers, "rate_limit": rate_limit}
+
+    def idle_reasons(self, context: dict[str, Any]) -> list[str]:
+        reasons = []
+        for breaker in context.get("breakers", []) or []:
+            if breaker.get("state") == "open":
+                until = f" until {breaker['retry_at']}" if breaker.get("retry_at") else ""
+                reasons.append(
+                    f"Breaker open for {breaker.get('error_type', '?')} in {breaker.get('workspace', 'all workspaces')}{until}."
+                )
+        limit = context.get("rate_limit") or {}
+        if limit and limit.get("limit") is not None and limit.get("used", 0) >= limit["limit"]:
+            reasons.append(
+                f"Rate limit reached: {limit['used']} of {limit['limit']} applications {limit.get('window', '')}.".replace(
+                    " .", "."
+                )
+            )
+        return reasons
+
+
+@register
+class HealthPanel(Panel):
+    """System health (issue #6), through the contract `monitoring.health.preflight_health()`."""
+
+    key = "health"
+    title = "Health"
+    order = 60
+    isolated = True
+
+    def context(self) -> dict[str, Any]:
+        module = optional_module("monitoring.health")
+        fn = getattr(module, "preflight_health", None) if module else None
+        if fn is None:
+            return not_available("monitoring (issue #6)")
+        try:
+            health = fn()
+        except NotImplementedError:
+            return not_available("monitoring (issue #6)")
+        metrics = health.get("metrics") or {}
+        rows = [
+            {
+                "name": name,
+                "value": m.get("value") if isinstance(m, dict) else m,
+                "threshold": m.get("threshold") if isinstance(m, dict) else None,
+            }
+            for name, m in metrics.items()
+        ]
+        return {"status": health.get("status", "unknown"), "metrics": rows}
+
+    def idle_reasons(self, context: dict[str, Any]) -> list[str]:
+        if context.get("available") and context.get("status") not in (
+            None,
+            "ok",
+            "healthy",
+            "unknown",
+        ):
+            return [f"Health is {context['status']}: the pre-flight check holds new applications."]
+        return []
+
+
+@register
+class CascadesPanel(Panel):
+    """Open cascade chains: patches whose error was revealed by another patch (Modification.parent)."""
+
+    key = "cascades"
+    title = "Cascade chains"
+    order = 70
+
+    def context(self) -> dict[str, Any]:
+        open_children = list(
+            Modification.objects.open()
+            # parent_id >= 1 (not IS NOT NULL) lets SQLite walk the parent index: few rows have one.
+            .filter(parent_id__gte=1)
+            .select_related("parent__parent__parent")
+            .order_by("-cascade_depth", "-created_at")[:10]
+        )
+        chains = []
+        for leaf in open_children:
+            chain = [leaf]
+            node = leaf
+            for _ in range(3):
+                node = node.parent if node.parent_id else None
+                if node is None:
+                    break
+                chain.append(node)
+            truncated = bool(node is not None and node.parent_id)
+            chains.append(
+                {
+                    "nodes": list(reversed(chain)),
+                    "truncated": truncated,
+                    "depth": leaf.cascade_depth,
+                }
+            )
+        return {"chains": chains}
+
+
+@register
+class EventsPanel(Panel):
+    key = "events"
+    title = "Recent events"
+    order = 80
+    wide = True
+
+    def context(self) -> dict[str, Any]:
+        return {"events": list(AuditEvent.objects.recent(EVENT_LIMIT))}

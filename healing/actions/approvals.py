@@ -1,0 +1,341 @@
+"""Reviewers' decisions: approve, reject, bulk approve.
+
+Race-safe: the modification row is locked (select_for_update; SQLite's IMMEDIATE transactions
+serialise writers the same way) and the move to `approved` is the conditional transition, so two
+reviewers clicking at once give exactly one transition and the other gets a clear answer.
+Idempotent: a second click by the same person changes nothing and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from .. import tunables
+from ..models import AuditEvent, Modification
+from ..models.modification import ModificationStatus, SafetyLevel
+from ..roles import Role, has_role
+from .audit import record_event
+from .modifications import ConcurrentTransition, transition
+
+log = logging.getLogger(__name__)
+S = ModificationStatus
+# After approval the patch moves on by itself; a repeated approval of it is not an error.
+_PAST_APPROVAL = frozenset({S.APPROVED, S.APPLYING, S.APPLIED})
+BULK_LEVELS = frozenset({SafetyLevel.SAFE, SafetyLevel.LOW_RISK, SafetyLevel.MEDIUM_RISK})
+
+
+class ApprovalRefused(Exception):
+    """The decision was not taken. `code`: forbidden | own_submission | comment_required |
+    stale | already_decided | not_bulk."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass
+class ApprovalOutcome:
+    modification: Modification
+    transitioned: bool  # this call moved the modification
+    approvals: int  # approvals in the current round
+    needed: int
+    message: str
+    approvers: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.modification.pk,
+            "patch_id": self.modification.patch_id,
+            "status": self.modification.status,
+            "transitioned": self.transitioned,
+            "approvals": self.approvals,
+            "needed": self.needed,
+            "approvers": self.approvers,
+            "detail": self.message,
+        }
+
+
+def approvals_needed(modification: Modification) -> int:
+    if modification.safety_level == SafetyLevel.CRITICAL and tunables.get(
+        "safety.critical_two_approvals", modification.workspace
+    ):
+        return 2
+    return 1
+
+
+def comment_required(modification: Modification) -> bool:
+    return modification.needs_human
+
+
+def approval_round(modification_id: int) -> int:
+    """How often the modification entered awaiting_approval: approvals count per round only."""
+    held = AuditEvent.objects.filter(
+        modification_id=modification_id,
+        kind="modification.transition",
+        to_state=S.AWAITING_APPROVAL,
+    ).count()
+    return max(1, held)
+
+
+def _approvers(modification_id: int, round_: int) -> list[str]:
+    from approvals.models import Approval
+
+    return [
+        a.user.get_username()
+        for a in Approval.objects.for_round(modification_id, round_)
+        .approvals()
+        .select_related("user")
+    ]
+
+
+def _lock(modification: Modification) -> Modification:
+    return (
+        Modification.objects.select_for_update().select_related("workspace").get(pk=modification.pk)
+    )
+
+
+def _stale_message(current: Modification) -> str:
+    message = (
+        f"{current.patch_id} is {current.status.replace('_', ' ')} now, no longer awaiting approval"
+    )
+    if current.status == S.BLOCKED and current.block_reason:
+        message += f" ({current.block_reason})"
+    return message + "."
+
+
+def _check_reviewer(current: Modification, user: AbstractBaseUser, comment: str) -> None:
+    if not has_role(user, Role.REVIEWER):
+        raise ApprovalRefused("Deciding on a patch needs the reviewer role.", "forbidden")
+    if current.submitted_by_id is not None and current.submitted_by_id == user.pk:
+        raise ApprovalRefused(
+            "Nobody decides on their own submission: ask another reviewer.", "own_submission"
+        )
+    if comment_required(current) and not comment:
+        raise ApprovalRefused(
+            f"A comment is required for a {current.safety_level} patch: say why.",
+            "comment_required",
+        )
+
+
+def _check_round(current: Modification, round_: int, seen_round: int | None) -> None:
+    """The reviewer decided on what their page showed: if the patch was re-checked and held again
+    since (HEAD moved, the diff was re-validated), that decision is not about this version."""
+    if seen_round is not None and seen_round != round_:
+        raise ApprovalRefused(
+            f"{current.patch_id} changed since you opened it: it was checked again and is held anew. "
+            "Review it again before deciding.",
+            "changed",
+        )
+
+
+def _apply_later(modification_id: int) -> None:
+    from ..sandbox.tasks import apply_modification
+
+    try:
+        apply_modification.delay(modification_id)
+    except Exception:  # noqa: BLE001 - approved is committed; the apply sweep picks it up later
+        log.warning("could not queue the apply of modification %s", modification_id, exc_info=True)
+
+
+@transaction.atomic
+def do_approve(
+    modification: Modification,
+    user: AbstractBaseUser,
+    comment: str = "",
+    *,
+    seen_round: int | None = None,
+) -> ApprovalOutcome:
+    """Record one approval; move to `approved` once enough people approved. Raises ApprovalRefused."""
+    from approvals.models import Approval, Decision
+
+    comment = (comment or "").strip()
+    current = _lock(modification)
+    round_ = approval_round(current.pk)
+    needed = approvals_needed(current)
+    mine = Approval.objects.for_round(current.pk, round_).filter(user=user).first()
+
+    if current.status != S.AWAITING_APPROVAL:
+        if current.status in _PAST_APPROVAL:
+            approvers = _approvers(current.pk, round_)
+            who = f" by {', '.join(approvers)}" if approvers else ""
+            if mine is not None and mine.decision == Decision.APPROVE:
+                message = f"You already approved {current.patch_id}; it is {current.status} now."
+            else:
+                message = (
+                    f"{current.patch_id} was already approved{who}; it is {current.status} now."
+                )
+            _sync(modification, current)
+            if mine is None:
+                # The loser of a race (or a late click): told plainly, nothing recorded.
+                raise ApprovalRefused(message, "already_decided")
+            return _idempotent(current, len(approvers), needed, message, approvers)
+        raise ApprovalRefused(_stale_message(current), "stale")
+
+    _check_reviewer(current, user, comment)
+    _check_round(current, round_, seen_round)
+    if mine is not None:
+        if mine.decision == Decision.APPROVE:
+            approvers = _approvers(current.pk, round_)
+            return _idempotent(
+                current,
+                len(approvers),
+                needed,
+                f"You already approved {current.patch_id}; it needs {needed - len(approvers)} more approval(s) from someone else.",
+                approvers,
+            )
+        raise ApprovalRefused("You rejected this patch already.", "already_decided")
+
+    try:
+        with transaction.atomic():
+            Approval.objects.create(
+                modification=current,
+                user=user,
+                decision=Decision.APPROVE,
+                comment=comment,
+                round=round_,
+            )
+    except IntegrityError:  # the same person's other request won by a hair
+        approvers = _approvers(current.pk, round_)
+        return _idempotent(
+            current, len(approvers), needed, "You already approved this patch.", approvers
+        )
+
+    approvers = _approvers(current.pk, round_)
+    record_event(
+        "modification.approval",
+        user,
+        workspace_id=current.workspace_id,
+        modification_id=current.pk,
+        reason=comment,
+        data={
+            "patch_id": current.patch_id,
+            "approvals": len(approvers),
+            "needed": needed,
+            "round": round_,
+        },
+    )
+    if len(approvers) < needed:
+        _sync(modification, current)
+        return ApprovalOutcome(
+            modification,
+            False,
+            len(approvers),
+            needed,
+            f"Approval {len(approvers)} of {needed} recorded; a second person must approve this CRITICAL patch.",
+            approvers,
+        )
+    try:
+        transition(
+            current,
+            S.APPROVED,
+            user,
+            comment,
+            expected_from=S.AWAITING_APPROVAL,
+            data={"approvers": approvers, "round": round_},
+        )
+    except ConcurrentTransition as exc:  # pragma: no cover - the row lock makes this the rare path
+        raise ApprovalRefused(
+            f"Someone else moved {current.patch_id} first: {exc}", "stale"
+        ) from exc
+    transaction.on_commit(lambda: _apply_later(current.pk))
+    _sync(modification, current)
+    return ApprovalOutcome(
+        modification, True, len(approvers), needed, f"{current.patch_id} approved.", approvers
+    )
+
+
+def _idempotent(
+    current: Modification, count: int, needed: int, message: str, approvers: list[str]
+) -> ApprovalOutcome:
+    return ApprovalOutcome(current, False, count, needed, message, approvers)
+
+
+def _sync(target: Modification, source: Modification) -> None:
+    """Give the caller's instance the state we read under the lock."""
+    if target is not source:
+        target.status = source.status
+        target.status_changed_at = source.status_changed_at
+
+
+@transaction.atomic
+def do_reject(
+    modification: Modification,
+    user: AbstractBaseUser,
+    comment: str = "",
+    *,
+    seen_round: int | None = None,
+) -> ApprovalOutcome:
+    """Reject a patch awaiting approval (one reviewer is enough). Raises ApprovalRefused."""
+    from approvals.models import Approval, Decision
+
+    comment = (comment or "").strip()
+    current = _lock(modification)
+    round_ = approval_round(current.pk)
+    mine = Approval.objects.for_round(current.pk, round_).filter(user=user).first()
+    if current.status == S.REJECTED and mine is not None and mine.decision == Decision.REJECT:
+        _sync(modification, current)
+        return ApprovalOutcome(current, False, 0, 1, f"You already rejected {current.patch_id}.")
+    if current.status != S.AWAITING_APPROVAL:
+        raise ApprovalRefused(_stale_message(current), "stale")
+    _check_reviewer(current, user, comment)
+    _check_round(current, round_, seen_round)
+    if mine is not None:
+        # An approver who changed their mind: their vote becomes the rejection.
+        mine.decision = Decision.REJECT
+        mine.comment = comment
+        mine.save(update_fields=["decision", "comment"])
+    else:
+        Approval.objects.create(
+            modification=current, user=user, decision=Decision.REJECT, comment=comment, round=round_
+        )
+    transition(
+        current,
+        S.REJECTED,
+        user,
+        comment or "rejected by a reviewer",
+        expected_from=S.AWAITING_APPROVAL,
+        data={"rejected_by": user.get_username(), "round": round_},
+    )
+    _sync(modification, current)
+    return ApprovalOutcome(current, True, 0, 1, f"{current.patch_id} rejected.")
+
+
+@dataclass
+class BulkResult:
+    modification_id: int
+    ok: bool
+    message: str
+
+
+def do_bulk_approve(ids: list[int], user: AbstractBaseUser, comment: str = "") -> list[BulkResult]:
+    """Approve a selection of SAFE/LOW/MEDIUM patches, each on its own: one refusal does not
+    undo the others. HIGH_RISK and CRITICAL are refused here; they need their own page."""
+    results: list[BulkResult] = []
+    found = {m.pk: m for m in Modification.objects.filter(pk__in=ids).select_related("workspace")}
+    for pk in dict.fromkeys(ids):
+        modification = found.get(pk)
+        if modification is None:
+            results.append(BulkResult(pk, False, f"No patch #{pk}."))
+            continue
+        if modification.safety_level not in BULK_LEVELS:
+            results.append(
+                BulkResult(
+                    pk,
+                    False,
+                    f"{modification.patch_id} is {modification.safety_level or 'unassessed'}: open it and decide on its own page.",
+                )
+            )
+            continue
+        try:
+            outcome = do_approve(modification, user, comment)
+        except ApprovalRefused as exc:
+            results.append(BulkResult(pk, False, exc.message))
+        else:
+            results.append(BulkResult(pk, True, outcome.message))
+    return results

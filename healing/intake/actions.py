@@ -1,0 +1,123 @@
+"""The intake stage's action: validate one received modification and move it on."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from .. import breakers
+from ..actions import ConcurrentTransition, transition
+from ..models import InvalidTransition, Modification
+from ..models.modification import ModificationStatus
+from ..policy import assess_safety
+from ..validation import Finding, Report, StageResult, context_for, run_pipeline
+
+log = logging.getLogger(__name__)
+S = ModificationStatus
+ACTOR = "system:intake"
+
+
+def do_process_modification(modification_id: int) -> Modification | None:
+    """Claim received → validating, run the stages, assess safety, run the intake pre-flight,
+    then → rejected | blocked | sandboxing (and queue the sandbox after commit)."""
+    mod = Modification.objects.select_related("workspace").filter(pk=modification_id).first()
+    if mod is None:
+        return None
+    try:
+        transition(mod, S.VALIDATING, ACTOR, "validation started", expected_from=S.RECEIVED)
+    except (ConcurrentTransition, InvalidTransition):
+        return None  # someone else has it, or it has moved on (cancelled, blocked)
+    try:
+        report = run_pipeline(context_for(mod))
+    except Exception as exc:  # noqa: BLE001 - our bug must not leave a patch in validating forever
+        log.exception("validation of modification %s crashed", modification_id)
+        report = _crashed(mod, exc)
+    return _conclude(mod, report)
+
+
+def _crashed(mod: Modification, exc: Exception) -> Report:
+    from ..validation import ValidationContext
+
+    ctx = ValidationContext(workspace=mod.workspace, diff=mod.diff, risk_level="none")
+    finding = Finding(
+        "critical",
+        f"validation could not complete ({type(exc).__name__}); rejected to be safe",
+        "validation.crashed",
+        blocking=True,
+    )
+    return Report(ctx, [StageResult("validation", [finding], 0.0)])
+
+
+@transaction.atomic
+def _conclude(mod: Modification, report: Report) -> Modification:
+    ctx = report.ctx
+    mod.validation = report.as_json()
+    mod.risk_level = ctx.risk_level
+    mod.base_commit = ctx.head_commit
+    mod.inferred_error_type = ctx.inferred_error_type
+    mod.inferred_severity = ctx.inferred_severity
+    mod.error_type = ctx.error_type or mod.claimed_error_type
+    mod.severity = ctx.severity or mod.claimed_severity
+    mod.classification_note = ctx.classification_note
+    mod.safety_level, mod.safety_rule = assess_safety(mod)
+    preflight = breakers.run_preflight(mod, stage="intake")
+    mod.preflight = preflight.as_json()
+    mod.save(
+        update_fields=[
+            "validation",
+            "risk_level",
+            "base_commit",
+            "inferred_error_type",
+            "inferred_severity",
+            "error_type",
+            "severity",
+            "classification_note",
+            "safety_level",
+            "safety_rule",
+            "preflight",
+            "updated_at",
+        ]
+    )
+    summary = {
+        "safety_level": mod.safety_level,
+        "safety_rule": mod.safety_rule,
+        "risk_level": mod.risk_level,
+    }
+    if report.rejected:
+        return transition(
+            mod, S.REJECTED, ACTOR, report.reject_reason(), expected_from=S.VALIDATING, data=summary
+        )
+    if not preflight.ok:
+        blocking = preflight.blocking
+        retry = [c.retry_at for c in blocking if c.retry_at is not None]
+        reason = "; ".join(c.reason or c.name for c in blocking)
+        return transition(
+            mod,
+            S.BLOCKED,
+            ACTOR,
+            reason,
+            expected_from=S.VALIDATING,
+            data=summary,
+            block_reason=reason,
+            blocked_until=max(retry) if retry else None,
+            # When the block lifts the patch starts intake again from the top (blocked → received,
+            # then process_modification), since HEAD and the settings may have moved meanwhile.
+            blocked_from=S.RECEIVED,
+        )
+    mod = transition(
+        mod,
+        S.SANDBOXING,
+        ACTOR,
+        f"validated: {mod.safety_level} ({mod.safety_rule})",
+        expected_from=S.VALIDATING,
+        data=summary,
+    )
+    transaction.on_commit(lambda: _enqueue_sandbox(mod.pk))
+    return mod
+
+
+def _enqueue_sandbox(modification_id: int) -> None:
+    from ..sandbox.tasks import sandbox_modification
+
+    sandbox_modification.delay(modification_id)

@@ -1,0 +1,330 @@
+"""Anomaly detection with the design's defaults (all admin-tunable), and error classification:
+the envelope's claim, the class inferred from the diff and the evidence, and the stricter of the
+two as the effective class."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from .. import tunables
+from ..tunables import Tunable
+from .base import Finding, Stage, ValidationContext, register, severity_rank
+from .syntax import syntax_ok_before
+
+tunables.register(
+    Tunable(
+        "anomaly.max_changed_chars",
+        10_000,
+        "Anomaly detection",
+        "A patch changing more characters than this is an anomaly.",
+        kind=int,
+        min=100,
+        max=10_000_000,
+        unit="characters",
+    ),
+    Tunable(
+        "anomaly.max_files",
+        5,
+        "Anomaly detection",
+        "A patch touching more files than this is an anomaly.",
+        kind=int,
+        min=1,
+        max=10_000,
+        unit="files",
+    ),
+    Tunable(
+        "anomaly.max_submissions",
+        5,
+        "Anomaly detection",
+        "More submissions than this from one source within the window is an anomaly.",
+        kind=int,
+        min=1,
+        max=100_000,
+    ),
+    Tunable(
+        "anomaly.window_seconds",
+        300,
+        "Anomaly detection",
+        "The window for counting submissions per source.",
+        kind=int,
+        min=10,
+        max=86_400,
+        unit="seconds",
+    ),
+)
+
+RISK_LEVELS = ("none", "low", "medium", "high", "critical")
+DANGER_PREFIXES = ("danger.", "secret.", "path.")
+
+
+@register
+class AnomalyStage(Stage):
+    name = "anomaly"
+    order = 70
+    title = "Anomaly detection"
+
+    def run(self, ctx: ValidationContext) -> list[Finding]:
+        limits = tunables.get_many(
+            [
+                "anomaly.max_changed_chars",
+                "anomaly.max_files",
+                "anomaly.max_submissions",
+                "anomaly.window_seconds",
+            ],
+            ctx.workspace,
+        )
+        chars = sum(c.changed_chars for c in ctx.files)
+        files = len(ctx.files)
+        recent = self._recent_submissions(ctx, limits["anomaly.window_seconds"])
+        ctx.stats = {
+            "changed_chars": chars,
+            "files": files,
+            "recent_submissions": recent,
+            "lines_added": sum(len(c.added) for c in ctx.files),
+            "lines_removed": sum(len(c.removed) for c in ctx.files),
+        }
+        findings: list[Finding] = []
+        if chars > limits["anomaly.max_changed_chars"]:
+            findings.append(
+                Finding(
+                    "medium",
+                    f"large change: {chars} characters (limit {limits['anomaly.max_changed_chars']})",
+                    "anomaly.large",
+                )
+            )
+        if files > limits["anomaly.max_files"]:
+            findings.append(
+                Finding(
+                    "medium",
+                    f"touches {files} files (limit {limits['anomaly.max_files']})",
+                    "anomaly.many_files",
+                )
+            )
+        if recent > limits["anomaly.max_submissions"]:
+            findings.append(
+                Finding(
+                    "medium",
+                    f"{recent} submissions from {ctx.source} in {limits['anomaly.window_seconds']} s (limit {limits['anomaly.max_submissions']})",
+                    "anomaly.frequency",
+                )
+            )
+        ctx.risk_level = risk_level(ctx.findings + findings, len(findings))
+        return findings
+
+    def data(self, ctx: ValidationContext) -> dict[str, object]:
+        return {**ctx.stats, "risk_level": ctx.risk_level}
+
+    def _recent_submissions(self, ctx: ValidationContext, window: int) -> int:
+        if not ctx.source:
+            return 0
+        from ..models import Modification
+
+        qs = Modification.objects.recent_from_source(ctx.source, timedelta(seconds=window))
+        if ctx.submitted_at is not None:
+            qs = qs.filter(created_at__lte=ctx.submitted_at)
+        count = qs.count()
+        return count if ctx.modification_id is not None else count + 1
+
+
+def risk_level(findings: list[Finding], anomalies: int) -> str:
+    """none/low/medium/high/critical from dangerous-pattern hits and threshold anomalies."""
+    danger = [f for f in findings if f.rule.startswith(DANGER_PREFIXES)]
+    worst = max((severity_rank(f.severity) for f in danger), default=-1)
+    if worst >= severity_rank("critical"):
+        return "critical"
+    if worst >= severity_rank("high") or anomalies >= 2:
+        return "high"
+    if worst >= severity_rank("medium") or anomalies == 1:
+        return "medium"
+    if worst >= 0 or any(f.severity != "info" for f in findings):
+        return "low"
+    return "none"
+
+
+# --- classification -------------------------------------------------------------------------
+
+# Stricter first: a security fix gets security's scrutiny, a syntax fix the highest confidence bar.
+TYPE_STRICTNESS = ("security", "syntax", "performance", "runtime", "logic")
+SEVERITY_ORDER = ("low", "medium", "high", "critical")
+
+# Evidence is looked up in the set of words of the changed lines (fast, and no "retry" for "try").
+SECURITY_WORDS = frozenset(
+    [
+        "csrf",
+        "xss",
+        "injection",
+        "htmlspecialchars",
+        "htmlentities",
+        "bcrypt",
+        "argon2",
+        "hmac",
+        "compare_digest",
+        "permission",
+        "permissions",
+        "httponly",
+        "password",
+        "escapeshellarg",
+        "escapeshellcmd",
+        "sanitize",
+        "sanitise",
+        "escape",
+        "escapehtml",
+        "html_escape",
+        "bleach",
+        "markupsafe",
+        "authorize",
+        "authorization",
+        "authenticate",
+        "authenticated",
+        "parameterized",
+        "prepared_statement",
+        "samesite",
+    ]
+)
+SECURITY_SUBSTRINGS = ("saniti", "escape", "verify=true", "secure=true", "csrf")
+RUNTIME_WORDS = frozenset(
+    [
+        "try",
+        "except",
+        "catch",
+        "finally",
+        "isset",
+        "keyerror",
+        "typeerror",
+        "attributeerror",
+        "indexerror",
+        "valueerror",
+        "zerodivisionerror",
+        "nullpointerexception",
+    ]
+)
+RUNTIME_SUBSTRINGS = (
+    "is none",
+    "is not none",
+    "=== null",
+    "!== null",
+    "== null",
+    "!= null",
+    "=== undefined",
+    "?.",
+    "??",
+    "isset(",
+    "empty(",
+)
+PERFORMANCE_WORDS = frozenset(
+    [
+        "lru_cache",
+        "cache",
+        "cached",
+        "cached_property",
+        "memo",
+        "memoize",
+        "usememo",
+        "usecallback",
+        "select_related",
+        "prefetch_related",
+        "bulk_create",
+        "bulk_update",
+        "bisect",
+        "deque",
+    ]
+)
+_WORD = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _evidence(text: str, words: frozenset[str], substrings: tuple[str, ...] = ()) -> bool:
+    return any(s in text for s in substrings) or not words.isdisjoint(_WORD.findall(text))
+
+
+def stricter_type(a: str, b: str) -> str:
+    candidates = [t for t in (a, b) if t in TYPE_STRICTNESS]
+    return min(candidates, key=TYPE_STRICTNESS.index) if candidates else "logic"
+
+
+def stricter_severity(a: str, b: str) -> str:
+    candidates = [s for s in (a, b) if s in SEVERITY_ORDER]
+    return max(candidates, key=SEVERITY_ORDER.index) if candidates else "medium"
+
+
+def infer(ctx: ValidationContext) -> tuple[str, str, list[str]]:
+    """(error type, severity, evidence) from the diff and what the earlier stages found."""
+    evidence: list[str] = []
+    removed = "\n".join(t for c in ctx.files for t in c.removed.values())
+    added = "\n".join(t for c in ctx.files for t in c.added.values())
+    changed = (removed + "\n" + added).lower()
+    added = added.lower()
+    security_hits = [
+        f
+        for f in ctx.findings
+        if f.rule.startswith(("danger.", "secret."))
+        and severity_rank(f.severity) >= severity_rank("high")
+    ]
+    fixed_syntax = [
+        c.path
+        for c in ctx.readable_files()
+        if c.language and c.after is not None and syntax_ok_before(c) is False
+    ]
+    if security_hits:
+        evidence.append(f"adds {security_hits[0].rule} ({security_hits[0].location()})")
+        kind = "security"
+    elif _evidence(changed, SECURITY_WORDS, SECURITY_SUBSTRINGS):
+        evidence.append("changes security-related code (escaping, auth, secrets)")
+        kind = "security"
+    elif fixed_syntax:
+        evidence.append(f"{fixed_syntax[0]} did not parse before the patch and does after")
+        kind = "syntax"
+    elif _evidence(added, RUNTIME_WORDS, RUNTIME_SUBSTRINGS):
+        evidence.append("adds exception handling or None/undefined guards")
+        kind = "runtime"
+    elif _evidence(added, PERFORMANCE_WORDS):
+        evidence.append("adds caching, batching or a faster data structure")
+        kind = "performance"
+    else:
+        evidence.append(
+            "changes behaviour without a syntax, runtime, performance or security signature"
+        )
+        kind = "logic"
+    severity = {"critical": "critical", "high": "high", "medium": "medium"}.get(
+        ctx.risk_level, "low"
+    )
+    if kind == "security" and SEVERITY_ORDER.index(severity) < SEVERITY_ORDER.index("high"):
+        severity = "high"
+    if ctx.workspace.is_self and SEVERITY_ORDER.index(severity) < SEVERITY_ORDER.index("high"):
+        severity = "high"
+        evidence.append("touches the engine's own code")
+    return kind, severity, evidence
+
+
+@register
+class ClassificationStage(Stage):
+    name = "classification"
+    order = 80
+    title = "Error classification"
+
+    def run(self, ctx: ValidationContext) -> list[Finding]:
+        kind, severity, evidence = infer(ctx)
+        ctx.inferred_error_type, ctx.inferred_severity = kind, severity
+        claimed_type, claimed_severity = ctx.claimed_error_type, ctx.claimed_severity
+        ctx.error_type = stricter_type(claimed_type, kind)
+        ctx.severity = stricter_severity(claimed_severity, severity)
+        notes = []
+        if claimed_type and claimed_type != kind:
+            notes.append(
+                f"claimed {claimed_type}, inferred {kind} ({'; '.join(evidence)}); {ctx.error_type} applies as the stricter"
+            )
+        if claimed_severity and claimed_severity != severity:
+            notes.append(
+                f"claimed severity {claimed_severity}, inferred {severity}; {ctx.severity} applies"
+            )
+        ctx.classification_note = ". ".join(notes)
+        self._evidence = evidence
+        return [Finding("info", note, "classification.disagreement") for note in notes]
+
+    def data(self, ctx: ValidationContext) -> dict[str, object]:
+        return {
+            "claimed": {"error_type": ctx.claimed_error_type, "severity": ctx.claimed_severity},
+            "inferred": {"error_type": ctx.inferred_error_type, "severity": ctx.inferred_severity},
+            "effective": {"error_type": ctx.error_type, "severity": ctx.severity},
+            "evidence": getattr(self, "_evidence", []),
+        }

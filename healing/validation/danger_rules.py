@@ -1,0 +1,229 @@
+"""What the danger stage looks for: dangerous calls per language, destructive shell and SQL
+text, secrets. Kept apart from the stage so the tables are easy to read and extend."""
+
+from __future__ import annotations
+
+import re
+
+# --- what is dangerous --------------------------------------------------------------------
+
+PY_CALLS: dict[str, tuple[str, str, str]] = {
+    # dotted name → (severity, rule, message)
+    "eval": ("high", "danger.eval", "eval() runs arbitrary code"),
+    "exec": ("high", "danger.exec", "exec() runs arbitrary code"),
+    "compile": ("medium", "danger.compile", "compile() of dynamic code"),
+    "__import__": ("medium", "danger.dynamic_import", "__import__() of a dynamic module"),
+    "os.system": ("high", "danger.os_system", "os.system() runs a shell command"),
+    "os.popen": ("high", "danger.os_system", "os.popen() runs a shell command"),
+    "os.execv": ("high", "danger.exec_process", "replaces the process"),
+    "os.execl": ("high", "danger.exec_process", "replaces the process"),
+    "pty.spawn": ("high", "danger.exec_process", "spawns a shell"),
+    "pickle.loads": ("high", "danger.deserialize", "pickle.loads() of data can run code"),
+    "pickle.load": ("high", "danger.deserialize", "pickle.load() of data can run code"),
+    "cPickle.loads": ("high", "danger.deserialize", "pickle loads of data can run code"),
+    "marshal.loads": ("high", "danger.deserialize", "marshal.loads() of untrusted data"),
+    "marshal.load": ("high", "danger.deserialize", "marshal.load() of untrusted data"),
+    "dill.loads": ("high", "danger.deserialize", "dill.loads() of data can run code"),
+    "shelve.open": ("medium", "danger.deserialize", "shelve unpickles its values"),
+    "shutil.rmtree": ("medium", "danger.rmtree", "deletes a directory tree"),
+    "requests.get": ("medium", "danger.network", "new network call"),
+    "requests.post": ("medium", "danger.network", "new network call"),
+    "requests.put": ("medium", "danger.network", "new network call"),
+    "requests.delete": ("medium", "danger.network", "new network call"),
+    "requests.request": ("medium", "danger.network", "new network call"),
+    "httpx.get": ("medium", "danger.network", "new network call"),
+    "httpx.post": ("medium", "danger.network", "new network call"),
+    "httpx.Client": ("medium", "danger.network", "new network client"),
+    "urllib.request.urlopen": ("medium", "danger.network", "new network call"),
+    "urlopen": ("medium", "danger.network", "new network call"),
+    "socket.socket": ("medium", "danger.network", "opens a socket"),
+    "socket.create_connection": ("medium", "danger.network", "opens a connection"),
+    "http.client.HTTPConnection": ("medium", "danger.network", "opens an HTTP connection"),
+    "http.client.HTTPSConnection": ("medium", "danger.network", "opens an HTTPS connection"),
+    "ftplib.FTP": ("medium", "danger.network", "opens an FTP connection"),
+    "smtplib.SMTP": ("medium", "danger.network", "opens an SMTP connection"),
+    "aiohttp.ClientSession": ("medium", "danger.network", "new network client"),
+}
+PY_SUBPROCESS = {
+    "subprocess.run",
+    "subprocess.call",
+    "subprocess.check_call",
+    "subprocess.check_output",
+    "subprocess.Popen",
+}
+PY_WRITE_CALLS = {
+    "open",
+    "io.open",
+    "os.remove",
+    "os.unlink",
+    "os.rmdir",
+    "os.rename",
+    "os.chmod",
+    "shutil.rmtree",
+    "shutil.move",
+    "shutil.copy",
+    "shutil.copyfile",
+}
+
+JS_CALLS: dict[str, tuple[str, str, str]] = {
+    "eval": ("high", "danger.eval", "eval() runs arbitrary code"),
+    "Function": ("high", "danger.eval", "new Function() runs arbitrary code"),
+    "setTimeout:string": ("medium", "danger.eval", "setTimeout with a string runs code"),
+    "exec": ("high", "danger.os_system", "exec() runs a shell command"),
+    "execSync": ("high", "danger.os_system", "execSync() runs a shell command"),
+    "child_process.exec": ("high", "danger.os_system", "child_process.exec() runs a shell command"),
+    "child_process.execSync": ("high", "danger.os_system", "runs a shell command"),
+    "vm.runInNewContext": ("high", "danger.eval", "runs arbitrary code"),
+    "vm.runInThisContext": ("high", "danger.eval", "runs arbitrary code"),
+    "fetch": ("medium", "danger.network", "new network call"),
+    "XMLHttpRequest": ("medium", "danger.network", "new network call"),
+    "WebSocket": ("medium", "danger.network", "opens a websocket"),
+    "axios": ("medium", "danger.network", "new network call"),
+    "axios.get": ("medium", "danger.network", "new network call"),
+    "axios.post": ("medium", "danger.network", "new network call"),
+    "http.request": ("medium", "danger.network", "new network call"),
+    "http.get": ("medium", "danger.network", "new network call"),
+    "https.request": ("medium", "danger.network", "new network call"),
+    "https.get": ("medium", "danger.network", "new network call"),
+    "net.connect": ("medium", "danger.network", "opens a socket"),
+    "net.createConnection": ("medium", "danger.network", "opens a socket"),
+}
+JS_WRITE_CALLS = {
+    "fs.writeFileSync",
+    "fs.writeFile",
+    "fs.appendFileSync",
+    "fs.appendFile",
+    "fs.rmSync",
+    "fs.rm",
+    "fs.unlinkSync",
+    "fs.unlink",
+    "fs.rmdirSync",
+    "fs.promises.writeFile",
+    "fs.promises.rm",
+}
+
+PHP_CALLS: dict[str, tuple[str, str, str]] = {
+    "eval": ("high", "danger.eval", "eval() runs arbitrary code"),
+    "assert": ("medium", "danger.eval", "assert() with a string runs code in old PHP"),
+    "create_function": ("high", "danger.eval", "create_function() runs arbitrary code"),
+    "system": ("high", "danger.os_system", "system() runs a shell command"),
+    "exec": ("high", "danger.os_system", "exec() runs a shell command"),
+    "shell_exec": ("high", "danger.os_system", "shell_exec() runs a shell command"),
+    "passthru": ("high", "danger.os_system", "passthru() runs a shell command"),
+    "popen": ("high", "danger.os_system", "popen() runs a shell command"),
+    "proc_open": ("high", "danger.os_system", "proc_open() runs a shell command"),
+    "pcntl_exec": ("high", "danger.exec_process", "replaces the process"),
+    "unserialize": ("high", "danger.deserialize", "unserialize() of data can run code"),
+    "curl_exec": ("medium", "danger.network", "new network call"),
+    "fsockopen": ("medium", "danger.network", "opens a socket"),
+    "stream_socket_client": ("medium", "danger.network", "opens a socket"),
+}
+PHP_WRITE_CALLS = {"file_put_contents", "fopen", "unlink", "rmdir", "rename", "chmod", "copy"}
+
+RM_RF = re.compile(
+    r"\brm\s+(?:-[a-zA-Z]*r[a-zA-Z]*f[a-zA-Z]*|-[a-zA-Z]*f[a-zA-Z]*r[a-zA-Z]*|-r\s+-f|-f\s+-r|--recursive\s+--force|--force\s+--recursive)\b(?P<rest>[^;&|\n]*)"
+)
+RM_RF_ROOTS = re.compile(
+    r"^\s*(?:--no-preserve-root\s+)?(?:/|/\*|~|~/|\$HOME|\$\{HOME\}|\*|\.|\./\*|/home\b|/etc\b|/usr\b|/var\b|/boot\b|/root\b)\s*(?:$|[\s'\"`])"
+)
+SQL_DESTROY = re.compile(
+    r"\b(?:DROP\s+(?:TABLE|DATABASE|SCHEMA|VIEW|INDEX)|TRUNCATE\s+(?:TABLE\s+)?[\w`\"\[])",
+    re.IGNORECASE,
+)
+SQL_DELETE_ALL = re.compile(r"\bDELETE\s+FROM\s+[\w`\"\[\].]+\s*(?:;|$)", re.IGNORECASE)
+
+SECRETS: list[tuple[re.Pattern[str], str, str, bool]] = [
+    # pattern, severity, what, blocking
+    (
+        re.compile(
+            r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----"
+        ),
+        "critical",
+        "a private key",
+        True,
+    ),
+    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "critical", "an AWS access key id", True),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "critical", "a GitHub token", True),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{60,}\b"), "critical", "a GitHub token", True),
+    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), "critical", "a Slack token", True),
+    (re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"), "critical", "a Google API key", True),
+    (re.compile(r"\b[sr]k_live_[0-9A-Za-z]{20,}\b"), "critical", "a Stripe live key", True),
+    (re.compile(r"\bglpat-[0-9A-Za-z_\-]{20,}\b"), "critical", "a GitLab token", True),
+    (re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_\-]{32,}\b"), "critical", "an API secret key", True),
+    (
+        re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
+        "high",
+        "a JSON web token",
+        False,
+    ),
+    (
+        re.compile(
+            r"(?i)\b(?:api[_-]?key|secret[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|password|passwd)\b[\"']?\s*[:=]\s*[\"'][^\"'\s]{12,}[\"']"
+        ),
+        "high",
+        "a hard-coded credential",
+        False,
+    ),
+]
+
+
+# Names that make a Python statement worth walking: every part of a dangerous dotted name.
+PY_TRIGGER_WORDS = frozenset(
+    part
+    for name in [*PY_CALLS, *PY_SUBPROCESS, *PY_WRITE_CALLS, "yaml.load", "yaml.load_all", "shell"]
+    for part in name.split(".")
+) | frozenset({"write_text", "write_bytes", "unlink", "rmdir", "Path"})
+
+# A cheap first look: most strings mention none of the words the real patterns need.
+RISKY_TEXT = re.compile(r"(?i)\brm\s|drop\s|truncate\s|delete\s")
+
+
+SECRET_HINTS = (
+    "private key",
+    "akia",
+    "gh",
+    "xox",
+    "aiza",
+    "_live_",
+    "glpat-",
+    "sk-",
+    "eyj",
+    "key",
+    "secret",
+    "token",
+    "passw",
+)
+
+
+TEXT_CODE = [
+    (re.compile(r"\beval\s*\("), "high", "danger.eval", "eval() runs arbitrary code"),
+    (
+        re.compile(r"\bos\.system\s*\("),
+        "high",
+        "danger.os_system",
+        "os.system() runs a shell command",
+    ),
+    (
+        re.compile(r"\bshell\s*=\s*True\b"),
+        "high",
+        "danger.shell_true",
+        "shell=True runs a shell command",
+    ),
+    (
+        re.compile(r"\b(?:pickle|marshal)\.loads?\s*\("),
+        "high",
+        "danger.deserialize",
+        "unpickling of data can run code",
+    ),
+    (
+        re.compile(r"\bcurl\b[^\n|]*\|\s*(?:ba|z)?sh\b"),
+        "critical",
+        "danger.pipe_to_shell",
+        "downloads and runs a script",
+    ),
+]
+
+
+# Scratch space and the standard streams are not "outside the repository" in any harmful sense.
+HARMLESS_PATHS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/" + "tmp"})
+HARMLESS_PREFIXES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/" + "tmp/")

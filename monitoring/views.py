@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import hmac
+import json
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from healing.roles import Role, has_role
+from selfheal_site.env import env
+
+from . import health, metrics, telemetry
+from .api import loop_status
+from .models import HealingAttempt, SystemSnapshot
+
+STAFF = (Role.REVIEWER, Role.OPERATOR, Role.ADMIN)
+
+
+def _metrics_allowed(request: HttpRequest) -> bool:
+    """A METRICS_TOKEN bearer (for a Prometheus server), or a staff role's API token or session."""
+    header = request.headers.get("Authorization", "")
+    expected = env.str("METRICS_TOKEN", default="")
+    if (
+        expected
+        and header.startswith("Bearer ")
+        and hmac.compare_digest(header[7:].strip(), expected)
+    ):
+        return True
+    user = request.user if request.user.is_authenticated else None
+    if user is None and header.startswith("Token "):
+        try:
+            found = TokenAuthentication().authenticate(request)  # type: ignore[arg-type]
+        except AuthenticationFailed:
+            return False
+        user = found[0] if found else None
+    return user is not None and any(has_role(user, role) for role in STAFF)
+
+
+@never_cache
+@require_GET
+def prometheus_metrics(request: HttpRequest) -> HttpResponse:
+    if not _metrics_allowed(request):
+        response = HttpResponse(
+            "metrics need a staff token or the METRICS_TOKEN bearer\n",
+            status=401,
+            content_type="text/plain",
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(metrics.render(), content_type=CONTENT_TYPE_LATEST)
+
+
+@login_required
+def console(request: HttpRequest) -> HttpResponse:
+    if not any(has_role(request.user, role) for role in STAFF):
+        return HttpResponse(
+            "The monitoring console needs a reviewer, operator or admin role.", status=403
+        )
+    source = request.GET.get("source") or telemetry.default_source()
+    days = 30 if request.GET.get("range") == "30d" else 1
+    until = timezone.now()
+    series = telemetry.history(source, until - timedelta(days=days), until, 600) if source else None
+    system = list(
+        SystemSnapshot.objects.latest_first().values(
+            "taken_at", "cpu_percent", "memory_available_percent", "worker_memory_mb"
+        )[:240]
+    )[::-1]
+    chart = {
+        "telemetry": series,
+        "system": {
+            "t": [s["taken_at"].isoformat() for s in system],
+            "cpu": [s["cpu_percent"] for s in system],
+            "memory_available": [s["memory_available_percent"] for s in system],
+            "worker_memory_mb": [s["worker_memory_mb"] for s in system],
+        },
+    }
+    context = {
+        "source": source,
+        "range": "30d" if days == 30 else "24h",
+        "sources": telemetry.TelemetrySnapshot.objects.sources() if source else [],
+        "summary": telemetry.health_summary(source) if source else None,
+        "system": health.latest_snapshot(),
+        "status": loop_status(),
+        "attempts": HealingAttempt.objects.recent(30),
+        "is_demo": bool(series and series.get("is_demo")),
+        "chart_json": json.loads(json.dumps(chart)),
+    }
+    return render(request, "monitoring/console.html", context)

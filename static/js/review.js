@@ -1,0 +1,35 @@
+// Review page: live sandbox progress for this patch, and a notice when its status changes.
+(function () {
+  "use strict";
+  const page = document.getElementById("review");
+  if (!page || !window.selfhealLive) return;
+  const id = Number(page.dataset.modificationId);
+  window.selfhealLive.watchWorkspace(page.dataset.workspaceId);
+
+  const box = document.getElementById("sandbox-progress");
+  window.selfhealLive.on("sandbox.progress", function (p) {
+    if (!box || Number(p.modification_id) !== id) return;
+    box.hidden = false;
+    box.querySelector('[data-field="tests_run"]').textContent = p.tests_run;
+    box.querySelector('[data-field="failures"]').textContent = p.failures;
+    box.querySelector('[data-field="elapsed"]').textContent = (p.elapsed_ms / 1000).toFixed(1) + " s";
+    box.querySelector('[data-field="limit"]').textContent = (p.limit_ms / 1000).toFixed(0) + " s";
+    const bar = box.querySelector("progress");
+    bar.value = p.limit_ms ? Math.min(100, 100 * p.elapsed_ms / p.limit_ms) : 0;
+  });
+
+  window.selfhealLive.on("event", function (e) {
+    if (Number(e.modification_id) !== id) return;
+    if (e.to_state) {
+      const status = document.getElementById("mod-status");
+      if (status) status.textContent = e.to_state.replace(/_/g, " ") + " (live)";
+    }
+    const trail = document.getElementById("trail");
+    if (trail) {
+      const li = document.createElement("li");
+      li.textContent = new Date(e.created_at).toLocaleString() + " " + e.kind +
+        (e.to_state ? " " + (e.from_state || "·") + "→" + e.to_state : "") + " by " + e.actor + (e.reason ? " — " + e.reason : "");
+      trail.appendChild(li);
+    }
+  });
+})();

@@ -1,0 +1,5 @@
+const { double } = require('./utlis');
+function quadruple(x) {
+  return double(double(x));
+}
+module.exports = { quadruple };

@@ -1,0 +1,4 @@
+function double(x) {
+  return x * 2;
+}
+module.exports = { double };

@@ -1,0 +1,5 @@
+from fmt import header
+
+
+def test_header():
+    assert header() == "speed [m/s]"

@@ -1,0 +1,6 @@
+def spin(n):
+    i = 0
+    while i < n:
+        n += 1
+        i += 1
+    return i

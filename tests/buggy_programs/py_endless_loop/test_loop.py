@@ -1,0 +1,5 @@
+from loop import spin
+
+
+def test_spin():
+    assert spin(3) == 3

@@ -1,0 +1,5 @@
+from report import describe
+
+
+def test_describe():
+    assert describe(1) == "area=3.14"

@@ -1,0 +1,4 @@
+def grade(score)
+    if score >= 50:
+        return "pass"
+    return "fail"

@@ -1,0 +1,5 @@
+def total(values):
+    result = 0
+    for value in values:
+        result += value
+    return reslt

@@ -1,0 +1,6 @@
+NAMES = []
+
+
+def register(name):
+    NAMES.append(name)
+    return len(NAMES)

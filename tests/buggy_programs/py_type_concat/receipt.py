@@ -1,0 +1,2 @@
+def line(item, qty):
+    return item + ": " + qty

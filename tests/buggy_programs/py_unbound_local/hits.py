@@ -1,0 +1,6 @@
+count = 0
+
+
+def hit():
+    count += 1
+    return count

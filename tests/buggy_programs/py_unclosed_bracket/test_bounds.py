@@ -1,0 +1,6 @@
+from bounds import clamp
+
+
+def test_clamp():
+    assert clamp(5, 0, 3) == 3
+    assert clamp(-1, 0, 3) == 0

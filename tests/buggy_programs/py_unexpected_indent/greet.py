@@ -1,0 +1,3 @@
+def greet(name):
+    message = "Hello, " + name
+        return message

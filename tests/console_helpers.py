@@ -1,0 +1,60 @@
+"""Data for the console's tests: patches as the pipeline leaves them for a reviewer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from healing.actions import transition
+from healing.models import Modification, Workspace
+from tests import factories
+
+DIFF = """\
+diff --git a/app.py b/app.py
+--- a/app.py
++++ b/app.py
+@@ -1,2 +1,3 @@
+ def add(a, b):
+-    return a + b
++    total = a + b
++    return total
+"""
+
+VALIDATION = {
+    "syntax": {"findings": [], "duration_ms": 3},
+    "dangerous_patterns": {
+        "findings": [
+            {
+                "severity": "high",
+                "file": "app.py",
+                "line": 2,
+                "column": 5,
+                "message": "suspicious assignment",
+                "rule": "DP001",
+            },
+            {
+                "severity": "low",
+                "file": "other.py",
+                "line": 9,
+                "column": 1,
+                "message": "outside the diff",
+                "rule": "DP002",
+            },
+        ],
+        "duration_ms": 5,
+    },
+}
+
+
+def awaiting(workspace: Workspace, level: str = "MEDIUM_RISK", **fields: Any) -> Modification:
+    """A modification that reached awaiting_approval through real transitions (audit rows and all)."""
+    fields.setdefault("diff", DIFF)
+    fields.setdefault("validation", VALIDATION)
+    fields.setdefault("files", ["app.py"])
+    fields.setdefault("error_type", "logic")
+    mod = factories.make_modification(
+        workspace, safety_level=level, safety_rule=f"test rule for {level}", **fields
+    )
+    transition(mod, "validating", "system")
+    transition(mod, "sandboxing", "system")
+    transition(mod, "awaiting_approval", "system", "held for a reviewer")
+    return mod

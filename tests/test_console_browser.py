@@ -1,0 +1,345 @@
+"""The console in a real browser: Debian's Chromium (headless, launched by path) against a real
+ASGI server (daphne in a subprocess) on the test database and the real channel layer."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from approvals.models import Approval
+from healing.models import EngineState, Modification
+from tests import factories
+from tests.conftest import _database_url_for_tests
+from tests.console_helpers import awaiting
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+PASSWORD = "pw-for-tests-1"
+
+if not Path(CHROMIUM).exists():  # pragma: no cover - CI installs it (.ci/run)
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
+    """daphne serving selfheal_site.asgi on a free port, against the test database."""
+    port = _free_port()
+    env = dict(os.environ, DATABASE_URL=_database_url_for_tests())
+    log_path = Path(__file__).resolve().parent.parent / "var" / f"browser-daphne-{os.getpid()}.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - the server process writes to it until teardown
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "selfheal_site.asgi:application",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited early; see {log.name}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError("daphne did not listen within 30 s")
+    yield f"http://127.0.0.1:{port}"
+    import signal
+
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API runs an event loop in this thread, so Django's ORM
+    (called by the test between browser steps) must be told that is fine, and only here."""
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        yield from _launch(sync_playwright)
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _launch(sync_playwright: Any) -> Iterator[Any]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+def _page(browser: Any, base: str, width: int = 1280) -> Any:
+    context = browser.new_context(
+        base_url=base,
+        viewport={"width": width, "height": 900},
+        timezone_id="America/New_York",
+        locale="en-US",
+    )
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+def _login(page: Any, username: str, next_path: str = "/") -> None:
+    page.goto(f"/login/?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.keyboard.press("Enter")  # the form works from the keyboard
+    page.wait_for_url(lambda url: "/login/" not in url)
+    assert page.url.endswith(next_path), page.url
+
+
+def _wait_live(page: Any) -> None:
+    page.wait_for_selector('#live-indicator[data-state="live"]')
+
+
+def _elsewhere(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a state change in another thread, as a worker or another request would: this thread
+    runs Playwright's event loop, where the after-commit broadcast (async_to_sync) cannot run."""
+    import threading
+
+    from django.db import connection
+
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+            box["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _settled(page: Any) -> None:
+    """Let the refresh that follows the socket's hello finish, so what appears next was pushed."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1000)
+
+
+def _shoot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_it_shows_a_critical_patch_live_and_takes_two_people_to_approve_it(
+    asgi_server: str, browser: Any, tmp_path: Path
+) -> None:
+    workspace = factories.make_workspace(tmp_path / "repo", name="shop")
+    factories.make_user("rita", role="reviewer")
+    factories.make_user("rob", role="reviewer")
+    awaiting(workspace, "LOW_RISK", patch_id="fix-typo-42", error_type="syntax")
+    awaiting(workspace, "MEDIUM_RISK", patch_id="tighten-loop-7", error_type="performance")
+
+    page = _page(browser, asgi_server)
+    _login(page, "rita")
+    _wait_live(page)
+    _settled(page)
+    assert page.locator("#panel-queue").get_by_text("CRIT-patch-1").count() == 0
+
+    # The patch arrives while the page is open: pushed over the websocket, no reload.
+    with page.expect_response("**/dashboard/panels/"):
+        mod = _elsewhere(
+            awaiting, workspace, "CRITICAL", patch_id="CRIT-patch-1", error_type="security"
+        )
+    page.locator("#panel-queue").get_by_text("CRIT-patch-1").wait_for()
+    # Timestamps are in the viewer's local time (the browser rewrote them from UTC).
+    assert "UTC" not in page.locator("#activity time").first.inner_text()
+    _shoot(page, "dashboard-1280")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _shoot(page, "dashboard-390")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.locator("#panel-queue").get_by_role("link", name="CRIT-patch-1").click()
+    page.wait_for_url(f"**/patches/{mod.pk}/")
+    _shoot(page, "review-1280")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _shoot(page, "review-390")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.fill("#comment", "Checked the input validation; fine.")
+    page.click("#approve-button")
+    page.get_by_text("Approval 1 of 2 recorded").wait_for()
+    assert Modification.objects.get(pk=mod.pk).status == "awaiting_approval"
+    assert "You have decided" in page.locator("#cannot-decide").inner_text()
+    page.context.close()
+
+    # The second person, at the keyboard only.
+    second = _page(browser, asgi_server)
+    _login(second, "rob", f"/patches/{mod.pk}/")
+    second.focus("#comment")
+    second.keyboard.type("Second pair of eyes: agreed.")
+    second.keyboard.press("Tab")
+    assert second.evaluate("document.activeElement.id") == "approve-button"
+    second.keyboard.press("Enter")
+    second.get_by_text("CRIT-patch-1 approved.").wait_for()
+    assert Modification.objects.get(pk=mod.pk).status == "approved"
+    assert sorted(
+        Approval.objects.filter(modification=mod).values_list("user__username", flat=True)
+    ) == ["rita", "rob"]
+    second.context.close()
+
+
+def test_it_stops_the_engine_and_shows_the_banner_everywhere(
+    asgi_server: str, browser: Any, tmp_path: Path
+) -> None:
+    workspace = factories.make_workspace(tmp_path / "repo", name="shop")
+    mod = awaiting(workspace, "HIGH_RISK", patch_id="risky-1")
+    factories.make_user("olga", role="operator")
+    factories.make_user("rita", role="reviewer")
+
+    watcher = _page(browser, asgi_server)
+    _login(watcher, "rita", "/audit/")
+    _wait_live(watcher)
+    assert watcher.locator("#emergency-banner").is_hidden()
+
+    page = _page(browser, asgi_server)
+    _login(page, "olga")
+    page.click("#stop-button")
+    page.locator("#stop-dialog").wait_for()
+    page.click("#stop-confirm")  # refused by the browser: the reason is required
+    assert EngineState.objects.current().is_running
+    page.fill("#stop-reason", "agent is looping")
+    page.click("#stop-confirm")
+    page.locator("#emergency-banner").get_by_text("agent is looping").wait_for()
+    assert EngineState.objects.current().is_emergency_stopped
+
+    # Live on a page that was already open elsewhere, and on every page loaded afterwards.
+    watcher.locator("#emergency-banner").get_by_text("agent is looping").wait_for()
+    _shoot(watcher, "audit-stopped-1280")
+    for path in ("/", "/audit/", f"/patches/{mod.pk}/", "/engine/resume/"):
+        page.goto(path)
+        assert "agent is looping" in page.locator("#emergency-banner").inner_text()
+        assert "olga" in page.locator("#emergency-banner").inner_text()
+
+    page.goto("/")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _shoot(page, "emergency-stop-390")
+    page.goto("/engine/resume/")
+    page.click("#resume-confirm")
+    page.wait_for_url("**/")
+    assert page.locator("#emergency-banner").is_hidden()
+    assert EngineState.objects.current().is_running
+    watcher.locator("#emergency-banner").wait_for(state="hidden")
+    watcher.context.close()
+    page.context.close()
+
+
+def test_it_keeps_a_reviewer_out_of_the_thresholds_page(asgi_server: str, browser: Any) -> None:
+    factories.make_user("rita", role="reviewer")
+    page = _page(browser, asgi_server)
+    _login(page, "rita")
+    assert page.get_by_role("link", name="Thresholds").count() == 0
+    response = page.goto("/thresholds/")
+    assert response.status == 403
+    assert "needs the admin role" in page.locator("#forbidden-message").inner_text()
+    page.context.close()
+
+
+def test_it_shows_live_sandbox_progress_on_the_review_page(
+    asgi_server: str, browser: Any, tmp_path: Path
+) -> None:
+    from healing.broadcast import send_now, workspace_group
+
+    workspace = factories.make_workspace(tmp_path / "repo", name="shop")
+    mod = factories.make_modification(
+        workspace, status="sandboxing", patch_id="in-the-box", safety_level="LOW_RISK"
+    )
+    factories.make_user("rita", role="reviewer")
+    page = _page(browser, asgi_server)
+    _login(page, "rita", f"/patches/{mod.pk}/")
+    _wait_live(page)
+    page.wait_for_function("document.readyState === 'complete'")
+    payload = {
+        "modification_id": mod.pk,
+        "tests_run": 17,
+        "failures": 2,
+        "elapsed_ms": 30000,
+        "limit_ms": 60000,
+    }
+    # The watch request travels after the socket opens; resend until the page shows it.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        _elsewhere(send_now, workspace_group(workspace.pk), "sandbox.progress", payload)
+        if page.locator('#sandbox-progress [data-field="tests_run"]').inner_text() == "17":
+            break
+        page.wait_for_timeout(300)
+    box = page.locator("#sandbox-progress")
+    assert box.locator('[data-field="tests_run"]').inner_text() == "17"
+    assert box.locator('[data-field="failures"]').inner_text() == "2"
+    assert box.locator('[data-field="limit"]').inner_text() == "60 s"
+    assert page.evaluate("document.querySelector('#sandbox-progress progress').value") == 50
+    page.context.close()
+
+
+def test_it_lets_an_admin_tune_a_threshold_and_explains_a_bad_value(
+    asgi_server: str, browser: Any
+) -> None:
+    from healing import tunables
+
+    factories.make_user("ada", role="admin")
+    page = _page(browser, asgi_server)
+    _login(page, "ada", "/thresholds/")
+    page.fill("#id_intake_max_body_bytes", "lots")
+    page.click("text=Save changes")
+    page.locator("#form-errors").get_by_text("is not a valid int").wait_for()
+    _shoot(page, "thresholds-error-1280")
+    page.fill("#id_intake_max_body_bytes", "2048")
+    page.select_option("#id_safety_auto_apply_threshold", "SAFE")
+    page.fill("#id_reason", "tighter for the launch")
+    page.click("text=Save changes")
+    page.get_by_text("Saved 2 change(s).").wait_for()
+    assert tunables.get("intake.max_body_bytes") == 2048
+    assert tunables.get("safety.auto_apply_threshold") == "SAFE"
+    page.click("text=History of changes")
+    page.locator("#history").get_by_text("tighter for the launch").first.wait_for()
+    page.context.close()

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from healing.actions import do_emergency_stop
+from healing.models import Modification
+from tests import factories
+from tests.console_helpers import awaiting
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _fill(workspace: Any, count: int) -> None:
+    """`count` more modifications across the statuses the dashboard counts and lists."""
+    share = max(1, count // 5)
+    factories.bulk_modifications(
+        workspace, share, status="awaiting_approval", safety_level="MEDIUM_RISK"
+    )
+    factories.bulk_modifications(workspace, share, status="applied", safety_level="LOW_RISK")
+    factories.bulk_modifications(
+        workspace, share, status="blocked", block_reason=f"breaker open for logic ({count})"
+    )
+    factories.bulk_modifications(workspace, share, status="sandboxing")
+    factories.bulk_modifications(workspace, count - 4 * share, status="rejected")
+    parent = factories.make_modification(workspace, status="applied")
+    factories.make_modification(
+        workspace,
+        status="awaiting_approval",
+        parent=parent,
+        cascade_depth=1,
+        safety_level="HIGH_RISK",
+    )
+    awaiting(workspace, "CRITICAL")  # with real audit events
+
+
+def test_it_renders_in_a_constant_number_of_queries_at_10_and_1000_rows(
+    workspace: Any, reviewer: Any, django_assert_max_num_queries: Any
+) -> None:
+    client = _client(reviewer)
+    counts = {}
+    for total in (10, 1000):
+        _fill(workspace, total - Modification.objects.count() - 3)
+        client.get("/")  # warm the session
+        with django_assert_max_num_queries(30) as captured:
+            response = client.get("/")
+        assert response.status_code == 200
+        counts[Modification.objects.count()] = len(captured)
+    assert sorted(counts) == [10, 1000]
+    assert counts[10] == counts[1000], counts
+
+
+def test_it_shows_the_queue_with_age_and_safety_level(workspace: Any, reviewer: Any) -> None:
+    mod = awaiting(workspace, "CRITICAL")
+    html = _client(reviewer).get("/").content.decode()
+    assert mod.patch_id in html and "CRITICAL" in html
+    assert f'href="/patches/{mod.pk}/"' in html
+    assert "wait for a reviewer" in html  # the reason nothing else is happening
+    # Only LOW/MEDIUM rows get a bulk checkbox.
+    assert f'id="sel-{mod.pk}"' not in html
+
+
+def test_it_says_why_nothing_is_happening_when_the_queue_is_empty(reviewer: Any) -> None:
+    html = _client(reviewer).get("/").content.decode()
+    assert "Nothing is happening" in html
+    assert "Empty queue" in html
+
+
+def test_it_names_the_emergency_stop_as_the_reason(reviewer: Any, operator: Any) -> None:
+    do_emergency_stop(operator, "runaway agent")
+    html = _client(reviewer).get("/").content.decode()
+    assert "Nothing is happening" in html
+    assert "Emergency stop by olga-operator: runaway agent" in html
+    assert 'id="emergency-banner"' in html and "runaway agent" in html
+
+
+def test_it_names_blocks_such_as_an_open_breaker_as_the_reason(
+    workspace: Any, reviewer: Any
+) -> None:
+    factories.make_modification(
+        workspace, status="blocked", block_reason="breaker open for syntax until 12:00"
+    )
+    html = _client(reviewer).get("/").content.decode()
+    assert "1 patch(es) blocked: breaker open for syntax until 12:00" in html
+
+
+def test_it_shows_other_areas_panels_as_not_available_until_they_land(reviewer: Any) -> None:
+    html = _client(reviewer).get("/").content.decode()
+    assert "Not available on this build" in html
+
+
+def test_it_serves_the_panels_fragment_for_live_refresh(workspace: Any, reviewer: Any) -> None:
+    mod = awaiting(workspace, "LOW_RISK")
+    response = _client(reviewer).get("/dashboard/panels/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html and mod.patch_id in html
+
+
+def test_it_refuses_the_dashboard_to_agents(agent: Any) -> None:
+    assert _client(agent).get("/").status_code == 403
+
+
+def test_it_keeps_the_other_panels_when_another_areas_panel_fails(
+    workspace: Any, reviewer: Any
+) -> None:
+    from django.db import connection
+
+    from approvals import panels
+
+    class Broken(panels.Panel):
+        key = "zz_broken"
+        title = "Broken"
+        order = 55  # between breakers and the events panel
+        isolated = True
+
+        def context(self) -> dict[str, Any]:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT * FROM no_such_table_of_another_area")
+            return {}
+
+    panels.register(Broken)
+    try:
+        mod = awaiting(workspace, "LOW_RISK")
+        response = _client(reviewer).get("/")
+    finally:
+        panels.PANELS.pop("zz_broken")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "This panel failed to load" in html
+    # The events panel ran after the failure (on PostgreSQL: in a still usable transaction).
+    events = html[html.index('id="event-stream"') :]
+    assert mod.patch_id in events
