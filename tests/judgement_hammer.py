@@ -22,6 +22,11 @@ def main() -> None:
     from healing.models import Modification
 
     mode, start_file, ids = sys.argv[1], Path(sys.argv[2]), [int(x) for x in sys.argv[3:]]
+    if mode == "preflight":
+        # This is about the shared rate limit, not this busy machine's health (issue #6's).
+        from tests.judgement_helpers import HEALTHY, install_health_stand_in
+
+        sys.modules["monitoring.health"] = install_health_stand_in(HEALTHY)
     deadline = time.monotonic() + 60
     while not start_file.exists() and time.monotonic() < deadline:
         time.sleep(0.005)

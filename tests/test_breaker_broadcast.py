@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,27 +46,32 @@ async def test_it_broadcasts_the_engine_breaker_opening(tmp_path: Path) -> None:
         f"/ws/live/?token={token}",
         headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")],
     )
-    connected, _ = await communicator.connect(timeout=5)
+    connected, _ = await communicator.connect(timeout=20)
     assert connected
-    assert (await communicator.receive_json_from(timeout=5))["kind"] == "hello"
+    assert (await communicator.receive_json_from(timeout=20))["kind"] == "hello"
 
     start = tmp_path / "go"
     start.touch()
     env = dict(os.environ, DATABASE_URL=_database_url_for_tests())
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.judgement_hammer", "outcome", str(start), *map(str, ids)],
+    # An asyncio subprocess keeps this event loop (and the socket) running while the worker works.
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.judgement_hammer",
+        "outcome",
+        str(start),
+        *map(str, ids),
         cwd=ROOT,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    assert done.returncode == 0, done.stderr
+    _, stderr = await asyncio.wait_for(worker.communicate(), timeout=120)
+    assert worker.returncode == 0, stderr.decode()
 
     messages = []
     while True:
-        message = await communicator.receive_json_from(timeout=10)
+        message = await communicator.receive_json_from(timeout=30)
         messages.append(message)
         if message["kind"] == "engine_breaker":
             break

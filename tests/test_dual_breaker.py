@@ -11,9 +11,14 @@ from healing.breakers import record_outcome, run_preflight
 from healing.breakers.actions import do_workspace_breaker_action
 from healing.models import AuditEvent, ErrorTypeCircuit, WorkspaceBreaker
 from tests import factories
-from tests.judgement_helpers import cool_down_circuit, fail, succeed
+from tests.judgement_helpers import (
+    cool_down_circuit,
+    fail,
+    healthy_monitor,  # noqa: F401 - fixture
+    succeed,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("healthy_monitor")]
 
 
 def state(workspace: Any) -> str:

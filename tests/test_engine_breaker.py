@@ -11,9 +11,14 @@ from healing.breakers import record_outcome, run_preflight
 from healing.breakers.actions import do_engine_breaker_action
 from healing.models import AuditEvent, EngineBreaker
 from tests import factories
-from tests.judgement_helpers import cool_down_engine, fail, succeed
+from tests.judgement_helpers import (
+    cool_down_engine,
+    fail,
+    healthy_monitor,  # noqa: F401 - fixture
+    succeed,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("healthy_monitor")]
 
 
 @pytest.fixture(autouse=True)
@@ -90,6 +95,14 @@ def test_it_opens_again_when_a_trial_fails(workspace: Any) -> None:
     breaker = engine()
     assert breaker.state == "OPEN" and breaker.retry_at is not None and breaker.trials_admitted == 0
     assert transitions() == [("CLOSED", "OPEN"), ("OPEN", "HALF_OPEN"), ("HALF_OPEN", "OPEN")]
+    result = run_preflight(factories.make_modification(workspace), stage="intake")
+    block = next(c for c in result.checks if c.name == "engine_breaker")
+    assert (block.metric, block.value, block.threshold) == (
+        "half_open_trial",
+        "failed",
+        "3 successes in a row",
+    )
+    assert block.retry_at == breaker.retry_at and "a trial failed while half-open" in block.reason
 
 
 def test_it_lets_an_admin_force_open_force_close_and_reset_with_who_and_why(

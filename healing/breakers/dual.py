@@ -7,7 +7,9 @@ SYNTAX_OPEN when the syntax circuit is open, LOGIC_OPEN when one of logic, runti
 or security is open, PERMANENTLY_OPEN when both are — sticky until an admin resets it.
 
 Every change happens under `select_for_update()` of the workspace's WorkspaceBreaker row, so
-concurrent workers serialise on it and count each outcome once.
+concurrent workers serialise on it and count each outcome once. Whoever needs both locks takes
+the engine breaker's row first (record_outcome, the pre-flight reservations), so no two
+processes can wait on each other.
 """
 
 from __future__ import annotations

@@ -77,13 +77,26 @@ def check(stage: str, *, now: datetime | None = None) -> CheckResult:
                 threshold=E.CLOSED,
             )
         if row["retry_at"] and row["retry_at"] > now:
+            if row["consecutive_failures"] >= threshold:
+                metric, value, limit = (
+                    "consecutive_failures",
+                    row["consecutive_failures"],
+                    threshold,
+                )
+            else:  # re-opened by a failed trial while half-open
+                successes = tunables.get("engine_breaker.success_threshold")
+                metric, value, limit = (
+                    "half_open_trial",
+                    "failed",
+                    f"{successes} successes in a row",
+                )
             return CheckResult(
                 "engine_breaker",
                 False,
-                f"open after consecutive failures: {row['reason']}",
-                metric="consecutive_failures",
-                value=row["consecutive_failures"],
-                threshold=threshold,
+                f"the engine breaker is open: {row['reason']}",
+                metric=metric,
+                value=value,
+                threshold=limit,
                 retry_at=row["retry_at"],
             )
         _half_open(now)
@@ -105,6 +118,7 @@ def _half_open(now: datetime) -> None:
             state=E.HALF_OPEN,
             trials_admitted=0,
             consecutive_successes=0,
+            consecutive_failures=0,  # the trial period counts afresh
             changed_at=now,
             reason="cool-down over: a limited trial",
             changed_by=None,

@@ -37,6 +37,8 @@ def record_outcome(
     error_type = dual.normalise(modification.error_type)
     try:
         with transaction.atomic():
+            # Lock order everywhere: engine breaker row, then the workspace breaker row.
+            engine.lock()
             counted = _counts(modification, success, stage)
             Outcome.objects.create(
                 modification=modification,
