@@ -141,7 +141,13 @@ def review_context(modification: Modification, user: AbstractBaseUser, view: str
         "children": children,
         "sandbox": sandbox_section(modification),
         "fitness": modification.fitness if isinstance(modification.fitness, dict) else {},
-        "preflight": modification.preflight if isinstance(modification.preflight, dict) else {},
+        # Stored per stage ({"intake": {...}, "apply": {...}}), shown in that order.
+        "preflight_stages": [
+            (stage, modification.preflight[stage])
+            for stage in ("intake", "apply")
+            if isinstance(modification.preflight, dict)
+            and isinstance(modification.preflight.get(stage), dict)
+        ],
         "events": list(AuditEvent.objects.for_modification(modification.pk)),
         "decisions": decisions,
         "approvers": approvers,

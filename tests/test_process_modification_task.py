@@ -49,8 +49,8 @@ def test_it_validates_and_hands_a_clean_fix_to_the_sandbox(
         "logic",
         "medium",
     )
-    assert mod.preflight["ok"] is True
-    assert {"emergency_stop", "breaker", "anomaly"} <= {c["name"] for c in mod.preflight["checks"]}
+    assert mod.preflight["intake"]["ok"] is True
+    assert {"emergency_stop", "breaker", "anomaly"} <= {c["name"] for c in mod.preflight["intake"]["checks"]}
     transitions = AuditEvent.objects.for_modification(mod.pk).filter(kind="modification.transition")
     assert [(e.from_state, e.to_state) for e in transitions] == [
         ("received", "validating"),
@@ -67,7 +67,7 @@ def test_it_blocks_with_the_reason_during_an_emergency_stop(
     mod.refresh_from_db()
     assert "runaway agent" in mod.block_reason
     assert mod.blocked_from == "received"  # a lifted block starts intake again
-    assert mod.preflight["ok"] is False
+    assert mod.preflight["intake"]["ok"] is False
 
 
 def test_it_rejects_before_blocking_when_the_patch_itself_is_bad(

@@ -337,13 +337,16 @@ def _latest_tests(mod: Modification) -> list[dict[str, Any]]:
 def full_envelope(mod: Modification) -> dict[str, Any]:
     """The envelope as received, plus circuit_breaker_state and sandbox_execution from what is known."""
     envelope = dict(mod.envelope or {})
-    checks = (mod.preflight or {}).get("checks", [])
+    stages = mod.preflight or {}
+    latest = stages.get("apply") or stages.get("intake") or {}  # stored per stage
+    checks = latest.get("checks", [])
     envelope["circuit_breaker_state"] = {
-        "checked": bool(mod.preflight),
-        "ok": (mod.preflight or {}).get("ok"),
+        "checked": bool(latest),
+        "stage": latest.get("stage"),
+        "ok": latest.get("ok"),
         "circuit_state": "open"
         if any(c.get("name") in {"breaker", "engine_breaker"} and not c.get("ok") for c in checks)
-        else ("closed" if mod.preflight else None),
+        else ("closed" if latest else None),
         "checks": checks,
         "blocked": mod.status == "blocked",
         "block_reason": mod.block_reason,

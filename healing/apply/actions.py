@@ -99,7 +99,6 @@ def do_apply(mod: Modification, actor: Actor = None) -> Modification:
             f"pre-flight at apply: {reasons}",
             expected_from=S.APPROVED,
             block_reason=reasons,
-            preflight=preflight.as_json(),
         )
     head = workspace.head_commit()
     if not mod.base_commit or head != mod.base_commit:
@@ -111,7 +110,6 @@ def do_apply(mod: Modification, actor: Actor = None) -> Modification:
             actor,
             "applying",
             expected_from=S.APPROVED,
-            preflight=preflight.as_json(),
         )
         try:
             base = _check_branch(workspace)

@@ -61,8 +61,7 @@ def _conclude(mod: Modification, report: Report) -> Modification:
     mod.severity = ctx.severity or mod.claimed_severity
     mod.classification_note = ctx.classification_note
     mod.safety_level, mod.safety_rule = assess_safety(mod)
-    preflight = breakers.run_preflight(mod, stage="intake")
-    mod.preflight = preflight.as_json()
+    preflight = breakers.run_preflight(mod, stage="intake")  # stored as mod.preflight["intake"]
     mod.save(
         update_fields=[
             "validation",
