@@ -26,7 +26,10 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @pytest.fixture
-def api_schema() -> Any:
+def api_schema(settings: Any) -> Any:
+    # Once per test, not per example: each assignment through pytest-django's `settings` nests
+    # another override, and hundreds of examples would nest them past the recursion limit.
+    settings.DEBUG_PROPAGATE_EXCEPTIONS = True
     # Like Django's test client: a request must not close the test's database connection.
     from django.core import signals
     from django.db import close_old_connections
@@ -53,8 +56,7 @@ def fuzz_headers(db: Any, tmp_path: Any) -> dict[str, dict[str, str]]:
 @pytest.mark.django_db
 @schema.parametrize()
 @hypothesis_settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
-def test_it_never_answers_5xx(case: Any, fuzz_headers: dict[str, dict[str, str]], settings: Any) -> None:
-    settings.DEBUG_PROPAGATE_EXCEPTIONS = True
+def test_it_never_answers_5xx(case: Any, fuzz_headers: dict[str, dict[str, str]]) -> None:
     for headers in fuzz_headers.values():
         response = case.call(headers=headers)
         assert response.status_code < 500, f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:500]}"
