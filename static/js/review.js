@@ -18,8 +18,16 @@
     bar.value = p.limit_ms ? Math.min(100, 100 * p.elapsed_ms / p.limit_ms) : 0;
   });
 
+  // An event reaches a page twice when it also watches the workspace (engine group + workspace
+  // group); show each one once. Events already on the page at load count as seen.
+  const seen = new Set();
+  document.querySelectorAll("#trail [data-event-id]").forEach(function (li) { seen.add(li.dataset.eventId); });
   window.selfhealLive.on("event", function (e) {
     if (Number(e.modification_id) !== id) return;
+    if (e.id != null) {
+      if (seen.has(String(e.id))) return;
+      seen.add(String(e.id));
+    }
     if (e.to_state) {
       const status = document.getElementById("mod-status");
       if (status) status.textContent = e.to_state.replace(/_/g, " ") + " (live)";
@@ -27,6 +35,7 @@
     const trail = document.getElementById("trail");
     if (trail) {
       const li = document.createElement("li");
+      if (e.id != null) li.dataset.eventId = String(e.id);
       li.textContent = new Date(e.created_at).toLocaleString() + " " + e.kind +
         (e.to_state ? " " + (e.from_state || "·") + "→" + e.to_state : "") + " by " + e.actor + (e.reason ? " — " + e.reason : "");
       trail.appendChild(li);
