@@ -439,3 +439,42 @@ def test_it_kills_a_running_sandbox_when_an_operator_presses_emergency_stop(
     assert not [d for d in started if d.exists()], started
     assert elapsed < 15
     page.context.close()
+
+
+def test_it_shows_the_findings_of_a_patch_the_worker_rejected(
+    asgi_server: str, browser: Any, tmp_path: Path, celery_worker_process: Any
+) -> None:
+    from rest_framework.test import APIClient
+
+    from tests.test_pipeline_end_to_end import DANGEROUS, _envelope
+
+    repo = factories.make_git_repo(
+        tmp_path / "repo",
+        {"app.py": "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"},
+    )
+    factories.make_workspace(repo, name="demo")
+    factories.make_user("rita", role="reviewer")
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {factories.token_for(factories.make_user('bot', role='agent'))}"
+    )
+    response = _elsewhere(
+        client.post, "/api/v1/patches/", _envelope("agent-evil", DANGEROUS), format="json"
+    )
+    assert response.status_code == 201, response.content
+    pk = response.json()["id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and Modification.objects.get(pk=pk).status != "rejected":
+        time.sleep(0.2)
+    assert Modification.objects.get(pk=pk).status == "rejected"
+
+    page = _page(browser, asgi_server)
+    _login(page, "rita", f"/patches/{pk}/")
+    assert "rejected" in page.locator("#mod-status").inner_text().lower()
+    # The finding sits beside the line it is about, in the diff.
+    page.locator(".diff").get_by_text("os.system", exact=False).first.wait_for()
+    assert "os.system" in page.locator("body").inner_text()
+    _shoot(page, "review-rejected-1280")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _shoot(page, "review-rejected-390")
+    page.context.close()
