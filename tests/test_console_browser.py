@@ -366,11 +366,33 @@ def test_it_lets_an_admin_tune_a_threshold_and_explains_a_bad_value(
     page.context.close()
 
 
+def _sandboxes_of(repo: Path) -> set[Path]:
+    """Scratch roots of the sandboxes running this repository's tests, found by their processes
+    (other people's sandboxes may share /tmp; a full-isolation tree is a bind mount, empty outside)."""
+    import psutil
+
+    from healing.sandbox.scratch import _cache_root
+
+    base = str(_cache_root(repo))  # full: the cached checkout bwrap binds over the tree
+    found = set()
+    for proc in psutil.process_iter():
+        try:
+            cwd = Path(proc.cwd())
+            if not cwd.parent.name.startswith("selfheal-sbx-"):
+                continue
+            git_file = cwd / ".git"  # partial: a git worktree of the repository
+            if any(base in a for a in proc.cmdline()) or (
+                git_file.is_file() and str(repo) in git_file.read_text()
+            ):
+                found.add(cwd.parent)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
 def test_it_kills_a_running_sandbox_when_an_operator_presses_emergency_stop(
     asgi_server: str, browser: Any, tmp_path: Path, celery_worker_process: Any
 ) -> None:
-    import tempfile
-
     from healing.sandbox_probe import best_isolation_level
 
     repo = factories.make_git_repo(
@@ -386,7 +408,6 @@ def test_it_kills_a_running_sandbox_when_an_operator_presses_emergency_stop(
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {factories.token_for(bot)}")
-    scratch_before = set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*"))
     envelope = {
         "schema_version": "2.0",
         "patch_id": "slow-fix",
@@ -409,7 +430,7 @@ def test_it_kills_a_running_sandbox_when_an_operator_presses_emergency_stop(
     # Wait (bounded) until the worker's sandbox is really running the 30 s tests.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        started = set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*")) - scratch_before
+        started = _sandboxes_of(repo)
         if started and Modification.objects.get(pk=pk).status == "sandboxing":
             break
         page.wait_for_timeout(100)
@@ -437,6 +458,7 @@ def test_it_kills_a_running_sandbox_when_an_operator_presses_emergency_stop(
     _shoot(page, "review-blocked-1280")
     # The sandbox's scratch tree is gone with its processes, long before the 30 s sleep ended.
     assert not [d for d in started if d.exists()], started
+    assert _sandboxes_of(repo) == set()  # and no process of it is left
     assert elapsed < 15
     page.context.close()
 
