@@ -36,8 +36,16 @@
     if (trail) {
       const li = document.createElement("li");
       if (e.id != null) li.dataset.eventId = String(e.id);
-      li.textContent = new Date(e.created_at).toLocaleString() + " " + e.kind +
-        (e.to_state ? " " + (e.from_state || "·") + "→" + e.to_state : "") + " by " + e.actor + (e.reason ? " — " + e.reason : "");
+      // Same shape as the rows the server rendered: time, <code>kind</code>, states, muted actor.
+      const kind = document.createElement("code");
+      kind.textContent = e.kind;
+      const actor = document.createElement("span");
+      actor.className = "muted";
+      actor.textContent = "by " + e.actor;
+      li.append(
+        new Date(e.created_at).toLocaleString() + " ", kind,
+        (e.to_state ? " " + (e.from_state || "·") + "→" + e.to_state : "") + " ", actor,
+        e.reason ? " — " + e.reason : "");
       trail.appendChild(li);
     }
   });
