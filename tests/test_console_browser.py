@@ -500,3 +500,26 @@ def test_it_shows_the_findings_of_a_patch_the_worker_rejected(
     page.set_viewport_size({"width": 390, "height": 844})
     _shoot(page, "review-rejected-390")
     page.context.close()
+
+
+def test_it_corrects_a_status_that_changed_before_the_page_started_watching(
+    asgi_server: str, browser: Any, tmp_path: Path
+) -> None:
+    workspace = factories.make_workspace(tmp_path / "repo", name="shop")
+    factories.make_user("rita", role="reviewer")
+    mod = awaiting(workspace, "MEDIUM_RISK", patch_id="raced")
+    page = _page(browser, asgi_server)
+    _login(page, "rita", "/")
+
+    def change_then_connect(ws: Any) -> None:
+        # The page is rendered as awaiting_approval; the patch moves on before its socket opens and
+        # watches the workspace (no broadcast can reach it), as a fast worker can make happen.
+        Modification.objects.filter(pk=mod.pk).update(status="applied")
+        ws.connect_to_server()
+
+    page.route_web_socket("**/ws/live/", change_then_connect)
+    page.goto(f"/patches/{mod.pk}/")
+    page.wait_for_function(
+        "/applied/i.test(document.getElementById('mod-status').textContent)", timeout=15_000
+    )
+    page.context.close()

@@ -22,16 +22,30 @@
   // group); show each one once. Events already on the page at load count as seen.
   const seen = new Set();
   document.querySelectorAll("#trail [data-event-id]").forEach(function (li) { seen.add(li.dataset.eventId); });
+  function showStatus(state) {
+    const status = document.getElementById("mod-status");
+    if (!status || status.dataset.status === state) return;
+    status.dataset.status = state;
+    status.textContent = state.replace(/_/g, " ") + " (live)";
+  }
+
+  // A change between rendering this page and the socket's watch reaching the server is never
+  // pushed; once the watch is in place, ask for the status once so the badge cannot stay stale.
+  window.selfhealLive.on("watching", function (p) {
+    if (Number(p.workspace_id) !== Number(page.dataset.workspaceId)) return;
+    fetch("/api/v1/patches/" + id + "/", {credentials: "same-origin", headers: {Accept: "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) { if (body && body.status) showStatus(body.status); })
+      .catch(function () {});
+  });
+
   window.selfhealLive.on("event", function (e) {
     if (Number(e.modification_id) !== id) return;
     if (e.id != null) {
       if (seen.has(String(e.id))) return;
       seen.add(String(e.id));
     }
-    if (e.to_state) {
-      const status = document.getElementById("mod-status");
-      if (status) status.textContent = e.to_state.replace(/_/g, " ") + " (live)";
-    }
+    if (e.to_state) showStatus(e.to_state);
     const trail = document.getElementById("trail");
     if (trail) {
       const li = document.createElement("li");
