@@ -25,6 +25,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 PASSWORD = "pw-for-tests-1"
+ADD_TEST = "from app import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+SLOW_TEST = "import time\n\n\ndef test_slow():\n    time.sleep(30)\n"
 
 if not Path(CHROMIUM).exists():  # pragma: no cover - CI installs it (.ci/run)
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
@@ -172,9 +174,16 @@ def _shoot(page: Any, name: str) -> None:
 
 
 def test_it_shows_a_critical_patch_live_and_takes_two_people_to_approve_it(
-    asgi_server: str, browser: Any, tmp_path: Path
+    asgi_server: str, browser: Any, tmp_path: Path, celery_worker_process: Any
 ) -> None:
-    workspace = factories.make_workspace(tmp_path / "repo", name="shop")
+    from healing.actions import do_change_setting
+
+    repo = factories.make_git_repo(
+        tmp_path / "repo", {"app.py": "def add(a, b):\n    return a + b\n", "test_app.py": ADD_TEST}
+    )
+    workspace = factories.make_workspace(repo, name="shop")
+    # The post-apply health watch would hold the worker for a minute; the tests still re-run.
+    do_change_setting(None, "apply.health_window_s", 0, "browser test: no health watch")
     factories.make_user("rita", role="reviewer")
     factories.make_user("rob", role="reviewer")
     awaiting(workspace, "LOW_RISK", patch_id="fix-typo-42", error_type="syntax")
@@ -189,7 +198,12 @@ def test_it_shows_a_critical_patch_live_and_takes_two_people_to_approve_it(
     # The patch arrives while the page is open: pushed over the websocket, no reload.
     with page.expect_response("**/dashboard/panels/"):
         mod = _elsewhere(
-            awaiting, workspace, "CRITICAL", patch_id="CRIT-patch-1", error_type="security"
+            awaiting,
+            workspace,
+            "CRITICAL",
+            patch_id="CRIT-patch-1",
+            error_type="security",
+            base_commit=workspace.head_commit(),
         )
     page.locator("#panel-queue").get_by_text("CRIT-patch-1").wait_for()
     # Timestamps are in the viewer's local time (the browser rewrote them from UTC).
@@ -222,7 +236,14 @@ def test_it_shows_a_critical_patch_live_and_takes_two_people_to_approve_it(
     assert second.evaluate("document.activeElement.id") == "approve-button"
     second.keyboard.press("Enter")
     second.get_by_text("CRIT-patch-1 approved.").wait_for()
-    assert Modification.objects.get(pk=mod.pk).status == "approved"
+    assert Modification.objects.get(pk=mod.pk).status in {"approved", "applying", "applied"}
+    # The real worker lands it; the page says so without a reload (or on it, if it was that quick).
+    second.wait_for_function(
+        "/applied/i.test(document.getElementById('mod-status').textContent)", timeout=60_000
+    )
+    assert Modification.objects.get(pk=mod.pk).status == "applied"
+    assert "Selfheal-Modification:" in factories.git(repo, "log", "-1", "--format=%B")
+    _shoot(second, "review-applied-1280")
     assert sorted(
         Approval.objects.filter(modification=mod).values_list("user__username", flat=True)
     ) == ["rita", "rob"]
@@ -342,4 +363,164 @@ def test_it_lets_an_admin_tune_a_threshold_and_explains_a_bad_value(
     assert tunables.get("safety.auto_apply_threshold") == "SAFE"
     page.click("text=History of changes")
     page.locator("#history").get_by_text("tighter for the launch").first.wait_for()
+    page.context.close()
+
+
+def _sandboxes_of(repo: Path) -> set[Path]:
+    """Scratch roots of the sandboxes running this repository's tests, found by their processes
+    (other people's sandboxes may share /tmp; a full-isolation tree is a bind mount, empty outside)."""
+    import psutil
+
+    from healing.sandbox.scratch import _cache_root
+
+    base = str(_cache_root(repo))  # full: the cached checkout bwrap binds over the tree
+    found = set()
+    for proc in psutil.process_iter():
+        try:
+            cwd = Path(proc.cwd())
+            if not cwd.parent.name.startswith("selfheal-sbx-"):
+                continue
+            git_file = cwd / ".git"  # partial: a git worktree of the repository
+            if any(base in a for a in proc.cmdline()) or (
+                git_file.is_file() and str(repo) in git_file.read_text()
+            ):
+                found.add(cwd.parent)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def test_it_kills_a_running_sandbox_when_an_operator_presses_emergency_stop(
+    asgi_server: str, browser: Any, tmp_path: Path, celery_worker_process: Any
+) -> None:
+    from healing.sandbox_probe import best_isolation_level
+
+    repo = factories.make_git_repo(
+        tmp_path / "repo",
+        {"app.py": "def add(a, b):\n    return a - b\n", "test_slow.py": SLOW_TEST},
+    )
+    workspace = factories.make_workspace(
+        repo, name="slow", isolation_level=best_isolation_level()[0]
+    )
+    factories.make_user("olga", role="operator")
+    bot = factories.make_user("bot", role="agent")
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.token_for(bot)}")
+    envelope = {
+        "schema_version": "2.0",
+        "patch_id": "slow-fix",
+        "workspace": workspace.name,
+        "language": "python",
+        "error_classification": {"error_type": "logic", "severity": "medium"},
+        "confidence_scoring": {"logits": [6.0, 0.1, 0.1]},
+        "patch_data": {
+            "diff": "--- a/app.py\n+++ b/app.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n"
+            "-    return a - b\n+    return a + b\n"
+        },
+    }
+    response = _elsewhere(client.post, "/api/v1/patches/", envelope, format="json")
+    assert response.status_code == 201, response.content
+    pk = response.json()["id"]
+
+    page = _page(browser, asgi_server)
+    _login(page, "olga", f"/patches/{pk}/")
+    _wait_live(page)
+    # Wait (bounded) until the worker's sandbox is really running the 30 s tests.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        started = _sandboxes_of(repo)
+        if started and Modification.objects.get(pk=pk).status == "sandboxing":
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError(f"no sandbox started: {Modification.objects.get(pk=pk).status}")
+    page.wait_for_timeout(1000)  # let the test process itself start inside the sandbox
+
+    page.click("#stop-button")
+    page.locator("#stop-dialog").wait_for()
+    page.fill("#stop-reason", "runaway sandbox drill")
+    pressed = time.monotonic()
+    page.click("#stop-confirm")
+    page.locator("#emergency-banner").get_by_text("runaway sandbox drill").wait_for()
+
+    page.goto(f"/patches/{pk}/")
+    deadline = pressed + 15
+    while time.monotonic() < deadline and Modification.objects.get(pk=pk).status != "blocked":
+        page.wait_for_timeout(200)
+    elapsed = time.monotonic() - pressed
+    mod = Modification.objects.get(pk=pk)
+    assert mod.status == "blocked", (mod.status, elapsed)
+    assert "emergency stop" in mod.block_reason
+    page.reload()
+    assert "blocked" in page.locator("#mod-status").inner_text().lower()
+    _shoot(page, "review-blocked-1280")
+    # The sandbox's scratch tree is gone with its processes, long before the 30 s sleep ended.
+    assert not [d for d in started if d.exists()], started
+    assert _sandboxes_of(repo) == set()  # and no process of it is left
+    print(f"emergency stop pressed → patch blocked in {elapsed:.2f} s")
+    assert elapsed < 15
+    page.context.close()
+
+
+def test_it_shows_the_findings_of_a_patch_the_worker_rejected(
+    asgi_server: str, browser: Any, tmp_path: Path, celery_worker_process: Any
+) -> None:
+    from rest_framework.test import APIClient
+
+    from tests.test_pipeline_end_to_end import DANGEROUS, _envelope
+
+    repo = factories.make_git_repo(
+        tmp_path / "repo",
+        {"app.py": "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"},
+    )
+    factories.make_workspace(repo, name="demo")
+    factories.make_user("rita", role="reviewer")
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {factories.token_for(factories.make_user('bot', role='agent'))}"
+    )
+    response = _elsewhere(
+        client.post, "/api/v1/patches/", _envelope("agent-evil", DANGEROUS), format="json"
+    )
+    assert response.status_code == 201, response.content
+    pk = response.json()["id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and Modification.objects.get(pk=pk).status != "rejected":
+        time.sleep(0.2)
+    assert Modification.objects.get(pk=pk).status == "rejected"
+
+    page = _page(browser, asgi_server)
+    _login(page, "rita", f"/patches/{pk}/")
+    assert "rejected" in page.locator("#mod-status").inner_text().lower()
+    # The finding sits beside the line it is about, in the diff.
+    page.locator(".diff").get_by_text("os.system", exact=False).first.wait_for()
+    assert "os.system" in page.locator("body").inner_text()
+    _shoot(page, "review-rejected-1280")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _shoot(page, "review-rejected-390")
+    page.context.close()
+
+
+def test_it_corrects_a_status_that_changed_before_the_page_started_watching(
+    asgi_server: str, browser: Any, tmp_path: Path
+) -> None:
+    workspace = factories.make_workspace(tmp_path / "repo", name="shop")
+    factories.make_user("rita", role="reviewer")
+    mod = awaiting(workspace, "MEDIUM_RISK", patch_id="raced")
+    page = _page(browser, asgi_server)
+    _login(page, "rita", "/")
+
+    def change_then_connect(ws: Any) -> None:
+        # The page is rendered as awaiting_approval; the patch moves on before its socket opens and
+        # watches the workspace (no broadcast can reach it), as a fast worker can make happen.
+        Modification.objects.filter(pk=mod.pk).update(status="applied")
+        ws.connect_to_server()
+
+    page.route_web_socket("**/ws/live/", change_then_connect)
+    page.goto(f"/patches/{mod.pk}/")
+    page.wait_for_function(
+        "/applied/i.test(document.getElementById('mod-status').textContent)", timeout=15_000
+    )
     page.context.close()

@@ -18,17 +18,48 @@
     bar.value = p.limit_ms ? Math.min(100, 100 * p.elapsed_ms / p.limit_ms) : 0;
   });
 
+  // An event reaches a page twice when it also watches the workspace (engine group + workspace
+  // group); show each one once. Events already on the page at load count as seen.
+  const seen = new Set();
+  document.querySelectorAll("#trail [data-event-id]").forEach(function (li) { seen.add(li.dataset.eventId); });
+  function showStatus(state) {
+    const status = document.getElementById("mod-status");
+    if (!status || status.dataset.status === state) return;
+    status.dataset.status = state;
+    status.textContent = state.replace(/_/g, " ") + " (live)";
+  }
+
+  // A change between rendering this page and the socket's watch reaching the server is never
+  // pushed; once the watch is in place, ask for the status once so the badge cannot stay stale.
+  window.selfhealLive.on("watching", function (p) {
+    if (Number(p.workspace_id) !== Number(page.dataset.workspaceId)) return;
+    fetch("/api/v1/patches/" + id + "/", {credentials: "same-origin", headers: {Accept: "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) { if (body && body.status) showStatus(body.status); })
+      .catch(function () {});
+  });
+
   window.selfhealLive.on("event", function (e) {
     if (Number(e.modification_id) !== id) return;
-    if (e.to_state) {
-      const status = document.getElementById("mod-status");
-      if (status) status.textContent = e.to_state.replace(/_/g, " ") + " (live)";
+    if (e.id != null) {
+      if (seen.has(String(e.id))) return;
+      seen.add(String(e.id));
     }
+    if (e.to_state) showStatus(e.to_state);
     const trail = document.getElementById("trail");
     if (trail) {
       const li = document.createElement("li");
-      li.textContent = new Date(e.created_at).toLocaleString() + " " + e.kind +
-        (e.to_state ? " " + (e.from_state || "·") + "→" + e.to_state : "") + " by " + e.actor + (e.reason ? " — " + e.reason : "");
+      if (e.id != null) li.dataset.eventId = String(e.id);
+      // Same shape as the rows the server rendered: time, <code>kind</code>, states, muted actor.
+      const kind = document.createElement("code");
+      kind.textContent = e.kind;
+      const actor = document.createElement("span");
+      actor.className = "muted";
+      actor.textContent = "by " + e.actor;
+      li.append(
+        new Date(e.created_at).toLocaleString() + " ", kind,
+        (e.to_state ? " " + (e.from_state || "·") + "→" + e.to_state : "") + " ", actor,
+        e.reason ? " — " + e.reason : "");
       trail.appendChild(li);
     }
   });
