@@ -53,7 +53,7 @@ def test_it_moves_a_clean_fix_to_sandboxing(api_as: Any, agent: Any, workspace: 
     assert detail["safety_level"] == "SAFE" and detail["safety_rule"] == "change.small_clean"
     assert detail["base_commit"] and detail["files"] == ["app.py"]
     assert [e["to"] for e in detail["events"]] == ["validating", "sandboxing"]
-    assert detail["preflight"]["ok"] is True
+    assert detail["preflight"]["intake"]["ok"] is True
 
 
 def test_it_rejects_os_system_rm_rf_with_the_finding_shown(
