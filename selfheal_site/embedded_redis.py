@@ -3,6 +3,7 @@ socket under var/, started and stopped by `make run` and by the test suite."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -63,8 +64,6 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=timeout)
     except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait(timeout=timeout)

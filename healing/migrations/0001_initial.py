@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import healing.models.workspace
 from django.conf import settings
 from django.db import migrations, models
+
+import healing.models.workspace
 
 
 class Migration(migrations.Migration):

@@ -189,6 +189,12 @@ class Modification(models.Model):
     def __str__(self) -> str:
         return f"{self.patch_id} ({self.status})"
 
+    def get_absolute_url(self) -> str:
+        return f"/patches/{self.pk}/"
+
+    def get_api_url(self) -> str:
+        return f"/api/v1/patches/{self.pk}/"
+
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL
@@ -203,9 +209,3 @@ class Modification(models.Model):
     @property
     def age(self) -> timedelta:
         return timezone.now() - self.created_at
-
-    def get_absolute_url(self) -> str:
-        return f"/patches/{self.pk}/"
-
-    def get_api_url(self) -> str:
-        return f"/api/v1/patches/{self.pk}/"
