@@ -14,23 +14,10 @@ from healing.models import SandboxRun
 from healing.sandbox import IsolationUnavailable, run_tests
 from healing.sandbox_probe import bubblewrap_works
 from tests import factories
+from tests.apply_helpers import APP, FIX, TESTS
 
 needs_bwrap = pytest.mark.skipif(not bubblewrap_works()[0], reason="bubblewrap does not work here")
 
-APP = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a + b\n"
-TESTS = (
-    "from app import add, sub\n\n\n"
-    "def test_add():\n    assert add(2, 3) == 5\n\n\n"
-    "def test_sub():\n    assert sub(5, 3) == 2\n"
-)
-FIX = """--- a/app.py
-+++ b/app.py
-@@ -4,3 +4,3 @@
-\x20
- def sub(a, b):
--    return a + b
-+    return a - b
-"""
 BREAK = """--- a/app.py
 +++ b/app.py
 @@ -1,3 +1,3 @@
