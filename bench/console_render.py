@@ -104,6 +104,19 @@ def main() -> None:
         f"max {max(timings):.1f} ms over {args.repeat} renders (target < 200 ms)"
     )
     print(f"queries per render: {sorted(queries)}")
+    sys.path.insert(0, str(ROOT / "bench"))
+    from _table import header, med, row, spread
+
+    header()
+    median = statistics.median(timings)
+    row(
+        f"dashboard render with {total:,} modifications",
+        med(timings, fmt=".1f"),
+        spread(timings, fmt=".1f"),
+        target="< 200 ms",
+        met=median < 200,
+    )
+    row("dashboard queries per render", ", ".join(str(q) for q in sorted(queries)))
 
 
 if __name__ == "__main__":
