@@ -38,7 +38,7 @@ def main() -> None:
             def die() -> None:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-            def hook(name: str, trial: dict = trial) -> None:
+            def hook(name: str, trial: dict = trial, seen: list[str] = seen) -> None:
                 if len(seen) == trial["k"]:
                     if trial["delay"] <= 0:
                         die()

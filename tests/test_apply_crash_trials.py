@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from healing.apply import do_apply
 from healing.apply import backups as backup_store
+from healing.apply import do_apply
 from healing.apply.recovery import recover_in_flight
 from healing.models import ApplyJournal, Backup, Modification
 from tests import factories
