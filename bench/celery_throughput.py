@@ -1,6 +1,6 @@
 """Patches per minute through two real Celery worker processes, submission to decision.
 
-    .venv/bin/python bench/celery_throughput.py [--patches 16]
+    .venv/bin/python bench/celery_throughput.py [--patches 10]
 
 Starts two `celery worker --pool solo` processes (as tests/conftest.py does) against a throwaway
 database and a private embedded Redis, submits N small real fixes (each to its own demo-like
@@ -37,7 +37,7 @@ def start_worker(name: str) -> subprocess.Popen[bytes]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--patches", type=int, default=16)
+    parser.add_argument("--patches", type=int, default=10)
     args = parser.parse_args()
     tmp = _env.setup("celery")
     from _table import header, row
