@@ -1,6 +1,6 @@
 """Websocket: event-to-client latency with 200 connected clients (p50, p99).
 
-    .venv/bin/python bench/websocket_latency.py [--clients 200] [--events 30]
+    .venv/bin/python bench/websocket_latency.py [--clients 200] [--events 20]
 
 Connects N real LiveConsumer sessions (channels' WebsocketCommunicator against
 selfheal_site.asgi.application, the real Redis channel layer on a private embedded Redis), then
@@ -68,7 +68,7 @@ async def run(clients: int, events: int) -> tuple[list[float], float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--events", type=int, default=30)
+    parser.add_argument("--events", type=int, default=20)
     args = parser.parse_args()
     _env.setup("ws")
     from _table import header, row
