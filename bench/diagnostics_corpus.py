@@ -67,6 +67,25 @@ def main() -> None:
     print(
         f"programs with every failure fixed:      {totals['programs_fixed']} of {totals['programs']}"
     )
+    from _table import header, row
+
+    header()
+    row(
+        "diagnostics corpus: failures diagnosed",
+        f"{totals['diagnosed']}/{totals['failures']}",
+        "one run",
+    )
+    row("diagnostics corpus: fix proposed", f"{totals['proposed']}/{totals['failures']}", "one run")
+    row(
+        "diagnostics corpus: fix passes the tests",
+        f"{totals['fixed']}/{totals['failures']}",
+        "one run",
+    )
+    row(
+        "diagnostics corpus: wall time per program",
+        f"{elapsed / max(totals['programs'], 1):.1f} s",
+        "one run",
+    )
     print(f"wall time: {elapsed:.1f} s ({elapsed / max(totals['programs'], 1):.1f} s per program)")
 
 

@@ -129,6 +129,18 @@ def run(tmp: Path, runs: int) -> None:
         print(
             f"  {name:15} p50 {statistics.median(values):6.2f} ms   p95 {statistics.quantiles(values, n=100)[94]:6.2f} ms"
         )
+    from _table import header, med, row, spread
+
+    header()
+    p50 = statistics.median(timings)
+    row(
+        f"pre-sandbox pipeline per patch ({changed} lines, {len(report.ctx.files)} files), p50",
+        med(timings),
+        spread(timings),
+        target="p50 < 10 ms",
+        met=p50 < 10,
+    )
+    row("pre-sandbox pipeline per patch, p95", f"{q[94]:.2f} ms")
 
 
 if __name__ == "__main__":

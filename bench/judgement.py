@@ -38,11 +38,26 @@ def timed(fn: Callable[[], object], n: int) -> dict[str, float]:
     return {
         "p50": statistics.median(samples),
         "p95": samples[int(0.95 * (len(samples) - 1))],
+        "p5": samples[int(0.05 * (len(samples) - 1))],
         "n": n,
     }
 
 
+ROWS: list[tuple] = []
+
+
 def line(label: str, figures: dict[str, float], target: str = "") -> None:
+    limit = float(target.split("<")[1].split("ms")[0]) if "<" in target else None
+    ROWS.append(
+        (
+            label,
+            f"{figures['p50']:.4f} ms",
+            f"p5–p95 {figures['p5']:.4f}–{figures['p95']:.4f} ms",
+            "—",
+            target or "—",
+            None if limit is None else figures["p50"] < limit,
+        )
+    )
     extra = f"   target {target}" if target else ""
     print(f"  {label:<58} p50 {figures['p50']:8.4f} ms   p95 {figures['p95']:8.4f} ms{extra}")
 
@@ -89,6 +104,18 @@ def run(n: int) -> None:
     bench_confidence(n)
     bench_breakers(n)
     bench_calibration()
+    from _table import header, row
+
+    header()
+    pyb = {r[0]: r for r in ROWS if r[0].startswith("pybreaker")}
+    ours = next(r for r in ROWS if r[0].startswith("breaker check with persistence"))
+    for r in ROWS:
+        r = list(r)
+        if r[0].startswith("pybreaker"):
+            ratio = float(ours[1].split()[0]) / float(r[1].split()[0])
+            r[3] = f"our persisted check = ×{ratio:.1f} of this"
+        row(*r)
+    del pyb
 
 
 def bench_confidence(n: int) -> None:
@@ -221,7 +248,8 @@ def bench_calibration() -> None:
     order = rng.permutation(4000)
     train, test = samples.subset(order[:2800]), samples.subset(order[2800:])
     y = test.labels
-    print(f"  {'raw softmax':<40} ECE {ece(test.at_temperature(1.0), y):.4f}")
+    raw = ece(test.at_temperature(1.0), y)
+    print(f"  {'raw softmax':<40} ECE {raw:.4f}")
 
     def report(
         label: str, fit: Callable[[], object], predict: Callable[[object], np.ndarray]
@@ -229,7 +257,18 @@ def bench_calibration() -> None:
         started = time.perf_counter()
         model = fit()
         ms = (time.perf_counter() - started) * 1000
-        print(f"  {label:<40} ECE {ece(predict(model), y):.4f}   fit {ms:8.2f} ms")
+        value = ece(predict(model), y)
+        print(f"  {label:<40} ECE {value:.4f}   fit {ms:8.2f} ms")
+        ROWS.append(
+            (
+                f"calibration {label}: ECE (fit time)",
+                f"{value:.4f} ({ms:.1f} ms)",
+                "one fit",
+                f"raw ECE {raw:.4f}",
+                "—",
+                None,
+            )
+        )
 
     report(
         "ours: temperature scaling (scipy)",

@@ -83,6 +83,7 @@ def main() -> None:
         f"end to end (thresholds + baseline + window + check): median {statistics.median(full):.2f} ms"
     )
 
+    ingest_rows = []
     agent = factories.make_user(f"bench-agent-{os.getpid()}", role="agent")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {factories.token_for(agent)}")
@@ -95,8 +96,22 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             assert response.status_code == 201, response.content[:300]
             rates.append(batch / elapsed)
+        ingest_rows.append((batch, rates))
         print(
             f"POST snapshots/ in batches of {batch}: median {statistics.median(rates):,.0f} snapshots/s (incl. JSON parsing, validation, bulk insert)"
+        )
+
+    from _table import header, med, row, spread
+
+    header()
+    row("degradation check, numpy, 1,000-snapshot window", med(pure), spread(pure))
+    row("loading the 1,000-snapshot window from the database", med(load), spread(load))
+    row("degradation check end to end (thresholds+baseline+window+check)", med(full), spread(full))
+    for batch, rates in ingest_rows:
+        row(
+            f"snapshot ingestion, POST batches of {batch}",
+            f"{statistics.median(rates):,.0f} /s",
+            f"min–max {min(rates):,.0f}–{max(rates):,.0f} /s",
         )
 
 

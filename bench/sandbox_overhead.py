@@ -120,6 +120,22 @@ def main() -> None:
                 f"{name:>8} (scratch tree + isolation + JUnit): min {low:7.1f} ms (+{low - base_min:6.1f} ms, "
                 f"×{low / base_min:.2f}), median {med:7.1f} ms (+{med - base_med:6.1f} ms, ×{med / base_med:.2f})"
             )
+        from _table import header, row, spread
+
+        header()
+        row("bare pytest, 10 tests", f"{base_med:.1f} ms", spread(times["bare"], fmt=".1f"))
+        for name, values in times.items():
+            if name == "bare":
+                continue
+            med = statistics.median(values)
+            row(
+                f"sandboxed pytest ({name}: scratch tree + isolation + JUnit)",
+                f"{med:.1f} ms",
+                spread(values, fmt=".1f"),
+                f"+{med - base_med:.1f} ms, ×{med / base_med:.2f} of bare",
+                "< +100 ms over bare",
+                med - base_med < 100,
+            )
 
 
 if __name__ == "__main__":

@@ -61,6 +61,20 @@ def recover_in_flight() -> list[tuple[int, str]]:
             transition(
                 mod, S.FAILED, "system", "recovered: the worker died before changing anything"
             )
+    # Likewise a rollback that landed (journal done) whose worker died before the transition.
+    for mod in Modification.objects.filter(status__in=(S.APPLIED, S.FAILED)).exclude(
+        journals__state=JournalState.IN_FLIGHT
+    ):
+        last = mod.journals.order_by("-created_at", "-id").first()
+        if last is not None and last.operation == "rollback" and last.state == JournalState.DONE:
+            transition(
+                mod,
+                S.ROLLED_BACK,
+                "system",
+                "recovered: the rollback had landed",
+                rollback_count=mod.rollback_count + 1,
+                data={"commit": last.new_commit, "recovered": True},
+            )
     return done
 
 

@@ -1,0 +1,148 @@
+"""Services failing: the broker (Redis) dies under a running server and comes back.
+
+The machine's shared Redis is never touched: this test starts a private embedded redis-server
+(selfheal_site/embedded_redis.py) on a socket of its own, and a real server (daphne) and a real
+Celery worker pointed at it, against the test database. Then it kills redis-server with SIGKILL:
+/healthz must answer 503 naming the broker; it restarts redis-server on the same socket: /healthz
+must come back to 200 by itself (the worker reconnects), and a task sent after the restart is
+done by the same worker. Prints how long each step took."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from selfheal_site import embedded_redis
+from tests import factories
+from tests.conftest import _database_url_for_tests
+from tests.intake_helpers import FIX_DIFF
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthz(port: int) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=15) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _wait_for(port: int, want: int, seconds: float) -> tuple[int, dict[str, Any], float]:
+    started = time.monotonic()
+    status, body = 0, {}
+    while time.monotonic() < started + seconds:
+        try:
+            status, body = _healthz(port)
+        except OSError:
+            status, body = 0, {}
+        if status == want:
+            break
+        time.sleep(0.25)
+    return status, body, time.monotonic() - started
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[Path]:
+    # A short path: unix socket paths are limited to about 100 characters.
+    folder = Path(tempfile.mkdtemp(prefix="shr-"))
+    yield folder / "redis.sock"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_it_reports_the_broker_down_and_recovers_by_itself(
+    private_redis: Path, workspace: Any
+) -> None:
+    redis_process = embedded_redis.start(private_redis)
+    env = dict(
+        os.environ,
+        DATABASE_URL=_database_url_for_tests(),
+        REDIS_URL=f"unix://{private_redis}",
+        SELFHEAL_REDIS_SOCKET=str(private_redis),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+    )
+    port = _free_port()
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+             "selfheal_site.asgi:application"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "selfheal_site", "worker", "-l", "warning",
+             "--pool", "solo", "-n", f"failing-{os.getpid()}@%h", "--without-mingle",
+             "--without-gossip"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        ),
+    ]  # fmt: skip
+    try:
+        status, body, took = _wait_for(port, 200, 90)
+        assert status == 200, body
+        print(f"\nhealthy after start-up: {took:.1f} s")
+
+        redis_process.kill()  # SIGKILL: no clean shutdown, as when the service dies
+        redis_process.wait()
+        status, body, took = _wait_for(port, 503, 30)
+        assert status == 503, (status, body)
+        assert "broker" in body["down"], body
+        assert not body["components"]["broker"]["ok"]
+        assert body["components"]["database"]["ok"], body
+        print(f"broker killed: /healthz 503 naming {body['down']} after {took:.1f} s")
+
+        private_redis.unlink(missing_ok=True)
+        redis_process = embedded_redis.start(private_redis)
+        status, body, took = _wait_for(port, 200, 90)
+        assert status == 200, body
+        print(f"broker restarted: /healthz 200 again after {took:.1f} s (worker reconnected)")
+
+        # Work resumes: a task sent now is picked up by the same (reconnected) worker.
+        from celery import Celery
+
+        mod = factories.make_modification(workspace, diff=FIX_DIFF, patch_id="after-restart")
+        client = Celery(broker=f"redis+socket://{private_redis}")
+        client.send_task("healing.process_modification", args=[mod.pk])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            mod.refresh_from_db()
+            if mod.status not in {"received", "validating"}:
+                break
+            time.sleep(0.2)
+        assert mod.status not in {"received", "validating"}, mod.status
+        print(f"work resumed: the patch sent after the restart went on to {mod.status}")
+    finally:
+        for child in children:
+            _stop(child)
+        embedded_redis.stop(redis_process)
