@@ -11,7 +11,15 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
 @admin.register(Modification)
 class ModificationAdmin(admin.ModelAdmin):
-    list_display = ("patch_id", "workspace", "status", "safety_level", "error_type", "source", "created_at")
+    list_display = (
+        "patch_id",
+        "workspace",
+        "status",
+        "safety_level",
+        "error_type",
+        "source",
+        "created_at",
+    )
     list_filter = ("status", "safety_level", "error_type", "workspace")
     search_fields = ("patch_id", "source")
     # Status only changes through actions, never by hand-editing here.
@@ -21,7 +29,15 @@ class ModificationAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "kind", "actor_label", "workspace", "modification", "from_state", "to_state")
+    list_display = (
+        "created_at",
+        "kind",
+        "actor_label",
+        "workspace",
+        "modification",
+        "from_state",
+        "to_state",
+    )
     list_filter = ("kind",)
     search_fields = ("actor_label", "reason")
     raw_id_fields = ("modification", "actor")

@@ -25,7 +25,9 @@ def send_now(group: str, kind: str, payload: dict[str, Any]) -> bool:
     if layer is None:
         return False
     try:
-        async_to_sync(layer.group_send)(group, {"type": "live.message", "kind": kind, "payload": payload})
+        async_to_sync(layer.group_send)(
+            group, {"type": "live.message", "kind": kind, "payload": payload}
+        )
     except Exception:  # noqa: BLE001 - any transport error must not undo a committed change
         log.warning("broadcast to %s failed", group, exc_info=True)
         return False

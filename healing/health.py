@@ -24,7 +24,11 @@ def _timed(fn: Callable[[], str | None]) -> CheckResult:
     except Exception as exc:  # noqa: BLE001 - a health check reports every failure, it never raises
         detail = f"{type(exc).__name__}: {exc}"
         ok = False
-    return {"ok": ok, "ms": round((time.perf_counter() - started) * 1000, 1), "detail": detail or ""}
+    return {
+        "ok": ok,
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+        "detail": detail or "",
+    }
 
 
 def check_database() -> CheckResult:
@@ -40,7 +44,9 @@ def check_database() -> CheckResult:
 def _broker_connection() -> Connection:
     # A fresh connection from the settings each time: a health check must not reuse a pooled
     # connection that hides an outage.
-    return Connection(settings.CELERY_BROKER_URL, connect_timeout=2, transport_options={"socket_timeout": 2})
+    return Connection(
+        settings.CELERY_BROKER_URL, connect_timeout=2, transport_options={"socket_timeout": 2}
+    )
 
 
 def check_broker() -> CheckResult:

@@ -9,7 +9,15 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 
-OPEN_PREFIXES = ("/login/", "/healthz", "/static/", "/api/", "/metrics", "/admin/login/", "/favicon.ico")
+OPEN_PREFIXES = (
+    "/login/",
+    "/healthz",
+    "/static/",
+    "/api/",
+    "/metrics",
+    "/admin/login/",
+    "/favicon.ico",
+)
 
 
 class LoginRequiredMiddleware:

@@ -15,8 +15,23 @@ def bubblewrap_works() -> tuple[bool, str]:
         return False, "bubblewrap is not installed (apt-get install bubblewrap)"
     try:
         out = subprocess.run(
-            [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "true"],
-            capture_output=True, text=True, timeout=10, check=False,
+            [
+                bwrap,
+                "--unshare-all",
+                "--die-with-parent",
+                "--ro-bind",
+                "/",
+                "/",
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "true",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, f"bubblewrap failed to start: {exc}"

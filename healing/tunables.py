@@ -47,7 +47,9 @@ class Tunable:
             else:
                 value = str(raw)
         except (TypeError, ValueError):
-            raise ValidationError(f"{self.key}: {raw!r} is not a valid {self.kind.__name__}.") from None
+            raise ValidationError(
+                f"{self.key}: {raw!r} is not a valid {self.kind.__name__}."
+            ) from None
         if self.choices and value not in self.choices:
             raise ValidationError(f"{self.key}: {value!r} is not one of {', '.join(self.choices)}.")
         if self.min is not None and value < self.min:
@@ -119,8 +121,20 @@ def groups() -> dict[str, list[Tunable]]:
 SAFETY_LEVELS = ("SAFE", "LOW_RISK", "MEDIUM_RISK", "HIGH_RISK", "CRITICAL")
 
 register(
-    Tunable("safety.safety_enabled", True, "Safety switch", "Validation, sandbox and pre-flight checks run.", kind=bool),
-    Tunable("safety.require_approval", False, "Safety switch", "Every patch waits for a human click.", kind=bool),
+    Tunable(
+        "safety.safety_enabled",
+        True,
+        "Safety switch",
+        "Validation, sandbox and pre-flight checks run.",
+        kind=bool,
+    ),
+    Tunable(
+        "safety.require_approval",
+        False,
+        "Safety switch",
+        "Every patch waits for a human click.",
+        kind=bool,
+    ),
     Tunable(
         "safety.auto_apply_threshold",
         "LOW_RISK",
@@ -137,5 +151,14 @@ register(
         "CRITICAL patches need two approvals from two different people.",
         kind=bool,
     ),
-    Tunable("intake.max_body_bytes", 1024 * 1024, "Intake", "Largest accepted request body.", kind=int, min=1024, max=16 * 1024 * 1024, unit="bytes"),
+    Tunable(
+        "intake.max_body_bytes",
+        1024 * 1024,
+        "Intake",
+        "Largest accepted request body.",
+        kind=int,
+        min=1024,
+        max=16 * 1024 * 1024,
+        unit="bytes",
+    ),
 )

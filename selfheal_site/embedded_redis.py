@@ -26,23 +26,35 @@ def is_up(socket_path: Path) -> bool:
         return False
 
 
-def start(socket_path: Path, log_path: Path | None = None, timeout: float = 10.0) -> subprocess.Popen[bytes]:
+def start(
+    socket_path: Path, log_path: Path | None = None, timeout: float = 10.0
+) -> subprocess.Popen[bytes]:
     """Start redis-server on `socket_path` (no TCP port, nothing saved to disk)."""
     socket_path.parent.mkdir(parents=True, exist_ok=True)
     if socket_path.exists():
         if is_up(socket_path):
-            raise RuntimeError(f"A Redis already answers on {socket_path}; is Selfheal already running?")
+            raise RuntimeError(
+                f"A Redis already answers on {socket_path}; is Selfheal already running?"
+            )
         socket_path.unlink()
     args = [
         redis_server_binary(),
-        "--port", "0",
-        "--unixsocket", str(socket_path),
-        "--unixsocketperm", "700",
-        "--save", "",
-        "--appendonly", "no",
-        "--dir", str(socket_path.parent),
-        "--daemonize", "no",
-        "--loglevel", "warning",
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket_path),
+        "--unixsocketperm",
+        "700",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(socket_path.parent),
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
     ]
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

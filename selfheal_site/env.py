@@ -42,7 +42,9 @@ def redis_url() -> str:
         return f"unix://{embedded_redis_socket()}"
     scheme = urlparse(url).scheme
     if scheme not in {"redis", "rediss", "unix"}:
-        raise ImproperlyConfigured(f"REDIS_URL must be redis://, rediss:// or unix://, got {scheme!r}")
+        raise ImproperlyConfigured(
+            f"REDIS_URL must be redis://, rediss:// or unix://, got {scheme!r}"
+        )
     return url
 
 

@@ -34,7 +34,9 @@ class Launcher:
     def spawn(self, name: str, args: list[str]) -> None:
         log_path = self.logs / f"{name}.log"
         log = open(log_path, "ab")  # noqa: SIM115 - the child owns it
-        process = subprocess.Popen(args, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            args, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.children.append((name, process))
         print(f"  {name:<7} pid {process.pid:<7} log {log_path}")
 
@@ -53,16 +55,43 @@ class Launcher:
         manage("seed_demo")
         manage("seed_demo_telemetry")
         print(f"Starting Selfheal on http://{host}:{port}")
-        self.spawn("web", [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), "selfheal_site.asgi:application"])
+        self.spawn(
+            "web",
+            [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), "selfheal_site.asgi:application"],
+        )
         self.spawn(
             "worker",
-            [PYTHON, "-m", "celery", "-A", "selfheal_site", "worker", "-l", "info", "--concurrency",
-             str(env.int("SELFHEAL_WORKER_CONCURRENCY", default=2)), "-n", "worker@%h"],
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "selfheal_site",
+                "worker",
+                "-l",
+                "info",
+                "--concurrency",
+                str(env.int("SELFHEAL_WORKER_CONCURRENCY", default=2)),
+                "-n",
+                "worker@%h",
+            ],
         )
         self.spawn(
             "beat",
-            [PYTHON, "-m", "celery", "-A", "selfheal_site", "beat", "-l", "info",
-             "--schedule", str(self.var / "celerybeat-schedule"), "--pidfile", ""],
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "selfheal_site",
+                "beat",
+                "-l",
+                "info",
+                "--schedule",
+                str(self.var / "celerybeat-schedule"),
+                "--pidfile",
+                "",
+            ],
         )
         print(f"Selfheal is up: http://{host}:{port}  (Ctrl-C stops everything)")
 
@@ -70,7 +99,9 @@ class Launcher:
         while not self.stopping:
             for name, process in self.children:
                 if process.poll() is not None:
-                    print(f"{name} exited with {process.returncode}; see {self.logs / (name + '.log')}. Stopping.")
+                    print(
+                        f"{name} exited with {process.returncode}; see {self.logs / (name + '.log')}. Stopping."
+                    )
                     return 1
             if self.redis is not None and self.redis.poll() is not None:
                 print("The embedded Redis exited; stopping.")

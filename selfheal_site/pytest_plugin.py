@@ -14,7 +14,9 @@ import pytest
 _process: subprocess.Popen[bytes] | None = None
 
 if not os.environ.get("REDIS_URL"):
-    _var = Path(os.environ.get("SELFHEAL_VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+    _var = Path(
+        os.environ.get("SELFHEAL_VAR_DIR") or Path(__file__).resolve().parent.parent / "var"
+    )
     _var.mkdir(parents=True, exist_ok=True)
     os.environ["SELFHEAL_REDIS_SOCKET"] = str(_var / f"test-redis-{os.getpid()}.sock")
 

@@ -88,8 +88,22 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
 
     env = dict(os.environ, DATABASE_URL=_database_url_for_tests())
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "selfheal_site", "worker", "-l", "warning", "--pool", "solo",
-         "-n", f"test-{os.getpid()}@%h", "--without-mingle", "--without-gossip"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "selfheal_site",
+            "worker",
+            "-l",
+            "warning",
+            "--pool",
+            "solo",
+            "-n",
+            f"test-{os.getpid()}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

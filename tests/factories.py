@@ -16,7 +16,9 @@ from healing.models import Modification, Workspace
 _seq = itertools.count(1)
 
 
-def make_user(username: str | None = None, role: str | None = None, password: str = "pw-for-tests-1") -> Any:
+def make_user(
+    username: str | None = None, role: str | None = None, password: str = "pw-for-tests-1"
+) -> Any:
     User = get_user_model()
     user = User.objects.create_user(username=username or f"user{next(_seq)}", password=password)
     if role:
@@ -29,7 +31,9 @@ def token_for(user: Any) -> str:
 
 
 def git(path: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(path), *args], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def make_git_repo(path: Path, files: dict[str, str] | None = None) -> Path:
@@ -51,7 +55,9 @@ def make_workspace(path: Path, name: str | None = None, **fields: Any) -> Worksp
     if not (path / ".git").exists():
         make_git_repo(path)
     fields.setdefault("isolation_level", "partial")
-    return Workspace.objects.create(name=name or f"ws{next(_seq)}", path=str(path), branch="main", **fields)
+    return Workspace.objects.create(
+        name=name or f"ws{next(_seq)}", path=str(path), branch="main", **fields
+    )
 
 
 def make_modification(workspace: Workspace, **fields: Any) -> Modification:
@@ -68,7 +74,12 @@ def bulk_modifications(workspace: Workspace, count: int, **fields: Any) -> None:
     Modification.objects.bulk_create(
         [
             Modification(
-                workspace=workspace, patch_id=f"bulk-{start + i}", source="agent:bulk", language="python", diff="", **fields
+                workspace=workspace,
+                patch_id=f"bulk-{start + i}",
+                source="agent:bulk",
+                language="python",
+                diff="",
+                **fields,
             )
             for i in range(count)
         ],

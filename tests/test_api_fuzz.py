@@ -59,4 +59,6 @@ def fuzz_headers(db: Any, tmp_path: Any) -> dict[str, dict[str, str]]:
 def test_it_never_answers_5xx(case: Any, fuzz_headers: dict[str, dict[str, str]]) -> None:
     for headers in fuzz_headers.values():
         response = case.call(headers=headers)
-        assert response.status_code < 500, f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:500]}"
+        assert response.status_code < 500, (
+            f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:500]}"
+        )

@@ -17,7 +17,11 @@ def test_it_stores_the_value_with_its_history(admin_user: Any) -> None:
     do_change_setting(admin_user, "intake.max_body_bytes", "2048", reason="tighter")
     assert tunables.get("intake.max_body_bytes") == 2048
     change = SettingChange.objects.get()
-    assert (change.old_value, change.new_value, change.changed_by) == (1024 * 1024, 2048, admin_user)
+    assert (change.old_value, change.new_value, change.changed_by) == (
+        1024 * 1024,
+        2048,
+        admin_user,
+    )
     assert AuditEvent.objects.filter(kind="setting.change").count() == 1
 
 
@@ -30,7 +34,9 @@ def test_it_stores_the_value_with_its_history(admin_user: Any) -> None:
         ("safety.safety_enabled", "perhaps", "not a valid bool"),
     ],
 )
-def test_it_refuses_invalid_values_and_stores_nothing(admin_user: Any, key: str, value: Any, message: str) -> None:
+def test_it_refuses_invalid_values_and_stores_nothing(
+    admin_user: Any, key: str, value: Any, message: str
+) -> None:
     with pytest.raises(ValidationError, match=message):
         do_change_setting(admin_user, key, value)
     assert not SettingChange.objects.exists()

@@ -18,7 +18,9 @@ def test_it_reports_every_component_up_with_a_worker(celery_worker_process: Any)
     assert body["engine"]["state"] == "running"
 
 
-def test_it_answers_503_naming_the_broker_and_worker_when_the_broker_is_unreachable(settings: Any) -> None:
+def test_it_answers_503_naming_the_broker_and_worker_when_the_broker_is_unreachable(
+    settings: Any,
+) -> None:
     # Nothing listens on port 1: the broker and the worker checks fail, the database still answers.
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     response = Client().get("/healthz")

@@ -45,8 +45,13 @@ def test_it_starts_everything_reports_healthy_and_stops_without_orphans(tmp_path
         SELFHEAL_ADMIN_PASSWORD="launcher-test-pw-1",
     )
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "selfheal_site.launcher"], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [sys.executable, "-m", "selfheal_site.launcher"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     descendants: list[psutil.Process] = []
     try:

@@ -50,7 +50,9 @@ def test_it_validates_and_hands_a_clean_fix_to_the_sandbox(
         "medium",
     )
     assert mod.preflight["intake"]["ok"] is True
-    assert {"emergency_stop", "breaker", "anomaly"} <= {c["name"] for c in mod.preflight["intake"]["checks"]}
+    assert {"emergency_stop", "breaker", "anomaly"} <= {
+        c["name"] for c in mod.preflight["intake"]["checks"]
+    }
     transitions = AuditEvent.objects.for_modification(mod.pk).filter(kind="modification.transition")
     assert [(e.from_state, e.to_state) for e in transitions] == [
         ("received", "validating"),

@@ -194,7 +194,10 @@ def test_it_falls_back_to_the_workspace_coverage_of_the_last_diagnostic_run(work
     from healing.models.diagnostics import DiagnosticRun, RunStatus
 
     DiagnosticRun.objects.create(
-        workspace=workspace, status=RunStatus.DONE, finished_at=timezone.now(), coverage_percent=80.0
+        workspace=workspace,
+        status=RunStatus.DONE,
+        finished_at=timezone.now(),
+        coverage_percent=80.0,
     )
     mod = factories.make_modification(workspace, envelope=envelope([2.0, 0.0], test_coverage=0.1))
     detail = score_modification(mod)  # no sandbox result: coverage from the diagnostic run

@@ -61,7 +61,9 @@ def test_it_registers_a_git_work_tree_as_a_workspace(git_repo: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["missing", "not_git", "subdir"])
-def test_it_refuses_a_path_that_is_not_a_git_work_tree_root(tmp_path: Path, git_repo: Path, kind: str) -> None:
+def test_it_refuses_a_path_that_is_not_a_git_work_tree_root(
+    tmp_path: Path, git_repo: Path, kind: str
+) -> None:
     path = {
         "missing": tmp_path / "nope",
         "not_git": tmp_path,

@@ -37,9 +37,16 @@ def test_it_walks_the_happy_path_with_one_event_per_step(workspace: Any, reviewe
 
 @pytest.mark.parametrize(
     ("start", "target"),
-    [(S.RECEIVED, S.APPLIED), (S.REJECTED, S.VALIDATING), (S.APPLIED, S.APPROVED), (S.SANDBOXING, S.APPLYING)],
+    [
+        (S.RECEIVED, S.APPLIED),
+        (S.REJECTED, S.VALIDATING),
+        (S.APPLIED, S.APPROVED),
+        (S.SANDBOXING, S.APPLYING),
+    ],
 )
-def test_it_raises_on_an_invalid_transition_and_changes_nothing(workspace: Any, start: str, target: str) -> None:
+def test_it_raises_on_an_invalid_transition_and_changes_nothing(
+    workspace: Any, start: str, target: str
+) -> None:
     mod = factories.make_modification(workspace, status=start)
     with pytest.raises(InvalidTransition):
         transition(mod, target, "system")
@@ -66,7 +73,17 @@ def test_it_remembers_which_stage_a_block_interrupted(workspace: Any) -> None:
 
 def test_it_keeps_the_public_status_names() -> None:
     assert {s.value for s in S} == {
-        "received", "validating", "rejected", "sandboxing", "awaiting_approval", "approved",
-        "applying", "applied", "failed", "rolled_back", "blocked", "cancelled",
+        "received",
+        "validating",
+        "rejected",
+        "sandboxing",
+        "awaiting_approval",
+        "approved",
+        "applying",
+        "applied",
+        "failed",
+        "rolled_back",
+        "blocked",
+        "cancelled",
     }
     assert set(TRANSITIONS) == {s.value for s in S}

@@ -30,7 +30,9 @@ async def _close_thread_connections() -> Any:
 
 async def _connect(token: str) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(
-        application, f"/ws/live/?token={token}", headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")]
+        application,
+        f"/ws/live/?token={token}",
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")],
     )
     connected, _ = await communicator.connect(timeout=5)
     assert connected
@@ -58,7 +60,9 @@ async def test_it_delivers_a_worker_event_to_a_websocket_client(celery_worker_pr
 
 async def test_it_refuses_an_anonymous_websocket() -> None:
     communicator = WebsocketCommunicator(
-        application, "/ws/live/", headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")]
+        application,
+        "/ws/live/",
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")],
     )
     connected, code = await communicator.connect(timeout=5)
     assert not connected
@@ -71,7 +75,9 @@ async def test_it_refuses_an_agent_on_the_live_socket() -> None:
     user = await database_sync_to_async(factories.make_user)("bot", "agent")
     token = await database_sync_to_async(factories.token_for)(user)
     communicator = WebsocketCommunicator(
-        application, f"/ws/live/?token={token}", headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")]
+        application,
+        f"/ws/live/?token={token}",
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")],
     )
     connected, code = await communicator.connect(timeout=5)
     assert not connected

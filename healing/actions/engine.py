@@ -45,7 +45,9 @@ def do_emergency_stop(user: AbstractBaseUser, reason: str) -> EngineState:
     state.changed_by = user
     state.reason = reason
     state.save(update_fields=["state", "changed_at", "changed_by", "reason"])
-    record_event("engine.emergency_stop", user, from_state=previous, to_state=state.state, reason=reason)
+    record_event(
+        "engine.emergency_stop", user, from_state=previous, to_state=state.state, reason=reason
+    )
     broadcast("engine", state.as_json())
     transaction.on_commit(lambda: _run_stop_hooks(state))
     return state

@@ -41,7 +41,9 @@ def transition(
         status=to_status, status_changed_at=now, updated_at=now, **fields
     )
     if updated != 1:
-        current = Modification.objects.filter(pk=modification.pk).values_list("status", flat=True).first()
+        current = (
+            Modification.objects.filter(pk=modification.pk).values_list("status", flat=True).first()
+        )
         raise ConcurrentTransition(
             modification.pk, from_status, to_status, f"it is {current or 'gone'} now"
         )

@@ -12,7 +12,9 @@ from .audit import record_event
 
 
 @transaction.atomic
-def do_change_setting(user: AbstractBaseUser | None, key: str, raw_value: Any, reason: str = "") -> Any:
+def do_change_setting(
+    user: AbstractBaseUser | None, key: str, raw_value: Any, reason: str = ""
+) -> Any:
     """Validate and store one tunable; returns the cleaned value. Raises ValidationError."""
     tunable = tunables.get_tunable(key)
     value = tunable.clean(raw_value)
@@ -27,6 +29,8 @@ def do_change_setting(user: AbstractBaseUser | None, key: str, raw_value: Any, r
         row.updated_at = timezone.now()
         row.updated_by = user
         row.save(update_fields=["value", "updated_at", "updated_by"])
-    SettingChange.objects.create(key=key, old_value=old, new_value=value, changed_by=user, reason=reason)
+    SettingChange.objects.create(
+        key=key, old_value=old, new_value=value, changed_by=user, reason=reason
+    )
     record_event("setting.change", user, reason=reason, data={"key": key, "old": old, "new": value})
     return value

@@ -12,13 +12,19 @@ from .audit import record_event
 
 def current_branch(path: str) -> str:
     out = subprocess.run(
-        ["git", "-C", path, "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+        ["git", "-C", path, "rev-parse", "--abbrev-ref", "HEAD"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
     )
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() != "HEAD" else "main"
 
 
 @transaction.atomic
-def do_register_workspace(user: AbstractBaseUser | None, *, name: str, path: str, branch: str | None = None, **fields: Any) -> Workspace:
+def do_register_workspace(
+    user: AbstractBaseUser | None, *, name: str, path: str, branch: str | None = None, **fields: Any
+) -> Workspace:
     """Validate (the path must be a git work tree) and store a workspace. Raises ValidationError."""
     workspace = Workspace(name=name, path=path, branch=branch or "main", **fields)
     workspace.full_clean(exclude=["branch"])
@@ -26,7 +32,9 @@ def do_register_workspace(user: AbstractBaseUser | None, *, name: str, path: str
         workspace.branch = current_branch(path)
     workspace.save()
     record_event(
-        "workspace.register", user if user is not None else "system", workspace_id=workspace.pk,
+        "workspace.register",
+        user if user is not None else "system",
+        workspace_id=workspace.pk,
         data={"name": name, "path": path, "branch": workspace.branch},
     )
     return workspace

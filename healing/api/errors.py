@@ -14,7 +14,9 @@ from ..models import InvalidTransition
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
     if isinstance(exc, InvalidTransition):
         return Response({"error": "conflict", "detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     response = drf_exception_handler(exc, context)
@@ -22,7 +24,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     data = response.data
     if isinstance(exc, exceptions.ValidationError):
-        body: dict[str, Any] = {"error": "invalid", "detail": "The request is not valid.", "fields": data}
+        body: dict[str, Any] = {
+            "error": "invalid",
+            "detail": "The request is not valid.",
+            "fields": data,
+        }
     elif isinstance(data, dict) and "detail" in data:
         body = {"error": getattr(exc, "default_code", "error"), "detail": data["detail"]}
     else:

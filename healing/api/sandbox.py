@@ -79,6 +79,7 @@ class PatchRollbackView(APIView):
 
 class PatchSandboxRunsView(APIView):
     permission_classes = [CanReadPatches]
+
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         mod = get_object_or_404(Modification, pk=pk)

@@ -36,12 +36,16 @@ urlpatterns: list = [
     ),
     path("bugs/", diagnostics.BugList.as_view(), name="api-bugs"),
     path("bugs/<int:pk>/fix/", diagnostics.BugFix.as_view(), name="api-bug-fix"),
-    path("patches/<int:pk>/rollback/", sandbox.PatchRollbackView.as_view(), name="api-patch-rollback"),
+    path(
+        "patches/<int:pk>/rollback/", sandbox.PatchRollbackView.as_view(), name="api-patch-rollback"
+    ),
     path(
         "patches/<int:pk>/sandbox-runs/",
         sandbox.PatchSandboxRunsView.as_view(),
         name="api-patch-sandbox-runs",
     ),
     path("backups/", sandbox.BackupListView.as_view(), name="api-backups"),
-    path("backups/<int:pk>/restore/", sandbox.BackupRestoreView.as_view(), name="api-backup-restore"),
+    path(
+        "backups/<int:pk>/restore/", sandbox.BackupRestoreView.as_view(), name="api-backup-restore"
+    ),
 ]

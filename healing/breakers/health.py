@@ -74,7 +74,12 @@ def check_health(now: datetime, retry_seconds: int) -> CheckResult:
         )
     failing = [m for m in _metrics(report) if _failed(m) and m.get("name") in PREFLIGHT_METRICS]
     score, min_score = report.get("score"), report.get("min_score")
-    if not failing and isinstance(score, int | float) and isinstance(min_score, int | float) and score < min_score:
+    if (
+        not failing
+        and isinstance(score, int | float)
+        and isinstance(min_score, int | float)
+        and score < min_score
+    ):
         return CheckResult(
             "health",
             False,

@@ -32,7 +32,7 @@ def median(values):
     return (ordered[middle - 1] + ordered[middle]) / 2
 ''',
     "tests/__init__.py": "",
-    "tests/test_stats.py": '''from stats import clamp, mean, median
+    "tests/test_stats.py": """from stats import clamp, mean, median
 
 
 def test_mean():
@@ -51,13 +51,15 @@ def test_clamp():
 def test_median():
     assert median([3, 1, 2]) == 2
     assert median([4, 1, 2, 3]) == 2.5
-''',
+""",
     "pytest.ini": "[pytest]\ntestpaths = tests\n",
 }
 
 
 def git(path: Path, *args: str) -> str:
-    out = subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, check=True, timeout=30)
+    out = subprocess.run(
+        ["git", "-C", str(path), *args], capture_output=True, text=True, check=True, timeout=30
+    )
     return out.stdout
 
 

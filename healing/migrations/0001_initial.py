@@ -9,7 +9,6 @@ import healing.models.workspace
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,146 +17,504 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Workspace',
+            name="Workspace",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=64, unique=True)),
-                ('path', models.CharField(max_length=1024, validators=[healing.models.workspace.validate_git_worktree])),
-                ('branch', models.CharField(default='main', max_length=255)),
-                ('test_command', models.CharField(default='python -m pytest -q', max_length=1024)),
-                ('languages', models.JSONField(blank=True, default=healing.models.workspace.default_languages)),
-                ('allowed_paths', models.JSONField(blank=True, default=healing.models.workspace.default_allowed_paths)),
-                ('protected_paths', models.JSONField(blank=True, default=healing.models.workspace.default_protected_paths)),
-                ('import_allowlist', models.JSONField(blank=True, default=list)),
-                ('import_denylist', models.JSONField(blank=True, default=list)),
-                ('policy_overrides', models.JSONField(blank=True, default=dict, help_text='Tunable key → value, overriding the global setting here.')),
-                ('isolation_level', models.CharField(choices=[('full', 'Full (bubblewrap)'), ('partial', 'Partial (resource limits)'), ('none', 'None (direct, dangerous)')], default='full', max_length=16)),
-                ('allow_binary', models.BooleanField(default=False)),
-                ('is_self', models.BooleanField(default=False, help_text="This workspace holds the engine's own code (self-modification).")),
-                ('is_demo', models.BooleanField(default=False)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(max_length=64, unique=True)),
+                (
+                    "path",
+                    models.CharField(
+                        max_length=1024, validators=[healing.models.workspace.validate_git_worktree]
+                    ),
+                ),
+                ("branch", models.CharField(default="main", max_length=255)),
+                ("test_command", models.CharField(default="python -m pytest -q", max_length=1024)),
+                (
+                    "languages",
+                    models.JSONField(
+                        blank=True, default=healing.models.workspace.default_languages
+                    ),
+                ),
+                (
+                    "allowed_paths",
+                    models.JSONField(
+                        blank=True, default=healing.models.workspace.default_allowed_paths
+                    ),
+                ),
+                (
+                    "protected_paths",
+                    models.JSONField(
+                        blank=True, default=healing.models.workspace.default_protected_paths
+                    ),
+                ),
+                ("import_allowlist", models.JSONField(blank=True, default=list)),
+                ("import_denylist", models.JSONField(blank=True, default=list)),
+                (
+                    "policy_overrides",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Tunable key → value, overriding the global setting here.",
+                    ),
+                ),
+                (
+                    "isolation_level",
+                    models.CharField(
+                        choices=[
+                            ("full", "Full (bubblewrap)"),
+                            ("partial", "Partial (resource limits)"),
+                            ("none", "None (direct, dangerous)"),
+                        ],
+                        default="full",
+                        max_length=16,
+                    ),
+                ),
+                ("allow_binary", models.BooleanField(default=False)),
+                (
+                    "is_self",
+                    models.BooleanField(
+                        default=False,
+                        help_text="This workspace holds the engine's own code (self-modification).",
+                    ),
+                ),
+                ("is_demo", models.BooleanField(default=False)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='EngineState',
+            name="EngineState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('running', 'Running'), ('stopped', 'Stopped'), ('emergency_stopped', 'Emergency Stopped')], default='running', max_length=32)),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('reason', models.TextField(blank=True)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("stopped", "Stopped"),
+                            ("emergency_stopped", "Emergency Stopped"),
+                        ],
+                        default="running",
+                        max_length=32,
+                    ),
+                ),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Modification',
+            name="Modification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('patch_id', models.CharField(max_length=128, unique=True)),
-                ('source', models.CharField(db_index=True, help_text='agent:<user>, builtin:<pattern>, model:<name>, cli:<user>', max_length=128)),
-                ('language', models.CharField(max_length=32)),
-                ('status', models.CharField(choices=[('received', 'Received'), ('validating', 'Validating'), ('rejected', 'Rejected'), ('sandboxing', 'Sandboxing'), ('awaiting_approval', 'Awaiting Approval'), ('approved', 'Approved'), ('applying', 'Applying'), ('applied', 'Applied'), ('failed', 'Failed'), ('rolled_back', 'Rolled Back'), ('blocked', 'Blocked'), ('cancelled', 'Cancelled')], default='received', max_length=32)),
-                ('status_changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('envelope', models.JSONField(default=dict, help_text='The transmission envelope as received.')),
-                ('diff', models.TextField()),
-                ('files', models.JSONField(default=list, help_text='Repository-relative paths the diff touches.')),
-                ('base_commit', models.CharField(blank=True, help_text='HEAD the patch was checked against.', max_length=64)),
-                ('applied_commit', models.CharField(blank=True, max_length=64)),
-                ('claimed_error_type', models.CharField(blank=True, choices=[('syntax', 'Syntax'), ('logic', 'Logic'), ('runtime', 'Runtime'), ('performance', 'Performance'), ('security', 'Security')], max_length=16)),
-                ('claimed_severity', models.CharField(blank=True, choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], max_length=16)),
-                ('inferred_error_type', models.CharField(blank=True, choices=[('syntax', 'Syntax'), ('logic', 'Logic'), ('runtime', 'Runtime'), ('performance', 'Performance'), ('security', 'Security')], max_length=16)),
-                ('inferred_severity', models.CharField(blank=True, choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], max_length=16)),
-                ('error_type', models.CharField(blank=True, choices=[('syntax', 'Syntax'), ('logic', 'Logic'), ('runtime', 'Runtime'), ('performance', 'Performance'), ('security', 'Security')], db_index=True, max_length=16)),
-                ('severity', models.CharField(blank=True, choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], max_length=16)),
-                ('classification_note', models.TextField(blank=True)),
-                ('safety_level', models.CharField(blank=True, choices=[('SAFE', 'Safe'), ('LOW_RISK', 'Low Risk'), ('MEDIUM_RISK', 'Medium Risk'), ('HIGH_RISK', 'High Risk'), ('CRITICAL', 'Critical')], db_index=True, max_length=16)),
-                ('safety_rule', models.CharField(blank=True, help_text='The rule that set the safety level.', max_length=255)),
-                ('risk_level', models.CharField(blank=True, help_text='Anomaly risk: none/low/medium/high/critical.', max_length=16)),
-                ('validation', models.JSONField(blank=True, default=dict, help_text='Stage name → findings and duration.')),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('confidence_detail', models.JSONField(blank=True, default=dict)),
-                ('preflight', models.JSONField(blank=True, default=dict, help_text='Pre-flight check results.')),
-                ('fitness', models.JSONField(blank=True, default=dict, help_text='Code fitness before/after.')),
-                ('block_reason', models.TextField(blank=True)),
-                ('blocked_until', models.DateTimeField(blank=True, null=True)),
-                ('blocked_from', models.CharField(blank=True, help_text='The stage a block interrupted.', max_length=32)),
-                ('cascade_depth', models.PositiveSmallIntegerField(default=0)),
-                ('rollback_count', models.PositiveSmallIntegerField(default=0)),
-                ('parent', models.ForeignKey(blank=True, help_text='The modification whose sandbox or post-apply check revealed this error.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='children', to='healing.modification')),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='modifications', to='healing.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("patch_id", models.CharField(max_length=128, unique=True)),
+                (
+                    "source",
+                    models.CharField(
+                        db_index=True,
+                        help_text="agent:<user>, builtin:<pattern>, model:<name>, cli:<user>",
+                        max_length=128,
+                    ),
+                ),
+                ("language", models.CharField(max_length=32)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("validating", "Validating"),
+                            ("rejected", "Rejected"),
+                            ("sandboxing", "Sandboxing"),
+                            ("awaiting_approval", "Awaiting Approval"),
+                            ("approved", "Approved"),
+                            ("applying", "Applying"),
+                            ("applied", "Applied"),
+                            ("failed", "Failed"),
+                            ("rolled_back", "Rolled Back"),
+                            ("blocked", "Blocked"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="received",
+                        max_length=32,
+                    ),
+                ),
+                ("status_changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "envelope",
+                    models.JSONField(
+                        default=dict, help_text="The transmission envelope as received."
+                    ),
+                ),
+                ("diff", models.TextField()),
+                (
+                    "files",
+                    models.JSONField(
+                        default=list, help_text="Repository-relative paths the diff touches."
+                    ),
+                ),
+                (
+                    "base_commit",
+                    models.CharField(
+                        blank=True, help_text="HEAD the patch was checked against.", max_length=64
+                    ),
+                ),
+                ("applied_commit", models.CharField(blank=True, max_length=64)),
+                (
+                    "claimed_error_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("syntax", "Syntax"),
+                            ("logic", "Logic"),
+                            ("runtime", "Runtime"),
+                            ("performance", "Performance"),
+                            ("security", "Security"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "claimed_severity",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "inferred_error_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("syntax", "Syntax"),
+                            ("logic", "Logic"),
+                            ("runtime", "Runtime"),
+                            ("performance", "Performance"),
+                            ("security", "Security"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "inferred_severity",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "error_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("syntax", "Syntax"),
+                            ("logic", "Logic"),
+                            ("runtime", "Runtime"),
+                            ("performance", "Performance"),
+                            ("security", "Security"),
+                        ],
+                        db_index=True,
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("classification_note", models.TextField(blank=True)),
+                (
+                    "safety_level",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("SAFE", "Safe"),
+                            ("LOW_RISK", "Low Risk"),
+                            ("MEDIUM_RISK", "Medium Risk"),
+                            ("HIGH_RISK", "High Risk"),
+                            ("CRITICAL", "Critical"),
+                        ],
+                        db_index=True,
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "safety_rule",
+                    models.CharField(
+                        blank=True, help_text="The rule that set the safety level.", max_length=255
+                    ),
+                ),
+                (
+                    "risk_level",
+                    models.CharField(
+                        blank=True,
+                        help_text="Anomaly risk: none/low/medium/high/critical.",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "validation",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Stage name → findings and duration."
+                    ),
+                ),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                ("confidence_detail", models.JSONField(blank=True, default=dict)),
+                (
+                    "preflight",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Pre-flight check results."
+                    ),
+                ),
+                (
+                    "fitness",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Code fitness before/after."
+                    ),
+                ),
+                ("block_reason", models.TextField(blank=True)),
+                ("blocked_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "blocked_from",
+                    models.CharField(
+                        blank=True, help_text="The stage a block interrupted.", max_length=32
+                    ),
+                ),
+                ("cascade_depth", models.PositiveSmallIntegerField(default=0)),
+                ("rollback_count", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The modification whose sandbox or post-apply check revealed this error.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="children",
+                        to="healing.modification",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="modifications",
+                        to="healing.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Setting',
+            name="Setting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=128, unique=True)),
-                ('value', models.JSONField()),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=128, unique=True)),
+                ("value", models.JSONField()),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SettingChange',
+            name="SettingChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(db_index=True, max_length=128)),
-                ('old_value', models.JSONField(null=True)),
-                ('new_value', models.JSONField(null=True)),
-                ('changed_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('reason', models.TextField(blank=True)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(db_index=True, max_length=128)),
+                ("old_value", models.JSONField(null=True)),
+                ("new_value", models.JSONField(null=True)),
+                (
+                    "changed_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at', '-id'],
+                "ordering": ["-changed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('kind', models.CharField(db_index=True, help_text='e.g. modification.transition, engine.emergency_stop', max_length=64)),
-                ('actor_label', models.CharField(help_text='user:<name>, agent:<name>, system, worker:<host>', max_length=128)),
-                ('from_state', models.CharField(blank=True, max_length=32)),
-                ('to_state', models.CharField(blank=True, max_length=32)),
-                ('reason', models.TextField(blank=True)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('modification', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='healing.modification')),
-                ('workspace', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='healing.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        db_index=True,
+                        help_text="e.g. modification.transition, engine.emergency_stop",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "actor_label",
+                    models.CharField(
+                        help_text="user:<name>, agent:<name>, system, worker:<host>", max_length=128
+                    ),
+                ),
+                ("from_state", models.CharField(blank=True, max_length=32)),
+                ("to_state", models.CharField(blank=True, max_length=32)),
+                ("reason", models.TextField(blank=True)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "modification",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="healing.modification",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="healing.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='modification',
-            index=models.Index(fields=['status', '-created_at'], name='healing_mod_status_c1d59e_idx'),
+            model_name="modification",
+            index=models.Index(
+                fields=["status", "-created_at"], name="healing_mod_status_c1d59e_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='modification',
-            index=models.Index(fields=['workspace', 'status'], name='healing_mod_workspa_d7b8be_idx'),
+            model_name="modification",
+            index=models.Index(
+                fields=["workspace", "status"], name="healing_mod_workspa_d7b8be_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='modification',
-            index=models.Index(fields=['source', 'created_at'], name='healing_mod_source_1c991d_idx'),
+            model_name="modification",
+            index=models.Index(
+                fields=["source", "created_at"], name="healing_mod_source_1c991d_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['modification', 'created_at'], name='healing_aud_modific_f9810c_idx'),
+            model_name="auditevent",
+            index=models.Index(
+                fields=["modification", "created_at"], name="healing_aud_modific_f9810c_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['kind', '-created_at'], name='healing_aud_kind_0ff291_idx'),
+            model_name="auditevent",
+            index=models.Index(fields=["kind", "-created_at"], name="healing_aud_kind_0ff291_idx"),
         ),
     ]

@@ -7,199 +7,492 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('healing', '0001_initial'),
+        ("healing", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AdaptiveThreshold',
+            name="AdaptiveThreshold",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('error_type', models.CharField(max_length=16, unique=True)),
-                ('shift', models.FloatField(default=0.0)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("error_type", models.CharField(max_length=16, unique=True)),
+                ("shift", models.FloatField(default=0.0)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='CalibrationFit',
+            name="CalibrationFit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('method', models.CharField(choices=[('uncalibrated', 'Uncalibrated'), ('temperature_scaling', 'Temperature'), ('beta_calibration', 'Beta')], max_length=24)),
-                ('params', models.JSONField(default=dict, help_text='temperature: {T}; beta: {a, b, c}')),
-                ('n_samples', models.PositiveIntegerField(default=0)),
-                ('ece_raw', models.FloatField(blank=True, null=True)),
-                ('ece_calibrated', models.FloatField(blank=True, null=True)),
-                ('reliability', models.JSONField(default=dict, help_text='bins → count, mean confidence, accuracy (raw and calibrated)')),
-                ('is_active', models.BooleanField(default=False)),
-                ('note', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("uncalibrated", "Uncalibrated"),
+                            ("temperature_scaling", "Temperature"),
+                            ("beta_calibration", "Beta"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "params",
+                    models.JSONField(default=dict, help_text="temperature: {T}; beta: {a, b, c}"),
+                ),
+                ("n_samples", models.PositiveIntegerField(default=0)),
+                ("ece_raw", models.FloatField(blank=True, null=True)),
+                ("ece_calibrated", models.FloatField(blank=True, null=True)),
+                (
+                    "reliability",
+                    models.JSONField(
+                        default=dict,
+                        help_text="bins → count, mean confidence, accuracy (raw and calibrated)",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=False)),
+                ("note", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ThresholdAdaptation',
+            name="ThresholdAdaptation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('error_type', models.CharField(db_index=True, max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('old_threshold', models.FloatField()),
-                ('new_threshold', models.FloatField()),
-                ('lower_bound', models.FloatField()),
-                ('upper_bound', models.FloatField()),
-                ('n_samples', models.PositiveIntegerField()),
-                ('evidence', models.JSONField(default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("error_type", models.CharField(db_index=True, max_length=16)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("old_threshold", models.FloatField()),
+                ("new_threshold", models.FloatField()),
+                ("lower_bound", models.FloatField()),
+                ("upper_bound", models.FloatField()),
+                ("n_samples", models.PositiveIntegerField()),
+                ("evidence", models.JSONField(default=dict)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ApplicationSlot',
+            name="ApplicationSlot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reserved_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('applied_at', models.DateTimeField(blank=True, null=True)),
-                ('modification', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='healing.modification')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reserved_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("applied_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "modification",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="healing.modification",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Cascade',
+            name="Cascade",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('stopped', 'Stopped')], default='open', max_length=16)),
-                ('stop_reasons', models.JSONField(blank=True, default=list)),
-                ('recommendations', models.JSONField(blank=True, default=list)),
-                ('last_good_commit', models.CharField(blank=True, help_text='HEAD before the root patch.', max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('stopped_at', models.DateTimeField(blank=True, null=True)),
-                ('root', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='cascade_root', to='healing.modification')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cascades', to='healing.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("stopped", "Stopped")],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("stop_reasons", models.JSONField(blank=True, default=list)),
+                ("recommendations", models.JSONField(blank=True, default=list)),
+                (
+                    "last_good_commit",
+                    models.CharField(
+                        blank=True, help_text="HEAD before the root patch.", max_length=64
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("stopped_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "root",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cascade_root",
+                        to="healing.modification",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cascades",
+                        to="healing.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CascadeLink',
+            name="CascadeLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('depth', models.PositiveSmallIntegerField(help_text='1 for the root.')),
-                ('error_type', models.CharField(blank=True, max_length=16)),
-                ('severity', models.CharField(blank=True, max_length=16)),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('error_message', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('cascade', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='healing.cascade')),
-                ('modification', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='cascade_link', to='healing.modification')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("depth", models.PositiveSmallIntegerField(help_text="1 for the root.")),
+                ("error_type", models.CharField(blank=True, max_length=16)),
+                ("severity", models.CharField(blank=True, max_length=16)),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                ("error_message", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "cascade",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links",
+                        to="healing.cascade",
+                    ),
+                ),
+                (
+                    "modification",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="cascade_link",
+                        to="healing.modification",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['depth', 'id'],
+                "ordering": ["depth", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ConfidenceScore',
+            name="ConfidenceScore",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('logits', models.JSONField(blank=True, default=list)),
-                ('base_probability', models.FloatField(help_text="softmax(logits) at T = 1, or the agent's claimed probability.")),
-                ('temperature', models.FloatField(default=1.0, help_text='softmax(logits / T)')),
-                ('raw_probability', models.FloatField()),
-                ('calibrated_probability', models.FloatField()),
-                ('calibration_method', models.CharField(choices=[('uncalibrated', 'Uncalibrated'), ('temperature_scaling', 'Temperature'), ('beta_calibration', 'Beta')], max_length=24)),
-                ('components', models.JSONField(default=dict, help_text='name → {measured, claimed, used, source}')),
-                ('overall', models.FloatField()),
-                ('syntax_confidence', models.FloatField(blank=True, null=True)),
-                ('logic_confidence', models.FloatField(blank=True, null=True)),
-                ('calibration_fit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='healing.calibrationfit')),
-                ('modification', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='score', to='healing.modification')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("logits", models.JSONField(blank=True, default=list)),
+                (
+                    "base_probability",
+                    models.FloatField(
+                        help_text="softmax(logits) at T = 1, or the agent's claimed probability."
+                    ),
+                ),
+                ("temperature", models.FloatField(default=1.0, help_text="softmax(logits / T)")),
+                ("raw_probability", models.FloatField()),
+                ("calibrated_probability", models.FloatField()),
+                (
+                    "calibration_method",
+                    models.CharField(
+                        choices=[
+                            ("uncalibrated", "Uncalibrated"),
+                            ("temperature_scaling", "Temperature"),
+                            ("beta_calibration", "Beta"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "components",
+                    models.JSONField(
+                        default=dict, help_text="name → {measured, claimed, used, source}"
+                    ),
+                ),
+                ("overall", models.FloatField()),
+                ("syntax_confidence", models.FloatField(blank=True, null=True)),
+                ("logic_confidence", models.FloatField(blank=True, null=True)),
+                (
+                    "calibration_fit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="healing.calibrationfit",
+                    ),
+                ),
+                (
+                    "modification",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="score",
+                        to="healing.modification",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='EngineBreaker',
+            name="EngineBreaker",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('CLOSED', 'Closed'), ('OPEN', 'Open'), ('HALF_OPEN', 'Half Open')], default='CLOSED', max_length=12)),
-                ('forced', models.BooleanField(default=False, help_text='Held open by an admin: no cool-down.')),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('consecutive_successes', models.PositiveIntegerField(default=0)),
-                ('trials_admitted', models.PositiveIntegerField(default=0, help_text='Patches let through in this HALF_OPEN period.')),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('retry_at', models.DateTimeField(blank=True, null=True)),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('reason', models.TextField(blank=True)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("CLOSED", "Closed"),
+                            ("OPEN", "Open"),
+                            ("HALF_OPEN", "Half Open"),
+                        ],
+                        default="CLOSED",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "forced",
+                    models.BooleanField(
+                        default=False, help_text="Held open by an admin: no cool-down."
+                    ),
+                ),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("consecutive_successes", models.PositiveIntegerField(default=0)),
+                (
+                    "trials_admitted",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Patches let through in this HALF_OPEN period."
+                    ),
+                ),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("retry_at", models.DateTimeField(blank=True, null=True)),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WorkspaceBreaker',
+            name="WorkspaceBreaker",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('CLOSED', 'Closed'), ('SYNTAX_OPEN', 'Syntax Open'), ('LOGIC_OPEN', 'Logic Open'), ('PERMANENTLY_OPEN', 'Permanently Open')], default='CLOSED', max_length=20)),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('reason', models.TextField(blank=True)),
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='breaker', to='healing.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("CLOSED", "Closed"),
+                            ("SYNTAX_OPEN", "Syntax Open"),
+                            ("LOGIC_OPEN", "Logic Open"),
+                            ("PERMANENTLY_OPEN", "Permanently Open"),
+                        ],
+                        default="CLOSED",
+                        max_length=20,
+                    ),
+                ),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="breaker",
+                        to="healing.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ErrorTypeCircuit',
+            name="ErrorTypeCircuit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('error_type', models.CharField(max_length=16)),
-                ('is_open', models.BooleanField(default=False)),
-                ('forced', models.BooleanField(default=False, help_text='Opened by an admin: no cool-down, only a reset lifts it.')),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('failures', models.PositiveIntegerField(default=0)),
-                ('successes', models.PositiveIntegerField(default=0)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('retry_at', models.DateTimeField(blank=True, null=True)),
-                ('reason', models.TextField(blank=True)),
-                ('trip', models.JSONField(blank=True, default=dict, help_text='The metric that opened it: metric, value, threshold.')),
-                ('window_start', models.DateTimeField(blank=True, help_text='The error budget counts outcomes since (set on every close).', null=True)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='circuits', to='healing.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("error_type", models.CharField(max_length=16)),
+                ("is_open", models.BooleanField(default=False)),
+                (
+                    "forced",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Opened by an admin: no cool-down, only a reset lifts it.",
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("failures", models.PositiveIntegerField(default=0)),
+                ("successes", models.PositiveIntegerField(default=0)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("retry_at", models.DateTimeField(blank=True, null=True)),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "trip",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="The metric that opened it: metric, value, threshold.",
+                    ),
+                ),
+                (
+                    "window_start",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="The error budget counts outcomes since (set on every close).",
+                        null=True,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="circuits",
+                        to="healing.workspace",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'error_type'), name='circuit_per_workspace_type')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "error_type"), name="circuit_per_workspace_type"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Outcome',
+            name="Outcome",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stage', models.CharField(max_length=16)),
-                ('success', models.BooleanField()),
-                ('error_type', models.CharField(blank=True, max_length=16)),
-                ('source', models.CharField(blank=True, max_length=128)),
-                ('strategy', models.CharField(blank=True, max_length=128)),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('counted', models.BooleanField(default=True, help_text='Fed to the breakers and success rates (see healing.breakers.outcomes).')),
-                ('recorded_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('modification', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outcomes', to='healing.modification')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='healing.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stage", models.CharField(max_length=16)),
+                ("success", models.BooleanField()),
+                ("error_type", models.CharField(blank=True, max_length=16)),
+                ("source", models.CharField(blank=True, max_length=128)),
+                ("strategy", models.CharField(blank=True, max_length=128)),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                (
+                    "counted",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Fed to the breakers and success rates (see healing.breakers.outcomes).",
+                    ),
+                ),
+                (
+                    "recorded_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                (
+                    "modification",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="outcomes",
+                        to="healing.modification",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="healing.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'error_type', '-recorded_at'], name='healing_out_workspa_58b81f_idx')],
-                'constraints': [models.UniqueConstraint(fields=('modification', 'stage'), name='one_outcome_per_stage')],
+                "indexes": [
+                    models.Index(
+                        fields=["workspace", "error_type", "-recorded_at"],
+                        name="healing_out_workspa_58b81f_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("modification", "stage"), name="one_outcome_per_stage"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SuccessRate',
+            name="SuccessRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('error_type', models.CharField(max_length=16)),
-                ('source', models.CharField(max_length=128)),
-                ('strategy', models.CharField(max_length=128)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('successes', models.PositiveIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='healing.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("error_type", models.CharField(max_length=16)),
+                ("source", models.CharField(max_length=128)),
+                ("strategy", models.CharField(max_length=128)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("successes", models.PositiveIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="healing.workspace",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'error_type', 'source', 'strategy'), name='one_rate_per_key')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "error_type", "source", "strategy"),
+                        name="one_rate_per_key",
+                    )
+                ],
             },
         ),
     ]

@@ -6,102 +6,252 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('healing', '0005_diagnostics_more_patterns'),
+        ("healing", "0005_diagnostics_more_patterns"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkspaceLock',
+            name="WorkspaceLock",
             fields=[
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='healing.workspace')),
-                ('holder', models.CharField(help_text='host:pid:token', max_length=128)),
-                ('acquired_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="healing.workspace",
+                    ),
+                ),
+                ("holder", models.CharField(help_text="host:pid:token", max_length=128)),
+                ("acquired_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='ApplyJournal',
+            name="ApplyJournal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('operation', models.CharField(help_text='apply | rollback | restore', max_length=16)),
-                ('state', models.CharField(choices=[('in_flight', 'In Flight'), ('done', 'Done'), ('undone', 'Undone'), ('stuck', 'Stuck')], default='in_flight', max_length=16)),
-                ('step', models.CharField(blank=True, max_length=32)),
-                ('branch', models.CharField(max_length=255)),
-                ('base_commit', models.CharField(max_length=64)),
-                ('new_commit', models.CharField(blank=True, max_length=64)),
-                ('files', models.JSONField(blank=True, default=list)),
-                ('holder', models.CharField(blank=True, max_length=128)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('modification', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='journals', to='healing.modification')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='journals', to='healing.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "operation",
+                    models.CharField(help_text="apply | rollback | restore", max_length=16),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("in_flight", "In Flight"),
+                            ("done", "Done"),
+                            ("undone", "Undone"),
+                            ("stuck", "Stuck"),
+                        ],
+                        default="in_flight",
+                        max_length=16,
+                    ),
+                ),
+                ("step", models.CharField(blank=True, max_length=32)),
+                ("branch", models.CharField(max_length=255)),
+                ("base_commit", models.CharField(max_length=64)),
+                ("new_commit", models.CharField(blank=True, max_length=64)),
+                ("files", models.JSONField(blank=True, default=list)),
+                ("holder", models.CharField(blank=True, max_length=128)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "modification",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="journals",
+                        to="healing.modification",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="journals",
+                        to="healing.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ApplyJournalStep',
+            name="ApplyJournalStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.CharField(max_length=32)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('journal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='healing.applyjournal')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("step", models.CharField(max_length=32)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "journal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="healing.applyjournal",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Backup',
+            name="Backup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('path', models.CharField(help_text='Directory holding the copies and manifest.json.', max_length=1024)),
-                ('base_commit', models.CharField(max_length=64)),
-                ('manifest', models.JSONField(default=dict, help_text='{files: [{path, exists, sha256, size, mode}]}')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('restored_at', models.DateTimeField(blank=True, null=True)),
-                ('pruned_at', models.DateTimeField(blank=True, null=True)),
-                ('modification', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='backups', to='healing.modification')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='backups', to='healing.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "path",
+                    models.CharField(
+                        help_text="Directory holding the copies and manifest.json.", max_length=1024
+                    ),
+                ),
+                ("base_commit", models.CharField(max_length=64)),
+                (
+                    "manifest",
+                    models.JSONField(
+                        default=dict, help_text="{files: [{path, exists, sha256, size, mode}]}"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("restored_at", models.DateTimeField(blank=True, null=True)),
+                ("pruned_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "modification",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="backups",
+                        to="healing.modification",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="backups",
+                        to="healing.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='applyjournal',
-            name='backup',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='healing.backup'),
+            model_name="applyjournal",
+            name="backup",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="healing.backup",
+            ),
         ),
         migrations.CreateModel(
-            name='SandboxRun',
+            name="SandboxRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('patched', 'Patched'), ('baseline', 'Baseline'), ('verify', 'Verify')], default='patched', max_length=16)),
-                ('commit', models.CharField(db_index=True, max_length=64)),
-                ('test_command', models.CharField(max_length=1024)),
-                ('isolation_level', models.CharField(max_length=16)),
-                ('ok', models.BooleanField(default=False)),
-                ('limit_hit', models.CharField(blank=True, help_text='wall_time, memory, cpu, processes, file_size, output, network, filesystem, emergency_stop', max_length=32)),
-                ('exit_code', models.IntegerField(blank=True, null=True)),
-                ('duration_ms', models.FloatField(default=0.0)),
-                ('tests', models.JSONField(blank=True, default=list, help_text='[{nodeid, outcome, message, duration_ms}]')),
-                ('new_failures', models.JSONField(blank=True, default=list)),
-                ('fixed', models.JSONField(blank=True, default=list)),
-                ('coverage', models.FloatField(blank=True, null=True)),
-                ('output_tail', models.TextField(blank=True)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('modification', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='sandbox_runs', to='healing.modification')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sandbox_runs', to='healing.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("patched", "Patched"),
+                            ("baseline", "Baseline"),
+                            ("verify", "Verify"),
+                        ],
+                        default="patched",
+                        max_length=16,
+                    ),
+                ),
+                ("commit", models.CharField(db_index=True, max_length=64)),
+                ("test_command", models.CharField(max_length=1024)),
+                ("isolation_level", models.CharField(max_length=16)),
+                ("ok", models.BooleanField(default=False)),
+                (
+                    "limit_hit",
+                    models.CharField(
+                        blank=True,
+                        help_text="wall_time, memory, cpu, processes, file_size, output, network, filesystem, emergency_stop",
+                        max_length=32,
+                    ),
+                ),
+                ("exit_code", models.IntegerField(blank=True, null=True)),
+                ("duration_ms", models.FloatField(default=0.0)),
+                (
+                    "tests",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="[{nodeid, outcome, message, duration_ms}]",
+                    ),
+                ),
+                ("new_failures", models.JSONField(blank=True, default=list)),
+                ("fixed", models.JSONField(blank=True, default=list)),
+                ("coverage", models.FloatField(blank=True, null=True)),
+                ("output_tail", models.TextField(blank=True)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                (
+                    "modification",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sandbox_runs",
+                        to="healing.modification",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sandbox_runs",
+                        to="healing.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['workspace', 'kind', 'commit'], name='healing_san_workspa_d1a460_idx')],
+                "ordering": ["-created_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["workspace", "kind", "commit"],
+                        name="healing_san_workspa_d1a460_idx",
+                    )
+                ],
             },
         ),
     ]

@@ -20,12 +20,26 @@ class AuditEvent(models.Model):
     """One row per transition or human action. Never updated, never deleted by the app."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    kind = models.CharField(max_length=64, db_index=True, help_text="e.g. modification.transition, engine.emergency_stop")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    actor_label = models.CharField(max_length=128, help_text="user:<name>, agent:<name>, system, worker:<host>")
-    workspace = models.ForeignKey("healing.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(
+        max_length=64,
+        db_index=True,
+        help_text="e.g. modification.transition, engine.emergency_stop",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(
+        max_length=128, help_text="user:<name>, agent:<name>, system, worker:<host>"
+    )
+    workspace = models.ForeignKey(
+        "healing.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     modification = models.ForeignKey(
-        "healing.Modification", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        "healing.Modification",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
     )
     from_state = models.CharField(max_length=32, blank=True)
     to_state = models.CharField(max_length=32, blank=True)
@@ -36,7 +50,10 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["modification", "created_at"]), models.Index(fields=["kind", "-created_at"])]
+        indexes = [
+            models.Index(fields=["modification", "created_at"]),
+            models.Index(fields=["kind", "-created_at"]),
+        ]
 
     def __str__(self) -> str:
         arrow = f" {self.from_state}→{self.to_state}" if self.to_state else ""

@@ -11,7 +11,9 @@ class Setting(models.Model):
     key = models.CharField(max_length=128, unique=True)
     value = models.JSONField()
     updated_at = models.DateTimeField(default=timezone.now)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"{self.key} = {self.value!r}"
@@ -24,7 +26,9 @@ class SettingChange(models.Model):
     old_value = models.JSONField(null=True)
     new_value = models.JSONField(null=True)
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.TextField(blank=True)
 
     class Meta:

@@ -20,9 +20,13 @@ class EngineStateManager(models.Manager["EngineState"]):
 class EngineState(models.Model):
     """The one row that says whether the engine may start new work."""
 
-    state = models.CharField(max_length=32, choices=EngineRunState.choices, default=EngineRunState.RUNNING)
+    state = models.CharField(
+        max_length=32, choices=EngineRunState.choices, default=EngineRunState.RUNNING
+    )
     changed_at = models.DateTimeField(default=timezone.now)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.TextField(blank=True)
 
     objects = EngineStateManager()

@@ -38,7 +38,15 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.FAILED: frozenset({S.ROLLED_BACK}),
     # A block lifts back into the stage it interrupted (or the patch is given up).
     S.BLOCKED: frozenset(
-        {S.RECEIVED, S.VALIDATING, S.SANDBOXING, S.AWAITING_APPROVAL, S.APPROVED, S.REJECTED, S.CANCELLED}
+        {
+            S.RECEIVED,
+            S.VALIDATING,
+            S.SANDBOXING,
+            S.AWAITING_APPROVAL,
+            S.APPROVED,
+            S.REJECTED,
+            S.CANCELLED,
+        }
     ),
     S.REJECTED: frozenset(),
     S.ROLLED_BACK: frozenset(),
@@ -50,7 +58,9 @@ IN_FLIGHT = frozenset({S.RECEIVED, S.VALIDATING, S.SANDBOXING, S.APPLYING})
 
 
 class InvalidTransition(Exception):
-    def __init__(self, modification_id: int | None, from_status: str, to_status: str, detail: str = ""):
+    def __init__(
+        self, modification_id: int | None, from_status: str, to_status: str, detail: str = ""
+    ):
         self.from_status = from_status
         self.to_status = to_status
         message = f"Modification {modification_id}: {from_status} → {to_status} is not allowed"
@@ -126,10 +136,14 @@ class ModificationQuerySet(models.QuerySet["Modification"]):
 class Modification(models.Model):
     """One proposed patch and everything learnt about it."""
 
-    workspace = models.ForeignKey("healing.Workspace", on_delete=models.PROTECT, related_name="modifications")
+    workspace = models.ForeignKey(
+        "healing.Workspace", on_delete=models.PROTECT, related_name="modifications"
+    )
     patch_id = models.CharField(max_length=128, unique=True)
     source = models.CharField(
-        max_length=128, db_index=True, help_text="agent:<user>, builtin:<pattern>, model:<name>, cli:<user>"
+        max_length=128,
+        db_index=True,
+        help_text="agent:<user>, builtin:<pattern>, model:<name>, cli:<user>",
     )
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -143,7 +157,9 @@ class Modification(models.Model):
     envelope = models.JSONField(default=dict, help_text="The transmission envelope as received.")
     diff = models.TextField()
     files = models.JSONField(default=list, help_text="Repository-relative paths the diff touches.")
-    base_commit = models.CharField(max_length=64, blank=True, help_text="HEAD the patch was checked against.")
+    base_commit = models.CharField(
+        max_length=64, blank=True, help_text="HEAD the patch was checked against."
+    )
     applied_commit = models.CharField(max_length=64, blank=True)
 
     # Classification: the claim, the inference and the effective (stricter) result.
@@ -151,15 +167,25 @@ class Modification(models.Model):
     claimed_severity = models.CharField(max_length=16, choices=Severity.choices, blank=True)
     inferred_error_type = models.CharField(max_length=16, choices=ErrorType.choices, blank=True)
     inferred_severity = models.CharField(max_length=16, choices=Severity.choices, blank=True)
-    error_type = models.CharField(max_length=16, choices=ErrorType.choices, blank=True, db_index=True)
+    error_type = models.CharField(
+        max_length=16, choices=ErrorType.choices, blank=True, db_index=True
+    )
     severity = models.CharField(max_length=16, choices=Severity.choices, blank=True)
     classification_note = models.TextField(blank=True)
 
-    safety_level = models.CharField(max_length=16, choices=SafetyLevel.choices, blank=True, db_index=True)
-    safety_rule = models.CharField(max_length=255, blank=True, help_text="The rule that set the safety level.")
-    risk_level = models.CharField(max_length=16, blank=True, help_text="Anomaly risk: none/low/medium/high/critical.")
+    safety_level = models.CharField(
+        max_length=16, choices=SafetyLevel.choices, blank=True, db_index=True
+    )
+    safety_rule = models.CharField(
+        max_length=255, blank=True, help_text="The rule that set the safety level."
+    )
+    risk_level = models.CharField(
+        max_length=16, blank=True, help_text="Anomaly risk: none/low/medium/high/critical."
+    )
 
-    validation = models.JSONField(default=dict, blank=True, help_text="Stage name → findings and duration.")
+    validation = models.JSONField(
+        default=dict, blank=True, help_text="Stage name → findings and duration."
+    )
     confidence = models.FloatField(null=True, blank=True)
     confidence_detail = models.JSONField(default=dict, blank=True)
     preflight = models.JSONField(default=dict, blank=True, help_text="Pre-flight check results.")
@@ -167,10 +193,16 @@ class Modification(models.Model):
 
     block_reason = models.TextField(blank=True)
     blocked_until = models.DateTimeField(null=True, blank=True)
-    blocked_from = models.CharField(max_length=32, blank=True, help_text="The stage a block interrupted.")
+    blocked_from = models.CharField(
+        max_length=32, blank=True, help_text="The stage a block interrupted."
+    )
 
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
         help_text="The modification whose sandbox or post-apply check revealed this error.",
     )
     cascade_depth = models.PositiveSmallIntegerField(default=0)

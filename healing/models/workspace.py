@@ -89,7 +89,9 @@ class Workspace(models.Model):
     import_allowlist = models.JSONField(default=list, blank=True)
     import_denylist = models.JSONField(default=list, blank=True)
     policy_overrides = models.JSONField(
-        default=dict, blank=True, help_text="Tunable key → value, overriding the global setting here."
+        default=dict,
+        blank=True,
+        help_text="Tunable key → value, overriding the global setting here.",
     )
     isolation_level = models.CharField(
         max_length=16, choices=IsolationLevel.choices, default=IsolationLevel.FULL
@@ -138,7 +140,9 @@ def _matches_any(relpath: str, patterns: list[str]) -> bool:
         if fnmatch.fnmatchcase(relpath, pattern):
             return True
         # "dir/**" also matches "dir" itself and "**/x" matches "x" at the top.
-        if pattern.endswith("/**") and (relpath == pattern[:-3] or relpath.startswith(pattern[:-2])):
+        if pattern.endswith("/**") and (
+            relpath == pattern[:-3] or relpath.startswith(pattern[:-2])
+        ):
             return True
         if pattern.startswith("**/") and fnmatch.fnmatchcase(relpath, pattern[3:]):
             return True

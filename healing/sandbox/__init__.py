@@ -190,7 +190,9 @@ def _run_in_scratch(
     )
 
 
-def _progress_reporter(progress: Callable[[dict[str, Any]], None], limits: Any) -> Callable[[float, Path], None]:
+def _progress_reporter(
+    progress: Callable[[dict[str, Any]], None], limits: Any
+) -> Callable[[float, Path], None]:
     from .runner import count_progress
 
     def report(elapsed_s: float, output_path: Path) -> None:

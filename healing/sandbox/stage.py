@@ -22,7 +22,11 @@ def _progress_sender(mod: Modification) -> Any:
     """Live progress for the review page: `sandbox.progress` to the workspace's group."""
 
     def send(progress: dict[str, Any]) -> None:
-        send_now(workspace_group(mod.workspace_id), "sandbox.progress", {"modification_id": mod.pk, **progress})
+        send_now(
+            workspace_group(mod.workspace_id),
+            "sandbox.progress",
+            {"modification_id": mod.pk, **progress},
+        )
 
     return send
 

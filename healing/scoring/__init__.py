@@ -86,7 +86,9 @@ def score_modification(modification: Modification, sandbox: Any = None) -> dict[
             modification, settings["scoring.pattern_weight"], claimed.get("pattern_similarity")
         ),
         "complexity_penalty": c.complexity_penalty(modification, claimed.get("complexity_penalty")),
-        "test_coverage": c.test_coverage(sandbox, claimed.get("test_coverage"), modification.workspace),
+        "test_coverage": c.test_coverage(
+            sandbox, claimed.get("test_coverage"), modification.workspace
+        ),
     }
     overall = combine(p, {name: part.used for name, part in parts.items()})
     syntax = c.syntax_confidence(modification, claimed.get("syntax_confidence"))

@@ -19,7 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--test-command", default="python -m pytest -q")
         parser.add_argument("--branch", default=None, help="Defaults to the checked-out branch.")
         parser.add_argument("--language", action="append", dest="languages", default=None)
-        parser.add_argument("--isolation", choices=[c.value for c in IsolationLevel], default=IsolationLevel.FULL)
+        parser.add_argument(
+            "--isolation", choices=[c.value for c in IsolationLevel], default=IsolationLevel.FULL
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -34,5 +36,7 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             messages = exc.message_dict if hasattr(exc, "error_dict") else {"error": exc.messages}
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in messages.items())) from None
+            raise CommandError(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in messages.items())
+            ) from None
         self.stdout.write(f"Workspace {workspace.name} (id {workspace.pk}) guards {workspace.path}")

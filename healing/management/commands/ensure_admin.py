@@ -30,7 +30,13 @@ class Command(BaseCommand):
         user = User.objects.create_superuser("admin", email="", password=password)
         user.groups.add(Group.objects.get(name="admin"))
         if wanted:
-            self.stdout.write("Created admin user `admin` with the password from SELFHEAL_ADMIN_PASSWORD.")
+            self.stdout.write(
+                "Created admin user `admin` with the password from SELFHEAL_ADMIN_PASSWORD."
+            )
         else:
-            self.stdout.write(self.style.WARNING(f"Created admin user `admin` with password: {password}"))
-            self.stdout.write("It is shown only this once; set SELFHEAL_ADMIN_PASSWORD to choose it.")
+            self.stdout.write(
+                self.style.WARNING(f"Created admin user `admin` with password: {password}")
+            )
+            self.stdout.write(
+                "It is shown only this once; set SELFHEAL_ADMIN_PASSWORD to choose it."
+            )

@@ -12,7 +12,9 @@ from selfheal_site.env import var_dir
 
 
 class Command(BaseCommand):
-    help = "Create the demo git repository and register it as the `demo` workspace (safe to re-run)."
+    help = (
+        "Create the demo git repository and register it as the `demo` workspace (safe to re-run)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if Workspace.objects.filter(name="demo").exists():
@@ -30,4 +32,6 @@ class Command(BaseCommand):
             isolation_level=level,
             is_demo=True,
         )
-        self.stdout.write(f"Demo workspace registered at {workspace.path}, sandbox isolation {level} ({why}).")
+        self.stdout.write(
+            f"Demo workspace registered at {workspace.path}, sandbox isolation {level} ({why})."
+        )
