@@ -132,8 +132,11 @@ def test_it_reports_the_broker_down_and_recovers_by_itself(
         from celery import Celery
 
         mod = factories.make_modification(workspace, diff=FIX_DIFF, patch_id="after-restart")
-        client = Celery(broker=f"redis+socket://{private_redis}")
+        # set_as_current=False: a new Celery app otherwise becomes the current app, and every
+        # shared task in this process (for the tests that run after this one) would follow it.
+        client = Celery(broker=f"redis+socket://{private_redis}", set_as_current=False)
         client.send_task("healing.process_modification", args=[mod.pk])
+        client.close()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             mod.refresh_from_db()
