@@ -9,6 +9,7 @@ is left. Prints: tried, contained (at validation / in the sandbox)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -108,6 +109,21 @@ def _children() -> set[int]:
     }
 
 
+def _new_process_trees(before: set[int]) -> set[int]:
+    """Processes this run started that are still alive: new direct children of the test process
+    and everything below them. Not any new process in the tree: a browser started by an earlier
+    test (same session) spawns helpers of its own at any time, and they are not the sandbox's."""
+    alive: set[int] = set()
+    for child in psutil.Process(os.getpid()).children(recursive=False):
+        if child.pid in before:
+            continue
+        with contextlib.suppress(psutil.Error):
+            for p in [child, *child.children(recursive=True)]:
+                if p.status() != psutil.STATUS_ZOMBIE:
+                    alive.add(p.pid)
+    return alive
+
+
 def _scratch() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("selfheal-sbx-*")}  # see tempdir below
 
@@ -186,7 +202,7 @@ def test_it_contains_every_patch_of_the_hostile_corpus(
             continue
         before, scratch_before = _children(), _scratch()
         result = run_tests(ws, diff=diff)
-        leftovers = _children() - before
+        leftovers = _new_process_trees(before)
         escapes = {
             "wrote outside the scratch tree": OUTSIDE.exists(),
             "secret in the output": SECRET in (result.output_tail or ""),
