@@ -74,7 +74,6 @@ def _conclude(mod: Modification, report: Report) -> Modification:
             "classification_note",
             "safety_level",
             "safety_rule",
-            "preflight",
             "updated_at",
         ]
     )
