@@ -28,7 +28,6 @@ from healing.sandbox import reports  # noqa: E402
 from healing.sandbox.backends import REGISTRY  # noqa: E402
 from healing.sandbox.limits import Limits  # noqa: E402
 from healing.sandbox.runner import execute  # noqa: E402
-from healing.sandbox.scratch import mounted_tree, scratch_tree  # noqa: E402
 
 TESTS = "".join(f"def test_{i}():\n    assert {i} + 1 == {i + 1}\n\n\n" for i in range(10))
 ROUNDS = 9
@@ -78,12 +77,9 @@ def main() -> None:
             subprocess.run(argv, cwd=repo, env=bare_env, capture_output=True, check=True)
 
         def sandboxed(backend: Any) -> None:
-            prepare = mounted_tree if backend.level == "full" else scratch_tree
-            with prepare(repo, commit) as scratch:
+            with backend.prepare(repo, commit) as scratch:
                 env = env_for(scratch.home, scratch.reports / "junit.xml")
-                wrapped = backend.wrap(
-                    argv, root=scratch.root, workdir=scratch.tree, env=env, binds=scratch.binds
-                )
+                wrapped = backend.wrap(argv, scratch=scratch, env=env)
                 result = execute(
                     wrapped,
                     cwd=scratch.tree,

@@ -113,14 +113,13 @@ def _run_in_scratch(
     from . import reports, stop
     from .coverage import added_lines, touched_coverage
     from .runner import execute
-    from .scratch import DiffDoesNotApply, mounted_tree, scratch_tree
+    from .scratch import DiffDoesNotApply
 
     started = time.time()
     try:
-        # FULL mounts a cached checkout of the commit read-only and binds only the patched files
-        # over it, so preparing costs the patch, not the repository; the others need a worktree.
-        prepare = mounted_tree if backend.level == "full" else scratch_tree
-        with prepare(workspace.repo_path, commit, diff) as scratch:
+        # Each backend prepares its tree from a cached checkout of the commit, so preparing
+        # costs the patch, not the repository (see scratch.py).
+        with backend.prepare(workspace.repo_path, commit, diff) as scratch:
             touched = added_lines(diff) if diff else {}
             from .. import tunables
 
@@ -129,11 +128,7 @@ def _run_in_scratch(
             argv = _command(workspace, scratch, test_ids, coverage_files)
             env = _environment(scratch, backend.level, workspace)
             wrapped = backend.wrap(
-                ["/bin/sh", "-c", 'exec "$@"', "sh", *argv],
-                root=scratch.root,
-                workdir=scratch.tree,
-                env=env,
-                binds=scratch.binds,
+                ["/bin/sh", "-c", 'exec "$@"', "sh", *argv], scratch=scratch, env=env
             )
             execution = execute(
                 wrapped,

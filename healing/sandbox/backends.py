@@ -6,6 +6,11 @@ FULL     bubblewrap: own user, PID, network, IPC and UTS namespaces; only the sc
 PARTIAL  a plain subprocess with rlimits, a clean environment and, where the kernel allows
          (`unshare`), its own network, PID and mount namespaces. The file system is NOT isolated.
 NONE     the test command runs directly with the rlimits and a clean environment. Admin-only.
+
+Each backend also says how its scratch tree is prepared (`prepare`, see scratch.py): FULL binds
+a cached checkout read-only; PARTIAL and NONE mount it as the lower layer of an overlay in a
+mount namespace of their own (NONE takes only the user and mount namespaces it needs for that);
+where the kernel allows no overlay, a git worktree.
 """
 
 from __future__ import annotations
@@ -13,11 +18,21 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ..sandbox_probe import bubblewrap_works
+from .scratch import (
+    Scratch,
+    mount_and_run,
+    mounted_tree,
+    namespace_prefix,
+    overlay_supported,
+    overlay_tree,
+    scratch_tree,
+)
 
 
 class IsolationBackend:
@@ -27,11 +42,15 @@ class IsolationBackend:
     def available(self) -> tuple[bool, str]:
         raise NotImplementedError
 
-    def wrap(
-        self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str], binds: Any = ()
-    ) -> list[str]:
-        """The command line that runs `argv` isolated; `root` is the scratch directory (tree and
-        reports); paths seen inside are the same as outside."""
+    def prepare(
+        self, repo: Path, commit: str, diff: str | None = None
+    ) -> AbstractContextManager[Scratch]:
+        """The scratch tree of `commit` with `diff` applied, removed on exit."""
+        return overlay_tree(repo, commit, diff)
+
+    def wrap(self, argv: list[str], *, scratch: Scratch, env: dict[str, str]) -> list[str]:
+        """The command line that runs `argv` isolated in `scratch.tree`; paths seen inside are
+        the same as outside."""
         raise NotImplementedError
 
     def describe(self) -> dict[str, object]:
@@ -85,9 +104,12 @@ class FullIsolation(IsolationBackend):
     def available(self) -> tuple[bool, str]:
         return bubblewrap_works()
 
-    def wrap(
-        self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str], binds: Any = ()
-    ) -> list[str]:
+    def prepare(
+        self, repo: Path, commit: str, diff: str | None = None
+    ) -> AbstractContextManager[Scratch]:
+        return mounted_tree(repo, commit, diff)
+
+    def wrap(self, argv: list[str], *, scratch: Scratch, env: dict[str, str]) -> list[str]:
         bwrap = shutil.which("bwrap") or "bwrap"
         cmd = [
             bwrap,
@@ -127,10 +149,10 @@ class FullIsolation(IsolationBackend):
             cmd += ["--ro-bind-try", path, path]
         for path in _toolchain_paths():
             cmd += ["--ro-bind", path, path]
-        cmd += ["--bind", str(root), str(root)]
-        for source, target in binds:
+        cmd += ["--bind", str(scratch.root), str(scratch.root)]
+        for source, target in scratch.binds:
             cmd += ["--ro-bind", str(source), str(target)]
-        cmd += ["--chdir", str(workdir)]
+        cmd += ["--chdir", str(scratch.tree)]
         for key, value in env.items():
             cmd += ["--setenv", key, value]
         return [*cmd, "--", *argv]
@@ -176,11 +198,24 @@ class PartialIsolation(IsolationBackend):
     label = "Partial (resource limits)"
 
     def available(self) -> tuple[bool, str]:
-        return True, f"rlimits and a clean environment; {_unshare_flags()[1]}"
+        return (
+            True,
+            f"rlimits and a clean environment; {_unshare_flags()[1]}; "
+            f"scratch tree: {_tree_strategy(self._mounts())}",
+        )
 
-    def wrap(
-        self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str], binds: Any = ()
-    ) -> list[str]:
+    def _mounts(self) -> bool:
+        return "--mount" in _unshare_flags()[0]
+
+    def prepare(
+        self, repo: Path, commit: str, diff: str | None = None
+    ) -> AbstractContextManager[Scratch]:
+        # The overlay needs the mount namespace the run gets from unshare.
+        return (overlay_tree if self._mounts() else scratch_tree)(repo, commit, diff)
+
+    def wrap(self, argv: list[str], *, scratch: Scratch, env: dict[str, str]) -> list[str]:
+        if scratch.overlay is not None:
+            argv = mount_and_run(scratch, argv)
         return [*_unshare_flags()[0], *argv]
 
 
@@ -192,13 +227,22 @@ class NoIsolation(IsolationBackend):
     def available(self) -> tuple[bool, str]:
         return (
             True,
-            "NO ISOLATION: tests run directly on this machine (rlimits and a clean environment only)",
+            "NO ISOLATION: tests run directly on this machine (rlimits and a clean environment "
+            f"only); scratch tree: {_tree_strategy()}",
         )
 
-    def wrap(
-        self, argv: list[str], *, root: Path, workdir: Path, env: dict[str, str], binds: Any = ()
-    ) -> list[str]:
+    def wrap(self, argv: list[str], *, scratch: Scratch, env: dict[str, str]) -> list[str]:
+        if scratch.overlay is not None:
+            # Only the user and mount namespaces the overlay needs: no isolation is implied.
+            return [*namespace_prefix(), *mount_and_run(scratch, argv)]
         return list(argv)
+
+
+def _tree_strategy(mounts: bool = True) -> str:
+    ok, why = overlay_supported()
+    if ok and mounts:
+        return why
+    return "git worktree (costs the repository)" + ("" if ok else f": {why}")
 
 
 def capabilities() -> dict[str, object]:

@@ -1,7 +1,14 @@
-"""The scratch tree: a detached git worktree of a commit with the diff applied, always removed.
+"""The scratch tree a sandbox run sees: the commit with the diff applied, always removed.
 
-A worktree shares the repository's object store, so nothing is copied from history; only the
-checkout of the files costs (see bench/sandbox_prepare.py for the figures)."""
+Three ways to make one, cheapest first (bench/sandbox_prepare.py has the figures):
+- `mounted_tree` (FULL): a cached checkout of the commit bound read-only, the patched files
+  bound over it. Costs the patch; the tree is read-only.
+- `overlay_tree` (PARTIAL, NONE): the same cached checkout as the lower layer of an overlay
+  mounted in the run's own user and mount namespace; the patch and whatever the tests write go
+  to an upper directory in the scratch root. Costs the patch; the tree is writable.
+- `scratch_tree`: a detached git worktree (shares the object store, but checks out every file:
+  costs the repository). The fallback where the kernel allows no overlay.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +17,15 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 
 class DiffDoesNotApply(Exception):
@@ -31,8 +41,10 @@ class Scratch:
     tmp: Path
     # Read-only binds (host path, path inside) laid over `tree` by the FULL backend.
     binds: list[tuple[Path, Path]] = field(default_factory=list)
-    base: Path | None = None  # the cached checkout the binds start from
-    patched: Path | None = None  # the patched copies of the touched files
+    base: Path | None = None  # the cached checkout the binds or the overlay start from
+    patched: Path | None = None  # the patched copies of the touched files (the overlay's upper)
+    # `mount -o` options of the overlay the run mounts on `tree` inside its namespace.
+    overlay: str | None = None
 
     def host_path(self, rel: str) -> Path:
         """Where a file of the tree is on the host (for coverage after the run)."""
@@ -222,4 +234,138 @@ def mounted_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[S
             scratch.binds += [(scratch.patched / rel, scratch.tree / rel) for rel in paths]
         yield scratch
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        remove_tree(root)
+
+
+def remove_tree(root: Path) -> None:
+    """rmtree that also removes what an overlay leaves behind: its work directory is created
+    with mode 000, which a non-root owner cannot list until it gives itself the right again."""
+
+    def retry(func: Any, path: str, _exc: Any) -> None:
+        with suppress(OSError):
+            os.chmod(os.path.dirname(path), 0o700)
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.chmod(path, 0o700)
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                func(path)
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(root, onexc=retry)
+    else:
+        shutil.rmtree(root, onerror=retry)
+
+
+# --- PARTIAL and NONE: the cached checkout as the lower layer of an overlay -------------------
+
+MOUNT_OVERLAY = (
+    'mount -t overlay overlay -o "$1" "$2" || exit 125; cd "$2" || exit 125; shift 2; exec "$@"'
+)
+# Characters `mount -o` would read as separators in a lowerdir/upperdir path.
+_OPTION_UNSAFE = (",", ":", "\\", "\n")
+
+
+def namespace_prefix() -> list[str]:
+    """Enough of `unshare` to mount an overlay: a user namespace (to be root in it) and a mount
+    namespace (so the mount is private to the run and dies with it)."""
+    unshare = shutil.which("unshare") or "unshare"
+    return [unshare, "--user", "--map-root-user", "--mount"]
+
+
+@lru_cache(maxsize=1)
+def overlay_supported() -> tuple[bool, str]:
+    """Whether this kernel lets an unprivileged user mount an overlay in its own namespace
+    (Linux 5.11 and later, unless disabled). Probed once with a real mount."""
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        return False, "unshare or mount is not installed"
+    probe = Path(tempfile.mkdtemp(prefix="selfheal-ovl-"))
+    try:
+        for name in ("lower", "upper", "work", "tree"):
+            (probe / name).mkdir()
+        (probe / "lower" / "probe").write_text("lower\n")
+        options = f"lowerdir={probe / 'lower'},upperdir={probe / 'upper'},workdir={probe / 'work'}"
+        try:
+            out = subprocess.run(
+                [*namespace_prefix(), "/bin/sh", "-c", MOUNT_OVERLAY, "sh", options,
+                 str(probe / "tree"), "/bin/sh", "-c", "echo upper >> probe && cat probe"],
+                capture_output=True, text=True, timeout=10, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return False, f"overlay probe failed: {exc}"
+        if out.returncode != 0 or out.stdout.split() != ["lower", "upper"]:
+            return False, f"no unprivileged overlay mount here: {out.stderr.strip()[:200]}"
+        if (probe / "lower" / "probe").read_text() != "lower\n":
+            return False, "overlay wrote through to its lower layer"
+        return True, "overlay of the cached checkout"
+    finally:
+        remove_tree(probe)
+
+
+def overlay_options(lower: Path, upper: Path, work: Path) -> str | None:
+    paths = [str(p) for p in (lower, upper, work)]
+    if any(c in p for p in paths for c in _OPTION_UNSAFE):
+        return None
+    return f"lowerdir={paths[0]},upperdir={paths[1]},workdir={paths[2]}"
+
+
+def mount_and_run(scratch: Scratch, argv: list[str]) -> list[str]:
+    """`argv` run in the overlay tree; put after an `unshare` that gives a mount namespace."""
+    assert scratch.overlay is not None
+    return ["/bin/sh", "-c", MOUNT_OVERLAY, "sh", scratch.overlay, str(scratch.tree), *argv]
+
+
+@contextmanager
+def overlay_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[Scratch]:
+    """For PARTIAL and NONE: nothing is checked out per run. The diff is applied once through the
+    overlay (adds, deletes and renames included: a delete becomes a whiteout in the upper
+    directory); the run mounts the same overlay again in its own namespace. Falls back to a
+    worktree where the kernel allows no overlay or a path cannot be passed to mount."""
+    ok, _why = overlay_supported()
+    base = base_tree(repo, commit) if ok else None
+    root = Path(tempfile.mkdtemp(prefix="selfheal-sbx-"))
+    options = overlay_options(base, root / "upper", root / "work") if base else None
+    if options is None:
+        remove_tree(root)
+        with scratch_tree(repo, commit, diff) as scratch:
+            yield scratch
+        return
+    root.chmod(0o755)
+    scratch = Scratch(
+        root=root,
+        tree=root / "tree",
+        reports=root / "reports",
+        home=root / "home",
+        tmp=root / "tmp",
+        base=base,
+        patched=root / "upper",
+        overlay=options,
+    )
+    for path in (
+        scratch.tree,
+        scratch.reports,
+        scratch.home,
+        scratch.tmp,
+        root / "upper",
+        root / "work",
+    ):
+        path.mkdir()
+    try:
+        if diff:
+            out = subprocess.run(
+                [
+                    *namespace_prefix(),
+                    *mount_and_run(scratch, ["git", "apply", "--whitespace=nowarn", "-"]),
+                ],
+                input=diff if diff.endswith("\n") else diff + "\n",
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+                # Outside any repository, git apply patches plain files, like patch(1).
+                env={**os.environ, "GIT_CEILING_DIRECTORIES": str(root)},
+            )
+            if out.returncode != 0:
+                raise DiffDoesNotApply(out.stderr.strip()[:2000] or "git apply failed")
+        yield scratch
+    finally:
+        remove_tree(root)
