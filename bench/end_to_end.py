@@ -41,7 +41,7 @@ def main() -> None:
     from tests.apply_helpers import FIX, make_repo
 
     agent = factories.make_user("bench-agent", role="agent")
-    levels = ["partial"] + (["full"] if bubblewrap_works() else [])
+    levels = ["partial"] + (["full"] if bubblewrap_works()[0] else [])
     results: dict[str, list[float]] = {}
     stages: dict[str, dict[str, list[float]]] = {}
     decisions: dict[str, set[str]] = {}
