@@ -1,17 +1,26 @@
 """Loaded with `-p selfheal_site.pytest_plugin` before pytest-django reads the settings.
 
 Unless REDIS_URL names a real Redis, the suite starts its own embedded Redis on a socket of its
-own, so a test run never shares a broker with a running `make run` (or another test run)."""
+own, so a test run never shares a broker with a running `make run` (or another test run).
+
+Each run also gets a temporary directory of its own (TMPDIR, inherited by the workers and
+servers the tests start): the tests that check a sandbox left no scratch directory behind then
+see only their own run's, not those of another run on the same machine."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 _process: subprocess.Popen[bytes] | None = None
+
+_tmp = tempfile.mkdtemp(prefix="selfheal-test-")
+os.environ["TMPDIR"] = tempfile.tempdir = _tmp
 
 if not os.environ.get("REDIS_URL"):
     _var = Path(
@@ -33,6 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     global _process
+    shutil.rmtree(_tmp, ignore_errors=True)
     if _process is not None:
         from . import embedded_redis
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,20 @@ def _tree(pid: int) -> list[psutil.Process]:
         return psutil.Process(pid).children(recursive=True)
     except psutil.Error:
         return []
+
+
+@contextlib.contextmanager
+def _exit_notice(pid: int) -> Iterator[int | None]:
+    """A pidfd that becomes readable when `pid` exits (Linux 5.3+), or None where there is none."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        yield None
+        return
+    try:
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def _largest_rss(processes: list[psutil.Process]) -> int:
@@ -101,36 +116,42 @@ def execute(
             preexec_fn=limits.preexec(),  # noqa: PLW1509
         )
         tick, next_census, next_stop_poll = 0.002, started + 0.05, started + 0.05
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            now = time.monotonic()
-            if now - started > limits.wall_time_s:
-                limit_hit = "wall_time"
-            elif output_path.stat().st_size > max_output:
-                limit_hit = "output"
-            elif now >= next_stop_poll:
-                next_stop_poll = now + 0.1
-                if should_stop():
-                    limit_hit = "emergency_stop"
-            if limit_hit is None and now >= next_census:
-                next_census = now + 0.05
-                seen = _tree(proc.pid)
-                if len(seen) > limits.max_processes + 3:  # bwrap, its init and the shell
-                    limit_hit = "processes"
-                elif _largest_rss(seen) > limits.memory_mb * 1024 * 1024:
-                    limit_hit = "memory"
-            if on_progress is not None and limit_hit is None and now >= next_progress:
-                next_progress = now + PROGRESS_EVERY_S
-                with contextlib.suppress(Exception):  # progress is informative; never fatal
-                    on_progress(now - started, output_path)
-            if limit_hit is not None:
-                _kill_tree(proc.pid, seen)
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(tick)
-            tick = min(tick * 1.5, 0.02)
+        with _exit_notice(proc.pid) as exited:
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                now = time.monotonic()
+                if now - started > limits.wall_time_s:
+                    limit_hit = "wall_time"
+                elif output_path.stat().st_size > max_output:
+                    limit_hit = "output"
+                elif now >= next_stop_poll:
+                    next_stop_poll = now + 0.1
+                    if should_stop():
+                        limit_hit = "emergency_stop"
+                if limit_hit is None and now >= next_census:
+                    next_census = now + 0.05
+                    seen = _tree(proc.pid)
+                    if len(seen) > limits.max_processes + 3:  # bwrap, its init and the shell
+                        limit_hit = "processes"
+                    elif _largest_rss(seen) > limits.memory_mb * 1024 * 1024:
+                        limit_hit = "memory"
+                if on_progress is not None and limit_hit is None and now >= next_progress:
+                    next_progress = now + PROGRESS_EVERY_S
+                    with contextlib.suppress(Exception):  # progress is informative; never fatal
+                        on_progress(now - started, output_path)
+                if limit_hit is not None:
+                    _kill_tree(proc.pid, seen)
+                    pid, status, usage = os.wait4(proc.pid, 0)
+                    break
+                # Sleep until the next check is due, or until the command exits (the pidfd becomes
+                # readable), whichever comes first: no polling latency on the common path.
+                if exited is not None:
+                    select.select([exited], [], [], tick)
+                else:
+                    time.sleep(tick)
+                tick = min(tick * 1.5, 0.02)
         proc.returncode = os.waitstatus_to_exitcode(status)
     # Anything of the tree still alive (a daemon that left the group under NONE) dies too.
     if any(p.is_running() for p in seen):
