@@ -1,6 +1,6 @@
 """The fix template registry. Importing this package registers every template."""
 
-from . import javascript, python  # noqa: F401  (registration on import)
+from . import javascript, python, python_syntax  # noqa: F401  (registration on import)
 from .base import (
     TEMPLATES,
     FixContext,
