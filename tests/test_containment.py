@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,14 @@ def _validate(
     except IntakeError:
         return "refused"
     do_process_modification(mod.pk)
-    return Modification.objects.get(pk=mod.pk).status
+    # A Celery worker started by an earlier test (session-scoped) may have claimed the patch from
+    # the queue first, in which case our call found nothing to do: wait for its verdict.
+    deadline = time.monotonic() + 60
+    status = Modification.objects.get(pk=mod.pk).status
+    while status in {"received", "validating"} and time.monotonic() < deadline:
+        time.sleep(0.05)
+        status = Modification.objects.get(pk=mod.pk).status
+    return status
 
 
 def _children() -> set[int]:
