@@ -5,6 +5,7 @@ blocked, never the timing."""
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -42,7 +43,8 @@ def _sandbox_processes() -> dict[int, str]:
             cwd = proc.cwd()
         except psutil.Error:
             continue
-        if "selfheal-sbx-" in cwd:
+        # Only this run's (the pytest plugin gives each run its own TMPDIR).
+        if cwd.startswith(tempfile.gettempdir()) and "selfheal-sbx-" in cwd:
             root = next(p for p in Path(cwd).parts if p.startswith("selfheal-sbx-"))
             found[proc.pid] = root
     return found

@@ -33,7 +33,9 @@ def _sandbox_processes() -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter():
         try:
-            if "selfheal-sbx-" in proc.cwd():
+            cwd = proc.cwd()
+            # Only this run's (the pytest plugin gives each run its own TMPDIR).
+            if cwd.startswith(tempfile.gettempdir()) and "selfheal-sbx-" in cwd:
                 found.append(proc)
         except psutil.Error:
             continue
