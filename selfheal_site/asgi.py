@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -14,6 +15,8 @@ from django.urls import get_resolver  # noqa: E402
 # Import every view now, not on the first request: that request may be an emergency stop, and
 # under load importing the URLconf took seconds.
 get_resolver().url_patterns  # noqa: B018
+# As the Celery worker does (selfheal_site/celery.py): keep start-up objects out of full GCs.
+gc.freeze()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

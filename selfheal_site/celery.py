@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "selfheal_site.settings")
 
@@ -28,3 +30,13 @@ def collect_beat_schedule(sender: Celery, **kwargs: object) -> None:
             continue
         schedule.update(getattr(module, "BEAT_SCHEDULE", {}))
     sender.conf.beat_schedule = schedule
+
+
+@worker_ready.connect
+@worker_process_init.connect
+def freeze_startup_objects(**kwargs: object) -> None:
+    """Move everything loaded at start-up (Django, the apps, the grammars) out of the garbage
+    collector's sight. Validation allocates many small syntax-tree objects; without this, every
+    full collection walked the whole framework heap too, and one patch in twenty took 70-80 ms
+    instead of 10 (bench/intake_pipeline.py)."""
+    gc.freeze()
