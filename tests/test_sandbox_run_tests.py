@@ -262,3 +262,23 @@ def test_it_keeps_the_workers_environment_from_partial_isolation(
     assert [(t.nodeid, t.outcome) for t in result.tests] == [("test_app::test_env", "passed")], (
         result.output_tail
     )
+
+
+@pytest.mark.parametrize("autoload", [False, True])
+def test_it_keeps_selfheals_own_pytest_plugins_out_unless_told(
+    db: Any, tmp_path: Path, autoload: bool
+) -> None:
+    from healing.actions import do_change_setting
+
+    # pytest-django is installed beside Selfheal; a workspace's run must not get it by default.
+    test = (
+        "import sys\n\n"
+        "def test_plugins():\n"
+        f"    assert ('pytest_django.plugin' in sys.modules) is {autoload}\n"
+    )
+    ws = _workspace(tmp_path, "partial", {"app.py": "X = 1\n", "test_app.py": test})
+    do_change_setting(None, "sandbox.pytest_plugin_autoload", autoload)
+    result = run_tests(ws)
+    assert [(t.nodeid, t.outcome) for t in result.tests] == [
+        ("test_app::test_plugins", "passed")
+    ], result.output_tail

@@ -76,6 +76,12 @@ def _environment(scratch: Any, level: str, workspace: Any) -> dict[str, str]:
         "CI": "1",
         "SELFHEAL_SANDBOX": level,
     }
+    from .. import tunables
+
+    if not tunables.get("sandbox.pytest_plugin_autoload", workspace):
+        # The interpreter is Selfheal's: its installed pytest plugins are not the workspace's,
+        # and importing them cost ~1.5 s of every run (schemathesis, hypothesis, pytest-django).
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     return env
 
 

@@ -80,6 +80,14 @@ tunables.register(
         "Measure coverage of the touched lines (Python, coverage.py).",
         kind=bool,
     ),
+    Tunable(
+        "sandbox.pytest_plugin_autoload",
+        False,
+        GROUP,
+        "Let pytest load every plugin installed beside Selfheal. Off: only the plugins the test "
+        "command names with -p, so the workspace's run is not slowed or changed by Selfheal's own.",
+        kind=bool,
+    ),
 )
 
 
