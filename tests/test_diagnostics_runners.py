@@ -77,3 +77,27 @@ def test_it_names_its_backends() -> None:
     assert {"local", "sandbox"} <= set(RUNNERS)
     with pytest.raises(RunnerError, match="No test runner"):
         get_runner("nope")
+
+
+def test_it_runs_the_tests_without_network(tmp_path: Path) -> None:
+    import socket
+
+    from healing.sandbox.backends import network_isolation
+
+    if not network_isolation():
+        pytest.skip("the kernel refuses unshare here")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        test = (
+            "import socket\n\n\n"
+            "def test_reaches_the_listener():\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=2).close()\n"
+        )
+        repo = repo_with(tmp_path / "r", {"test_net.py": test})
+        result = LocalRunner(timeout=60).run(_ws(repo))
+    [case] = result.cases
+    # Outside the namespace the connection would succeed; inside there is no such listener.
+    assert case.outcome == "failed", result.output_tail
+    assert "refused" in case.details.lower() or "unreachable" in case.details.lower(), case.details

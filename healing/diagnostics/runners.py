@@ -149,7 +149,8 @@ def _is_js(test_id: str) -> bool:
 
 @register_runner
 class LocalRunner(TestRunner):
-    """pytest and `node --test` in a subprocess on a scratch worktree. Not isolated."""
+    """pytest and `node --test` in a subprocess on a scratch worktree, with PARTIAL's namespaces
+    (no network, own PIDs) where the kernel allows; the file system is not isolated."""
 
     name = "local"
 
@@ -191,9 +192,13 @@ class LocalRunner(TestRunner):
         env = clean_env(work)
         if (tree / "src").is_dir():
             env["PYTHONPATH"] = str(tree / "src")  # the src/ layout, without installing the project
+        from healing.sandbox.backends import network_isolation
+
         try:
             return subprocess.run(
-                cmd,
+                # Own network and PID namespaces where the kernel allows, as PARTIAL isolation:
+                # a repository's tests run by our own diagnostics reach no network either.
+                [*network_isolation(), *cmd],
                 cwd=tree,
                 env=env,
                 capture_output=True,

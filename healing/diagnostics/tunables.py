@@ -11,8 +11,9 @@ register(
         "diagnostics.runner",
         "local",
         GROUP,
-        "Where diagnostic runs execute the tests: the isolated sandbox, or the direct local runner "
-        "(a scratch git worktree, not isolated).",
+        "Where diagnostic runs execute the tests: the sandbox (the workspace's isolation level and "
+        "limits), or the local runner (a scratch git worktree with no network and its own PIDs, "
+        "but the file system not isolated; it reports per-file coverage and JavaScript too).",
         kind=str,
         choices=("local", "sandbox"),
     ),

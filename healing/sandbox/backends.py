@@ -192,6 +192,11 @@ def _unshare_flags() -> tuple[list[str], str]:
     return [], "the kernel refuses unshare here: no network isolation"
 
 
+def network_isolation() -> list[str]:
+    """The `unshare` prefix PARTIAL puts before a command (empty where the kernel refuses)."""
+    return list(_unshare_flags()[0])
+
+
 @register
 class PartialIsolation(IsolationBackend):
     level = "partial"
