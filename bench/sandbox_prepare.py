@@ -80,13 +80,16 @@ def main() -> None:
             base_tree(repo, commit)
             ms = (time.perf_counter() - started) * 1000
             print(f"{count:>6} files: cached checkout of the commit (once per commit) {ms:8.1f} ms")
-        strategies = [("FULL (cached checkout + bound files)", mounted_tree)]
+        strategies = []
         ok, why = overlay_supported()
         if ok:
-            strategies.append(("PARTIAL/NONE (overlay of the cached checkout)", overlay_tree))
+            strategies.append(("overlay of the cached checkout (all levels here)", overlay_tree))
         else:
-            print(f"PARTIAL/NONE overlay unavailable here ({why}): they use a git worktree")
-        strategies.append(("fallback (git worktree)", scratch_tree))
+            print(f"no unprivileged overlay here ({why})")
+        strategies += [
+            ("read-only cached checkout + bound files (FULL without overlay)", mounted_tree),
+            ("git worktree (the fallback)", scratch_tree),
+        ]
         rows = []
         for label, prepare_tree in strategies:
             print(label)

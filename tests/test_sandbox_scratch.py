@@ -1,5 +1,6 @@
 """Scratch trees: each way of making one gives the patched commit, and none writes into the cached
-checkout or the repository, whatever the tests do. Real git, real mounts, real runs."""
+checkout or the repository, whatever the tests do (FULL's tree included: it is an overlay too
+where bubblewrap runs inside the overlay's namespace). Real git, real mounts, real runs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.test import override_settings
 from healing.sandbox import run_tests
 from healing.sandbox.backends import get_backend
 from healing.sandbox.scratch import base_tree, overlay_supported, overlay_tree
+from healing.sandbox_probe import bubblewrap_works
 from tests import factories
 
 needs_overlay = pytest.mark.skipif(
@@ -110,7 +112,16 @@ def test_it_applies_modifies_adds_deletes_and_renames_through_the_overlay(tmp_pa
 
 
 @needs_overlay
-@pytest.mark.parametrize("level", ["partial", "none"])
+@pytest.mark.parametrize(
+    "level",
+    [
+        pytest.param(
+            "full", marks=pytest.mark.skipif(not bubblewrap_works()[0], reason="no bubblewrap")
+        ),
+        "partial",
+        "none",
+    ],
+)
 def test_it_runs_on_the_overlay_and_leaves_the_cache_and_repo_untouched(
     db: Any, tmp_path: Path, level: str
 ) -> None:
@@ -133,6 +144,8 @@ def test_it_runs_on_the_overlay_and_leaves_the_cache_and_repo_untouched(
 def test_it_says_which_scratch_tree_each_backend_uses() -> None:
     assert "overlay" in get_backend("partial").available()[1]
     assert "overlay" in get_backend("none").available()[1]
+    if bubblewrap_works()[0]:
+        assert "overlay" in get_backend("full").available()[1]
 
 
 def test_it_falls_back_to_a_worktree_when_mount_cannot_take_the_path(

@@ -102,14 +102,28 @@ class FullIsolation(IsolationBackend):
     label = "Full (bubblewrap)"
 
     def available(self) -> tuple[bool, str]:
-        return bubblewrap_works()
+        ok, why = bubblewrap_works()
+        if not ok:
+            return ok, why
+        if _bwrap_on_overlay()[0]:
+            return ok, f"{why}; scratch tree: overlay of the cached checkout (writable)"
+        return ok, f"{why}; scratch tree: cached checkout, read-only, patched files bound over it"
 
     def prepare(
         self, repo: Path, commit: str, diff: str | None = None
     ) -> AbstractContextManager[Scratch]:
-        return mounted_tree(repo, commit, diff)
+        # Where bubblewrap can run inside the overlay's namespace, the tree is writable and a
+        # diff that adds or deletes files needs no worktree; otherwise, read-only binds.
+        return (overlay_tree if _bwrap_on_overlay()[0] else mounted_tree)(repo, commit, diff)
 
     def wrap(self, argv: list[str], *, scratch: Scratch, env: dict[str, str]) -> list[str]:
+        cmd = self._bwrap(argv, scratch=scratch, env=env)
+        if scratch.overlay is not None:
+            # The overlay is mounted in a namespace of our own, and bubblewrap started inside it.
+            return [*namespace_prefix(), *mount_and_run(scratch, cmd)]
+        return cmd
+
+    def _bwrap(self, argv: list[str], *, scratch: Scratch, env: dict[str, str]) -> list[str]:
         bwrap = shutil.which("bwrap") or "bwrap"
         cmd = [
             bwrap,
@@ -149,7 +163,12 @@ class FullIsolation(IsolationBackend):
             cmd += ["--ro-bind-try", path, path]
         for path in _toolchain_paths():
             cmd += ["--ro-bind", path, path]
-        cmd += ["--bind", str(scratch.root), str(scratch.root)]
+        if scratch.overlay is not None:
+            # Not the whole root: the overlay's upper and work directories stay out of reach.
+            for path in (scratch.tree, scratch.reports, scratch.home, scratch.tmp):
+                cmd += ["--bind", str(path), str(path)]
+        else:
+            cmd += ["--bind", str(scratch.root), str(scratch.root)]
         for source, target in scratch.binds:
             cmd += ["--ro-bind", str(source), str(target)]
         cmd += ["--chdir", str(scratch.tree)]
@@ -190,6 +209,41 @@ def _unshare_flags() -> tuple[list[str], str]:
         if out.returncode == 0:
             return flags, why
     return [], "the kernel refuses unshare here: no network isolation"
+
+
+@lru_cache(maxsize=1)
+def _bwrap_on_overlay() -> tuple[bool, str]:
+    """Whether bubblewrap runs inside the user and mount namespace that holds an overlay (a
+    nested user namespace): probed once, with a real overlay and a real bwrap."""
+    if not (overlay_supported()[0] and bubblewrap_works()[0]):
+        return False, "no overlay or no bubblewrap"
+    import tempfile
+
+    from .scratch import overlay_options, remove_tree
+
+    probe = Path(tempfile.mkdtemp(prefix="selfheal-ovl-"))
+    try:
+        for name in ("lower", "upper", "work", "tree", "reports", "home", "tmp"):
+            (probe / name).mkdir()
+        (probe / "lower" / "probe").write_text("lower\n")
+        scratch = Scratch(
+            root=probe,
+            tree=probe / "tree",
+            reports=probe / "reports",
+            home=probe / "home",
+            tmp=probe / "tmp",
+            overlay=overlay_options(probe / "lower", probe / "upper", probe / "work"),
+        )
+        argv = ["/bin/sh", "-c", "echo upper >> probe && cat probe"]
+        cmd = FullIsolation().wrap(argv, scratch=scratch, env={"PATH": "/usr/bin:/bin"})
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return False, str(exc)
+        ok = out.returncode == 0 and out.stdout.split() == ["lower", "upper"]
+        return ok, "" if ok else out.stderr.strip()[:200]
+    finally:
+        remove_tree(probe)
 
 
 def network_isolation() -> list[str]:
