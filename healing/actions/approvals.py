@@ -135,12 +135,11 @@ def _check_round(current: Modification, round_: int, seen_round: int | None) -> 
 
 
 def _apply_later(modification_id: int) -> None:
+    from ..queueing import send_later
     from ..sandbox.tasks import apply_modification
 
-    try:
-        apply_modification.delay(modification_id)
-    except Exception:  # noqa: BLE001 - approved is committed; the apply sweep picks it up later
-        log.warning("could not queue the apply of modification %s", modification_id, exc_info=True)
+    # approved is committed; if the broker is down the stalled-work sweeper sends it later.
+    send_later(apply_modification, modification_id)
 
 
 @transaction.atomic

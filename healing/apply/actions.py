@@ -147,9 +147,9 @@ def _send_back_to_validation(mod: Modification, actor: Actor, head: str) -> Modi
 
 
 def _revalidate(modification_id: int) -> None:
-    from celery import current_app
+    from ..queueing import send_later
 
-    current_app.send_task("healing.process_modification", args=[modification_id])
+    send_later("healing.process_modification", modification_id)
 
 
 def do_rollback(

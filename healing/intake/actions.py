@@ -8,6 +8,7 @@ from django.db import transaction
 
 from .. import breakers
 from ..actions import ConcurrentTransition, transition
+from ..actions.queue import do_reclaim_validation
 from ..models import InvalidTransition, Modification
 from ..models.modification import ModificationStatus
 from ..policy import assess_safety
@@ -24,10 +25,16 @@ def do_process_modification(modification_id: int) -> Modification | None:
     mod = Modification.objects.select_related("workspace").filter(pk=modification_id).first()
     if mod is None:
         return None
-    try:
-        transition(mod, S.VALIDATING, ACTOR, "validation started", expected_from=S.RECEIVED)
-    except (ConcurrentTransition, InvalidTransition):
-        return None  # someone else has it, or it has moved on (cancelled, blocked)
+    if mod.status == S.VALIDATING:
+        # Its worker went away mid-validation (or this is a duplicate delivery: then the claim
+        # is fresh and we leave it alone).
+        if not do_reclaim_validation(mod):
+            return None
+    else:
+        try:
+            transition(mod, S.VALIDATING, ACTOR, "validation started", expected_from=S.RECEIVED)
+        except (ConcurrentTransition, InvalidTransition):
+            return None  # someone else has it, or it has moved on (cancelled, blocked)
     try:
         report = run_pipeline(context_for(mod))
     except Exception as exc:  # noqa: BLE001 - our bug must not leave a patch in validating forever
@@ -116,6 +123,7 @@ def _conclude(mod: Modification, report: Report) -> Modification:
 
 
 def _enqueue_sandbox(modification_id: int) -> None:
+    from ..queueing import send_later
     from ..sandbox.tasks import sandbox_modification
 
-    sandbox_modification.delay(modification_id)
+    send_later(sandbox_modification, modification_id)

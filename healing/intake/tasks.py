@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from ..queueing import DATABASE_DOWN, RETRY_WHILE_DATABASE_DOWN
 from .actions import do_process_modification
 
 log = logging.getLogger(__name__)
@@ -13,7 +14,11 @@ log = logging.getLogger(__name__)
 __all__ = ["process_modification"]
 
 
-@shared_task(name="healing.process_modification")
+@shared_task(
+    name="healing.process_modification",
+    autoretry_for=DATABASE_DOWN,
+    **RETRY_WHILE_DATABASE_DOWN,
+)
 def process_modification(modification_id: int) -> str | None:
     """received → validating → rejected | blocked | sandboxing. Returns the new status (None: the
     modification is gone or another worker has it)."""
