@@ -12,6 +12,7 @@ from ..actions.queue import do_reclaim_validation
 from ..models import InvalidTransition, Modification
 from ..models.modification import ModificationStatus
 from ..policy import assess_safety
+from ..queueing import DATABASE_DOWN
 from ..validation import Finding, Report, StageResult, context_for, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ def do_process_modification(modification_id: int) -> Modification | None:
             return None  # someone else has it, or it has moved on (cancelled, blocked)
     try:
         report = run_pipeline(context_for(mod))
+    except DATABASE_DOWN:
+        raise  # not the patch's fault: the task retries, the row stays in validating
     except Exception as exc:  # noqa: BLE001 - our bug must not leave a patch in validating forever
         log.exception("validation of modification %s crashed", modification_id)
         report = _crashed(mod, exc)
