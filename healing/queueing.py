@@ -34,6 +34,9 @@ def send_later(task: Any, *args: Any, **options: Any) -> bool:
     """Send `task` (a task object or a registered task name) with `args`. False if it could not
     be sent; the caller's row stays as committed for the sweeper to find."""
     name = task if isinstance(task, str) else task.name
+    # Nobody reads these results, and asking for one subscribes to the result backend (Redis)
+    # with its own long retry policy: about 20 s of a hung request while Redis is down.
+    options.setdefault("ignore_result", True)
     try:
         if isinstance(task, str):
             # A task this process has imported runs through apply_async (which honours eager

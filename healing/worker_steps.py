@@ -20,6 +20,6 @@ class RequeueStalledOnConnect(bootsteps.StartStopStep):
     def start(self, c: Any) -> None:
         try:
             # Sent, not run here: the sweep reads the database, and the consumer must not block.
-            c.app.send_task("healing.requeue_stalled", retry=False)
+            c.app.send_task("healing.requeue_stalled", retry=False, ignore_result=True)
         except Exception:  # noqa: BLE001 - the beat entry sweeps again within a minute
             log.warning("could not queue the stalled-work sweep at connect", exc_info=True)
