@@ -136,3 +136,21 @@ def test_it_is_on_the_beat_schedule() -> None:
 
     assert BEAT_SCHEDULE["healing.requeue_stalled"]["task"] == requeue_stalled.name
     assert BEAT_SCHEDULE["healing.requeue_stalled"]["schedule"] <= 60
+
+
+def test_it_validates_a_patch_the_apply_sent_back_at_once_and_once(
+    agent: Any, workspace: Any
+) -> None:
+    from healing.actions import transition
+
+    mod = _submit(agent)
+    _stall(mod, "approved", 10)
+    mod.refresh_from_db()
+    # What the apply does when HEAD moved: approved → validating, then the task with that time.
+    transition(mod, "validating", "system", "stale: HEAD moved", expected_from="approved")
+    handed_over_at = mod.status_changed_at.isoformat()
+
+    assert process_modification.run(mod.pk) is None  # a plain duplicate: not stalled, left be
+    assert process_modification.run(mod.pk, handed_over_at) == "sandboxing"
+    assert process_modification.run(mod.pk, handed_over_at) is None  # delivered twice: once
+    assert not AuditEvent.objects.for_modification(mod.pk).filter(kind="modification.reclaimed")

@@ -12,7 +12,7 @@ sandbox's claim in Redis), so the loser of the race does nothing.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -80,12 +80,16 @@ def do_requeue_stalled() -> list[tuple[int, str]]:
 
 
 @transaction.atomic
-def do_reclaim_validation(mod: Modification) -> bool:
-    """Take over a modification left in `validating` by a worker that went away (killed, or the
-    database vanished before it could conclude). Only once it has been stalled for the requeue
-    age, and only one taker: the UPDATE is conditional on the claim time we read, so a second
-    delivery of the same task finds a newer claim time and does nothing."""
-    if mod.status != S.VALIDATING or mod.status_changed_at >= timezone.now() - requeue_age():
+def do_reclaim_validation(mod: Modification, handed_over_at: datetime | None = None) -> bool:
+    """Take a modification that is already in `validating`: one the apply sent back to
+    validation (`handed_over_at` is the time of that transition, carried by the task), or one a
+    worker left there when it went away (killed, or the database vanished before it could
+    conclude), once stalled for the requeue age. Only one taker: the UPDATE is conditional on the
+    claim time we read, so a second delivery of the same task finds a newer one and does nothing."""
+    if mod.status != S.VALIDATING:
+        return False
+    handed_over = handed_over_at is not None and handed_over_at == mod.status_changed_at
+    if not handed_over and mod.status_changed_at >= timezone.now() - requeue_age():
         return False
     now = timezone.now()
     updated = Modification.objects.filter(
@@ -95,6 +99,8 @@ def do_reclaim_validation(mod: Modification) -> bool:
         return False
     stalled_since = mod.status_changed_at
     mod.status_changed_at = now
+    if handed_over:
+        return True  # the transition into validating was recorded by the one who sent it
     record_event(
         "modification.reclaimed",
         ACTOR,

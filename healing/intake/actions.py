@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.db import transaction
 
@@ -20,16 +21,20 @@ S = ModificationStatus
 ACTOR = "system:intake"
 
 
-def do_process_modification(modification_id: int) -> Modification | None:
+def do_process_modification(
+    modification_id: int, handed_over_at: datetime | None = None
+) -> Modification | None:
     """Claim received → validating, run the stages, assess safety, run the intake pre-flight,
-    then → rejected | blocked | sandboxing (and queue the sandbox after commit)."""
+    then → rejected | blocked | sandboxing (and queue the sandbox after commit).
+    `handed_over_at`: the patch was put in validating by someone else (the apply found HEAD had
+    moved) at that time; see do_reclaim_validation."""
     mod = Modification.objects.select_related("workspace").filter(pk=modification_id).first()
     if mod is None:
         return None
     if mod.status == S.VALIDATING:
         # Its worker went away mid-validation (or this is a duplicate delivery: then the claim
         # is fresh and we leave it alone).
-        if not do_reclaim_validation(mod):
+        if not do_reclaim_validation(mod, handed_over_at):
             return None
     else:
         try:
