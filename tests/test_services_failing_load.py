@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from glob import glob
 from pathlib import Path
@@ -35,6 +36,27 @@ from tests.test_services_failing import ROOT, _free_port, _stop, _wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 WAITING = {"received", "validating"}
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "var" / "screenshots"
+
+
+@contextmanager
+def _browser() -> Iterator[Any]:
+    """Headless Debian Chromium, or None where it is not installed. No ORM inside: Playwright runs
+    an event loop in this thread."""
+    if not Path(CHROMIUM).exists():
+        yield None
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def _request(
@@ -123,10 +145,27 @@ def test_it_accepts_patches_while_the_broker_is_down_and_processes_each_once(
         ids = [payload["id"] for _, payload, _ in answers]
         assert Modification.objects.filter(pk__in=ids, status="received").count() == len(ids)
 
-        private_redis.unlink(missing_ok=True)
-        redis_process = embedded_redis.start(private_redis)
-        status, body, to_200 = _wait_for(port, 200, 90)
-        assert status == 200, body
+        with _browser() as browser:
+            page = browser.new_page() if browser is not None else None
+            if page is not None:  # the banner on screen, in a real browser, on a public page
+                page.goto(f"http://127.0.0.1:{port}/login/")
+                banner = page.locator("#service-banner")
+                banner.wait_for(state="visible", timeout=20_000)
+                banner_text = banner.inner_text()
+                assert "Service down: broker (Redis)" in banner_text, banner_text
+                assert "new patches are accepted" in banner_text, banner_text
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / "service-banner-broker-down.png"))
+            private_redis.unlink(missing_ok=True)
+            redis_process = embedded_redis.start(private_redis)
+            status, body, to_200 = _wait_for(port, 200, 90)
+            assert status == 200, body
+            if page is not None:
+                page.evaluate("window.selfhealService.check()")  # not waiting out the 15 s poll
+                page.locator("#service-banner").wait_for(state="hidden", timeout=20_000)
+                print(f"\nbanner while Redis was down: {banner_text!r}; hidden once it was back")
+            else:
+                print("\nbanner not checked in a browser: Debian's chromium is not installed")
 
         started = time.monotonic()
         while time.monotonic() < started + 120:
