@@ -374,6 +374,10 @@ def test_it_answers_503_while_postgresql_is_down_and_loses_nothing(
             time.sleep(0.1)
         assert len(load.accepted()) >= 5, load.answers
 
+        in_flight = _pg_rows(
+            private_postgres.url(),
+            "select count(*) from healing_modification where status in ('received', 'validating')",
+        )[0][0]
         stopped_at = time.monotonic()
         private_postgres.stop_immediately()
         status, body, to_503 = _wait_for(port, 503, 30)
@@ -447,7 +451,8 @@ def test_it_answers_503_while_postgresql_is_down_and_loses_nothing(
         )[0][0]
         stored_though_refused = [a[0] for a in refused if a[0] in stored]
         print(
-            f"\npostgres stopped (immediate) under load: /healthz 503 naming the database after "
+            f"\npostgres stopped (immediate) under load with {in_flight} accepted patches not yet "
+            f"validated: /healthz 503 naming the database after "
             f"{to_503:.1f} s; {len(during)} posts during the outage: "
             f"{sum(1 for a in during if a[1] == 201)} accepted, {len(refused)} answered 503 "
             f"(slowest {max(a[3] for a in during):.2f} s; stored anyway: {stored_though_refused}); "
