@@ -8,7 +8,6 @@ Idempotent: a second click by the same person changes nothing and says so.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +21,6 @@ from ..roles import Role, has_role
 from .audit import record_event
 from .modifications import ConcurrentTransition, transition
 
-log = logging.getLogger(__name__)
 S = ModificationStatus
 # After approval the patch moves on by itself; a repeated approval of it is not an error.
 _PAST_APPROVAL = frozenset({S.APPROVED, S.APPLYING, S.APPLIED})
