@@ -8,7 +8,6 @@ second worker or a repeated signal never sends the same notice twice.
 from __future__ import annotations
 
 import json
-import logging
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +20,6 @@ from django.db import IntegrityError, transaction
 from healing import tunables
 from healing.models import AuditEvent
 from healing.roles import Role
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,12 +99,12 @@ def queue_notice(event: AuditEvent) -> None:
     event_id = event.pk
 
     def _send() -> None:
+        from healing.queueing import send_later
+
         from .tasks import send_notifications
 
-        try:
-            send_notifications.delay(event_id)
-        except Exception:  # noqa: BLE001 - a down broker must not fail the committed change
-            log.warning("could not queue the notice for event %s", event_id, exc_info=True)
+        # A down broker must not fail (nor, via the result backend's retries, stall) the change.
+        send_later(send_notifications, event_id)
 
     transaction.on_commit(_send)
 

@@ -10,7 +10,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from kombu import Connection
 
 CheckResult = dict[str, Any]
@@ -104,13 +104,19 @@ def check_sandbox() -> CheckResult:
     result["capabilities"] = caps
     from .models import Workspace
 
+    try:
+        required = list(Workspace.objects.active().values_list("name", "isolation_level"))
+    except DatabaseError:
+        # The database check reports that; the sandbox itself is not down.
+        required = []
+        result["detail"] = "workspaces unknown: database unreachable; "
     unmet = [
         f"{name} needs {level}"
-        for name, level in Workspace.objects.active().values_list("name", "isolation_level")
+        for name, level in required
         if not caps["levels"].get(level, {}).get("available")
     ]
     result["ok"] = not unmet
-    result["detail"] = f"best isolation: {caps['best']}" + (
+    result["detail"] += f"best isolation: {caps['best']}" + (
         f"; blocked: {', '.join(unmet)}" if unmet else ""
     )
     return result

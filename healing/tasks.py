@@ -15,3 +15,11 @@ from .scoring.tasks import *  # noqa: F403
 def ping_broadcast(group: str, payload: dict) -> bool:
     """Proves the wiring end to end: a worker emits an event that reaches websocket clients."""
     return send_now(group, "ping", payload)
+
+
+@shared_task(name="healing.requeue_stalled")
+def requeue_stalled() -> list:
+    """Send again the work of modifications stalled past `queue.requeue_after_seconds`."""
+    from .actions.queue import do_requeue_stalled
+
+    return do_requeue_stalled()

@@ -161,4 +161,16 @@ register(
         max=16 * 1024 * 1024,
         unit="bytes",
     ),
+    Tunable(
+        "queue.requeue_after_seconds",
+        60,
+        "Queue",
+        "A patch waiting this long in received, validating, sandboxing or approved with no worker "
+        "on it is sent to the workers again (after a broker or database outage). Duplicates are "
+        "harmless: each stage claims its work once.",
+        kind=int,
+        min=1,
+        max=24 * 3600,
+        unit="s",
+    ),
 )

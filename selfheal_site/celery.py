@@ -9,11 +9,14 @@ import os
 from celery import Celery
 from celery.signals import worker_process_init, worker_ready
 
+from healing.worker_steps import RequeueStalledOnConnect
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "selfheal_site.settings")
 
 app = Celery("selfheal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.steps["consumer"].add(RequeueStalledOnConnect)
 
 SCHEDULE_MODULES = ("healing.schedules", "monitoring.schedules", "approvals.schedules")
 

@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from healing.views import healthz
 
+handler500 = "healing.middleware.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

@@ -61,6 +61,18 @@ def git_repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def private_redis() -> Any:
+    """A socket path for a private embedded redis-server (tests that kill and restart Redis)."""
+    import shutil
+    import tempfile
+
+    # A short path: unix socket paths are limited to about 100 characters.
+    folder = Path(tempfile.mkdtemp(prefix="shr-"))
+    yield folder / "redis.sock"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
 def workspace(db: Any, git_repo: Path) -> Any:
     return factories.make_workspace(git_repo, name="demo")
 

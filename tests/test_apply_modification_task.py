@@ -86,3 +86,16 @@ def test_it_does_nothing_for_a_patch_that_is_not_approved(db: Any, tmp_path: Pat
         ws, diff=FIX, status="awaiting_approval", base_commit=ws.head_commit()
     )
     assert apply_modification(mod.pk) is None
+
+
+def test_it_applies_once_when_the_sweeper_sends_it_twice(db: Any, tmp_path: Path) -> None:
+    from healing.models import AuditEvent
+
+    mod = _sandboxed(tmp_path)
+    commits_before = factories.git(mod.workspace.repo_path, "rev-list", "--count", "HEAD")
+    assert apply_modification(mod.pk) == "applied"
+    assert apply_modification(mod.pk) is None  # the requeued duplicate
+    commits_after = factories.git(mod.workspace.repo_path, "rev-list", "--count", "HEAD")
+    assert int(commits_after) == int(commits_before) + 1
+    applying = AuditEvent.objects.for_modification(mod.pk).filter(to_state="applying")
+    assert applying.count() == 1

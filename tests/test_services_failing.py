@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,14 +68,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-@pytest.fixture
-def private_redis() -> Iterator[Path]:
-    # A short path: unix socket paths are limited to about 100 characters.
-    folder = Path(tempfile.mkdtemp(prefix="shr-"))
-    yield folder / "redis.sock"
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_it_reports_the_broker_down_and_recovers_by_itself(

@@ -8,7 +8,6 @@ Idempotent: a second click by the same person changes nothing and says so.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +21,6 @@ from ..roles import Role, has_role
 from .audit import record_event
 from .modifications import ConcurrentTransition, transition
 
-log = logging.getLogger(__name__)
 S = ModificationStatus
 # After approval the patch moves on by itself; a repeated approval of it is not an error.
 _PAST_APPROVAL = frozenset({S.APPROVED, S.APPLYING, S.APPLIED})
@@ -135,12 +133,11 @@ def _check_round(current: Modification, round_: int, seen_round: int | None) -> 
 
 
 def _apply_later(modification_id: int) -> None:
+    from ..queueing import send_later
     from ..sandbox.tasks import apply_modification
 
-    try:
-        apply_modification.delay(modification_id)
-    except Exception:  # noqa: BLE001 - approved is committed; the apply sweep picks it up later
-        log.warning("could not queue the apply of modification %s", modification_id, exc_info=True)
+    # approved is committed; if the broker is down the stalled-work sweeper sends it later.
+    send_later(apply_modification, modification_id)
 
 
 @transaction.atomic

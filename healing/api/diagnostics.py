@@ -316,9 +316,10 @@ class TestGen(APIView):
                 )
             module = candidates[0]
         from healing.diagnostics.tasks import generate_tests
+        from healing.queueing import send_later
 
         user_id = request.user.pk
-        transaction.on_commit(lambda: generate_tests.delay(workspace.pk, module, user_id))
+        transaction.on_commit(lambda: send_later(generate_tests, workspace.pk, module, user_id))
         return Response(
             {"workspace": workspace.name, "module": module, "queued": True},
             status=status.HTTP_202_ACCEPTED,

@@ -142,14 +142,16 @@ def _send_back_to_validation(mod: Modification, actor: Actor, head: str) -> Modi
     reason = f"stale: HEAD is {head[:10]}, the patch was checked against {mod.base_commit[:10] or 'nothing'}"
     with transaction.atomic():
         transition(mod, S.VALIDATING, actor, reason, expected_from=S.APPROVED)
-        transaction.on_commit(lambda: _revalidate(mod.pk))
+        handed_over_at = mod.status_changed_at.isoformat()
+        transaction.on_commit(lambda: _revalidate(mod.pk, handed_over_at))
     return mod
 
 
-def _revalidate(modification_id: int) -> None:
-    from celery import current_app
+def _revalidate(modification_id: int, handed_over_at: str) -> None:
+    from ..queueing import send_later
 
-    current_app.send_task("healing.process_modification", args=[modification_id])
+    # The transition time lets exactly one delivery take the patch (it is in validating already).
+    send_later("healing.process_modification", modification_id, handed_over_at)
 
 
 def do_rollback(

@@ -45,9 +45,10 @@ def do_request_run(
         to_state=run.status,
         data={"run_id": run.pk, "trigger": trigger},
     )
+    from ..queueing import send_later
     from .tasks import run_diagnostics
 
-    transaction.on_commit(lambda: run_diagnostics.delay(run.pk))
+    transaction.on_commit(lambda: send_later(run_diagnostics, run.pk))
     return run
 
 

@@ -113,6 +113,7 @@ def _duplicate(patch_id: str) -> IntakeError:
 
 
 def _enqueue(modification_id: int) -> None:
+    from ..queueing import send_later
     from .tasks import process_modification
 
-    process_modification.delay(modification_id)
+    send_later(process_modification, modification_id)

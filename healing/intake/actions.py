@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.db import transaction
 
 from .. import breakers
 from ..actions import ConcurrentTransition, transition
+from ..actions.queue import do_reclaim_validation
 from ..models import InvalidTransition, Modification
 from ..models.modification import ModificationStatus
 from ..policy import assess_safety
+from ..queueing import DATABASE_DOWN
 from ..validation import Finding, Report, StageResult, context_for, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -18,18 +21,30 @@ S = ModificationStatus
 ACTOR = "system:intake"
 
 
-def do_process_modification(modification_id: int) -> Modification | None:
+def do_process_modification(
+    modification_id: int, handed_over_at: datetime | None = None
+) -> Modification | None:
     """Claim received → validating, run the stages, assess safety, run the intake pre-flight,
-    then → rejected | blocked | sandboxing (and queue the sandbox after commit)."""
+    then → rejected | blocked | sandboxing (and queue the sandbox after commit).
+    `handed_over_at`: the patch was put in validating by someone else (the apply found HEAD had
+    moved) at that time; see do_reclaim_validation."""
     mod = Modification.objects.select_related("workspace").filter(pk=modification_id).first()
     if mod is None:
         return None
-    try:
-        transition(mod, S.VALIDATING, ACTOR, "validation started", expected_from=S.RECEIVED)
-    except (ConcurrentTransition, InvalidTransition):
-        return None  # someone else has it, or it has moved on (cancelled, blocked)
+    if mod.status == S.VALIDATING:
+        # Its worker went away mid-validation (or this is a duplicate delivery: then the claim
+        # is fresh and we leave it alone).
+        if not do_reclaim_validation(mod, handed_over_at):
+            return None
+    else:
+        try:
+            transition(mod, S.VALIDATING, ACTOR, "validation started", expected_from=S.RECEIVED)
+        except (ConcurrentTransition, InvalidTransition):
+            return None  # someone else has it, or it has moved on (cancelled, blocked)
     try:
         report = run_pipeline(context_for(mod))
+    except DATABASE_DOWN:
+        raise  # not the patch's fault: the task retries, the row stays in validating
     except Exception as exc:  # noqa: BLE001 - our bug must not leave a patch in validating forever
         log.exception("validation of modification %s crashed", modification_id)
         report = _crashed(mod, exc)
@@ -116,6 +131,7 @@ def _conclude(mod: Modification, report: Report) -> Modification:
 
 
 def _enqueue_sandbox(modification_id: int) -> None:
+    from ..queueing import send_later
     from ..sandbox.tasks import sandbox_modification
 
-    sandbox_modification.delay(modification_id)
+    send_later(sandbox_modification, modification_id)

@@ -55,6 +55,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 TERMINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 IN_FLIGHT = frozenset({S.RECEIVED, S.VALIDATING, S.SANDBOXING, S.APPLYING})
+# The states a Celery task moves a modification out of; the stalled-work sweeper re-sends these.
+# (applying is not here: apply recovery at worker start resolves it from the journal.)
+QUEUED = frozenset({S.RECEIVED, S.VALIDATING, S.SANDBOXING, S.APPROVED})
 
 
 class InvalidTransition(Exception):
@@ -122,6 +125,12 @@ class ModificationQuerySet(models.QuerySet["Modification"]):
 
     def applied(self) -> ModificationQuerySet:
         return self.filter(status=S.APPLIED)
+
+    def stalled(self, older_than: timedelta) -> ModificationQuerySet:
+        """Waiting for a worker (queued, or claimed by one that died) longer than `older_than`."""
+        return self.filter(
+            status__in=QUEUED, status_changed_at__lt=timezone.now() - older_than
+        ).order_by("status_changed_at", "pk")
 
     def for_workspace(self, workspace_id: int) -> ModificationQuerySet:
         return self.filter(workspace_id=workspace_id)

@@ -12,6 +12,7 @@ from ..actions import transition
 from ..broadcast import send_now, workspace_group
 from ..models import Modification, ModificationStatus, SandboxRunKind
 from ..policy import decide_after_sandbox
+from ..queueing import send_later
 from . import IsolationUnavailable, run_tests, store_run
 
 log = logging.getLogger(__name__)
@@ -60,5 +61,5 @@ def run_sandbox_stage(mod: Modification) -> Modification:
         if status == S.APPROVED:
             from .tasks import apply_modification
 
-            transaction.on_commit(lambda: apply_modification.delay(mod.pk))
+            transaction.on_commit(lambda: send_later(apply_modification, mod.pk))
     return mod

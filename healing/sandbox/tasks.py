@@ -9,8 +9,10 @@ from celery import shared_task
 from django.db import transaction
 
 from .. import tunables
+from ..actions import ConcurrentTransition
 from ..apply import signals  # noqa: F401 - connects recovery to worker_ready
 from ..models import Modification, ModificationStatus
+from ..queueing import DATABASE_DOWN, RETRY_WHILE_DATABASE_DOWN, send_later
 
 S = ModificationStatus
 
@@ -22,13 +24,24 @@ def _claim(name: str, modification_id: int, seconds: int) -> bool:
     return bool(_client().set(f"selfheal:claim:{name}:{modification_id}", "1", nx=True, ex=seconds))
 
 
+def is_claimed(name: str, modification_id: int) -> bool:
+    """A live worker holds this modification's stage (the claim expires if the worker died)."""
+    from .stop import _client
+
+    return bool(_client().exists(f"selfheal:claim:{name}:{modification_id}"))
+
+
 def _release(name: str, modification_id: int) -> None:
     from .stop import _client
 
     _client().delete(f"selfheal:claim:{name}:{modification_id}")
 
 
-@shared_task(name="healing.sandbox_modification")
+@shared_task(
+    name="healing.sandbox_modification",
+    autoretry_for=DATABASE_DOWN,
+    **RETRY_WHILE_DATABASE_DOWN,
+)
 def sandbox_modification(modification_id: int) -> str | None:
     """sandboxing → rejected | awaiting_approval | approved (and then apply) | blocked."""
     from .stage import run_sandbox_stage
@@ -59,13 +72,15 @@ def apply_modification(self: Any, modification_id: int) -> str | None:
         do_apply(mod)
     except WorkspaceBusy as exc:
         raise self.retry(exc=exc, countdown=5) from exc
+    except ConcurrentTransition:
+        return None  # a duplicate send (the sweeper) lost the race: the other one applies it
     if mod.status != S.APPLIED:
         return mod.status
     problem = verify_tests(mod)
     if problem:
         return auto_rollback(mod, problem).status
     window = tunables.get("apply.health_window_s", mod.workspace)
-    transaction.on_commit(lambda: watch_application.delay(mod.pk, time.time() + window))
+    transaction.on_commit(lambda: send_later(watch_application, mod.pk, time.time() + window))
     return mod.status
 
 

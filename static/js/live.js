@@ -49,6 +49,7 @@
     };
     socket.onclose = function (event) {
       clearInterval(pingTimer);
+      dispatch("close", {code: event.code}, null);
       if (event.code === 4401 || event.code === 4403) {
         setState("offline", "offline: not allowed");
         return;
