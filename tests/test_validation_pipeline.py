@@ -162,6 +162,19 @@ def test_it_refuses_a_diff_that_does_not_apply_to_head(repo_ws: Any) -> None:
     assert "diff.does_not_apply" in rules(report) and report.rejected
 
 
+def test_it_files_gits_verdict_under_the_diff_stage_before_the_risk_is_assessed(
+    repo_ws: Any,
+) -> None:
+    # git apply --check runs beside the later stages; its finding must still land in the diff
+    # stage's result and count in the risk level (a clean diff would be "none").
+    diff = "--- a/app.py\n+++ b/app.py\n@@ -6 +6 @@\n-    return nothing\n+    return cmd\n"
+    report = run(repo_ws, diff)
+    by_stage = {r.name: {f.rule for f in r.findings} for r in report.results}
+    assert "diff.does_not_apply" in by_stage["diff"]
+    assert report.ctx.risk_level == "low"
+    assert not report.ctx.background
+
+
 def test_it_finds_weakened_tests(repo_ws: Any) -> None:
     diff = "--- a/tests/test_app.py\n+++ b/tests/test_app.py\n@@ -1,3 +1,2 @@\n def test_a():\n     assert 1\n-    assert 2\n"
     assert "tests.assertions_removed" in rules(run(repo_ws, diff))

@@ -98,7 +98,27 @@ def run_pipeline(ctx: ValidationContext) -> Report:
         )
         ctx.risk_level = "none"
         return report
-    for stage in stages():
-        report.results.append(stage(ctx))
+    pending: list[tuple[Stage, StageResult]] = []
+    try:
+        for stage in stages():
+            if stage.needs_all_findings:
+                _settle(pending, ctx)
+            result = stage(ctx)
+            report.results.append(result)
+            pending.append((stage, result))
+    finally:
+        _settle(pending, ctx)
     report.duration_ms = (time.perf_counter() - started) * 1000
     return report
+
+
+def _settle(pending: list[tuple[Stage, StageResult]], ctx: ValidationContext) -> None:
+    """Collect what earlier stages left running (the diff stage's `git apply --check` overlaps
+    the syntax and danger stages) into their own results."""
+    for stage, result in pending:
+        waited = time.perf_counter()
+        late = stage.settle(ctx)
+        result.duration_ms += (time.perf_counter() - waited) * 1000
+        result.findings.extend(late)
+        ctx.findings.extend(late)
+    pending.clear()

@@ -63,6 +63,7 @@ class AnomalyStage(Stage):
     name = "anomaly"
     order = 70
     title = "Anomaly detection"
+    needs_all_findings = True  # the risk level is assessed over every finding
 
     def run(self, ctx: ValidationContext) -> list[Finding]:
         limits = tunables.get_many(

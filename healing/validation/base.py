@@ -9,6 +9,7 @@ files as they would be after the patch, syntax trees).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -125,6 +126,8 @@ class ValidationContext:
     severity: str = ""
     classification_note: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    # Work a stage left running in the background (stage name → collect its findings).
+    background: dict[str, Callable[[], list[Finding]]] = field(default_factory=dict)
 
     def readable_files(self) -> list[FileChange]:
         return [f for f in self.files if not f.hostile]
@@ -156,9 +159,17 @@ class Stage:
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
     order: ClassVar[int] = 100  # stages run by ascending order; later ones read earlier results
+    # Reads every finding so far (risk, classification): background work is settled before it.
+    needs_all_findings: ClassVar[bool] = False
 
     def run(self, ctx: ValidationContext) -> list[Finding]:
         raise NotImplementedError
+
+    def settle(self, ctx: ValidationContext) -> list[Finding]:
+        """The findings of work `run` left in the background (ctx.background), once it is done;
+        the pipeline calls this before the first stage that needs all findings."""
+        collect = ctx.background.pop(self.name, None)
+        return collect() if collect is not None else []
 
     def data(self, ctx: ValidationContext) -> dict[str, Any]:
         """Figures the stage wants stored beside its findings."""

@@ -268,7 +268,8 @@ class PathStage(Stage):
 class DiffIntegrityStage(Stage):
     """The diff applies cleanly to the workspace's current HEAD; rebuild the files after it.
 
-    `git cat-file --batch` (the HEAD blobs) and `git apply --check` run side by side."""
+    `git apply --check` runs in the background beside the HEAD blobs' reading and the stages
+    after this one; its findings join this stage's before risk is assessed (`settle`)."""
 
     name = "diff"
     order = 20
@@ -309,8 +310,6 @@ class DiffIntegrityStage(Stage):
             )
             checker.start()
         blobs = read_blobs(repo, head, [c.old_path for c in readable if c.old_path])
-        if checker is not None:
-            checker.join()
         patched_by_path = {
             change.path: patched
             for change, patched in zip(ctx.files, ctx.patchset or [], strict=False)
@@ -333,17 +332,24 @@ class DiffIntegrityStage(Stage):
                 continue
             patched = patched_by_path.get(change.path)
             change.after = apply_hunks(change.before, patched) if patched is not None else None
-        if not any(f.blocking for f in findings):
-            for file, line, message in apply_errors:
-                findings.append(
-                    Finding(
-                        "high", message, "diff.does_not_apply", file=file, line=line, blocking=True
-                    )
-                )
+        if checker is not None and not any(f.blocking for f in findings):
+            # git's verdict is collected later (settle), so that the check runs beside the
+            # syntax and danger stages instead of before them.
+            ctx.background[self.name] = lambda: _apply_findings(checker, apply_errors)
         return findings
 
     def data(self, ctx: ValidationContext) -> dict[str, object]:
         return {"head_commit": ctx.head_commit, "files": [c.path for c in ctx.files]}
+
+
+def _apply_findings(
+    checker: threading.Thread, apply_errors: list[tuple[str, int | None, str]]
+) -> list[Finding]:
+    checker.join()
+    return [
+        Finding("high", message, "diff.does_not_apply", file=file, line=line, blocking=True)
+        for file, line, message in apply_errors
+    ]
 
 
 def resolve_head(repo: Path) -> str:
