@@ -18,8 +18,12 @@ def ping_broadcast(group: str, payload: dict) -> bool:
 
 
 @shared_task(name="healing.requeue_stalled")
-def requeue_stalled() -> list:
-    """Send again the work of modifications stalled past `queue.requeue_after_seconds`."""
-    from .actions.queue import do_requeue_stalled
+def requeue_stalled() -> dict[str, list]:
+    """Send again the work of modifications and diagnostic runs stalled past
+    `queue.requeue_after_seconds`."""
+    from .actions.queue import do_requeue_stalled, do_requeue_stalled_diagnostics
 
-    return do_requeue_stalled()
+    return {
+        "modifications": do_requeue_stalled(),
+        "diagnostic_runs": do_requeue_stalled_diagnostics(),
+    }

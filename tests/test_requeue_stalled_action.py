@@ -154,3 +154,29 @@ def test_it_validates_a_patch_the_apply_sent_back_at_once_and_once(
     assert process_modification.run(mod.pk, handed_over_at) == "sandboxing"
     assert process_modification.run(mod.pk, handed_over_at) is None  # delivered twice: once
     assert not AuditEvent.objects.for_modification(mod.pk).filter(kind="modification.reclaimed")
+
+
+def test_it_sends_a_stalled_diagnostic_run_again_and_it_runs_once(
+    workspace: Any, operator: Any, tmp_path: Any
+) -> None:
+    from healing.actions.queue import do_requeue_stalled_diagnostics
+    from healing.diagnostics.actions import do_request_run
+    from healing.diagnostics.tasks import run_diagnostics
+    from healing.models import DiagnosticRun
+
+    # Not a transactional test: the on_commit send never happens, as when the broker is down.
+    lost = do_request_run(workspace, operator)
+    DiagnosticRun.objects.filter(pk=lost.pk).update(
+        created_at=timezone.now() - timedelta(seconds=120)
+    )
+    other = factories.make_workspace(factories.make_git_repo(tmp_path / "other"))
+    recent = do_request_run(other, operator)
+
+    assert do_requeue_stalled_diagnostics() == [lost.pk]
+
+    events = AuditEvent.objects.filter(kind="diagnostics.requeued")
+    assert [e.data["run_id"] for e in events] == [lost.pk]
+    assert run_diagnostics.run(lost.pk) in {"done", "failed"}
+    assert run_diagnostics.run(lost.pk) is None  # a duplicate delivery finds it taken
+    recent.refresh_from_db()
+    assert recent.status == "queued"

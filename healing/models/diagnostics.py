@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -110,6 +112,12 @@ class DiagnosticRunQuerySet(models.QuerySet["DiagnosticRun"]):
 
     def finished(self) -> DiagnosticRunQuerySet:
         return self.filter(status=RunStatus.DONE)
+
+    def stalled(self, older_than: timedelta) -> DiagnosticRunQuerySet:
+        """Queued longer than `older_than`: its task was never sent (the broker was down)."""
+        return self.filter(
+            status=RunStatus.QUEUED, created_at__lt=timezone.now() - older_than
+        ).order_by("created_at", "pk")
 
 
 class DiagnosticRun(models.Model):
