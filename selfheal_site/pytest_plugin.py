@@ -20,6 +20,8 @@ import pytest
 _process: subprocess.Popen[bytes] | None = None
 
 _tmp = tempfile.mkdtemp(prefix="selfheal-test-")
+# Traversable by the other users a test runs programs as (a private PostgreSQL runs as postgres).
+os.chmod(_tmp, 0o755)  # noqa: S103
 os.environ["TMPDIR"] = tempfile.tempdir = _tmp
 
 if not os.environ.get("REDIS_URL"):

@@ -373,16 +373,21 @@ def _sandboxes_of(repo: Path) -> set[Path]:
 
     from healing.sandbox.scratch import _cache_root
 
-    base = str(_cache_root(repo))  # full: the cached checkout bwrap binds over the tree
+    base = str(_cache_root(repo))  # the repository's cached checkouts
     found = set()
     for proc in psutil.process_iter():
         try:
             cwd = Path(proc.cwd())
             if not cwd.parent.name.startswith("selfheal-sbx-"):
                 continue
-            git_file = cwd / ".git"  # partial: a git worktree of the repository
-            if any(base in a for a in proc.cmdline()) or (
-                git_file.is_file() and str(repo) in git_file.read_text()
+            git_file = cwd / ".git"  # a git worktree of the repository (the fallback)
+            # An overlay over a cached checkout shows in the process's mounts; FULL without an
+            # overlay binds the cached checkout (its command line names it).
+            mounts = Path(f"/proc/{proc.pid}/mountinfo").read_text()
+            if (
+                base in mounts
+                or any(base in a for a in proc.cmdline())
+                or (git_file.is_file() and str(repo) in git_file.read_text())
             ):
                 found.add(cwd.parent)
         except (psutil.Error, OSError):
