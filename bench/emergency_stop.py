@@ -20,16 +20,8 @@ from typing import Any
 
 import _env
 
-SLEEPER = """--- /dev/null
-+++ b/test_sleeper.py
-@@ -0,0 +1,6 @@
-+import time
-+
-+
-+def test_sleeps():
-+    while True:
-+        time.sleep(0.01)
-"""
+from tests.sandbox_helpers import ENDLESS_TEST
+
 ids = itertools.count(1)
 
 
@@ -53,7 +45,7 @@ def sandbox_processes() -> dict[int, Path]:
 
 def in_patched_run(root: Path) -> bool:
     """The endless test exists only in the patched tree (worktree, or the overlay's upper)."""
-    return any((root / d / "test_sleeper.py").exists() for d in ("tree", "upper", "patched"))
+    return any((root / d / "test_endless.py").exists() for d in ("tree", "upper", "patched"))
 
 
 def main() -> None:
@@ -96,7 +88,7 @@ def main() -> None:
             mods.append(
                 factories.make_modification(
                     ws,
-                    diff=SLEEPER,
+                    diff=ENDLESS_TEST,
                     status="sandboxing",
                     base_commit=ws.head_commit(),
                     safety_level="SAFE",

@@ -132,11 +132,6 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
         process.kill()
         raise RuntimeError("Celery worker did not answer a ping within 60 s")
     yield process
-    import signal
+    from tests.services_helpers import stop
 
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    stop(process)

@@ -19,20 +19,10 @@ from healing.actions import do_emergency_stop
 from healing.models import Modification
 from healing.sandbox.tasks import sandbox_modification
 from tests import factories
+from tests.sandbox_helpers import ENDLESS_TEST
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 SANDBOXES = 3
-
-SLEEPER = """--- /dev/null
-+++ b/test_sleeper.py
-@@ -0,0 +1,6 @@
-+import time
-+
-+
-+def test_sleeps():
-+    while True:
-+        time.sleep(0.01)
-"""
 
 
 def _sandbox_processes() -> dict[int, str]:
@@ -61,7 +51,7 @@ def test_it_kills_three_running_sandboxes_at_once(tmp_path: Path, operator: Any)
         mods.append(
             factories.make_modification(
                 ws,
-                diff=SLEEPER,
+                diff=ENDLESS_TEST,
                 status="sandboxing",
                 base_commit=ws.head_commit(),
                 safety_level="SAFE",

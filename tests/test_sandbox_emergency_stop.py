@@ -14,19 +14,9 @@ from healing.actions import do_emergency_stop
 from healing.models import Modification, SandboxRun
 from healing.sandbox.tasks import sandbox_modification
 from tests import factories
+from tests.sandbox_helpers import ENDLESS_TEST
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-FOREVER = """--- /dev/null
-+++ b/test_forever.py
-@@ -0,0 +1,6 @@
-+import time
-+
-+
-+def test_forever():
-+    while True:
-+        time.sleep(0.01)
-"""
 
 
 def _sandbox_processes() -> list[psutil.Process]:
@@ -50,7 +40,11 @@ def test_it_kills_a_running_sandbox_in_another_process(
     )
     ws = factories.make_workspace(repo, name="stopme", isolation_level="partial")
     mod = factories.make_modification(
-        ws, diff=FOREVER, status="sandboxing", base_commit=ws.head_commit(), safety_level="SAFE"
+        ws,
+        diff=ENDLESS_TEST,
+        status="sandboxing",
+        base_commit=ws.head_commit(),
+        safety_level="SAFE",
     )
     scratch_before = set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*"))
 

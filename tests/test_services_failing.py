@@ -9,15 +9,8 @@ done by the same worker. Prints how long each step took."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -27,47 +20,9 @@ from selfheal_site import embedded_redis
 from tests import factories
 from tests.conftest import _database_url_for_tests
 from tests.intake_helpers import FIX_DIFF
+from tests.services_helpers import free_port, start_server_and_worker, stop, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthz(port: int) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=15) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
-def _wait_for(port: int, want: int, seconds: float) -> tuple[int, dict[str, Any], float]:
-    started = time.monotonic()
-    status, body = 0, {}
-    while time.monotonic() < started + seconds:
-        try:
-            status, body = _healthz(port)
-        except OSError:
-            status, body = 0, {}
-        if status == want:
-            break
-        time.sleep(0.25)
-    return status, body, time.monotonic() - started
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def test_it_reports_the_broker_down_and_recovers_by_itself(
@@ -81,30 +36,16 @@ def test_it_reports_the_broker_down_and_recovers_by_itself(
         SELFHEAL_REDIS_SOCKET=str(private_redis),
         ALLOWED_HOSTS="127.0.0.1,localhost",
     )
-    port = _free_port()
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "selfheal_site.asgi:application"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        ),
-        subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "selfheal_site", "worker", "-l", "warning",
-             "--pool", "solo", "-n", f"failing-{os.getpid()}@%h", "--without-mingle",
-             "--without-gossip"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        ),
-    ]  # fmt: skip
+    port = free_port()
+    children = start_server_and_worker(env, port, "failing")
     try:
-        status, body, took = _wait_for(port, 200, 90)
+        status, body, took = wait_for(port, 200, 90)
         assert status == 200, body
         print(f"\nhealthy after start-up: {took:.1f} s")
 
         redis_process.kill()  # SIGKILL: no clean shutdown, as when the service dies
         redis_process.wait()
-        status, body, took = _wait_for(port, 503, 30)
+        status, body, took = wait_for(port, 503, 30)
         assert status == 503, (status, body)
         assert "broker" in body["down"], body
         assert not body["components"]["broker"]["ok"]
@@ -113,7 +54,7 @@ def test_it_reports_the_broker_down_and_recovers_by_itself(
 
         private_redis.unlink(missing_ok=True)
         redis_process = embedded_redis.start(private_redis)
-        status, body, took = _wait_for(port, 200, 90)
+        status, body, took = wait_for(port, 200, 90)
         assert status == 200, body
         print(f"broker restarted: /healthz 200 again after {took:.1f} s (worker reconnected)")
 
@@ -136,5 +77,5 @@ def test_it_reports_the_broker_down_and_recovers_by_itself(
         print(f"work resumed: the patch sent after the restart went on to {mod.status}")
     finally:
         for child in children:
-            _stop(child)
+            stop(child)
         embedded_redis.stop(redis_process)

@@ -32,7 +32,7 @@ from selfheal_site import embedded_redis
 from tests import factories
 from tests.conftest import _database_url_for_tests
 from tests.intake_helpers import envelope
-from tests.test_services_failing import ROOT, _free_port, _stop, _wait_for
+from tests.services_helpers import ROOT, free_port, start_server_and_worker, stop, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 WAITING = {"received", "validating"}
@@ -88,24 +88,6 @@ def _post_patch(port: int, token: str, patch_id: str) -> tuple[int, dict[str, An
     return status, payload, took
 
 
-def _start_server_and_worker(env: dict[str, str], port: int, name: str) -> list[Any]:
-    return [
-        subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "selfheal_site.asgi:application"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        ),
-        subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "selfheal_site", "worker", "-l", "warning",
-             "--pool", "solo", "-n", f"{name}-{os.getpid()}@%h", "--without-mingle",
-             "--without-gossip"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        ),
-    ]  # fmt: skip
-
-
 def _redis_env(socket_path: Path, database_url: str) -> dict[str, str]:
     return dict(
         os.environ,
@@ -123,24 +105,24 @@ def test_it_accepts_patches_while_the_broker_is_down_and_processes_each_once(
     do_change_setting(admin_user, "queue.requeue_after_seconds", 1, "test: broker outage")
     token = factories.token_for(agent)
     redis_process = embedded_redis.start(private_redis)
-    port = _free_port()
-    children = _start_server_and_worker(
+    port = free_port()
+    children = start_server_and_worker(
         _redis_env(private_redis, _database_url_for_tests()), port, "broker-load"
     )
     try:
-        status, body, took = _wait_for(port, 200, 90)
+        status, body, took = wait_for(port, 200, 90)
         assert status == 200, body
 
         redis_process.kill()  # SIGKILL, as when the service dies
         redis_process.wait()
-        status, body, to_503 = _wait_for(port, 503, 30)
+        status, body, to_503 = wait_for(port, 503, 30)
         assert status == 503 and "broker" in body["down"], (status, body)
 
         answers = [_post_patch(port, token, f"broker-down-{i}") for i in range(6)]
         for status, payload, _ in answers:
             assert status == 201, payload
             assert payload["status"] == "received", payload
-        status, body, _ = _wait_for(port, 503, 5)
+        status, body, _ = wait_for(port, 503, 5)
         assert status == 503 and "broker" in body["down"], (status, body)
         ids = [payload["id"] for _, payload, _ in answers]
         assert Modification.objects.filter(pk__in=ids, status="received").count() == len(ids)
@@ -158,7 +140,7 @@ def test_it_accepts_patches_while_the_broker_is_down_and_processes_each_once(
                 page.screenshot(path=str(SCREENSHOTS / "service-banner-broker-down.png"))
             private_redis.unlink(missing_ok=True)
             redis_process = embedded_redis.start(private_redis)
-            status, body, to_200 = _wait_for(port, 200, 90)
+            status, body, to_200 = wait_for(port, 200, 90)
             assert status == 200, body
             if page is not None:
                 page.evaluate("window.selfhealService.check()")  # not waiting out the 15 s poll
@@ -188,7 +170,7 @@ def test_it_accepts_patches_while_the_broker_is_down_and_processes_each_once(
         )
     finally:
         for child in children:
-            _stop(child)
+            stop(child)
         embedded_redis.stop(redis_process)
 
 
@@ -275,7 +257,7 @@ def _bindir() -> Path:
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
     folder = Path(tempfile.mkdtemp(prefix="shpg-"))
-    cluster = PrivatePostgres(_bindir(), folder, _free_port())
+    cluster = PrivatePostgres(_bindir(), folder, free_port())
     cluster.init()
     cluster.start()
     subprocess.run(
@@ -361,12 +343,12 @@ def test_it_answers_503_while_postgresql_is_down_and_loses_nothing(
     setup = SETUP.replace("__REPO__", repr(str(tmp_path / "repo")))
     ids = json.loads(_manage(env, "shell", "-c", setup).strip().splitlines()[-1])
     redis_process = embedded_redis.start(private_redis)
-    port = _free_port()
-    children = _start_server_and_worker(env, port, "pg-load")
+    port = free_port()
+    children = start_server_and_worker(env, port, "pg-load")
     load = Load(port, ids["token"])
     thread = threading.Thread(target=load.run, daemon=True)
     try:
-        status, body, _ = _wait_for(port, 200, 90)
+        status, body, _ = wait_for(port, 200, 90)
         assert status == 200, body
         thread.start()
         deadline = time.monotonic() + 60
@@ -380,7 +362,7 @@ def test_it_answers_503_while_postgresql_is_down_and_loses_nothing(
         )[0][0]
         stopped_at = time.monotonic()
         private_postgres.stop_immediately()
-        status, body, to_503 = _wait_for(port, 503, 30)
+        status, body, to_503 = wait_for(port, 503, 30)
         assert status == 503, (status, body)
         assert "database" in body["down"] and body["components"]["database"]["ok"] is False
         time.sleep(3)  # the load keeps posting into the outage
@@ -395,7 +377,7 @@ def test_it_answers_503_while_postgresql_is_down_and_loses_nothing(
         outage = time.monotonic() - stopped_at
         restarted_at = time.monotonic()
         private_postgres.start()  # same data directory, same port
-        status, body, to_200 = _wait_for(port, 200, 60)
+        status, body, to_200 = wait_for(port, 200, 60)
         to_200 = time.monotonic() - restarted_at
         assert status == 200, body
         accepted_before_restart = len(load.accepted())
@@ -465,5 +447,5 @@ def test_it_answers_503_while_postgresql_is_down_and_loses_nothing(
     finally:
         load.stop.set()
         for child in children:
-            _stop(child)
+            stop(child)
         embedded_redis.stop(redis_process)

@@ -223,17 +223,9 @@ def _bwrap_on_overlay() -> tuple[bool, str]:
 
     probe = Path(tempfile.mkdtemp(prefix="selfheal-ovl-"))
     try:
-        for name in ("lower", "upper", "work", "tree", "reports", "home", "tmp"):
-            (probe / name).mkdir()
+        options = overlay_options(probe / "lower", probe / "upper", probe / "work")
+        scratch = Scratch.under(probe, "lower", "upper", "work", overlay=options)
         (probe / "lower" / "probe").write_text("lower\n")
-        scratch = Scratch(
-            root=probe,
-            tree=probe / "tree",
-            reports=probe / "reports",
-            home=probe / "home",
-            tmp=probe / "tmp",
-            overlay=overlay_options(probe / "lower", probe / "upper", probe / "work"),
-        )
         argv = ["/bin/sh", "-c", "echo upper >> probe && cat probe"]
         cmd = FullIsolation().wrap(argv, scratch=scratch, env={"PATH": "/usr/bin:/bin"})
         try:

@@ -46,6 +46,25 @@ class Scratch:
     # `mount -o` options of the overlay the run mounts on `tree` inside its namespace.
     overlay: str | None = None
 
+    @classmethod
+    def under(cls, root: Path, *extra_dirs: str, **fields: Any) -> Scratch:
+        """The layout every strategy shares, created under `root` (tree, reports, home, tmp and
+        any `extra_dirs`)."""
+        root.chmod(0o755)
+        scratch = cls(
+            root=root,
+            tree=root / "tree",
+            reports=root / "reports",
+            home=root / "home",
+            tmp=root / "tmp",
+            **fields,
+        )
+        for path in (scratch.tree, scratch.reports, scratch.home, scratch.tmp):
+            path.mkdir(exist_ok=True)
+        for name in extra_dirs:
+            (root / name).mkdir()
+        return scratch
+
     def host_path(self, rel: str) -> Path:
         """Where a file of the tree is on the host (for coverage after the run)."""
         if self.patched is not None and (self.patched / rel).exists():
@@ -69,16 +88,8 @@ def _git(repo: Path, *args: str, stdin: str | None = None) -> subprocess.Complet
 @contextmanager
 def scratch_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[Scratch]:
     root = Path(tempfile.mkdtemp(prefix="selfheal-sbx-"))
-    root.chmod(0o755)
-    scratch = Scratch(
-        root=root,
-        tree=root / "tree",
-        reports=root / "reports",
-        home=root / "home",
-        tmp=root / "tmp",
-    )
-    for path in (scratch.reports, scratch.home, scratch.tmp):
-        path.mkdir()
+    scratch = Scratch.under(root)
+    scratch.tree.rmdir()  # git worktree add makes it
     try:
         out = _git(repo, "worktree", "add", "--detach", "--quiet", str(scratch.tree), commit)
         if out.returncode != 0:
@@ -197,17 +208,7 @@ def mounted_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[S
         return
     base = base_tree(repo, commit)
     root = Path(tempfile.mkdtemp(prefix="selfheal-sbx-"))
-    root.chmod(0o755)
-    scratch = Scratch(
-        root=root,
-        tree=root / "tree",
-        reports=root / "reports",
-        home=root / "home",
-        tmp=root / "tmp",
-        base=base,
-    )
-    for path in (scratch.tree, scratch.reports, scratch.home, scratch.tmp):
-        path.mkdir()
+    scratch = Scratch.under(root, base=base)
     try:
         scratch.binds.append((base, scratch.tree))
         if paths:
@@ -316,7 +317,7 @@ def mount_and_run(scratch: Scratch, argv: list[str]) -> list[str]:
 
 @contextmanager
 def overlay_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[Scratch]:
-    """For PARTIAL and NONE: nothing is checked out per run. The diff is applied once through the
+    """For every level where the kernel allows it: nothing is checked out per run. The diff is applied once through the
     overlay (adds, deletes and renames included: a delete becomes a whiteout in the upper
     directory); the run mounts the same overlay again in its own namespace. Falls back to a
     worktree where the kernel allows no overlay or a path cannot be passed to mount."""
@@ -329,26 +330,9 @@ def overlay_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[S
         with scratch_tree(repo, commit, diff) as scratch:
             yield scratch
         return
-    root.chmod(0o755)
-    scratch = Scratch(
-        root=root,
-        tree=root / "tree",
-        reports=root / "reports",
-        home=root / "home",
-        tmp=root / "tmp",
-        base=base,
-        patched=root / "upper",
-        overlay=options,
+    scratch = Scratch.under(
+        root, "upper", "work", base=base, patched=root / "upper", overlay=options
     )
-    for path in (
-        scratch.tree,
-        scratch.reports,
-        scratch.home,
-        scratch.tmp,
-        root / "upper",
-        root / "work",
-    ):
-        path.mkdir()
     try:
         if diff:
             out = subprocess.run(
