@@ -28,6 +28,7 @@ S = ModificationStatus
 
 QUEUE_LIMIT = 50
 EVENT_LIMIT = 30
+WORKSPACE_LIMIT = 50
 SAMPLE_LIMIT = 1000
 ACTIVE = (*IN_FLIGHT, S.AWAITING_APPROVAL, S.APPROVED, S.BLOCKED)
 # Columns a list needs; never the diff or the envelope, which may be megabytes each.
@@ -261,13 +262,37 @@ class SandboxPanel(Panel):
     order = 25
 
     def context(self) -> dict[str, Any]:
+        from healing.models import Workspace
+        from healing.sandbox import capabilities
+
         running = list(
             Modification.objects.filter(status=S.SANDBOXING)
             .select_related("workspace")
             .only(*LIST_FIELDS)
             .order_by("status_changed_at")[:10]
         )
-        return {"running": running}
+        levels = capabilities()["levels"]
+        workspaces = [
+            {
+                "name": name,
+                "level": level,
+                "available": levels[level]["available"],
+                "detail": levels[level]["detail"],
+            }
+            for name, level in Workspace.objects.active().values_list("name", "isolation_level")[
+                :WORKSPACE_LIMIT
+            ]
+        ]
+        return {"running": running, "workspaces": workspaces}
+
+    def idle_reasons(self, context: dict[str, Any]) -> list[str]:
+        # Never a silent downgrade: a level this machine cannot give blocks the workspace.
+        return [
+            f"Workspace {w['name']} requires {w['level']} isolation, which this machine cannot "
+            f"give ({w['detail']}); its patches are blocked."
+            for w in context.get("workspaces", [])
+            if not w["available"]
+        ]
 
 
 @register

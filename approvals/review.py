@@ -78,7 +78,7 @@ def cascade_chain(modification: Modification) -> tuple[list[Modification], list[
 def sandbox_section(modification: Modification) -> dict[str, Any]:
     """Sandbox results against the baseline (issue #4). Wired through
     `healing.sandbox.console_results(modification)` when the sandbox area provides it:
-    {"runs": [{"label", "ok", "passed", "failed", "duration_ms", "limit_hit", "new_failures": [], "fixed": []}]}."""
+    {"runs": [{"label", "kind", "isolation_level", "ok", "passed", "failed", "duration_ms", "limit_hit", "new_failures": [], "fixed": []}]}."""
     module = optional_module("healing.sandbox")
     fn = getattr(module, "console_results", None) if module else None
     if fn is None:

@@ -140,3 +140,32 @@ def test_it_keeps_the_other_panels_when_another_areas_panel_fails(
     # The events panel ran after the failure (on PostgreSQL: in a still usable transaction).
     events = html[html.index('id="event-stream"') :]
     assert mod.patch_id in events
+
+
+def test_it_shows_the_isolation_each_workspace_gets_and_marks_none_loudly(
+    workspace: Any, reviewer: Any, tmp_path: Any
+) -> None:
+    factories.make_workspace(tmp_path / "loose", name="loose", isolation_level="none")
+    html = _client(reviewer).get("/").content.decode()
+    levels = html.split('id="isolation-levels"', 1)[1].split("</ul>", 1)[0]
+    assert 'data-isolation="partial"' in levels and "demo" in levels
+    assert "loose" in levels and "NO ISOLATION" in levels
+
+
+def test_it_names_a_workspace_whose_isolation_this_machine_cannot_give(
+    reviewer: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    from healing.sandbox_probe import bubblewrap_works
+
+    factories.make_workspace(tmp_path / "strict", name="strict", isolation_level="full")
+    client = _client(reviewer)
+    client.get("/")  # warm the session before bubblewrap disappears from PATH
+    bubblewrap_works.cache_clear()
+    monkeypatch.setenv("PATH", "/nonexistent")
+    try:
+        html = client.get("/").content.decode()
+    finally:
+        bubblewrap_works.cache_clear()
+    assert "full — unavailable" in html
+    assert "Workspace strict requires full isolation, which this machine cannot give" in html
+    assert "its patches are blocked" in html

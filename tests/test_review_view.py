@@ -124,3 +124,25 @@ def test_it_answers_400_to_bulk_ids_that_are_not_numbers(reviewer: Any) -> None:
 
 def test_it_answers_404_for_a_missing_patch(reviewer: Any) -> None:
     assert _client(reviewer).get("/patches/999999/").status_code == 404
+
+
+def test_it_marks_a_run_without_isolation_loudly(workspace: Any, reviewer: Any) -> None:
+    from healing.models import SandboxRun
+
+    workspace.isolation_level = "none"
+    workspace.save(update_fields=["isolation_level"])
+    mod = awaiting(workspace, "MEDIUM_RISK")
+    SandboxRun.objects.create(
+        workspace=workspace,
+        modification=mod,
+        kind="patched",
+        commit="0" * 40,
+        test_command=workspace.test_command,
+        isolation_level="none",
+        ok=True,
+    )
+    html = _client(reviewer).get(f"/patches/{mod.pk}/").content.decode()
+    sandbox = html[html.index('id="sandbox"') :]
+    assert "patched · " in sandbox and "NO ISOLATION" in sandbox
+    head = html[: html.index('class="review-grid"')]
+    assert "NO ISOLATION" in head  # the workspace's own level, in the page head

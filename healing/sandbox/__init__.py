@@ -220,6 +220,8 @@ def console_results(modification: Any) -> dict[str, Any]:
         runs.append(
             {
                 "label": f"{run.kind} · {run.isolation_level}",
+                "kind": run.kind,
+                "isolation_level": run.isolation_level,
                 "ok": run.ok,
                 "passed": sum(1 for t in tests if t.get("outcome") == "passed"),
                 "failed": sum(1 for t in tests if t.get("outcome") in FAILING),
