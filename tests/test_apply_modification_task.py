@@ -99,3 +99,50 @@ def test_it_applies_once_when_the_sweeper_sends_it_twice(db: Any, tmp_path: Path
     assert int(commits_after) == int(commits_before) + 1
     applying = AuditEvent.objects.for_modification(mod.pk).filter(to_state="applying")
     assert applying.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_leaves_the_patch_applied_when_an_emergency_stop_cuts_the_verification_off(
+    celery_worker_process: Any, tmp_path: Path, operator: Any
+) -> None:
+    """A verification killed by the stop is no verdict on the patch: no automatic rollback, no
+    failed outcome, no health watch; the patch stays applied for a person to judge."""
+    import time
+
+    from healing.actions import do_emergency_stop
+    from healing.models import AuditEvent, Modification
+
+    # Fast in the sandbox; once the sentinel exists (PARTIAL shares the file system), the
+    # post-apply run sleeps until something kills it.
+    sentinel = tmp_path / "sentinel"
+    files = {
+        "app.py": "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a + b\n",
+        "test_app.py": (
+            "import pathlib, time\nfrom app import add, sub\n\n\n"
+            f"def test_slow_later():\n    if pathlib.Path({str(sentinel)!r}).exists():\n"
+            "        time.sleep(60)\n\n\n"
+            "def test_sub():\n    assert sub(5, 3) == 2\n"
+        ),
+    }
+    mod = _sandboxed(tmp_path, files)
+    sentinel.write_text("slow from now on")
+
+    apply_modification.delay(mod.pk)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and mod.status != "applied":
+        time.sleep(0.1)
+        mod.refresh_from_db()
+    assert mod.status == "applied", mod.status
+    time.sleep(1.5)  # the post-apply tests are under way
+    do_emergency_stop(operator, "drill during verification")
+
+    interrupted = AuditEvent.objects.filter(
+        modification=mod, kind="modification.verify_interrupted"
+    )
+    while time.monotonic() < deadline and not interrupted.exists():
+        time.sleep(0.1)
+    assert interrupted.exists()
+    assert SandboxRun.objects.get(modification=mod, kind="verify").limit_hit == "emergency_stop"
+    mod = Modification.objects.get(pk=mod.pk)
+    assert mod.status == "applied" and mod.rollback_count == 0
+    assert mod.workspace.head_commit() == mod.applied_commit

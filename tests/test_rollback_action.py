@@ -82,6 +82,25 @@ def test_it_rolls_back_automatically_only_once(applied: Any) -> None:
     assert AuditEvent.objects.filter(kind="modification.rollback_suppressed").exists()
 
 
+def test_it_holds_an_automatic_rollback_while_the_emergency_stop_is_in_force(
+    applied: Any, operator: Any
+) -> None:
+    from healing.actions import do_emergency_stop
+
+    head = applied.workspace.head_commit()
+    do_emergency_stop(operator, "hands off")
+    do_rollback(applied, "system", "health is CRITICAL", automatic=True)
+    applied.refresh_from_db()
+    assert applied.status == "applied" and applied.rollback_count == 0
+    assert applied.workspace.head_commit() == head
+    event = AuditEvent.objects.get(kind="modification.rollback_suppressed")
+    assert "emergency stop is in force" in event.reason
+    # A person still can.
+    do_rollback(applied, operator, "by hand during the stop")
+    applied.refresh_from_db()
+    assert applied.status == "rolled_back"
+
+
 def test_it_refuses_to_roll_back_what_was_never_applied(
     db: Any, tmp_path: Path, operator: Any
 ) -> None:

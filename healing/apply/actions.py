@@ -164,13 +164,14 @@ def do_rollback(
         raise InvalidTransition(
             mod.pk, mod.status, S.ROLLED_BACK, "only an applied patch can be rolled back"
         )
-    if automatic and mod.rollback_count >= tunables.get("apply.max_auto_rollbacks", mod.workspace):
+    held = _automatic_rollback_held(mod) if automatic else None
+    if held:
         record_event(
             "modification.rollback_suppressed",
             actor,
             workspace_id=mod.workspace_id,
             modification_id=mod.pk,
-            reason=reason,
+            reason=f"{reason} — not rolled back: {held}",
         )
         return mod
     workspace = mod.workspace
@@ -192,6 +193,20 @@ def do_rollback(
         )
     breakers.record_outcome(mod, success=True, stage="rollback")
     return mod
+
+
+def _automatic_rollback_held(mod: Modification) -> str | None:
+    """Why an automatic rollback must not happen now, or None. The cap stops a flapping signal
+    from looping; an emergency stop halts every change the engine would make by itself,
+    rollbacks too — an operator rolls back by hand."""
+    from ..models import EngineState
+
+    cap = tunables.get("apply.max_auto_rollbacks", mod.workspace)
+    if mod.rollback_count >= cap:
+        return f"the cap of {cap} automatic rollback(s) is reached"
+    if EngineState.objects.current().is_emergency_stopped:
+        return "an emergency stop is in force; roll it back by hand if it must go"
+    return None
 
 
 def _rollback_commit(

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from .. import breakers, tunables
+from ..actions import record_event
 from ..models import Modification, ModificationStatus, SandboxRun, SandboxRunKind
 from .actions import do_rollback
 
@@ -13,8 +14,13 @@ log = logging.getLogger(__name__)
 S = ModificationStatus
 
 
+class VerifyInterrupted(Exception):
+    """The post-apply tests were killed by an emergency stop: no verdict either way."""
+
+
 def verify_tests(mod: Modification) -> str | None:
-    """Run the tests on the applied tree; the reason to roll back, or None."""
+    """Run the tests on the applied tree; the reason to roll back, or None. Raises
+    VerifyInterrupted when an emergency stop killed the run."""
     from ..sandbox import IsolationUnavailable, run_tests, store_run
 
     if not tunables.get("apply.verify_tests", mod.workspace):
@@ -24,6 +30,18 @@ def verify_tests(mod: Modification) -> str | None:
     except IsolationUnavailable as exc:
         return f"cannot verify: {exc}"
     store_run(mod.workspace, result, kind=SandboxRunKind.VERIFY, modification=mod)
+    if result.limit_hit == "emergency_stop":
+        # The stop killed the run: that says nothing about the patch, so no rollback and no
+        # failed outcome. The patch stays applied, its verification unfinished, for a person.
+        record_event(
+            "modification.verify_interrupted",
+            "system",
+            workspace_id=mod.workspace_id,
+            modification_id=mod.pk,
+            reason="the emergency stop cut the post-apply tests off; the patch stays applied, "
+            "unverified",
+        )
+        raise VerifyInterrupted(mod.pk)
     if result.limit_hit:
         return f"post-apply tests hit the {result.limit_hit} limit"
     sandboxed = (

@@ -63,7 +63,7 @@ def apply_modification(self: Any, modification_id: int) -> str | None:
     """approved → applying → applied | failed, then the tests again and the health watch."""
     from ..apply.actions import do_apply
     from ..apply.lock import WorkspaceBusy
-    from ..apply.verify import auto_rollback, verify_tests
+    from ..apply.verify import VerifyInterrupted, auto_rollback, verify_tests
 
     mod = Modification.objects.select_related("workspace").filter(pk=modification_id).first()
     if mod is None or mod.status != S.APPROVED:
@@ -76,7 +76,10 @@ def apply_modification(self: Any, modification_id: int) -> str | None:
         return None  # a duplicate send (the sweeper) lost the race: the other one applies it
     if mod.status != S.APPLIED:
         return mod.status
-    problem = verify_tests(mod)
+    try:
+        problem = verify_tests(mod)
+    except VerifyInterrupted:
+        return mod.status  # no health watch either: the engine is stopped, a person decides
     if problem:
         return auto_rollback(mod, problem).status
     window = tunables.get("apply.health_window_s", mod.workspace)
