@@ -2,19 +2,18 @@
 
     .venv/bin/python bench/intake_pipeline.py [--runs 200]
 
-Uses a scratch SQLite database and a scratch git repository under a temporary directory, so it
-never touches var/. Target (issue #3): p50 under 10 ms for the whole pipeline.
+Uses a scratch git repository and, like every bench, a scratch SQLite database under a
+temporary directory unless DATABASE_URL names another (bench/_env.py), so it never touches var/.
+Target (issue #3): p50 under 10 ms for the whole pipeline.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -58,25 +57,15 @@ def make_repo(path: Path) -> str:
 
 
 def main() -> None:
+    import _env
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="selfheal-bench-"))
-    try:
-        run(tmp, args.runs)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    run(_env.setup("intake"), args.runs)
 
 
 def run(tmp: Path, runs: int) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "selfheal_site.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
     from healing.models import Workspace
     from healing.policy import assess_safety
     from healing.validation import ValidationContext, run_pipeline
@@ -90,7 +79,7 @@ def run(tmp: Path, runs: int) -> None:
         1 for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))
     )
     workspace = Workspace.objects.create(
-        name="bench", path=str(tmp / "repo"), isolation_level="partial"
+        name=f"bench-{tmp.name}", path=str(tmp / "repo"), isolation_level="partial"
     )
     timings = []
     cpu = []

@@ -182,8 +182,10 @@ def decide_after_sandbox(
     from .models import EngineState
 
     S = ModificationStatus
-    if sandbox.limit_hit:
+    if sandbox.cut_short:
         return S.REJECTED, f"the sandbox stopped the tests: {sandbox.limit_hit} limit"
+    if sandbox.limit_hit:
+        return S.REJECTED, f"the tests ran into the sandbox's {sandbox.limit_hit} limit"
     if sandbox.new_failures:
         shown = ", ".join(sandbox.new_failures[:5]) + (
             " …" if len(sandbox.new_failures) > 5 else ""

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from healing.models import Modification
 from healing.sandbox import run_tests
 from healing.sandbox_probe import bubblewrap_works
 from tests import factories
+from tests.sandbox_helpers import NETWORK_TEST, loopback_listener
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -37,8 +39,7 @@ OUTSIDE = Path(tempfile.gettempdir()) / f"selfheal-containment-escaped-{os.getpi
 # Hostile tests: each is added as a new test file, and validation may let it through to the
 # sandbox. (source, what must stop it)
 SANDBOX_CASES: dict[str, str] = {
-    "network": "import socket\n\ndef test_net():\n"
-    "    socket.create_connection(('93.184.216.34', 80), timeout=2)\n",
+    "network": NETWORK_TEST,  # dials a listener on the host's loopback: reaching it is an escape
     "memory_bomb": "def test_mem():\n    x = bytearray(400 * 1024 * 1024)\n    assert x\n",
     "forever": "def test_forever():\n    while True:\n        pass\n",
     "fork_bomb": "import os, time\n\ndef test_fork():\n    for _ in range(200):\n"
@@ -136,8 +137,14 @@ def _scratch() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("selfheal-sbx-*")}  # see tempdir below
 
 
+@pytest.fixture
+def loopback() -> Iterator[tuple[int, list[tuple[str, int]]]]:
+    with loopback_listener() as found:
+        yield found
+
+
 def test_it_contains_every_patch_of_the_hostile_corpus(
-    tmp_path: Path, agent: Any, monkeypatch: Any
+    tmp_path: Path, agent: Any, monkeypatch: Any, loopback: tuple[int, list[tuple[str, int]]]
 ) -> None:
     monkeypatch.setenv("SELFHEAL_CONTAINMENT_SECRET", SECRET)
     # A home of our own with a sentinel in it: a hostile test that wipes $HOME (which partial
@@ -198,7 +205,11 @@ def test_it_contains_every_patch_of_the_hostile_corpus(
         },
         test_command="python -m pytest -q -s",
     )
-    cases = {name: _as_new_test(name, source) for name, source in SANDBOX_CASES.items()}
+    port, reached = loopback
+    cases = {
+        name: _as_new_test(name, source.replace("{port}", str(port)))
+        for name, source in SANDBOX_CASES.items()
+    }
     # A huge diff: 300,000 new lines. Validation may let it through; the sandbox must bound it.
     cases["huge_diff_300k_lines"] = (
         "--- /dev/null\n+++ b/big.py\n@@ -0,0 +1,300000 @@\n" + "+x = 1\n" * 300_000
@@ -217,10 +228,12 @@ def test_it_contains_every_patch_of_the_hostile_corpus(
             "process left": bool(leftovers),
             "scratch tree left": _scratch() != scratch_before,
             "home wiped": not (home / ".ssh" / "id_rsa").exists(),
+            "reached the host's network": bool(reached),
         }
         found = [what for what, bad in escapes.items() if bad]
         # Put the world back, so that one escape is not counted against the next case.
         OUTSIDE.unlink(missing_ok=True)
+        reached.clear()
         (home / ".ssh").mkdir(parents=True, exist_ok=True)
         (home / ".ssh" / "id_rsa").write_text(SECRET)
         outcomes[f"sandbox:{name}"] = (

@@ -15,6 +15,7 @@ from healing.sandbox import IsolationUnavailable, run_tests
 from healing.sandbox_probe import bubblewrap_works
 from tests import factories
 from tests.apply_helpers import APP, FIX, TESTS
+from tests.sandbox_helpers import NETWORK_TEST, loopback_listener
 
 needs_bwrap = pytest.mark.skipif(not bubblewrap_works()[0], reason="bubblewrap does not work here")
 
@@ -94,6 +95,44 @@ def test_it_caches_the_baseline_per_commit(db: Any, tmp_path: Path) -> None:
     assert SandboxRun.objects.filter(kind="baseline").count() == 2
 
 
+@pytest.mark.parametrize("level", [pytest.param("full", marks=needs_bwrap), "partial"])
+def test_it_judges_by_new_failures_when_the_baseline_meets_the_same_limit(
+    db: Any, tmp_path: Path, level: str
+) -> None:
+    """A suite with a test that needs the network fails it on every run, patched or not: that
+    names the network limit on the baseline too, so it is not held against the patch."""
+    with loopback_listener() as (port, reached):
+        net_test = NETWORK_TEST.replace("{port}", str(port))
+        ws = _workspace(
+            tmp_path, level, {"app.py": APP, "test_app.py": TESTS, "test_net.py": net_test}
+        )
+        fixed = run_tests(ws, diff=FIX)
+        broken = run_tests(ws, diff=BREAK)
+
+    assert reached == []
+    baseline = SandboxRun.objects.get(kind="baseline")  # cached: it ran once for both
+    assert baseline.limit_hit == "network" and "test_net::test_net" in baseline.failing
+    assert fixed.ok, (fixed.limit_hit, fixed.new_failures, fixed.output_tail[-1500:])
+    assert fixed.limit_hit is None and fixed.detail["limit_on_baseline_too"] == "network"
+    assert fixed.fixed == ["test_app::test_sub"]
+    assert not broken.ok and broken.new_failures == ["test_app::test_add"]
+
+
+def test_it_names_the_limit_a_patch_runs_into_that_the_baseline_did_not(
+    db: Any, tmp_path: Path
+) -> None:
+    with loopback_listener() as (port, reached):
+        source = NETWORK_TEST.replace("{port}", str(port))
+        diff = "--- /dev/null\n+++ b/test_net.py\n@@ -0,0 +1,{} @@\n{}".format(
+            len(source.splitlines()), "".join(f"+{line}\n" for line in source.splitlines())
+        )
+        result = run_tests(_workspace(tmp_path, "partial"), diff=diff)
+
+    assert reached == []
+    assert result.limit_hit == "network" and result.detail["limit_inferred"] is True
+    assert not result.ok and not result.cut_short
+
+
 def test_it_reports_a_diff_that_does_not_apply(db: Any, tmp_path: Path) -> None:
     ws = _workspace(tmp_path, "partial")
     result = run_tests(ws, diff=FIX.replace("return a + b", "return nothing"))
@@ -117,11 +156,7 @@ def test_it_refuses_to_downgrade_when_bubblewrap_is_unavailable(
 
 
 HOSTILE = {
-    "network": (
-        "import socket\n\ndef test_net():\n"
-        "    s = socket.create_connection(('93.184.216.34', 80), timeout=2)\n",
-        "network",
-    ),
+    "network": (NETWORK_TEST, "network"),
     "memory": ("def test_mem():\n    x = bytearray(400 * 1024 * 1024)\n    assert x\n", "memory"),
     "forever": ("def test_forever():\n    while True:\n        pass\n", "wall_time"),
     "fork": (
@@ -154,14 +189,17 @@ def test_it_contains_hostile_tests(db: Any, tmp_path: Path, level: str, case: st
         # The loud test prints past pytest's capture, as a test with -s would.
         test_command="python -m pytest -q -s" if case == "output" else "python -m pytest -q",
     )
-    diff = "--- /dev/null\n+++ b/test_hostile.py\n@@ -0,0 +1,{} @@\n{}".format(
-        len(source.splitlines()), "".join(f"+{line}\n" for line in source.splitlines())
-    )
     before = {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)}
     scratch_before = _scratch_dirs()
 
-    result = run_tests(ws, diff=diff)
+    with loopback_listener() as (port, reached):
+        source = source.replace("{port}", str(port))
+        diff = "--- /dev/null\n+++ b/test_hostile.py\n@@ -0,0 +1,{} @@\n{}".format(
+            len(source.splitlines()), "".join(f"+{line}\n" for line in source.splitlines())
+        )
+        result = run_tests(ws, diff=diff)
 
+    assert reached == []
     assert not result.ok
     assert result.limit_hit == limit, (result.limit_hit, result.output_tail[-2000:])
     assert _leftovers(before) == []

@@ -42,7 +42,7 @@ def verify_tests(mod: Modification) -> str | None:
             "unverified",
         )
         raise VerifyInterrupted(mod.pk)
-    if result.limit_hit:
+    if result.cut_short:
         return f"post-apply tests hit the {result.limit_hit} limit"
     sandboxed = (
         SandboxRun.objects.for_modification(mod.pk).filter(kind=SandboxRunKind.PATCHED).first()

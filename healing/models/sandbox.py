@@ -12,15 +12,16 @@ class SandboxRunKind(models.TextChoices):
 
 class SandboxRunQuerySet(models.QuerySet["SandboxRun"]):
     def baseline_for(self, workspace_id: int, commit: str, test_command: str) -> SandboxRun | None:
-        """The cached baseline of a commit: a run that finished within its limits."""
+        """The cached baseline of a commit: a run the runner did not cut short (a limit only
+        named from the tests' output, `limit_inferred`, let every test run)."""
         return (
             self.filter(
                 workspace_id=workspace_id,
                 kind=SandboxRunKind.BASELINE,
                 commit=commit,
                 test_command=test_command,
-                limit_hit="",
             )
+            .filter(models.Q(limit_hit="") | models.Q(detail__limit_inferred=True))
             .order_by("-created_at")
             .first()
         )

@@ -42,6 +42,12 @@ class SandboxResult:
     def failing(self) -> list[str]:
         return [t.nodeid for t in self.tests if t.outcome in {"failed", "error"}]
 
+    @property
+    def cut_short(self) -> bool:
+        """The runner killed the run on a limit (or a stop): its tests never all ran. A limit
+        only named from what the tests printed (`limit_inferred`) let the run finish."""
+        return bool(self.limit_hit) and not self.detail.get("limit_inferred")
+
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -161,10 +167,10 @@ def _run_in_scratch(
             detail={"error": "diff_does_not_apply", "message": str(exc), "commit": commit},
         )
     limit_hit = execution.limit_hit
-    if limit_hit is None:
+    inferred = None
+    if limit_hit is None and execution.exit_code != 0:
         evidence = execution.output + "\n".join(t.message for t in tests if t.outcome in FAILING)
-        if execution.exit_code != 0:
-            limit_hit = reports.infer_limit(evidence)
+        limit_hit = inferred = reports.infer_limit(evidence)
     return SandboxResult(
         ok=limit_hit is None and execution.exit_code == 0,
         isolation_level=backend.level,
@@ -181,6 +187,8 @@ def _run_in_scratch(
             "max_rss_kb": execution.max_rss_kb,
             "output_bytes": execution.output_bytes,
             "limits": limits.as_json(),
+            # Named from what the tests printed, not struck by the runner (see run_tests).
+            **({"limit_inferred": True} if inferred else {}),
             "command": argv,
             **(
                 {"warning": "NO ISOLATION: this run was not sandboxed"}
@@ -300,10 +308,15 @@ def run_tests(
     limits = Limits.for_workspace(workspace)
     commit = workspace.head_commit()
     result = _run_in_scratch(workspace, backend, commit, diff, test_ids, limits, progress)
-    if diff is None or result.limit_hit or "error" in result.detail:
+    if diff is None or result.cut_short or "error" in result.detail:
         # A run cut short by a limit (or a diff that does not apply) fails whatever the baseline says.
         return result
     base = baseline(workspace, commit, backend, limits)
+    if result.limit_hit == base.limit_hit:
+        # The unpatched tree meets the same wall (a suite that wants a network the sandbox does
+        # not give, say): not the patch's doing, so the patch is judged by its new failures.
+        result.detail["limit_on_baseline_too"] = result.limit_hit
+        result.limit_hit = None
     before = {t["nodeid"]: t["outcome"] for t in base.tests}
     now_failing = set(result.failing)
     result.new_failures = sorted(n for n in now_failing if before.get(n) not in FAILING)

@@ -59,7 +59,18 @@ SYMPTOMS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("file_size", ("File too large", "[Errno 27]")),
-    ("network", ("Network is unreachable", "[Errno 101]", "Temporary failure in name resolution")),
+    (
+        "network",
+        (
+            "Network is unreachable",
+            "[Errno 101]",
+            "Temporary failure in name resolution",
+            # Nothing outside the sandbox is reachable: under FULL, the loopback of its own
+            # network namespace is up but nobody listens there.
+            "Connection refused",
+            "[Errno 111]",
+        ),
+    ),
     ("filesystem", ("Read-only file system", "[Errno 30]")),
 )
 
