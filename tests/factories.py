@@ -71,12 +71,12 @@ def make_modification(workspace: Workspace, **fields: Any) -> Modification:
 
 def bulk_modifications(workspace: Workspace, count: int, **fields: Any) -> None:
     start = next(_seq) * 1_000_000
+    fields.setdefault("source", "agent:bulk")
     Modification.objects.bulk_create(
         [
             Modification(
                 workspace=workspace,
                 patch_id=f"bulk-{start + i}",
-                source="agent:bulk",
                 language="python",
                 diff="",
                 **fields,

@@ -132,6 +132,25 @@ def test_it_flags_a_burst_of_submissions_from_one_source(agent: Any, workspace: 
     assert (sixth.risk_level, sixth.safety_level) == ("medium", "MEDIUM_RISK")
 
 
+def test_it_counts_a_flood_from_one_source_no_further_than_past_the_limit(
+    agent: Any, workspace: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    factories.bulk_modifications(workspace, 300, source=f"agent:{agent.username}")
+    mod = submit(agent)
+    with CaptureQueriesContext(connection) as queries:
+        process_modification.run(mod.pk)
+    mod.refresh_from_db()
+    finding = mod.validation["anomaly"]["findings"][0]
+    assert finding["rule"] == "anomaly.frequency"
+    assert finding["message"].startswith("at least 6 submissions from agent:")
+    assert mod.validation["anomaly"]["data"]["recent_submissions"] == 6
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert any("LIMIT 6" in sql.upper() for sql in counts), counts
+
+
 def test_it_records_a_disagreeing_claim_and_keeps_the_stricter_class(
     agent: Any, workspace: Any
 ) -> None:
