@@ -192,7 +192,10 @@ def decide_after_sandbox(
         )
         return S.REJECTED, f"{len(sandbox.new_failures)} new test failure(s): {shown}"
     if not sandbox.ok:
-        return S.REJECTED, "the sandbox run failed"
+        # Say what a person would look at first: the exit code, and whether any test ran.
+        code = sandbox.detail.get("exit_code")
+        what = "reported no test" if not sandbox.tests else "failed"
+        return S.REJECTED, f"the sandbox run failed: the test command exited {code} and {what}"
     if gate.reject:
         return S.REJECTED, f"confidence below the floor: {gate.reason}"
     level = mod.safety_level or L.CRITICAL

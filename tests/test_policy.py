@@ -133,10 +133,21 @@ def test_it_orders_the_rule_table_from_the_most_severe_level_down() -> None:
             "wall_time limit",
         ),
         (
-            SandboxResult(ok=False, isolation_level="full"),
+            SandboxResult(ok=False, isolation_level="full", detail={"exit_code": 5}),
             GATE_OK,
             "rejected",
-            "sandbox run failed",
+            "sandbox run failed: the test command exited 5 and reported no test",
+        ),
+        (
+            SandboxResult(
+                ok=False,
+                isolation_level="full",
+                limit_hit="network",
+                detail={"limit_inferred": True},
+            ),
+            GATE_OK,
+            "rejected",
+            "the tests ran into the sandbox's network limit",
         ),
         (PASSED, GATE_FLOOR, "rejected", "below the floor"),
         (PASSED, GATE_LOW, "awaiting_approval", "confidence 0.62"),
