@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers, get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError, connection
 from kombu import Connection
@@ -61,19 +61,27 @@ def check_broker() -> CheckResult:
 
 def check_channel_layer() -> CheckResult:
     def run() -> str:
-        layer = get_channel_layer()
-        if layer is None:
+        if get_channel_layer() is None:
             raise RuntimeError("no channel layer configured")
+        # A layer of its own, like the broker check's fresh connection: the shared one's
+        # process-wide receive loop belongs to the live consumers, and a round trip through it
+        # timed out while websockets were connected — a false "down" on every console page.
+        layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
 
         async def roundtrip() -> None:
             import asyncio
 
-            channel = await layer.new_channel("healthz.")
-            token = uuid.uuid4().hex
-            await layer.send(channel, {"type": "healthz", "token": token})
-            message = await asyncio.wait_for(layer.receive(channel), timeout=2)
-            if message.get("token") != token:
-                raise RuntimeError("channel layer returned a different message")
+            try:
+                channel = await layer.new_channel("healthz.")
+                token = uuid.uuid4().hex
+                await layer.send(channel, {"type": "healthz", "token": token})
+                message = await asyncio.wait_for(layer.receive(channel), timeout=2)
+                if message.get("token") != token:
+                    raise RuntimeError("channel layer returned a different message")
+            finally:
+                close = getattr(layer, "close_pools", None)
+                if close is not None:
+                    await close()
 
         async_to_sync(roundtrip)()
         return type(layer).__name__

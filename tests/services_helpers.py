@@ -56,14 +56,18 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+         "selfheal_site.asgi:application"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+
+
 def start_server_and_worker(env: dict[str, str], port: int, name: str) -> list[Any]:
     return [
-        subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "selfheal_site.asgi:application"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        ),
+        start_server(env, port),
         subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "selfheal_site", "worker", "-l", "warning",
              "--pool", "solo", "-n", f"{name}-{os.getpid()}@%h", "--without-mingle",

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import base64
+import os
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from django.test import Client
+
+from tests.services_helpers import healthz
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,3 +41,61 @@ def test_it_answers_503_naming_the_broker_and_worker_when_the_broker_is_unreacha
 
 def test_it_needs_no_login() -> None:
     assert Client().get("/healthz").status_code in (200, 503)
+
+
+def _open_websocket(port: int, token: str) -> socket.socket:
+    """A live-updates websocket, opened by hand (the handshake is all this test needs)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /ws/live/?token={token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: http://127.0.0.1:{port}\r\n\r\n"
+        ).encode()
+    )
+    assert sock.recv(4096).startswith(b"HTTP/1.1 101"), "the websocket was not accepted"
+    return sock
+
+
+def _first_answer(port: int, seconds: float = 30) -> tuple[int, dict[str, Any]]:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return healthz(port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
+
+
+def test_it_keeps_the_channel_layer_up_while_websockets_are_connected(reviewer: Any) -> None:
+    """Found by a screenshot: with consoles connected, the channel-layer round trip went through
+    the live consumers' shared receive loop and timed out now and then (56 of 80 checks under
+    load), so every open page showed "Service down: live updates channel"."""
+    from tests import factories
+    from tests.conftest import _database_url_for_tests
+    from tests.services_helpers import free_port, start_server, stop
+
+    port = free_port()
+    server = start_server(dict(os.environ, DATABASE_URL=_database_url_for_tests()), port)
+    sockets: list[socket.socket] = []
+    try:
+        status, body = _first_answer(port)
+        # Up, but for the worker when no session's worker answers pings.
+        assert status in (200, 503) and set(body["down"]) <= {"worker"}, body
+        token = factories.token_for(reviewer)
+        sockets = [_open_websocket(port, token) for _ in range(5)]
+
+        def channel_layer(_: int) -> dict[str, Any]:
+            return healthz(port)[1]["components"]["channel_layer"]
+
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(channel_layer, range(40)))
+        failed = [r for r in results if not r["ok"]]
+        assert failed == [], f"{len(failed)} of {len(results)}: {failed[:3]}"
+    finally:
+        for sock in sockets:
+            sock.close()
+        stop(server)
