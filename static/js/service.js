@@ -6,6 +6,9 @@
   const banner = document.getElementById("service-banner");
   if (!banner) return;
   const PERIOD_MS = 15000;
+  // A problem is shown once a second look, this much later, still sees it: one slow answer
+  // must not put a red banner on every open page for the next 15 s.
+  const CONFIRM_MS = 2000;
   const LABELS = {
     database: "database (PostgreSQL)",
     broker: "broker (Redis)",
@@ -15,6 +18,19 @@
   };
   let timer = null;
   let inFlight = false;
+  let confirming = false;
+
+  // Show at once what clears or keeps the banner; a new problem only after a second look.
+  function report(down, unreachable) {
+    const problem = down.length > 0 || unreachable;
+    if (problem && banner.hidden && !confirming) {
+      confirming = true;
+      setTimeout(check, CONFIRM_MS);
+      return;
+    }
+    confirming = false;
+    show(down, unreachable);
+  }
 
   function consequences(down) {
     const has = function (name) { return down.indexOf(name) !== -1; };
@@ -57,8 +73,8 @@
           return Array.isArray(body.down) ? body.down : [];
         });
       })
-      .then(function (down) { show(down, false); })
-      .catch(function () { show([], true); })
+      .then(function (down) { report(down, false); })
+      .catch(function () { report([], true); })
       .then(function () { inFlight = false; });
   }
 
