@@ -38,6 +38,14 @@ def _workspace(
     return factories.make_workspace(repo, isolation_level=level, **fields)
 
 
+def _new_file(name: str, source: str) -> str:
+    """A diff that adds `name` with `source`."""
+    lines = source.splitlines()
+    return f"--- /dev/null\n+++ b/{name}\n@@ -0,0 +1,{len(lines)} @@\n" + "".join(
+        f"+{line}\n" for line in lines
+    )
+
+
 def _leftovers(before: set[int]) -> list[psutil.Process]:
     me = psutil.Process(os.getpid())
     return [
@@ -122,10 +130,7 @@ def test_it_names_the_limit_a_patch_runs_into_that_the_baseline_did_not(
     db: Any, tmp_path: Path
 ) -> None:
     with loopback_listener() as (port, reached):
-        source = NETWORK_TEST.replace("{port}", str(port))
-        diff = "--- /dev/null\n+++ b/test_net.py\n@@ -0,0 +1,{} @@\n{}".format(
-            len(source.splitlines()), "".join(f"+{line}\n" for line in source.splitlines())
-        )
+        diff = _new_file("test_net.py", NETWORK_TEST.replace("{port}", str(port)))
         result = run_tests(_workspace(tmp_path, "partial"), diff=diff)
 
     assert reached == []
@@ -193,10 +198,7 @@ def test_it_contains_hostile_tests(db: Any, tmp_path: Path, level: str, case: st
     scratch_before = _scratch_dirs()
 
     with loopback_listener() as (port, reached):
-        source = source.replace("{port}", str(port))
-        diff = "--- /dev/null\n+++ b/test_hostile.py\n@@ -0,0 +1,{} @@\n{}".format(
-            len(source.splitlines()), "".join(f"+{line}\n" for line in source.splitlines())
-        )
+        diff = _new_file("test_hostile.py", source.replace("{port}", str(port)))
         result = run_tests(ws, diff=diff)
 
     assert reached == []
