@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -273,6 +274,41 @@ def test_it_reads_per_test_results_of_node_test(db: Any, tmp_path: Path, level: 
     assert result.ok, (result.detail, result.output_tail)
     assert result.fixed == ["test::subtracts"]
     assert [(t.nodeid, t.outcome) for t in result.tests] == [("test::subtracts", "passed")]
+
+
+PHP_APP = "<?php\nfunction sub($a, $b) { return $a + $b; }\n"
+PHP_TESTS = (
+    "<?php\nuse PHPUnit\\Framework\\TestCase;\n\nrequire_once __DIR__ . '/../app.php';\n\n"
+    "final class CalcTest extends TestCase {\n"
+    "    public function testSubtracts(): void { $this->assertSame(2, sub(5, 3)); }\n"
+    "    public function testZero(): void { $this->assertSame(0, sub(0, 0)); }\n"
+    "}\n"
+)
+PHP_FIX = (
+    "--- a/app.php\n+++ b/app.php\n@@ -1,2 +1,2 @@\n <?php\n"
+    "-function sub($a, $b) { return $a + $b; }\n+function sub($a, $b) { return $a - $b; }\n"
+)
+
+
+@pytest.mark.skipif(shutil.which("phpunit") is None, reason="phpunit is not installed")
+@pytest.mark.parametrize("level", [pytest.param("full", marks=needs_bwrap), "partial"])
+def test_it_reads_per_test_results_of_phpunit(db: Any, tmp_path: Path, level: str) -> None:
+    ws = _workspace(
+        tmp_path,
+        level,
+        {"app.php": PHP_APP, "tests/CalcTest.php": PHP_TESTS},
+        test_command="phpunit tests",
+        languages=["php"],
+    )
+
+    result = run_tests(ws, diff=PHP_FIX)
+
+    assert result.ok, (result.detail, result.output_tail)
+    assert result.fixed == ["CalcTest::testSubtracts"]
+    assert sorted((t.nodeid, t.outcome) for t in result.tests) == [
+        ("CalcTest::testSubtracts", "passed"),
+        ("CalcTest::testZero", "passed"),
+    ]
 
 
 @pytest.mark.parametrize("level", [pytest.param("full", marks=needs_bwrap), "partial"])

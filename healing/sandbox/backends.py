@@ -93,6 +93,7 @@ ETC_FILES = (
     "/etc/ssl",
     "/etc/alternatives",
     "/etc/mime.types",
+    "/etc/php",  # Debian's PHP loads its extensions (dom, mbstring, xml…) from conf.d here
 )
 
 
