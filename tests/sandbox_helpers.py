@@ -21,6 +21,13 @@ ENDLESS_TEST = """--- /dev/null
 """
 
 
+def new_file_diff(path: str, source: str) -> str:
+    """A diff that adds `path` with `source`."""
+    lines = source.splitlines()
+    body = "".join(f"+{line}\n" for line in lines)
+    return f"--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{len(lines)} @@\n{body}"
+
+
 # A test that dials the host's loopback: `{port}` is a loopback_listener's.
 NETWORK_TEST = (
     "import socket\n\ndef test_net():\n"

@@ -32,7 +32,8 @@ def healthz(port: int) -> tuple[int, dict[str, Any]]:
         return exc.code, json.loads(exc.read())
 
 
-def wait_for(port: int, want: int, seconds: float) -> tuple[int, dict[str, Any], float]:
+def wait_for(port: int, want: int | None, seconds: float) -> tuple[int, dict[str, Any], float]:
+    """Poll /healthz until it answers `want` (any answer at all when None); status 0 if none."""
     started = time.monotonic()
     status, body = 0, {}
     while time.monotonic() < started + seconds:
@@ -40,7 +41,7 @@ def wait_for(port: int, want: int, seconds: float) -> tuple[int, dict[str, Any],
             status, body = healthz(port)
         except OSError:
             status, body = 0, {}
-        if status == want:
+        if status == want or (want is None and status):
             break
         time.sleep(0.25)
     return status, body, time.monotonic() - started

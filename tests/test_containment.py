@@ -28,7 +28,7 @@ from healing.models import Modification
 from healing.sandbox import run_tests
 from healing.sandbox_probe import bubblewrap_works
 from tests import factories
-from tests.sandbox_helpers import NETWORK_TEST, loopback_listener
+from tests.sandbox_helpers import NETWORK_TEST, loopback_listener, new_file_diff
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -67,12 +67,6 @@ FULL_ONLY = {
     "read_ssh_key",
     "shell_rm_rf_home",
 }
-
-
-def _as_new_test(name: str, source: str) -> str:
-    lines = source.splitlines()
-    body = "".join(f"+{line}\n" for line in lines)
-    return f"--- /dev/null\n+++ b/test_{name}.py\n@@ -0,0 +1,{len(lines)} @@\n{body}"
 
 
 def _envelope(workspace: str, patch_id: str, diff: str, language: str = "python") -> dict:
@@ -207,7 +201,7 @@ def test_it_contains_every_patch_of_the_hostile_corpus(
     )
     port, reached = loopback
     cases = {
-        name: _as_new_test(name, source.replace("{port}", str(port)))
+        name: new_file_diff(f"test_{name}.py", source.replace("{port}", str(port)))
         for name, source in SANDBOX_CASES.items()
     }
     # A huge diff: 300,000 new lines. Validation may let it through; the sandbox must bound it.

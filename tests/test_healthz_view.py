@@ -3,7 +3,6 @@ from __future__ import annotations
 import base64
 import os
 import socket
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -59,30 +58,19 @@ def _open_websocket(port: int, token: str) -> socket.socket:
     return sock
 
 
-def _first_answer(port: int, seconds: float = 30) -> tuple[int, dict[str, Any]]:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return healthz(port)
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.25)
-
-
 def test_it_keeps_the_channel_layer_up_while_websockets_are_connected(reviewer: Any) -> None:
     """Found by a screenshot: with consoles connected, the channel-layer round trip went through
     the live consumers' shared receive loop and timed out now and then (56 of 80 checks under
     load), so every open page showed "Service down: live updates channel"."""
     from tests import factories
     from tests.conftest import _database_url_for_tests
-    from tests.services_helpers import free_port, start_server, stop
+    from tests.services_helpers import free_port, start_server, stop, wait_for
 
     port = free_port()
     server = start_server(dict(os.environ, DATABASE_URL=_database_url_for_tests()), port)
     sockets: list[socket.socket] = []
     try:
-        status, body = _first_answer(port)
+        status, body, _ = wait_for(port, None, 30)
         # Up, but for the worker when no session's worker answers pings.
         assert status in (200, 503) and set(body["down"]) <= {"worker"}, body
         token = factories.token_for(reviewer)

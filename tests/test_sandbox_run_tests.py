@@ -16,7 +16,7 @@ from healing.sandbox import IsolationUnavailable, run_tests
 from healing.sandbox_probe import bubblewrap_works
 from tests import factories
 from tests.apply_helpers import APP, FIX, TESTS
-from tests.sandbox_helpers import NETWORK_TEST, loopback_listener
+from tests.sandbox_helpers import NETWORK_TEST, loopback_listener, new_file_diff
 
 needs_bwrap = pytest.mark.skipif(not bubblewrap_works()[0], reason="bubblewrap does not work here")
 
@@ -37,14 +37,6 @@ def _workspace(
         tmp_path / "repo", files or {"app.py": APP, "test_app.py": TESTS}
     )
     return factories.make_workspace(repo, isolation_level=level, **fields)
-
-
-def _new_file(name: str, source: str) -> str:
-    """A diff that adds `name` with `source`."""
-    lines = source.splitlines()
-    return f"--- /dev/null\n+++ b/{name}\n@@ -0,0 +1,{len(lines)} @@\n" + "".join(
-        f"+{line}\n" for line in lines
-    )
 
 
 def _leftovers(before: set[int]) -> list[psutil.Process]:
@@ -131,7 +123,7 @@ def test_it_names_the_limit_a_patch_runs_into_that_the_baseline_did_not(
     db: Any, tmp_path: Path
 ) -> None:
     with loopback_listener() as (port, reached):
-        diff = _new_file("test_net.py", NETWORK_TEST.replace("{port}", str(port)))
+        diff = new_file_diff("test_net.py", NETWORK_TEST.replace("{port}", str(port)))
         result = run_tests(_workspace(tmp_path, "partial"), diff=diff)
 
     assert reached == []
@@ -199,7 +191,7 @@ def test_it_contains_hostile_tests(db: Any, tmp_path: Path, level: str, case: st
     scratch_before = _scratch_dirs()
 
     with loopback_listener() as (port, reached):
-        diff = _new_file("test_hostile.py", source.replace("{port}", str(port)))
+        diff = new_file_diff("test_hostile.py", source.replace("{port}", str(port)))
         result = run_tests(ws, diff=diff)
 
     assert reached == []
