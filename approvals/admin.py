@@ -10,7 +10,7 @@ class ApprovalAdmin(admin.ModelAdmin):
     search_fields = ("modification__patch_id", "user__username", "comment")
     raw_id_fields = ("modification", "user")
 
-    # Decisions are made on the review page (healing.actions.approvals), never edited here.
+    # Decisions are made on the review page (approvals.actions), never edited here.
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False
 

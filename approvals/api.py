@@ -10,9 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from healing.actions import do_emergency_stop, do_resume
-from healing.actions.approvals import ApprovalRefused, do_approve, do_reject
 from healing.models import EngineState, Modification
 from healing.permissions import IsOperator, IsReviewer, IsStaffRole
+
+from .actions import ApprovalRefused, do_approve, do_reject
 
 
 class ReasonSerializer(serializers.Serializer):

@@ -1,16 +1,14 @@
 """The dashboard is a registry of panels: small classes with `context()` and a template.
 
 Every panel runs a fixed number of queries whatever the size of the tables (the dashboard test
-asserts it at 10 and 1,000 rows, the bench at 100,000). Panels over another area's data import
-that area lazily and say "not available" when it is not installed on this build, so the lead can
-wire them at merge by editing one `context()`.
+asserts it at 10 and 1,000 rows, the bench at 100,000). The console depends on healing only:
+health comes through the source monitoring registers with `healing.contrib`.
 
 A panel may add reasons to "nothing is happening" through `idle_reasons(context)`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -20,7 +18,9 @@ from django.db.models import Count, Subquery
 from django.utils import timezone
 
 from approvals.templatetags.console import duration
-from healing.models import AuditEvent, EngineState, Modification
+from healing.breakers import ratelimit
+from healing.contrib import current_health
+from healing.models import AuditEvent, EngineBreaker, EngineState, ErrorTypeCircuit, Modification
 from healing.models.modification import IN_FLIGHT, ModificationStatus, SafetyLevel
 
 log = logging.getLogger(__name__)
@@ -85,21 +85,6 @@ class RenderedPanel:
     template: str
     wide: bool
     context: dict[str, Any]
-
-
-def not_available(area: str, detail: str = "") -> dict[str, Any]:
-    return {
-        "available": False,
-        "why": f"Not available on this build: {area} is not installed{': ' + detail if detail else ''}.",
-    }
-
-
-def optional_module(name: str) -> Any | None:
-    """Another area's module, or None when it is absent or still a placeholder that raises."""
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
 
 
 def dashboard() -> dict[str, Any]:
@@ -297,12 +282,7 @@ class SandboxPanel(Panel):
 
 @register
 class BreakersPanel(Panel):
-    """Circuit breakers and the rate limit (issue #5).
-
-    Uses `healing.breakers.console_summary()` when the judgement area provides one
-    ({"breakers": [{workspace, error_type, state, retry_at, reason}], "rate_limit": {used, limit, window}}),
-    else reads its models directly (healing.models.breaker: ErrorTypeCircuit, EngineBreaker) and
-    `healing.breakers.ratelimit.check()`. Absent: "not available"."""
+    """Circuit breakers and the rate limit."""
 
     key = "breakers"
     title = "Breakers and rate limit"
@@ -310,16 +290,8 @@ class BreakersPanel(Panel):
     isolated = True
 
     def context(self) -> dict[str, Any]:
-        module = optional_module("healing.breakers")
-        summary = getattr(module, "console_summary", None) if module else None
-        if summary is not None:
-            data = summary()
-            return {"breakers": data.get("breakers", []), "rate_limit": data.get("rate_limit")}
-        models = optional_module("healing.models.breaker")
-        if models is None or not hasattr(models, "ErrorTypeCircuit"):
-            return not_available("the breakers area (issue #5)")
         breakers: list[dict[str, Any]] = []
-        engine = models.EngineBreaker.objects.filter(pk=1).first()
+        engine = EngineBreaker.objects.filter(pk=1).first()
         if engine is not None and engine.state != "CLOSED":
             breakers.append(
                 {
@@ -331,7 +303,7 @@ class BreakersPanel(Panel):
                 }
             )
         for circuit in (
-            models.ErrorTypeCircuit.objects.filter(is_open=True)
+            ErrorTypeCircuit.objects.filter(is_open=True)
             .select_related("workspace")
             .order_by("retry_at")[:50]
         ):
@@ -344,15 +316,12 @@ class BreakersPanel(Panel):
                     "reason": circuit.reason,
                 }
             )
-        rate_limit = None
-        ratelimit = optional_module("healing.breakers.ratelimit")
-        if ratelimit is not None and hasattr(ratelimit, "check"):
-            result = ratelimit.check(0)  # no modification of its own to leave out
-            rate_limit = {
-                "used": result.value,
-                "limit": result.threshold,
-                "window": result.metric.replace("applications_per_", "per "),
-            }
+        result = ratelimit.check(0)  # no modification of its own to leave out
+        rate_limit = {
+            "used": result.value,
+            "limit": result.threshold,
+            "window": result.metric.replace("applications_per_", "per "),
+        }
         return {"breakers": breakers, "rate_limit": rate_limit}
 
     def idle_reasons(self, context: dict[str, Any]) -> list[str]:
@@ -375,7 +344,7 @@ class BreakersPanel(Panel):
 
 @register
 class HealthPanel(Panel):
-    """System health (issue #6), through the contract `monitoring.health.preflight_health()`."""
+    """System health, from the source monitoring registers (`healing.contrib`)."""
 
     key = "health"
     title = "Health"
@@ -383,29 +352,12 @@ class HealthPanel(Panel):
     isolated = True
 
     def context(self) -> dict[str, Any]:
-        module = optional_module("monitoring.health")
-        fn = getattr(module, "preflight_health", None) if module else None
-        if fn is None:
-            return not_available("monitoring (issue #6)")
-        try:
-            health = fn()
-        except NotImplementedError:
-            return not_available("monitoring (issue #6)")
-        metrics = health.get("metrics") or {}
+        health = current_health()
         rows = [
-            {
-                "name": name,
-                "value": m.get("value") if isinstance(m, dict) else m,
-                "threshold": m.get("threshold") if isinstance(m, dict) else None,
-            }
-            for name, m in metrics.items()
+            {"name": name, "value": m.value, "threshold": m.threshold}
+            for name, m in health.metrics.items()
         ]
-        return {
-            "status": str(health.get("status", "unknown")),
-            "ok": bool(health.get("ok", True)),
-            "reason": health.get("reason", ""),
-            "metrics": rows,
-        }
+        return {"status": health.status, "ok": health.ok, "reason": health.reason, "metrics": rows}
 
     def idle_reasons(self, context: dict[str, Any]) -> list[str]:
         if context.get("available") and not context.get("ok", True):

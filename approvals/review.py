@@ -6,14 +6,14 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from healing.actions.approvals import approval_round, approvals_needed, comment_required
 from healing.models import AuditEvent, Modification
 from healing.models.modification import ModificationStatus
 from healing.roles import Role, has_role
+from healing.sandbox import console_results
 
 from . import diffview
+from .actions import approval_round, approvals_needed, comment_required
 from .models import Approval, Decision
-from .panels import not_available, optional_module
 
 MAX_CHAIN = 20
 
@@ -76,18 +76,9 @@ def cascade_chain(modification: Modification) -> tuple[list[Modification], list[
 
 
 def sandbox_section(modification: Modification) -> dict[str, Any]:
-    """Sandbox results against the baseline (issue #4). Wired through
-    `healing.sandbox.console_results(modification)` when the sandbox area provides it:
+    """Sandbox results against the baseline, from `healing.sandbox.console_results()`:
     {"runs": [{"label", "kind", "isolation_level", "ok", "passed", "failed", "duration_ms", "limit_hit", "new_failures": [], "fixed": []}]}."""
-    module = optional_module("healing.sandbox")
-    fn = getattr(module, "console_results", None) if module else None
-    if fn is None:
-        return not_available("the sandbox area (issue #4)")
-    try:
-        data = fn(modification)
-    except NotImplementedError:
-        return not_available("the sandbox area (issue #4)")
-    return {"available": True, **(data or {})}
+    return {"available": True, **console_results(modification)}
 
 
 def review_context(modification: Modification, user: AbstractBaseUser, view: str) -> dict[str, Any]:

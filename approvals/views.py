@@ -18,12 +18,12 @@ from django.utils.timezone import is_naive, make_aware
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from healing.actions import do_emergency_stop, do_resume
-from healing.actions.approvals import ApprovalRefused, do_approve, do_bulk_approve, do_reject
 from healing.models import AuditEvent, Modification, SettingChange, Workspace
 from healing.tunables import REGISTRY
 
 from . import panels, thresholds
 from .access import admin_required, console_user, operator_required, reviewer_required
+from .actions import ApprovalRefused, do_approve, do_bulk_approve, do_reject
 from .review import review_context
 
 

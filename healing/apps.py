@@ -8,7 +8,14 @@ class HealingConfig(AppConfig):
     def ready(self) -> None:
         # Tunables register themselves on import; the registry must be complete before any
         # request, task or admin page reads it.
-        from . import breakers, cascades, scoring, tunables, validation  # noqa: F401 - validation registers its tunables  # noqa: F401 - judgement tunables (issue #5)
+        from . import (  # noqa: F401 - validation and judgement tunables
+            breakers,
+            cascades,
+            contrib,  # noqa: F401 - the system check that every contributor registered
+            scoring,
+            tunables,
+            validation,
+        )
         from .apply import settings as _apply_settings  # noqa: F401 - apply.* tunables
         from .diagnostics import admin as diagnostics_admin  # noqa: F401
         from .diagnostics import tunables as diagnostics_tunables  # noqa: F401

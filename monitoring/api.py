@@ -85,7 +85,7 @@ class HealthView(APIView):
         return Response(
             {
                 "system": latest.as_json() if latest else None,
-                "preflight": health.preflight_health()
+                "preflight": health.preflight_health().as_json()
                 if request.query_params.get("preflight")
                 else None,
                 "telemetry": [telemetry.health_summary(s) for s in _sources(request)],

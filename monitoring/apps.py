@@ -6,5 +6,11 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Monitoring"
 
     def ready(self) -> None:
-        # The thresholds must be in the registry before any request, task or admin page reads it.
-        from . import tunables  # noqa: F401
+        from healing import contrib
+
+        # The thresholds must be in the registry before any request, task or admin page reads
+        # it; the handlers register themselves on import.
+        from . import handlers, health, tunables  # noqa: F401
+
+        # The core's pre-flight and post-apply watch read health through this registration.
+        contrib.register_health_source(self.label, health.preflight_health)

@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from healing.apply import do_rollback
+from healing.breakers import dual, engine
+
 from .models import HealingActionKind, HealingAttempt
 
 
@@ -31,15 +34,8 @@ def rollback(attempt: HealingAttempt, actor: Any) -> str:
     mod = attempt.modification
     if mod is None:
         raise HandlerError("the modification to roll back is gone")
-    try:
-        from healing.apply import do_rollback
-    except ImportError as exc:
-        raise HandlerError(f"rollback is not available on this build: {exc}") from exc
     reason = f"healing loop: {attempt.strategy} — {attempt.finding.get('metric')} {attempt.finding.get('value')} (threshold {attempt.finding.get('threshold')})"
-    try:
-        result = do_rollback(mod, actor, reason)
-    except NotImplementedError as exc:
-        raise HandlerError(f"rollback is not available yet: {exc}") from exc
+    result = do_rollback(mod, actor, reason)
     return f"rolled back {mod.patch_id}: now {getattr(result, 'status', '?')}"
 
 
@@ -52,29 +48,16 @@ def open_breaker(attempt: HealingAttempt, actor: Any) -> str:
         f"{attempt.finding.get('value')} (threshold {attempt.finding.get('threshold')})"
     )
     args = attempt.action_args
-    try:
-        from healing.breakers import dual, engine
-    except ImportError as exc:
-        raise HandlerError(f"opening a breaker is not available on this build: {exc}") from exc
-    try:
-        if (
-            args.get("scope") == "error_type"
-            and args.get("workspace_id")
-            and args.get("error_type")
-        ):
-            dual.force_open(args["workspace_id"], args["error_type"], actor, reason)
-            return (
-                f"forced the {args['error_type']} circuit of workspace {args['workspace_id']} open"
-            )
-        engine.force_open(actor, reason)
-        return "forced the engine breaker open (an admin resets it)"
-    except NotImplementedError as exc:
-        raise HandlerError(f"opening a breaker is not available yet: {exc}") from exc
+    if args.get("scope") == "error_type" and args.get("workspace_id") and args.get("error_type"):
+        dual.force_open(args["workspace_id"], args["error_type"], actor, reason)
+        return f"forced the {args['error_type']} circuit of workspace {args['workspace_id']} open"
+    engine.force_open(actor, reason)
+    return "forced the engine breaker open (an admin resets it)"
 
 
 @handler(HealingActionKind.RESET_BASELINE)
 def reset_baseline(attempt: HealingAttempt, actor: Any) -> str:
-    from .actions import do_set_baseline
+    from .actions.snapshots import do_set_baseline
 
     source = attempt.action_args.get("source") or attempt.source
     baseline = do_set_baseline(actor, source=source, reason=f"healing loop: {attempt.strategy}")

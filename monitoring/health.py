@@ -1,5 +1,6 @@
 """System health: a psutil sample of the host and of the Celery worker, judged against the
-design's thresholds, with a trend; and `preflight_health()` for the pre-flight checks.
+design's thresholds, with a trend; and `preflight_health()`, the health source this app
+registers for the pre-flight checks and the post-apply watch.
 
 The engine's own sandbox load must not make the engine refuse to work. The sandbox runs tests
 as children of a worker pool process. So the sample walks the worker's process tree: the worker's
@@ -24,6 +25,7 @@ from django.db.models import Avg
 from django.utils import timezone
 
 from healing import tunables
+from healing.contrib import HealthMetric, HealthReport
 from healing.models import AuditEvent
 
 from . import geometry
@@ -283,24 +285,35 @@ def latest_snapshot() -> SystemSnapshot | None:
     return SystemSnapshot.objects.latest_first().first()
 
 
-def preflight_health() -> dict[str, Any]:
-    """For the pre-flight checks: the median of each host metric over the recent window of
-    system snapshots (not one sample), rates over their window, each metric with its value and
-    threshold. With no recent snapshot (beat not running), one fresh sample is taken and said so.
+def _metric(check: dict[str, Any]) -> HealthMetric:
+    return HealthMetric(
+        value=check["value"],
+        threshold=check["threshold"],
+        ok=check["ok"],
+        comparison=check["comparison"],
+        unit=check.get("unit", ""),
+        note=check.get("note", ""),
+    )
 
-    Returns {"ok", "status", "score", "min_score", "samples", "window_seconds", "metrics": {...}}.
+
+def preflight_health() -> HealthReport:
+    """For the pre-flight checks and the post-apply watch (registered as the health source in
+    monitoring's ready()): the median of each host metric over the recent window of system
+    snapshots (not one sample), rates over their window, each metric with its value and
+    threshold. With no recent snapshot (beat not running), one fresh sample is measured, used
+    and said so. A read: it stores nothing.
     """
     limits = health_limits()
     since = timezone.now() - timedelta(seconds=limits["preflight_window_seconds"])
     recent = list(SystemSnapshot.objects.since(since).latest_first()[:200])
+    total_memory = psutil.virtual_memory().total
     if recent:
         values = {
             "cpu_excluding_sandbox": statistics.median(s.cpu_excluding_sandbox for s in recent),
             "memory_available_percent": statistics.median(
                 min(
                     100.0,
-                    s.memory_available_percent
-                    + s.sandbox_memory_mb * MB * 100.0 / psutil.virtual_memory().total,
+                    s.memory_available_percent + s.sandbox_memory_mb * MB * 100.0 / total_memory,
                 )
                 for s in recent
             ),
@@ -308,17 +321,15 @@ def preflight_health() -> dict[str, Any]:
         }
         basis = f"median of {len(recent)} system snapshots"
     else:
-        # Beat is not running (or just started): measure now and keep the sample, so the next
-        # pre-flight within the window reuses it instead of sampling again.
-        from .actions import do_take_system_snapshot
-
-        fresh = do_take_system_snapshot(interval=0.25)
+        # Beat is not running (or just started): measure now. Storing the sample is the
+        # snapshot task's job (do_take_system_snapshot), not a read's.
+        fresh = sample(interval=0.25, disk_path=limits["disk_path"])
         values = {
-            "cpu_excluding_sandbox": fresh.cpu_excluding_sandbox,
+            "cpu_excluding_sandbox": max(0.0, fresh.cpu_percent - fresh.sandbox_cpu_percent),
             "memory_available_percent": min(
                 100.0,
                 fresh.memory_available_percent
-                + fresh.sandbox_memory_mb * MB * 100.0 / psutil.virtual_memory().total,
+                + fresh.sandbox_memory_mb * MB * 100.0 / total_memory,
             ),
             "disk_percent": fresh.disk_percent,
         }
@@ -338,16 +349,16 @@ def preflight_health() -> dict[str, Any]:
         status in (HealthStatus.HEALTHY, HealthStatus.DEGRADED)
         and score >= limits["min_health_score"]
     )
-    return {
-        "ok": ok,
-        "status": status,
-        "score": round(score, 4),
-        "min_score": limits["min_health_score"],
-        "samples": len(recent) or 1,
-        "basis": basis,
-        "window_seconds": limits["preflight_window_seconds"],
-        "metrics": checks,
-        "reason": ""
+    return HealthReport(
+        ok=ok,
+        status=status,
+        score=round(score, 4),
+        min_score=limits["min_health_score"],
+        samples=len(recent) or 1,
+        basis=basis,
+        window_seconds=limits["preflight_window_seconds"],
+        metrics={name: _metric(c) for name, c in checks.items()},
+        reason=""
         if ok
         else f"system health {status}: "
         + ", ".join(
@@ -355,5 +366,5 @@ def preflight_health() -> dict[str, Any]:
             for k, c in checks.items()
             if not c["ok"]
         ),
-        "hostname": socket.gethostname(),
-    }
+        hostname=socket.gethostname(),
+    )

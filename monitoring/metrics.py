@@ -1,22 +1,23 @@
-"""GET /metrics: Prometheus text format, computed from the database at scrape time.
-
-Breaker and sandbox rows belong to other areas and may not exist on this build: they are read
-defensively (found by model name, fields checked) and omitted when absent.
-"""
+"""GET /metrics: Prometheus text format, computed from the database at scrape time."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
 
-from django.apps import apps
 from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from healing.models import EngineState, Modification
+from healing.models import (
+    EngineBreaker,
+    EngineState,
+    ErrorTypeCircuit,
+    Modification,
+    SandboxRun,
+    WorkspaceBreaker,
+)
 
 from .models import (
     HealingAttempt,
@@ -27,19 +28,6 @@ from .models import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def _model(*names: str) -> Any:
-    for name in names:
-        try:
-            return apps.get_model("healing", name)
-        except LookupError:
-            continue
-    return None
-
-
-def _fields(model: Any) -> set[str]:
-    return {f.name for f in model._meta.get_fields()}
 
 
 def queue_depth() -> int | None:
@@ -178,63 +166,50 @@ class SelfhealCollector:
         yield attempts
 
     def _breakers(self) -> Iterator[Metric]:
-        # The judgement area's models (issue #5); absent on a build without them.
-        engine = _model("EngineBreaker")
-        workspace = _model("WorkspaceBreaker")
-        circuit = _model("ErrorTypeCircuit")
-        if engine is None and workspace is None:
-            return
         g = GaugeMetricFamily(
             "selfheal_breaker_state",
             "1 for each breaker's current state.",
             labels=["breaker", "state"],
         )
-        if engine is not None and "state" in _fields(engine):
-            for state in engine.objects.order_by().values_list("state", flat=True):
-                g.add_metric(["engine", str(state)], 1.0)
-        if workspace is not None and {"state", "workspace"} <= _fields(workspace):
-            for ws, state in workspace.objects.order_by().values_list("workspace_id", "state"):
-                g.add_metric([f"workspace:{ws}", str(state)], 1.0)
+        for state in EngineBreaker.objects.order_by().values_list("state", flat=True):
+            g.add_metric(["engine", str(state)], 1.0)
+        for ws, state in WorkspaceBreaker.objects.order_by().values_list("workspace_id", "state"):
+            g.add_metric([f"workspace:{ws}", str(state)], 1.0)
         yield g
-        if circuit is not None and {"is_open", "error_type", "workspace"} <= _fields(circuit):
-            c = GaugeMetricFamily(
-                "selfheal_circuit_open",
-                "1 while an error type's circuit is open.",
-                labels=["workspace", "error_type"],
-            )
-            rows = circuit.objects.order_by().values_list("workspace_id", "error_type", "is_open")
-            for ws, error_type, is_open in rows:
-                c.add_metric([str(ws), str(error_type)], 1.0 if is_open else 0.0)
-            yield c
+        c = GaugeMetricFamily(
+            "selfheal_circuit_open",
+            "1 while an error type's circuit is open.",
+            labels=["workspace", "error_type"],
+        )
+        rows = ErrorTypeCircuit.objects.order_by().values_list(
+            "workspace_id", "error_type", "is_open"
+        )
+        for ws, error_type, is_open in rows:
+            c.add_metric([str(ws), str(error_type)], 1.0 if is_open else 0.0)
+        yield c
 
     def _sandbox(self) -> Iterator[Metric]:
-        model = _model("SandboxRun")  # the sandbox area's model (issue #4)
-        if model is None:
-            return
-        fields = _fields(model)
-        if "duration_ms" in fields:
-            agg = model.objects.order_by().aggregate(n=Count("pk"), total=Sum("duration_ms"))
-            runs = CounterMetricFamily("selfheal_sandbox_runs", "Sandbox runs.")
-            runs.add_metric([], agg["n"] or 0)
-            yield runs
-            seconds = CounterMetricFamily(
-                "selfheal_sandbox_duration_seconds", "Total sandbox wall time."
-            )
-            seconds.add_metric([], (agg["total"] or 0) / 1000.0)
-            yield seconds
-        if "limit_hit" in fields:
-            hits = CounterMetricFamily(
-                "selfheal_sandbox_limit_hits", "Sandbox runs stopped by a limit.", labels=["limit"]
-            )
-            for row in (
-                model.objects.exclude(limit_hit__isnull=True)
-                .exclude(limit_hit="")
-                .order_by()
-                .values("limit_hit")
-                .annotate(n=Count("pk"))
-            ):
-                hits.add_metric([row["limit_hit"]], row["n"])
-            yield hits
+        agg = SandboxRun.objects.order_by().aggregate(n=Count("pk"), total=Sum("duration_ms"))
+        runs = CounterMetricFamily("selfheal_sandbox_runs", "Sandbox runs.")
+        runs.add_metric([], agg["n"] or 0)
+        yield runs
+        seconds = CounterMetricFamily(
+            "selfheal_sandbox_duration_seconds", "Total sandbox wall time."
+        )
+        seconds.add_metric([], (agg["total"] or 0) / 1000.0)
+        yield seconds
+        hits = CounterMetricFamily(
+            "selfheal_sandbox_limit_hits", "Sandbox runs stopped by a limit.", labels=["limit"]
+        )
+        for row in (
+            SandboxRun.objects.exclude(limit_hit__isnull=True)
+            .exclude(limit_hit="")
+            .order_by()
+            .values("limit_hit")
+            .annotate(n=Count("pk"))
+        ):
+            hits.add_metric([row["limit_hit"]], row["n"])
+        yield hits
 
 
 def render() -> bytes:

@@ -1,9 +1,7 @@
-"""Shared helpers of the judgement tests (issue #5): real rows, real outcomes."""
+"""Shared helpers of the judgement tests: real rows, real outcomes."""
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from healing.breakers import record_outcome
+from healing.contrib import HEALTH_SOURCES, HealthMetric, HealthReport, HealthSource
 from healing.models import EngineBreaker, ErrorTypeCircuit
 from tests import factories
 
@@ -45,30 +44,29 @@ def cool_down_engine() -> None:
     EngineBreaker.objects.filter(pk=1).update(retry_at=timezone.now() - timedelta(seconds=1))
 
 
-HEALTHY = {
-    "ok": True,
-    "status": "healthy",
-    "score": 1.0,
-    "min_score": 0.8,
-    "window_seconds": 300,
-    "metrics": {"error_rate": {"value": 0.0, "threshold": 0.05, "ok": True}},
-}
+HEALTHY = HealthReport(
+    ok=True,
+    status="HEALTHY",
+    score=1.0,
+    min_score=0.8,
+    window_seconds=300,
+    metrics={"error_rate": HealthMetric(value=0.0, threshold=0.05, ok=True)},
+)
 
 
-def install_health_stand_in(report: dict | Exception) -> types.ModuleType:
-    """monitoring.health belongs to issue #6: tests about the other checks must not depend on
-    this shared machine's load, so they get a stand-in with the contract's shape."""
-    module = types.ModuleType("monitoring.health")
+def install_health_stand_in(report: HealthReport | Exception) -> HealthSource:
+    """A health source that answers `report` (or raises it): tests about the other checks must
+    not depend on this shared machine's load. Register it in monitoring's place with
+    `monkeypatch.setitem(contrib.HEALTH_SOURCES, "monitoring", ...)`."""
 
-    def preflight_health() -> dict:
+    def stand_in() -> HealthReport:
         if isinstance(report, Exception):
             raise report
         return report
 
-    module.preflight_health = preflight_health  # type: ignore[attr-defined]
-    return module
+    return stand_in
 
 
 @pytest.fixture
 def healthy_monitor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "monitoring.health", install_health_stand_in(HEALTHY))
+    monkeypatch.setitem(HEALTH_SOURCES, "monitoring", install_health_stand_in(HEALTHY))

@@ -6,15 +6,15 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
-from approvals.models import Approval
-from healing.actions import do_change_setting, transition
-from healing.actions.approvals import (
+from approvals.actions import (
     ApprovalRefused,
     approval_round,
     do_approve,
     do_bulk_approve,
     do_reject,
 )
+from approvals.models import Approval
+from healing.actions import do_change_setting, transition
 from healing.models import AuditEvent, Modification
 from tests.console_helpers import awaiting
 

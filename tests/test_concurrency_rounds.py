@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
+from approvals.actions import ApprovalRefused, do_approve
 from approvals.models import Approval
-from healing.actions.approvals import ApprovalRefused, do_approve
 from healing.intake.actions import do_process_modification
 from healing.models import AuditEvent, Modification
 from healing.sandbox.tasks import _claim, _release

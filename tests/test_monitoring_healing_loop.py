@@ -115,14 +115,10 @@ def test_it_executes_an_approved_proposal_and_records_the_outcome(
     attempt = HealingAttempt.objects.get(pk=do_run_healing_cycle()[0].pk)
     do_execute_attempt(attempt, reviewer)
     attempt.refresh_from_db()
-    # The sandbox/apply area's do_rollback does the work; until it exists the attempt fails, visibly.
-    try:
-        from healing.apply import do_rollback  # noqa: F401
-    except ImportError:
-        assert attempt.status == AttemptStatus.FAILED
-        assert "not available" in attempt.outcome
-    else:
-        assert attempt.outcome
+    # The culprit was made applied without a commit of its own: the apply area's do_rollback
+    # refuses it, and the attempt records that refusal as its outcome.
+    assert attempt.status == AttemptStatus.FAILED
+    assert "only an applied patch can be rolled back" in attempt.outcome
     assert attempt.decided_by == reviewer
     assert AuditEvent.objects.filter(kind="monitoring.healing_executed").exists()
 

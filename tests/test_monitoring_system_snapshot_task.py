@@ -59,9 +59,9 @@ def test_it_judges_preflight_over_the_window_not_one_sample() -> None:
         ScheduleClock.objects.all().delete()
         system_snapshot_tick()
     result = preflight_health()
-    assert result["samples"] == 3
-    assert "median of 3" in result["basis"]
-    assert set(result["metrics"]) >= {
+    assert result.samples == 3
+    assert "median of 3" in result.basis
+    assert set(result.metrics) >= {
         "cpu",
         "memory_available",
         "disk",
@@ -69,8 +69,8 @@ def test_it_judges_preflight_over_the_window_not_one_sample() -> None:
         "success_rate",
         "response_time",
     }
-    assert all("value" in m and "threshold" in m for m in result["metrics"].values())
-    assert result["ok"] == (result["status"] in {"HEALTHY", "DEGRADED"} and result["score"] >= 0.8)
+    assert all(m.threshold is not None for m in result.metrics.values())
+    assert result.ok == (result.status in {"HEALTHY", "DEGRADED"} and result.score >= 0.8)
 
 
 def test_it_excludes_sandbox_children_from_the_cpu_check(settings: Any) -> None:
@@ -90,16 +90,21 @@ def test_it_excludes_sandbox_children_from_the_cpu_check(settings: Any) -> None:
     assert s.worker_cpu_percent < 50.0
 
 
-def test_it_samples_once_for_preflight_when_beat_is_not_running() -> None:
-    first = preflight_health()
-    assert first["samples"] == 1 and "fresh sample" in first["basis"]
+def test_it_samples_for_preflight_when_beat_is_not_running_and_stores_nothing() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        first = preflight_health()
+    writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert writes == []
+    assert first.samples == 1 and "fresh sample" in first.basis
     # One 0.25 s sample of CPU is noise: shown, not judged (memory and disk are).
-    assert first["metrics"]["cpu"]["ok"] is True and "not judged" in first["metrics"]["cpu"]["note"]
-    assert first["metrics"]["cpu"]["value"] is not None
-    assert SystemSnapshot.objects.count() == 1
-    second = preflight_health()
-    assert "median of 1" in second["basis"]
-    assert SystemSnapshot.objects.count() == 1
+    assert first.metrics["cpu"].ok is True and "not judged" in first.metrics["cpu"].note
+    assert first.metrics["cpu"].value is not None
+    # A read: storing snapshots is the snapshot task's job.
+    assert SystemSnapshot.objects.count() == 0
+    assert "fresh sample" in preflight_health().basis
 
 
 def test_it_lets_a_saturated_cpu_degrade_but_not_block() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +9,7 @@ import pytest
 
 from healing.actions import do_change_setting, do_emergency_stop
 from healing.breakers import note_application, run_preflight
+from healing.contrib import HEALTH_SOURCES, HealthMetric, HealthReport
 from healing.models import ApplicationSlot, Modification
 from tests import factories
 from tests.judgement_helpers import healthy_monitor, install_health_stand_in  # noqa: F401 - fixture
@@ -40,16 +40,6 @@ def test_it_passes_a_quiet_patch_and_stores_the_result_per_stage(workspace: Any)
     assert set(stored) == {"intake", "apply"} and stored["apply"]["ok"] is True
 
 
-def test_it_says_health_is_unknown_and_does_not_block_while_monitoring_is_missing(
-    workspace: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "monitoring.health", None)  # the import fails
-    result = run_preflight(factories.make_modification(workspace), stage="apply")
-    health = check(result, "health")
-    assert result.ok and health.ok
-    assert health.value == "unknown" and health.reason.startswith("health unknown")
-
-
 def test_it_judges_health_with_the_real_monitor(workspace: Any) -> None:
     result = run_preflight(factories.make_modification(workspace), stage="apply")
     health = check(result, "health")
@@ -71,18 +61,18 @@ def test_it_blocks_on_a_health_metric_out_of_bounds(workspace: Any, admin_user: 
 def test_it_blocks_on_a_metric_the_monitor_reports_out_of_bounds(
     workspace: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    report = {
-        "ok": False,
-        "status": "unhealthy",
-        "score": 0.6,
-        "min_score": 0.8,
-        "window_seconds": 120,
-        "metrics": {
-            "error_rate": {"value": 0.12, "threshold": 0.05, "ok": False},
-            "memory": {"value": 45.0, "threshold": 20.0, "ok": True},
+    report = HealthReport(
+        ok=False,
+        status="UNHEALTHY",
+        score=0.6,
+        min_score=0.8,
+        window_seconds=120,
+        metrics={
+            "error_rate": HealthMetric(value=0.12, threshold=0.05, ok=False),
+            "memory": HealthMetric(value=45.0, threshold=20.0, ok=True, comparison=">="),
         },
-    }
-    monkeypatch.setitem(sys.modules, "monitoring.health", install_health_stand_in(report))
+    )
+    monkeypatch.setitem(HEALTH_SOURCES, "monitoring", install_health_stand_in(report))
     result = run_preflight(factories.make_modification(workspace), stage="apply")
     health = check(result, "health")
     assert not result.ok and not health.ok
@@ -94,16 +84,16 @@ def test_it_blocks_on_a_metric_the_monitor_reports_out_of_bounds(
 def test_it_blocks_on_a_low_health_score_without_a_failing_metric(
     workspace: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    report = {
-        "ok": False,
-        "status": "degraded",
-        "score": 0.7,
-        "min_score": 0.8,
-        "window_seconds": 60,
-        "reason": "system health degraded",
-        "metrics": {"cpu": {"value": 50, "threshold": 90, "ok": True}},
-    }
-    monkeypatch.setitem(sys.modules, "monitoring.health", install_health_stand_in(report))
+    report = HealthReport(
+        ok=False,
+        status="DEGRADED",
+        score=0.7,
+        min_score=0.8,
+        window_seconds=60,
+        reason="system health degraded",
+        metrics={"cpu": HealthMetric(value=50, threshold=90, ok=True)},
+    )
+    monkeypatch.setitem(HEALTH_SOURCES, "monitoring", install_health_stand_in(report))
     health = check(run_preflight(factories.make_modification(workspace), stage="apply"), "health")
     assert not health.ok and (health.metric, health.value, health.threshold) == (
         "health_score",
@@ -116,7 +106,7 @@ def test_it_does_not_block_when_the_health_monitor_raises(
     workspace: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(
-        sys.modules, "monitoring.health", install_health_stand_in(RuntimeError("psutil went away"))
+        HEALTH_SOURCES, "monitoring", install_health_stand_in(RuntimeError("psutil went away"))
     )
     health = check(run_preflight(factories.make_modification(workspace), stage="apply"), "health")
     assert health.ok and "psutil went away" in health.reason and health.value == "unknown"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
 
 from .. import breakers, tunables
 from ..actions import record_event
+from ..contrib import current_health
 from ..models import Modification, ModificationStatus, SandboxRun, SandboxRunKind
 from .actions import do_rollback
 
@@ -57,24 +59,20 @@ def verify_tests(mod: Modification) -> str | None:
 
 
 def health_problem() -> str | None:
-    """CRITICAL health or an error spike from monitoring, when monitoring is there."""
+    """CRITICAL health or an error spike, from the registered health source."""
     try:
-        from monitoring.health import preflight_health  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    try:
-        health: dict[str, Any] = preflight_health()
+        health = current_health()
+    except ImproperlyConfigured:
+        raise  # no health source: a configuration error, not a quiet watch
     except Exception as exc:  # noqa: BLE001 - a health check that raises is itself a bad sign
         return f"health check raised {type(exc).__name__}: {exc}"
-    status = str(health.get("status", "")).lower()
-    if status == "critical":
+    if health.status.lower() == "critical":
         return "health is CRITICAL"
-    for name, metric in (health.get("metrics") or {}).items():
-        if not isinstance(metric, dict) or "error" not in name:
+    for name, metric in health.metrics.items():
+        if "error" not in name:
             continue
-        value, threshold = metric.get("value"), metric.get("threshold")
-        numbers = isinstance(value, int | float) and isinstance(threshold, int | float)
-        if metric.get("ok") is False or (numbers and value > threshold):
+        value, threshold = metric.value, metric.threshold
+        if not metric.ok or (value is not None and value > threshold):
             return f"error spike: {name} {value} > {threshold}"
     return None
 

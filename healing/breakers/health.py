@@ -1,17 +1,20 @@
-"""The health pre-flight check, over `monitoring.health.preflight_health()`.
+"""The health pre-flight check, over the health source that monitoring registers
+(`healing.contrib.current_health()`).
 
-That function belongs to the monitoring area (issue #6): it judges health over a window and
-leaves out the load of the engine's own sandboxes. It is called defensively: when the module or
-function is missing, or it raises, the check says "health unknown" and does not block — a missing
-monitor must not stop all healing, and the result says so plainly.
+The source judges health over a window and leaves out the load of the engine's own sandboxes.
+No source registered is a configuration error (`MissingContributor`, raised, never a pass). A source that
+raises while it measures says "health unknown" and does not block: a monitor that breaks at run
+time must not stop all healing, and the result says so plainly.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
+from ..contrib import HealthReport, current_health
 from .results import CheckResult
 
 log = logging.getLogger(__name__)
@@ -33,72 +36,41 @@ def _unknown(why: str) -> CheckResult:
     )
 
 
-def _metrics(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Accept {name: {value, threshold, ok}} or [{name, value, threshold, ok}]."""
-    raw = report.get("metrics") or {}
-    if isinstance(raw, dict):
-        return [
-            {"name": name, **(m if isinstance(m, dict) else {"value": m})}
-            for name, m in raw.items()
-        ]
-    if isinstance(raw, list):
-        return [m for m in raw if isinstance(m, dict)]
-    return []
-
-
-def _failed(metric: dict[str, Any]) -> bool:
-    for key in ("ok", "healthy", "passed"):
-        if key in metric:
-            return metric[key] is False
-    return False
-
-
 def check_health(now: datetime, retry_seconds: int) -> CheckResult:
     try:
-        from monitoring.health import preflight_health  # type: ignore[import-not-found,attr-defined]
-    except ImportError as exc:
-        return _unknown(f"monitoring.health.preflight_health is not available ({exc})")
-    try:
-        report = preflight_health()
+        report: HealthReport = current_health()
+    except ImproperlyConfigured:
+        raise  # no source, or two: a configuration error, never a pass
     except Exception as exc:  # noqa: BLE001 - a broken monitor reports "unknown", it does not stop healing
-        log.warning("preflight_health() raised", exc_info=True)
-        return _unknown(f"preflight_health() raised {type(exc).__name__}: {exc}")
-    if not isinstance(report, dict):
-        return _unknown(f"preflight_health() returned {type(report).__name__}, not a dict")
-    status = str(report.get("status", "")).lower()
-    window = report.get("window_seconds")
-    retry_at = report.get("retry_at")
-    if not isinstance(retry_at, datetime):
-        retry_at = now + timedelta(
-            seconds=int(window) if isinstance(window, int | float) and window > 0 else retry_seconds
-        )
-    failing = [m for m in _metrics(report) if _failed(m) and m.get("name") in PREFLIGHT_METRICS]
-    score, min_score = report.get("score"), report.get("min_score")
-    if (
-        not failing
-        and isinstance(score, int | float)
-        and isinstance(min_score, int | float)
-        and score < min_score
-    ):
+        log.warning("the health source raised", exc_info=True)
+        return _unknown(f"the health source raised {type(exc).__name__}: {exc}")
+    status = report.status.lower()
+    retry_at = now + timedelta(
+        seconds=report.window_seconds if report.window_seconds > 0 else retry_seconds
+    )
+    failing = [
+        (name, m) for name, m in report.metrics.items() if not m.ok and name in PREFLIGHT_METRICS
+    ]
+    if not failing and report.score < report.min_score:
         return CheckResult(
             "health",
             False,
-            f"system health score {score:.0%} below {min_score:.0%}: {report.get('reason', '')}",
+            f"system health score {report.score:.0%} below {report.min_score:.0%}: {report.reason}",
             metric="health_score",
-            value=score,
-            threshold=min_score,
+            value=report.score,
+            threshold=report.min_score,
             retry_at=retry_at,
         )
     if failing:
-        m = failing[0]
-        others = f" (and {', '.join(f['name'] for f in failing[1:])})" if len(failing) > 1 else ""
+        name, m = failing[0]
+        others = f" (and {', '.join(n for n, _ in failing[1:])})" if len(failing) > 1 else ""
         return CheckResult(
             "health",
             False,
-            f"{m.get('name')} out of bounds over the health window{others}",
-            metric=str(m.get("name", "")),
-            value=m.get("value"),
-            threshold=m.get("threshold"),
+            f"{name} out of bounds over the health window{others}",
+            metric=name,
+            value=m.value,
+            threshold=m.threshold,
             retry_at=retry_at,
         )
     if status in BAD_STATUSES:
@@ -111,6 +83,4 @@ def check_health(now: datetime, retry_seconds: int) -> CheckResult:
             threshold="healthy",
             retry_at=retry_at,
         )
-    if not status:
-        return _unknown("preflight_health() gave no status")
     return CheckResult("health", True, metric="status", value=status, threshold="healthy")

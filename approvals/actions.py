@@ -1,4 +1,5 @@
-"""Reviewers' decisions: approve, reject, bulk approve.
+"""Reviewers' decisions: approve, reject, bulk approve. The console owns the Approval rows, so
+these actions live here; the core learns of a decision only through `transition()`.
 
 Race-safe: the modification row is locked (select_for_update; SQLite's IMMEDIATE transactions
 serialise writers the same way) and the move to `approved` is the conditional transition, so two
@@ -14,12 +15,14 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
-from .. import tunables
-from ..models import AuditEvent, Modification
-from ..models.modification import ModificationStatus, SafetyLevel
-from ..roles import Role, has_role
-from .audit import record_event
-from .modifications import ConcurrentTransition, transition
+from healing import tunables
+from healing.actions import ConcurrentTransition, record_event, transition
+from healing.models import AuditEvent, Modification
+from healing.models.modification import ModificationStatus, SafetyLevel
+from healing.queueing import send_later
+from healing.roles import Role, has_role
+
+from .models import Approval, Decision
 
 S = ModificationStatus
 # After approval the patch moves on by itself; a repeated approval of it is not an error.
@@ -82,8 +85,6 @@ def approval_round(modification_id: int) -> int:
 
 
 def _approvers(modification_id: int, round_: int) -> list[str]:
-    from approvals.models import Approval
-
     return [
         a.user.get_username()
         for a in Approval.objects.for_round(modification_id, round_)
@@ -133,11 +134,8 @@ def _check_round(current: Modification, round_: int, seen_round: int | None) -> 
 
 
 def _apply_later(modification_id: int) -> None:
-    from ..queueing import send_later
-    from ..sandbox.tasks import apply_modification
-
     # approved is committed; if the broker is down the stalled-work sweeper sends it later.
-    send_later(apply_modification, modification_id)
+    send_later("healing.apply_modification", modification_id)
 
 
 @transaction.atomic
@@ -149,8 +147,6 @@ def do_approve(
     seen_round: int | None = None,
 ) -> ApprovalOutcome:
     """Record one approval; move to `approved` once enough people approved. Raises ApprovalRefused."""
-    from approvals.models import Approval, Decision
-
     comment = (comment or "").strip()
     current = _lock(modification)
     round_ = approval_round(current.pk)
@@ -269,8 +265,6 @@ def do_reject(
     seen_round: int | None = None,
 ) -> ApprovalOutcome:
     """Reject a patch awaiting approval (one reviewer is enough). Raises ApprovalRefused."""
-    from approvals.models import Approval, Decision
-
     comment = (comment or "").strip()
     current = _lock(modification)
     round_ = approval_round(current.pk)
