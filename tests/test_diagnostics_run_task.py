@@ -89,8 +89,8 @@ def test_it_runs_diagnostics_through_the_isolated_sandbox(
     workspace = factories.make_workspace(
         corpus_repo(tmp_path, "py_name_typo"),
         name="sandboxed",
+        isolation_level="full",
         policy_overrides={
-            "diagnostics.runner": "sandbox",
             "diagnostics.static_analysis": False,
             "diagnostics.coverage": False,
         },

@@ -18,6 +18,8 @@ from typing import Any
 
 @dataclass
 class TestOutcome:
+    __test__ = False  # not a pytest test class
+
     nodeid: str
     outcome: str  # passed | failed | error | skipped
     message: str = ""

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..results import CaseResult, Frame
+from ..results import Failure, Frame
 
 
 @dataclass
 class FixContext:
     root: Path  # the tree the failure happened in (repository root)
-    case: CaseResult
+    case: Failure
     groups: dict[str, str] = field(default_factory=dict)  # named groups of the pattern's regex
     pattern: str = ""
 
