@@ -129,6 +129,7 @@ def _attack(tmp_path: Path, level: str) -> dict[str, Any]:
         "run": run,
         "proposals": proposals,
         "written": [str(p) for p in host_files if p.exists()],
+        "secret_written": any(p.exists() and secret in p.read_text() for p in host_files),
         "connections": connections,
         "secret_stored": secret in stored,
     }
@@ -146,7 +147,7 @@ def test_it_keeps_hostile_workspace_code_off_the_network_and_the_workers_environ
     assert any(p["origin"] == "testgen" for p in seen["proposals"]), seen["proposals"]
     # ... and reached neither the host's loopback nor the worker's secret.
     assert seen["connections"] == []
-    assert not seen["secret_stored"]
+    assert not seen["secret_stored"] and not seen["secret_written"]
     if level == "full":
         assert seen["written"] == []
 
