@@ -211,8 +211,9 @@ def _run_in_scratch(
             tests: list[TestOutcome] = []
             for path in report_paths:
                 tests += reports.parse_junit(path)
+            tree_prefix = str(scratch.tree) + "/"
             for test in tests:
-                _strip_tree(test, str(scratch.tree) + "/")
+                _strip_tree(test, tree_prefix)
             coverage = (
                 touched_coverage(scratch, coverage_files, touched) if coverage_files else None
             )
@@ -240,7 +241,11 @@ def _run_in_scratch(
         tests=tests,
         coverage=coverage,
         # run_command's caller may read what its command printed: all the runner kept of it.
-        output_tail=execution.output[-OUTPUT_TAIL:] if command is None else execution.output,
+        output_tail=(
+            execution.output[-OUTPUT_TAIL:]
+            if command is None
+            else execution.output.replace(tree_prefix, "")
+        ),
         coverage_percent=coverage_percent,
         file_coverage=file_coverage,
         detail={
