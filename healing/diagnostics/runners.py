@@ -94,6 +94,7 @@ class SandboxRunner:
         started = time.monotonic()
         result = RunResult(backend=self.name)
         tree = head_tree(workspace)
+        py_ids: list[str] | None  # None: no Python tests to run; []: all of them
         if test_ids is None:
             added = _added_paths(diff)
             py_ids = [] if find_tests(tree, PY_TEST_GLOBS, added) else None
@@ -190,9 +191,9 @@ class SandboxRunner:
         self._collect(ran, result, "the JavaScript tests")
         seen = set()
         for test in ran.tests:
-            file = reports.get(test.report)
-            if file is None:
+            if test.report not in reports:
                 continue
+            file = reports[test.report]
             seen.add(file)
             case = read_node(test, file)
             if case.nodeid == file:
