@@ -18,10 +18,18 @@ from typing import Any
 
 @dataclass
 class TestOutcome:
+    __test__ = False  # not a pytest test class
+
     nodeid: str
     outcome: str  # passed | failed | error | skipped
     message: str = ""
     duration_ms: float = 0.0
+    traceback: str = ""  # the failure's full text, as the reporter wrote it
+    # The id that selects this test again (pytest's node id, from the report's file attribute);
+    # empty where the report does not say which file the test is in (node --test).
+    test_id: str = ""
+    name: str = ""  # the test's own name, without its class or file
+    report: str = ""  # the report file it was read from
 
 
 @dataclass
@@ -36,6 +44,10 @@ class SandboxResult:
     fixed: list[str] = field(default_factory=list)  # failing on the baseline, passing now
     coverage: float | None = None  # 0..1 coverage of the touched lines, when measured
     output_tail: str = ""
+    # Line coverage of the whole run, when asked for (run_command): percent overall and per file
+    # (repository-relative paths).
+    coverage_percent: float | None = None
+    file_coverage: dict[str, float] = field(default_factory=dict)
     detail: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -66,8 +78,11 @@ FAILING = {"failed", "error"}
 OUTPUT_TAIL = 8000
 
 
-def _environment(scratch: Any, level: str, workspace: Any) -> dict[str, str]:
-    """A clean environment: nothing of the worker's (its secrets) is inherited."""
+def _environment(
+    scratch: Any, level: str, workspace: Any, *, reporters: bool = True
+) -> dict[str, str]:
+    """A clean environment: nothing of the worker's (its secrets) is inherited. Without
+    `reporters`, the command names its own reports (run_command)."""
     junit = scratch.reports / "junit.xml"
     env = {
         "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
@@ -82,6 +97,8 @@ def _environment(scratch: Any, level: str, workspace: Any) -> dict[str, str]:
         "CI": "1",
         "SELFHEAL_SANDBOX": level,
     }
+    if not reporters:
+        del env["PYTEST_ADDOPTS"], env["NODE_OPTIONS"]
     from .. import tunables
 
     if not tunables.get("sandbox.pytest_plugin_autoload", workspace):
@@ -113,6 +130,31 @@ def _command(
     return [*argv, *(test_ids or [])]
 
 
+REPORTS_PLACEHOLDER = "{reports}"
+# coverage.py over the whole tree, then its JSON report, in the same sandboxed run.
+_COVERAGE_ALL = (
+    'r=$1; shift; python -m coverage run --data-file="$r/.coverage" --source=. "$@"; rc=$?; '
+    'python -m coverage json -q --data-file="$r/.coverage" -o "$r/coverage.json" >/dev/null 2>&1; '
+    "exit $rc"
+)
+
+
+def _own_command(argv: list[str], scratch: Any, coverage: bool) -> list[str]:
+    """run_command's argv, with the report directory filled in and, for `python -m pytest`
+    with `coverage`, measured over the whole tree."""
+    reports = str(scratch.reports)
+    argv = [arg.replace(REPORTS_PLACEHOLDER, reports) for arg in argv]
+    if coverage and argv[:3] == ["python", "-m", "pytest"]:
+        return ["/bin/sh", "-c", _COVERAGE_ALL, "sh", reports, *argv[1:]]
+    return argv
+
+
+def _strip_tree(test: TestOutcome, tree: str) -> None:
+    # Paths inside the scratch tree mean nothing once it is gone.
+    for name in ("nodeid", "test_id", "name", "message", "traceback"):
+        setattr(test, name, getattr(test, name).replace(tree, ""))
+
+
 def _run_in_scratch(
     workspace: Any,
     backend: Any,
@@ -121,7 +163,11 @@ def _run_in_scratch(
     test_ids: list[str] | None,
     limits: Any,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    *,
+    command: list[str] | None = None,
+    measure_all: bool = False,
 ) -> SandboxResult:
+    """One run on a scratch tree: the workspace's test command, or `command` (run_command)."""
     from . import reports, stop
     from .coverage import added_lines, touched_coverage
     from .runner import execute
@@ -137,8 +183,16 @@ def _run_in_scratch(
 
             measure = bool(touched) and tunables.get("sandbox.measure_coverage", workspace)
             coverage_files = [f for f in touched if f.endswith(".py")] if measure else []
-            argv = _command(workspace, scratch, test_ids, coverage_files)
-            env = _environment(scratch, backend.level, workspace)
+            if command is None:
+                argv = _command(workspace, scratch, test_ids, coverage_files)
+                report_paths = [
+                    scratch.reports / name
+                    for name in ("junit.xml", "node-junit.xml", "phpunit.xml")
+                ]
+            else:
+                argv = _own_command(command, scratch, measure_all)
+                coverage_files = []
+            env = _environment(scratch, backend.level, workspace, reporters=command is None)
             wrapped = backend.wrap(
                 ["/bin/sh", "-c", 'exec "$@"', "sh", *argv], scratch=scratch, env=env
             )
@@ -151,14 +205,22 @@ def _run_in_scratch(
                 should_stop=lambda: stop.stopped_since(started),
                 on_progress=_progress_reporter(progress, limits) if progress else None,
             )
+            if command is not None:
+                # The command named its reports: every JUnit file it wrote there.
+                report_paths = sorted(scratch.reports.glob("*.xml"))
             tests: list[TestOutcome] = []
-            for name in ("junit.xml", "node-junit.xml", "phpunit.xml"):
-                tests += reports.parse_junit(scratch.reports / name)
-            # Paths inside the scratch tree mean nothing once it is gone.
+            for path in report_paths:
+                tests += reports.parse_junit(path)
+            tree_prefix = str(scratch.tree) + "/"
             for test in tests:
-                test.nodeid = test.nodeid.replace(str(scratch.tree) + "/", "")
+                _strip_tree(test, tree_prefix)
             coverage = (
                 touched_coverage(scratch, coverage_files, touched) if coverage_files else None
+            )
+            coverage_percent, file_coverage = (
+                reports.parse_coverage_json(scratch.reports / "coverage.json")
+                if measure_all
+                else (None, {})
             )
     except DiffDoesNotApply as exc:
         return SandboxResult(
@@ -178,7 +240,14 @@ def _run_in_scratch(
         duration_ms=round(execution.duration_ms, 1),
         tests=tests,
         coverage=coverage,
-        output_tail=execution.output[-OUTPUT_TAIL:],
+        # run_command's caller may read what its command printed: all the runner kept of it.
+        output_tail=(
+            execution.output[-OUTPUT_TAIL:]
+            if command is None
+            else execution.output.replace(tree_prefix, "")
+        ),
+        coverage_percent=coverage_percent,
+        file_coverage=file_coverage,
         detail={
             "commit": commit,
             "exit_code": execution.exit_code,
@@ -276,6 +345,66 @@ def store_run(workspace: Any, result: SandboxResult, *, kind: str, modification:
     )
 
 
+def _backend_for(workspace: Any) -> Any:
+    """The backend of the workspace's isolation level; IsolationUnavailable where this machine
+    cannot give it (never a weaker one)."""
+    from .backends import get_backend
+
+    backend = get_backend(workspace.isolation_level)
+    available, why = backend.available()
+    if not available:
+        raise IsolationUnavailable(
+            f"{backend.label} isolation is required by {workspace.name} but unavailable: {why}"
+        )
+    return backend
+
+
+def _emergency_stopped(backend: Any) -> SandboxResult | None:
+    from ..models import EngineState
+
+    if not EngineState.objects.current().is_emergency_stopped:
+        return None
+    return SandboxResult(
+        ok=False,
+        isolation_level=backend.level,
+        limit_hit="emergency_stop",
+        detail={"message": "engine is emergency-stopped"},
+    )
+
+
+def run_command(
+    workspace: Any,
+    argv: list[str],
+    *,
+    diff: str | None = None,
+    coverage: bool = False,
+    wall_time_s: float | None = None,
+) -> SandboxResult:
+    """Run `argv` instead of the workspace's test command, exactly as run_tests runs it: on a
+    scratch tree of HEAD with `diff` applied, through the backend of the workspace's isolation
+    level, with its limits (`wall_time_s` may replace the wall-clock one). No baseline, nothing
+    stored: the caller judges.
+
+    `{reports}` in argv is the run's report directory; every `*.xml` the command writes there
+    is read as JUnit (`TestOutcome.report` names the file). With `coverage`, a
+    `python -m pytest` argv is measured over the whole tree (`file_coverage`). `output_tail`
+    holds all the runner kept of the output (its last 64 KB). Raises IsolationUnavailable."""
+    from dataclasses import replace
+
+    from .limits import Limits
+
+    backend = _backend_for(workspace)
+    if (stopped := _emergency_stopped(backend)) is not None:
+        return stopped
+    limits = Limits.for_workspace(workspace)
+    if wall_time_s is not None:
+        limits = replace(limits, wall_time_s=wall_time_s)
+    commit = workspace.head_commit()
+    return _run_in_scratch(
+        workspace, backend, commit, diff, None, limits, command=argv, measure_all=coverage
+    )
+
+
 def run_tests(
     workspace: Any,
     *,
@@ -288,23 +417,11 @@ def run_tests(
     With a diff, the result is judged against the baseline run of HEAD: `new_failures` failed
     now but not before, `fixed` failed before and pass now. Raises IsolationUnavailable when the
     workspace's isolation level cannot be had (the caller blocks the patch)."""
-    from ..models import EngineState
-    from .backends import get_backend
     from .limits import Limits
 
-    backend = get_backend(workspace.isolation_level)
-    available, why = backend.available()
-    if not available:
-        raise IsolationUnavailable(
-            f"{backend.label} isolation is required by {workspace.name} but unavailable: {why}"
-        )
-    if EngineState.objects.current().is_emergency_stopped:
-        return SandboxResult(
-            ok=False,
-            isolation_level=backend.level,
-            limit_hit="emergency_stop",
-            detail={"message": "engine is emergency-stopped"},
-        )
+    backend = _backend_for(workspace)
+    if (stopped := _emergency_stopped(backend)) is not None:
+        return stopped
     limits = Limits.for_workspace(workspace)
     commit = workspace.head_commit()
     result = _run_in_scratch(workspace, backend, commit, diff, test_ids, limits, progress)
@@ -340,6 +457,7 @@ __all__ = [
     "TestOutcome",
     "capabilities",
     "console_results",
+    "run_command",
     "run_tests",
     "store_run",
 ]
