@@ -230,6 +230,14 @@ def decide_after_sandbox(
     )
 
 
+def sandbox_success(mod: Modification, sandbox: SandboxResult) -> bool:
+    """The sandbox's verdict on the patch, as its outcome: a clean run that misses its targets
+    or fixes nothing of a red baseline failed on evidence (a rejection on the score alone does
+    not fail the patch, and is not decided here)."""
+    verdict = _judge_repairs(mod, sandbox) if sandbox.ok else None
+    return sandbox.ok and (verdict is None or verdict[0] != ModificationStatus.REJECTED)
+
+
 def _named(ids: list[str], limit: int = 5) -> str:
     return ", ".join(ids[:limit]) + (" …" if len(ids) > limit else "")
 

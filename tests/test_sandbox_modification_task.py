@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from healing.models import SandboxRun
+from healing.models import Outcome, SandboxRun
 from healing.sandbox.tasks import sandbox_modification
 from healing.sandbox_probe import bubblewrap_works
 from tests import factories
@@ -106,6 +106,10 @@ def test_it_rejects_a_patch_that_fixes_nothing_on_a_red_baseline(db: Any, tmp_pa
     assert reason == (
         "fixes nothing that can be seen: 1 test(s) failed before and still fail: test_app::test_sub"
     )
+    # Rejected on evidence: a failure of the patch, counted against its source.
+    assert list(Outcome.objects.filter(modification=mod).values_list("stage", "success")) == [
+        ("sandbox", False)
+    ]
 
 
 @pytest.mark.parametrize(
