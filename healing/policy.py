@@ -199,7 +199,9 @@ def decide_after_sandbox(
     verdict = _judge_repairs(mod, sandbox)
     if verdict is not None and verdict[0] == S.REJECTED:
         return verdict
-    if gate.reject:
+    tested = any(t.outcome != "skipped" for t in sandbox.tests)
+    if gate.reject and not tested:
+        # The floor is for patches with no test evidence: a tested patch is judged by its tests.
         return S.REJECTED, f"confidence below the floor: {gate.reason}"
     level = mod.safety_level or L.CRITICAL
     if SafetyLevel.needs_human(level):

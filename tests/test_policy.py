@@ -262,6 +262,9 @@ def test_it_never_rejects_a_repair_on_its_score(workspace: Any) -> None:
     )
     status, reason = decide_after_sandbox(mod_with(workspace, level="SAFE"), run, GATE_LOW)
     assert status == "awaiting_approval" and "confidence 0.62" in reason
+    # Even a gate that would reject on the floor: the floor is for untested patches only.
+    status, reason = decide_after_sandbox(mod_with(workspace, level="SAFE"), run, GATE_FLOOR)
+    assert status == "awaiting_approval" and reason.startswith("sandbox passed, but")
 
 
 @pytest.mark.parametrize(
