@@ -86,6 +86,9 @@ def test_it_fits_the_evidence_model_and_scores_with_it(workspace: Any) -> None:
     # Out of fold, the model is better calibrated and sharper than the formula on the same patches.
     assert fit.brier_calibrated < fit.brier_raw and fit.ece_calibrated < fit.ece_raw
     assert sum(b["count"] for b in fit.reliability["calibrated"]) == 80
+    # Nothing new since: the next beat keeps the fit rather than adding a row.
+    assert refit_calibration.apply().get()["decider"]["id"] == fit.pk
+    assert CalibrationFit.objects.filter(method="evidence_logistic").count() == 1
 
     good = patch(workspace, True, 1.0, source="engine-new")
     bad = patch(workspace, False, 1.0, source="engine-new")

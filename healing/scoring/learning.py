@@ -144,9 +144,14 @@ def do_refit_confidence_model() -> dict[str, Any]:
     n = len(keep)
     if not n:
         return {"decided_by": "formula", "n_samples": 0, "needed": minimum}
-    formula_q = evidence_model.quality(np.clip(formula, 0.0, 1.0), y)
+    can_fit = n >= minimum and evidence_model.fittable(y)
+    wanted = CalibrationMethod.EVIDENCE if can_fit else CalibrationMethod.FORMULA
     latest = CalibrationFit.objects.decider()
-    if n >= minimum and evidence_model.fittable(y):
+    if latest is not None and latest.method == wanted and latest.n_samples == n:
+        # Nothing new to learn from: keep the record (a beat every 15 minutes adds no rows).
+        return {"decided_by": latest.method, **latest.as_json(), "needed": minimum}
+    formula_q = evidence_model.quality(np.clip(formula, 0.0, 1.0), y)
+    if can_fit:
         x = evidence_model.matrix([data.details[i]["evidence"]["features"] for i in keep])
         fitted = evidence_model.EvidenceModel.fit(x, y)
         model_q = evidence_model.quality(evidence_model.out_of_fold(x, y), y)
@@ -159,10 +164,6 @@ def do_refit_confidence_model() -> dict[str, Any]:
             "scikit-learn LogisticRegression on the evidence; ECE and Brier out of fold "
             "(stratified 5-fold); raw = the formula on the same patches.",
         )
-    elif (
-        latest is not None and latest.method == CalibrationMethod.FORMULA and latest.n_samples == n
-    ):
-        return {"decided_by": "formula", **latest.as_json(), "needed": minimum}
     else:
         fit = _store_decider(
             CalibrationMethod.FORMULA,
