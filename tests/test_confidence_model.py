@@ -93,6 +93,7 @@ def test_it_fits_the_evidence_model_and_scores_with_it(workspace: Any) -> None:
     good = patch(workspace, True, 1.0, source="engine-new")
     bad = patch(workspace, False, 1.0, source="engine-new")
     assert good.confidence_detail["decided_by"] == "evidence_logistic"
+    assert good.confidence is not None and bad.confidence is not None
     assert good.confidence > 0.75 > 0.3 > bad.confidence
     assert good.confidence_detail["quality"]["brier"] == pytest.approx(fit.brier_calibrated)
     pulls = good.confidence_detail["model"]["pulls"]
@@ -110,7 +111,7 @@ def test_it_shows_the_ece_and_brier_of_what_decides_over_the_api(
     outcomes(workspace, 60)
     refit_calibration.apply().get()
     decides = client.get("/api/v1/calibration/").json()["decides"]
-    fit = CalibrationFit.objects.decider()
+    fit = CalibrationFit.objects.get(method="evidence_logistic", is_active=True)
     assert decides["method"] == "evidence_logistic" and decides["n_samples"] == 60
     assert (decides["ece"], decides["brier"]) == (fit.ece_calibrated, fit.brier_calibrated)
     assert (decides["formula_ece"], decides["formula_brier"]) == (fit.ece_raw, fit.brier_raw)
@@ -125,7 +126,7 @@ def test_it_shows_the_score_its_reasons_and_its_figures_on_the_review_page(
     outcomes(workspace, 60)
     refit_calibration.apply().get()
     mod = patch(workspace, True, 1.0, source="engine-new")
-    fit = CalibrationFit.objects.decider()
+    fit = CalibrationFit.objects.get(method="evidence_logistic", is_active=True)
     client = Client()
     client.force_login(reviewer)
     html = client.get(f"/patches/{mod.pk}/").content.decode()

@@ -167,7 +167,13 @@ def _decide(evidence: dict[str, Any], formula_score: float) -> dict[str, Any]:
     """The evidence model's probability once fitted, else the formula's score; with the out-of-fold
     ECE and Brier score of whichever decides (None before any outcome was measured)."""
     record = CalibrationFit.objects.decider()
-    quality = {"method": "formula", "ece": None, "brier": None, "n": 0, "fit_id": None}
+    quality: dict[str, Any] = {
+        "method": "formula",
+        "ece": None,
+        "brier": None,
+        "n": 0,
+        "fit_id": None,
+    }
     if record is not None:
         quality = {
             "method": record.method,
