@@ -167,7 +167,6 @@ def test_it_judges_engine_b_by_its_evidence_after_engine_a_failed_20_times(
         body = _wait(engine_b, pk, FINAL | {"awaiting_approval"})
         reason = _last_reason(pk)
         assert body["status"] in {"applied", "awaiting_approval"}, (body["status"], reason)
-        detail = body.get("confidence_detail") or {}
         assert "floor" not in reason
         if body["status"] == "awaiting_approval":
             decided.append(("waited", function, reason))
@@ -178,7 +177,6 @@ def test_it_judges_engine_b_by_its_evidence_after_engine_a_failed_20_times(
             assert _wait(engine_b, pk, FINAL)["status"] == "applied", _last_reason(pk)
         else:
             decided.append(("applied", function, reason))
-        del detail
 
     # The first two leave other failures: a person sees which ones still fail.
     assert decided[0][0] == "waited" and "still fail: tests.test_calc::test_mul" in decided[0][2]
