@@ -100,7 +100,8 @@ class CalibrationView(APIView):
 
     @extend_schema(responses=dict)
     def get(self, request: Request) -> Response:
-        active = CalibrationFit.objects.active()
+        active = CalibrationFit.objects.active(tunables.get("scoring.calibration_method"))
+        decider = CalibrationFit.objects.decider()
         outcomes = (
             Outcome.objects.final_per_modification()
             .filter(modification__score__isnull=False)
@@ -114,6 +115,17 @@ class CalibrationView(APIView):
                 "outcomes": outcomes,
                 "needed": tunables.get("scoring.calibration_min_outcomes"),
                 "active": active.as_json() if active else None,
+                # What decides the overall score, with its out-of-fold ECE and Brier score.
+                "decides": {
+                    "method": decider.method if decider else "formula",
+                    "ece": decider.ece_calibrated if decider else None,
+                    "brier": decider.brier_calibrated if decider else None,
+                    "formula_ece": decider.ece_raw if decider else None,
+                    "formula_brier": decider.brier_raw if decider else None,
+                    "n_samples": decider.n_samples if decider else 0,
+                    "needed": tunables.get("scoring.model_min_outcomes"),
+                    "fit": decider.as_json() if decider else None,
+                },
                 "recent": [fit.as_json() for fit in CalibrationFit.objects.all()[:10]],
             }
         )

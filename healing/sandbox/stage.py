@@ -11,7 +11,7 @@ from .. import breakers, scoring
 from ..actions import transition
 from ..broadcast import send_now, workspace_group
 from ..models import Modification, ModificationStatus, SandboxRunKind
-from ..policy import decide_after_sandbox
+from ..policy import decide_after_sandbox, sandbox_success
 from ..queueing import send_later
 from . import IsolationUnavailable, run_tests, store_run
 
@@ -42,7 +42,7 @@ def run_sandbox_stage(mod: Modification) -> Modification:
     with transaction.atomic():
         run = store_run(mod.workspace, result, kind=SandboxRunKind.PATCHED, modification=mod)
         if result.limit_hit != "emergency_stop":
-            breakers.record_outcome(mod, success=result.ok, stage="sandbox")
+            breakers.record_outcome(mod, success=sandbox_success(mod, result), stage="sandbox")
         scoring.score_modification(mod, result)
         gate = scoring.confidence_gate(mod)
         if result.limit_hit == "emergency_stop":
