@@ -81,6 +81,7 @@ class SyntaxStage(Stage):
     def run(self, ctx: ValidationContext) -> list[Finding]:
         findings: list[Finding] = []
         for change in ctx.readable_files():
+            ctx.deadline.check()
             language = change.language
             if language is None or change.is_removed or change.is_binary:
                 continue
