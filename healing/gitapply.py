@@ -8,14 +8,18 @@ from __future__ import annotations
 STRIP = 1
 
 
-def apply_args(*, cached: bool = False, check: bool = False, reverse: bool = False) -> list[str]:
-    """`apply ... -` (the diff on stdin), without the leading `git`/`-C repo`."""
+def apply_args(
+    *, cached: bool = False, check: bool = False, reverse: bool = False, numstat: bool = False
+) -> list[str]:
+    """`apply ... -` (the diff on stdin), without the leading `git`/`-C repo`. `numstat`: only
+    how git reads each section (lines added, removed, path), nothing applied."""
     return [
         "apply",
         f"-p{STRIP}",
         "--whitespace=nowarn",
         *(["--cached"] if cached else []),
         *(["--check"] if check else []),
+        *(["--numstat", "-z"] if numstat else []),
         *(["-R"] if reverse else []),
         "-",
     ]

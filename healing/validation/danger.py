@@ -33,7 +33,7 @@ from .danger_rules import (
 from .lines import LineMap
 from .pyscan import Hit, scan
 from .rules import compile_rule
-from .syntax import parse_source
+from .syntax import parse_before
 
 _DRIVE = compile_rule(r"^[A-Za-z]:[\\/]")
 
@@ -282,8 +282,8 @@ def _before_hits(
 ) -> list[Located] | None:
     if change.before is None or change.is_added:
         return []
-    tree, problem = parse_source(language, change.before)
-    if tree is None or (problem is not None and problem.rule == "syntax.error"):
+    tree, clean = parse_before(language, change.before)
+    if tree is None or not clean:
         return None
     return hits_of(tree, change.before)
 

@@ -14,7 +14,7 @@ PY_CALLS: dict[str, tuple[str, str, str]] = {
     # dotted name → (severity, rule, message)
     "eval": ("high", "danger.eval", "eval() runs arbitrary code"),
     "exec": ("high", "danger.exec", "exec() runs arbitrary code"),
-    "compile": ("medium", "danger.compile", "compile() of dynamic code"),
+    "compile": ("high", "danger.compile", "compile() of dynamic code"),
     "__import__": ("medium", "danger.dynamic_import", "__import__() of a dynamic module"),
     "os.system": ("high", "danger.os_system", "os.system() runs a shell command"),
     "os.popen": ("high", "danger.os_system", "os.popen() runs a shell command"),
@@ -78,6 +78,7 @@ MODULE_ALIASES = {
     "posix": "os",
     "nt": "os",
     "__builtin__": "builtins",
+    "__builtins__": "builtins",
     "_pickle": "pickle",
     "cPickle": "pickle",
     "_posixsubprocess": "subprocess",
@@ -93,7 +94,7 @@ def py_danger(name: str) -> tuple[str, str, str] | None:
     if name.startswith(_PROCESS_PREFIXES):
         return ("high", "danger.exec_process", "runs or replaces a process")
     if name.startswith("subprocess.") and name.split(".")[1] in SUBPROCESS_RUNNERS:
-        return ("medium", "danger.subprocess", "runs a process")
+        return ("high", "danger.subprocess", "runs a process")
     if name.startswith("pty."):
         return ("high", "danger.exec_process", "pseudo-terminal process control")
     if name.startswith(("ctypes.", "cffi.", "_ctypes.")):

@@ -216,7 +216,6 @@ def ambiguities(ctx: ValidationContext) -> list[str]:
     git_paths = Counter(e.path for e in ctx.git.entries) if ctx.git else Counter()
     seen: Counter[str] = Counter()
     expect: Counter[str] = Counter()
-    net: Counter[str] = Counter()
     for s in sections:
         for name in (s.source, s.target):
             if name != "/dev/null" and not name.startswith(("a/", "b/")):
@@ -246,7 +245,6 @@ def ambiguities(ctx: ValidationContext) -> list[str]:
             seen[name] += 1
         path = source if s.removed else target
         expect[path] += 1
-        net[path] += s.lines_added - s.lines_removed
     for name, count in seen.items():
         if count > 1:
             problems.append(f"{name} appears in {count} sections of the diff")
@@ -259,15 +257,23 @@ def ambiguities(ctx: ValidationContext) -> list[str]:
                 + (f"; named but unchanged: {only_diff}" if only_diff else "")
                 + (f"; changed but not named: {only_git}" if only_git else "")
             )
+        read = ctx.git.sections
+        if len(read) != len(sections):
+            problems.append(
+                f"git reads {len(read)} file section(s) where a reader sees {len(sections)}"
+            )
         else:
-            for entry in ctx.git.entries:
-                if entry.binary or entry.new_mode == GITLINK or entry.old_mode == GITLINK:
-                    continue
-                real = len(entry.added) - len(entry.removed)
-                if net[entry.path] != real:
+            for s, (added, removed, path) in zip(sections, read, strict=True):
+                named = strip_prefix(s.source if s.removed else s.target)
+                if path != named:
+                    problems.append(f"git reads the section for {named!r} as {path!r}")
+                elif added != "-" and (int(added), int(removed)) != (
+                    s.lines_added,
+                    s.lines_removed,
+                ):
                     problems.append(
-                        f"{entry.path}: the diff's hunks add {net[entry.path]:+d} lines, "
-                        f"git's result {real:+d}"
+                        f"{path}: git reads +{added} -{removed} lines, "
+                        f"a reader +{s.lines_added} -{s.lines_removed}"
                     )
     return list(dict.fromkeys(problems))
 

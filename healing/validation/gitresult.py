@@ -56,6 +56,7 @@ class GitResult:
     new_tree: str
     entries: list[TreeEntry]
     diff: str  # git's diff of base tree → new tree: what lands, and what the review page shows
+    sections: list[tuple[str, str, str]] = field(default_factory=list)  # git's reading, per section
 
 
 def _run(
@@ -115,6 +116,10 @@ def apply_to_tree(repo: Path, base: str, diff: str, deadline: Deadline) -> GitRe
         out = _run(repo, apply_args(cached=True), env, deadline, stdin_of(diff).encode())
         if out.returncode != 0:
             raise GitApplyFailed(out.stderr.decode(errors="replace").strip()[:2000])
+        stat = _ok(
+            _run(repo, apply_args(numstat=True), env, deadline, stdin_of(diff).encode()),
+            "git apply --numstat",
+        )
         new_tree = _ok(_run(repo, ["write-tree"], env, deadline), "git write-tree").strip()
         old = base_tree.decode().strip()
         new = new_tree.decode()
@@ -140,9 +145,26 @@ def apply_to_tree(repo: Path, base: str, diff: str, deadline: Deadline) -> GitRe
         )  # fmt: skip
         _attach_lines(entries, patch)
         _attach_blobs(repo, entries, env, deadline)
-        return GitResult(base, old, new, entries, patch.decode("utf-8", errors="replace"))
+        return GitResult(
+            base, old, new, entries, patch.decode("utf-8", errors="replace"), _parse_numstat(stat)
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _parse_numstat(out: bytes) -> list[tuple[str, str, str]]:
+    """(added, removed, path) per section of the diff, as git apply reads it ('-' for binary)."""
+    fields = out.split(b"\0")
+    sections = []
+    i = 0
+    while i < len(fields) and fields[i]:
+        added, removed, path = fields[i].decode("utf-8", errors="surrogateescape").split("\t", 2)
+        if not path and i + 2 < len(fields):  # a rename or copy: old and new names follow
+            path = fields[i + 2].decode("utf-8", errors="surrogateescape")
+            i += 2
+        sections.append((added, removed, path))
+        i += 1
+    return sections
 
 
 def _parse_raw(raw: bytes) -> list[TreeEntry]:

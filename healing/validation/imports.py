@@ -16,7 +16,7 @@ from .grammars import text as node_text
 from .grammars import walk
 from .lines import LineMap
 from .pyscan import normalise, scan
-from .syntax import parse_source
+from .syntax import parse_before
 from .tsscan import string_value
 
 
@@ -66,7 +66,7 @@ def new_imports(change: FileChange, tree: Any, language: str) -> list[tuple[str,
     after = of(tree, change.after or "")
     had: Counter[str] = Counter()
     if change.before is not None and not change.is_added:
-        old_tree, _ = parse_source(language, change.before)
+        old_tree, _ = parse_before(language, change.before)
         if old_tree is not None:
             had = Counter(module for module, _, _ in of(old_tree, change.before))
     added = set(change.added)

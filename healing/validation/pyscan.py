@@ -80,6 +80,10 @@ def literal(node: ast.AST | None) -> str | None:
 
 
 def normalise(name: str) -> str:
+    # os.path is posixpath, which imports os: os.path.os.system is os.system.
+    for prefix in ("os.path.os.", "posixpath.os.", "ntpath.os.", "shutil.os.", "subprocess.os."):
+        if name.startswith(prefix):
+            name = "os." + name[len(prefix) :]
     head, _, rest = name.partition(".")
     head = MODULE_ALIASES.get(head, head)
     if head in {"builtins", "__builtins__"} and rest:
@@ -171,7 +175,22 @@ def _parents(tree: ast.AST) -> dict[int, ast.AST]:
     return parents
 
 
+_SCANNED: dict[int, tuple[ast.Module, PyFacts]] = {}
+
+
 def scan(tree: ast.Module) -> PyFacts:
+    """The file's facts; the danger and import stages share one scan of each tree."""
+    cached = _SCANNED.get(id(tree))
+    if cached is not None and cached[0] is tree:
+        return cached[1]
+    facts = _scan(tree)
+    if len(_SCANNED) >= 16:
+        _SCANNED.clear()
+    _SCANNED[id(tree)] = (tree, facts)
+    return facts
+
+
+def _scan(tree: ast.Module) -> PyFacts:
     facts = PyFacts()
     resolver = Resolver(tree)
     parents = _parents(tree)
@@ -217,11 +236,18 @@ def scan(tree: ast.Module) -> PyFacts:
             parent = parents.get(id(node))
             if isinstance(parent, ast.Attribute) and parent.value is node:
                 continue  # judged as part of the longer name
-            if isinstance(parent, ast.Call) and parent.func is node and isinstance(node, ast.Call):
-                continue
             name = resolver.qualify(node)
             if not name:
                 continue
+            if name in HANDLED_ONLY_BY_NAME and not _named_use(node, parent):
+                facts.hits.append(
+                    Hit(
+                        "high",
+                        "danger.obfuscated",
+                        f"the {name} module handed on as a value: what it runs cannot be followed",
+                        node,
+                    )
+                )
             danger = py_danger(name)
             if danger is not None:
                 severity, rule, message = danger
@@ -230,6 +256,30 @@ def scan(tree: ast.Module) -> PyFacts:
                 facts.hits.append(Hit(severity, rule, f"{name}: {message}", where))
     facts.hits.extend(_subscript_hits(tree, resolver))
     return facts
+
+
+# Modules that may be used only through literal attribute names the scan can follow.
+HANDLED_ONLY_BY_NAME = frozenset(
+    {"os", "subprocess", "pty", "ctypes", "builtins", "importlib", "posix", "nt", "runpy", "code"}
+)
+
+
+def _named_use(node: ast.AST, parent: ast.AST | None) -> bool:
+    """`os.x`, `o = os`, `getattr(os, "x")`: uses of a module the scan follows by name."""
+    if isinstance(parent, ast.Attribute) and parent.value is node:
+        return True
+    if isinstance(parent, ast.Assign | ast.AnnAssign) and parent.value is node:
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        return all(isinstance(t, ast.Name) for t in targets)
+    if isinstance(parent, ast.Call) and parent.args and parent.args[0] is node:
+        func = parent.func
+        return (
+            isinstance(func, ast.Name)
+            and func.id in {"getattr", "hasattr"}
+            and len(parent.args) >= 2
+            and literal(parent.args[1]) is not None
+        )
+    return False
 
 
 def _call_hits(node: ast.Call, resolver: Resolver, facts: PyFacts) -> Iterator[Hit]:

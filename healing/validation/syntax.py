@@ -4,6 +4,7 @@ TypeScript and PHP with tree-sitter. Trees are kept on the context for the later
 from __future__ import annotations
 
 import ast
+import functools
 import warnings
 from typing import Any
 
@@ -50,6 +51,13 @@ def parse_source(language: str, source: str) -> tuple[Any, Finding | None]:
         column=col + 1,
         blocking=True,
     )
+
+
+@functools.lru_cache(maxsize=16)
+def parse_before(language: str, source: str) -> tuple[Any, bool]:
+    """(tree or None, parsed cleanly) of a file as it was: shared by the danger and import stages."""
+    tree, finding = parse_source(language, source)
+    return tree, finding is None or finding.rule != "syntax.error"
 
 
 _BEFORE_OK: dict[tuple[str, str], bool] = {}  # (language, blob id) → parsed; blobs never change

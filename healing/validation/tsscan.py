@@ -22,6 +22,7 @@ from .pyscan import Hit
 JS_MODULES_THAT_RUN = frozenset(
     {"child_process", "vm", "process", "module", "worker_threads", "cluster", "fs", "eval"}
 )
+PROCESS_MODULES = frozenset({"child_process", "vm", "worker_threads", "cluster"})
 JS_GLOBALS = ("globalThis.", "window.", "global.", "self.")
 CHILD_RUNNERS = frozenset(
     {"exec", "execSync", "spawn", "spawnSync", "execFile", "execFileSync", "fork"}
@@ -249,6 +250,16 @@ def js_hits(root: Any) -> list[tuple[Hit, Any]]:
             func = node.child_by_field_name("function") or node.child_by_field_name("constructor")
             text = node_text(func)
             first = _first_arg(node)
+            if (
+                text in {"require", "import"}
+                and _norm_js(string_value(first) or "") in PROCESS_MODULES
+            ):
+                add(
+                    "high",
+                    "danger.process_module",
+                    f"loads {string_value(first)}: runs processes or code",
+                    node,
+                )
             if text in {"require", "import"} and first is not None and string_value(first) is None:
                 add(
                     "high", "danger.dynamic_import", f"{text}() of a module named at run time", node
@@ -373,6 +384,10 @@ def php_hits(root: Any) -> list[tuple[Hit, Any]]:
                 and node.named_children[0].type != "binary_expression"
             ):
                 add("medium", "danger.dynamic_import", "includes a file named at run time", node)
+        elif kind == "binary_expression" and (parent is None or parent.type != "binary_expression"):
+            value = string_value(node)
+            if value is not None and value.strip().lstrip("\\").lower() in PHP_DANGEROUS:
+                add("high", "danger.obfuscated", f"builds the name of {value!r} from pieces", node)
         elif kind in STRING_TYPES and (parent is None or parent.type not in STRING_TYPES):
             value = string_value(node)
             if (
