@@ -137,3 +137,39 @@ def test_it_finds_a_call_moved_from_dead_code_into_a_new_caller(tmp_path: Path, 
     diff2 = "--- a/m.py\n+++ b/m.py\n@@ -5 +5,3 @@\n     return os.system\n+\n+go = os.system\n"
     report = run_pipeline(ValidationContext(workspace=ws, diff=diff2))
     assert "danger.os_system" in {f.rule for f in report.findings}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'import os as o\n\n\ndef add(a, b):\n    o.system("id")\n    return a + b\n',
+        'import os\n\n\ndef add(a, b):\n    getattr(os, "sys" + "tem")("id")\n    return a + b\n',
+        'def add(a, b):\n    __import__("o" + "s").system("id")\n    return a + b\n',
+    ],
+    ids=["alias", "getattr-concat", "dunder-import-concat"],
+)
+def test_it_never_lets_a_shell_call_through_at_safe(
+    api_as: Any, agent: Any, tmp_path: Path, text: str
+) -> None:
+    from healing.intake.tasks import process_modification
+    from tests.intake_helpers import envelope
+
+    repo = factories.make_git_repo(tmp_path / "e", {"app.py": "def add(a, b):\n    return a + b\n"})
+    factories.make_workspace(repo, name="demo")
+    old = "def add(a, b):\n    return a + b\n".splitlines()
+    new = text.splitlines()
+    diff = (
+        f"diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1,{len(old)} +1,{len(new)} @@\n"
+        + "".join(f"-{line}\n" for line in old)
+        + "".join(f"+{line}\n" for line in new)
+    )
+    response = api_as(agent).post("/api/v1/patches/", envelope(diff), format="json")
+    assert response.status_code == 201, response.json()
+    status = process_modification.run(response.json()["id"])
+    detail = api_as(agent).get(response.json()["url"]).json()
+    rules = {f["rule"] for f in detail["findings"]}
+    assert "danger.os_system" in rules, detail["findings"]
+    assert status == "rejected" or detail["safety_level"] in {"HIGH_RISK", "CRITICAL"}, (
+        status,
+        detail["safety_level"],
+    )

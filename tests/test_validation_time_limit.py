@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from healing import tunables
-from healing.validation import ValidationContext, run_pipeline
-from healing.validation import danger_rules
+from healing.validation import ValidationContext, danger_rules, run_pipeline
 from healing.validation.rules import RuleError, check_rule, compile_rule
 from tests import factories
 
