@@ -52,3 +52,14 @@ def test_it_refuses_a_pattern_that_needs_backtracking_where_it_is_defined() -> N
     assert check_rule(r"rm\s+-rf") == ""
     with pytest.raises(RuleError):
         compile_rule(r"(?<=a)b")
+
+
+def test_it_refuses_an_admin_pattern_that_is_not_linear_time(db: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    from healing.models import KnownPattern
+
+    pattern = KnownPattern(slug="x", name="x", regex=r"(\w+)\s+\1", suggested_action="y")
+    with pytest.raises(ValidationError) as caught:
+        pattern.full_clean()
+    assert "linear-time" in str(caught.value.message_dict["regex"])

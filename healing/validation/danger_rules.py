@@ -237,13 +237,6 @@ SECRETS: list[tuple[object, str, str, bool]] = [
 ]
 
 
-# Names that make a Python statement worth walking: every part of a dangerous dotted name.
-PY_TRIGGER_WORDS = frozenset(
-    part
-    for name in [*PY_CALLS, *PY_SUBPROCESS, *PY_WRITE_CALLS, "yaml.load", "yaml.load_all", "shell"]
-    for part in name.split(".")
-) | frozenset({"write_text", "write_bytes", "unlink", "rmdir", "Path"})
-
 # A cheap first look: most strings mention none of the words the real patterns need.
 RISKY_TEXT = compile_rule(r"(?i)\brm\s|drop\s|truncate\s|delete\s")
 
