@@ -57,3 +57,11 @@ def test_it_pins_a_finding_to_gits_line_when_python_ends_a_line_at_a_lone_cr(
     assert change.added == {3: "o.system('id')"}
     hits = [f for f in report.findings if f.rule == "danger.os_system"]
     assert [f.line for f in hits] == [3]
+
+
+def test_it_numbers_a_syntax_error_as_git_does(tmp_path: Path) -> None:
+    ws = ws_with(tmp_path, "x = 1\ry = 2\n")
+    diff = "--- a/m.py\n+++ b/m.py\n@@ -1 +1,2 @@\n x = 1\ry = 2\n+def f(:\n"
+    report = run_pipeline(ValidationContext(workspace=ws, diff=diff))
+    (error,) = [f for f in report.findings if f.rule == "syntax.error"]
+    assert error.line == 2  # Python's tokenizer says 3

@@ -10,6 +10,7 @@ from typing import Any
 
 from .base import FileChange, Finding, Stage, ValidationContext, register
 from .grammars import first_error, parser_for
+from .lines import LineMap
 
 
 def parse_source(language: str, source: str) -> tuple[Any, Finding | None]:
@@ -108,13 +109,18 @@ class SyntaxStage(Stage):
             if tree is not None:
                 ctx.trees[change.path] = tree
             if finding is not None:
+                line = finding.line
+                if language == "python" and line:
+                    # Python ends lines at a lone \r too; the review page numbers as git does.
+                    lines = LineMap(change.after)
+                    line = lines.git_line(lines.py_offset(line, 0))
                 findings.append(
                     Finding(
                         finding.severity,
                         finding.message,
                         finding.rule,
                         file=change.path,
-                        line=finding.line,
+                        line=line,
                         column=finding.column,
                         blocking=finding.blocking,
                     )
