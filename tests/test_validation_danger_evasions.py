@@ -53,6 +53,13 @@ PYTHON = {
     "subclasses": "().__class__.__bases__[0].__subclasses__()\n",
     "module-passed-on": 'import os\n\n\ndef f(m):\n    return m.system("id")\n\n\nf(os)\n',
     "nested-import": 'def f():\n    import os as q\n    q.system("id")\n',
+    "module-as-argument": '(lambda o: o.system("id"))(__import__("os"))\n',
+    "module-in-tuple": 'import os\na, b = os, 1\na.system("id")\n',
+    "module-default-arg": 'import os\n\n\ndef f(o=os):\n    o.system("id")\n',
+    "getattr-builtins": 'getattr(__builtins__, "ev" + "al")("1")\n',
+    "import-module-alias": 'from importlib import import_module as im\nim("os").system("id")\n',
+    "class-attribute": "import os\n\n\nclass A:\n    run = os.system\n",
+    "list-of-callables": 'import os\nx = [os.system]\nx[0]("id")\n',
 }
 
 JAVASCRIPT = {
@@ -71,6 +78,10 @@ JAVASCRIPT = {
     "constructor": '(() => {}).constructor("return 1")();\n',
     "vm": 'const vm = require("vm");\nvm.runInThisContext("1");\n',
     "process-binding": 'process.binding("spawn_sync");\n',
+    "module-require": 'module.require("child_process");\n',
+    "set-interval-string": 'setInterval("steal()", 10);\n',
+    "reflect-apply-eval": 'Reflect.apply(eval, null, ["1"]);\n',
+    "main-module": 'process.mainModule.require("child_process");\n',
 }
 
 PHP = {
@@ -87,6 +98,9 @@ PHP = {
     "shell-exec": '<?php\nshell_exec("id");\n',
     "passthru": '<?php\npassthru("id");\n',
     "proc-open": '<?php\nproc_open("id", [], $p);\n',
+    "parenthesised-concat-call": '<?php\n$a = "sy";\n$b = "stem";\n($a . $b)("id");\n',
+    "reflection": '<?php\n(new ReflectionFunction("system"))->invoke("id");\n',
+    "create-function": '<?php\n$f = create_function("", $code);\n',
 }
 
 CASES = (

@@ -41,6 +41,7 @@ JS_EXTRA: dict[str, tuple[str, str, str]] = {
     "process.mainModule": ("high", "danger.dynamic_import", "reaches the module loader"),
     "module.constructor": ("high", "danger.dynamic_import", "reaches the module loader"),
     "require.main": ("high", "danger.dynamic_import", "reaches the module loader"),
+    "module.require": ("high", "danger.dynamic_import", "reaches the module loader"),
 }
 STRING_TYPES = {"string", "template_string", "encapsed_string", "string_value", "heredoc", "nowdoc"}
 DEFINITION_PARENTS = {
@@ -180,6 +181,11 @@ class JsResolver:
 
 
 def _js_danger(name: str) -> tuple[str, str, str] | None:
+    parts = name.split(".")
+    for end in range(len(parts) - 1, 0, -1):  # process.mainModule.require: process.mainModule
+        prefix = ".".join(parts[:end])
+        if prefix in JS_EXTRA:
+            return JS_EXTRA[prefix]
     if name in JS_CALLS:
         return JS_CALLS[name]
     if name in JS_EXTRA:
@@ -276,8 +282,12 @@ def js_hits(root: Any) -> list[tuple[Hit, Any]]:
                     node,
                 )
             name = resolver.qualify(func) if func is not None else ""
-            if name == "setTimeout" and first is not None and string_value(first) is not None:
-                add("medium", "danger.eval", "setTimeout with a string runs code", node)
+            if (
+                name in {"setTimeout", "setInterval"}
+                and first is not None
+                and string_value(first) is not None
+            ):
+                add("high", "danger.eval", f"{name} with a string runs code", node)
             if name.split(".")[-1] in {
                 "spawn",
                 "spawnSync",
@@ -363,7 +373,7 @@ def php_hits(root: Any) -> list[tuple[Hit, Any]]:
                         )
             elif func is not None:
                 add(
-                    "medium",
+                    "high",
                     "danger.dynamic_call",
                     "calls a function whose name is computed at run time",
                     node,
