@@ -40,7 +40,7 @@ _DRIVE = compile_rule(r"^[A-Za-z]:[\\/]")
 
 def scan_string(value: str) -> list[tuple[str, str, str, bool]]:
     """(severity, rule, message, blocking) for shell and SQL destruction in a string."""
-    hits = []
+    hits: list[tuple[str, str, str, bool]] = []
     if not RISKY_TEXT.search(value):
         return hits
     for match in RM_RF.finditer(value):
@@ -135,7 +135,8 @@ def python_hits(tree: ast.Module, text: str) -> list[Located]:
         hits.extend(_python_call_hits(name, call))
     for node in facts.strings:
         hits.extend(
-            Hit(sev, rule, msg, node, block) for sev, rule, msg, block in scan_string(node.value)
+            Hit(sev, rule, msg, node, block)
+            for sev, rule, msg, block in scan_string(str(node.value))
         )
     lines = LineMap(text)
     out = []

@@ -145,17 +145,17 @@ class Resolver:
             return ""
         if isinstance(node, ast.Subscript):
             key = literal(node.slice)
-            base = node.value
+            holder = node.value
             if key is None:
                 return ""
-            if isinstance(base, ast.Call) and self.qualify(base.func) in NAMESPACE_CALLS:
-                inner = base.args[0] if base.args else None
+            if isinstance(holder, ast.Call) and self.qualify(holder.func) in NAMESPACE_CALLS:
+                inner = holder.args[0] if holder.args else None
                 scope = self.qualify(inner) if inner is not None else ""
                 return normalise(f"{scope}.{key}" if scope else key)
-            if isinstance(base, ast.Attribute) and base.attr == "__dict__":
-                scope = self.qualify(base.value)
+            if isinstance(holder, ast.Attribute) and holder.attr == "__dict__":
+                scope = self.qualify(holder.value)
                 return normalise(f"{scope}.{key}") if scope else ""
-            scope = self.qualify(base)
+            scope = self.qualify(holder)
             if scope == "sys.modules":
                 return normalise(key)
             if scope in {"__builtins__", "builtins"}:
