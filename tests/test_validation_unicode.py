@@ -62,3 +62,12 @@ def test_it_accepts_text_in_another_script(ws: Any) -> None:
         ValidationContext(workspace=ws, diff=edit('    greeting = "Привет, мир"'))
     )
     assert not report.rejected, [f.message for f in report.findings]
+
+
+def test_it_flags_invisible_characters_in_added_code(ws: Any) -> None:
+    report = run_pipeline(
+        ValidationContext(workspace=ws, diff=edit("    if user.role == 'admin\u200b':"))
+    )
+    hits = [f for f in report.findings if f.rule == "unicode.invisible"]
+    assert hits and hits[0].severity == "high" and hits[0].line == 2
+    assert report.ctx.risk_level == "high"

@@ -89,6 +89,8 @@ def _ok(out: subprocess.CompletedProcess[bytes], what: str) -> bytes:
 
 
 def object_dir(repo: Path) -> Path:
+    if (repo / ".git" / "objects").is_dir():
+        return repo / ".git" / "objects"
     out = subprocess.run(
         ["git", "-C", str(repo), "rev-parse", "--path-format=absolute", "--git-path", "objects"],
         capture_output=True,

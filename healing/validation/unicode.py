@@ -10,6 +10,8 @@ import unicodedata
 from .base import Finding, Stage, ValidationContext, register
 
 BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+# Characters that print as nothing: "admin\u200b" is not "admin".
+INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e")
 # Scripts whose letters pass for Latin ones.
 LOOKALIKE_SCRIPTS = frozenset({"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC", "LISU"})
 # Cyrillic and Greek letters drawn like Latin ones: a name made only of these reads as Latin.
@@ -55,6 +57,18 @@ def text_findings(
                 file=file,
                 line=line,
                 blocking=True,
+            )
+        )
+    invisible = sorted({f"U+{ord(c):04X}" for c in text if c in INVISIBLE})
+    if invisible:
+        findings.append(
+            Finding(
+                "critical" if in_path else "high",
+                f"invisible characters in the {where} ({', '.join(invisible)})",
+                "unicode.invisible",
+                file=file,
+                line=line,
+                blocking=in_path,
             )
         )
     if text.isascii():
