@@ -35,6 +35,7 @@ def test_it_validates_and_hands_a_clean_fix_to_the_sandbox(
     assert sorted(mod.validation, key=lambda name: mod.validation[name]["position"]) == [
         "paths",
         "diff",
+        "unicode",
         "syntax",
         "danger",
         "imports",

@@ -27,6 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..gitapply import apply_args, apply_argv, stdin_of
+
 
 class DiffDoesNotApply(Exception):
     pass
@@ -95,13 +97,7 @@ def scratch_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[S
         if out.returncode != 0:
             raise DiffDoesNotApply(f"cannot check out {commit}: {out.stderr.strip()[:500]}")
         if diff:
-            out = _git(
-                scratch.tree,
-                "apply",
-                "--whitespace=nowarn",
-                "-",
-                stdin=diff if diff.endswith("\n") else diff + "\n",
-            )
+            out = _git(scratch.tree, *apply_args(), stdin=stdin_of(diff))
             if out.returncode != 0:
                 raise DiffDoesNotApply(out.stderr.strip()[:2000] or "git apply failed")
         yield scratch
@@ -221,11 +217,11 @@ def mounted_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[S
                 shutil.copy2(source, scratch.patched / rel)
             # Outside any repository, git apply patches plain files, like patch(1).
             out = subprocess.run(
-                ["git", "apply", "--whitespace=nowarn", "-"],
+                apply_argv(),
                 cwd=scratch.patched,
                 capture_output=True,
                 text=True,
-                input=diff if diff.endswith("\n") else diff + "\n",
+                input=stdin_of(diff),
                 timeout=120,
                 check=False,  # type: ignore[union-attr]
                 env={**os.environ, "GIT_CEILING_DIRECTORIES": str(root)},
@@ -338,9 +334,9 @@ def overlay_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[S
             out = subprocess.run(
                 [
                     *namespace_prefix(),
-                    *mount_and_run(scratch, ["git", "apply", "--whitespace=nowarn", "-"]),
+                    *mount_and_run(scratch, apply_argv()),
                 ],
-                input=diff if diff.endswith("\n") else diff + "\n",
+                input=stdin_of(diff),
                 capture_output=True,
                 text=True,
                 timeout=120,
