@@ -17,6 +17,12 @@ from tests.services_helpers import ROOT, free_port, stop
 
 CLIENT_ID = "selfheal-tests"
 CLIENT_SECRET = "provider-secret-for-tests"  # noqa: S105
+# Another application registered at the same provider: its ID tokens must not sign in to Selfheal.
+OTHER_CLIENT = {
+    "client_id": "another-app",
+    "client_secret": "another-app-secret",
+    "redirect_uri": "http://127.0.0.1:9/another-app/callback",
+}
 ROLE_MAP = "selfheal-admins=admin,selfheal-ops=operator,dev=reviewer"
 
 
@@ -70,9 +76,14 @@ def running_provider(redirect_uri: str, users: list[dict[str, Any]] = USERS) -> 
         env.pop("DATABASE_URL", None)
         spec = {
             "port": port,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "redirect_uri": redirect_uri,
+            "clients": [
+                {
+                    "client_id": CLIENT_ID,
+                    "client_secret": CLIENT_SECRET,
+                    "redirect_uri": redirect_uri,
+                },
+                OTHER_CLIENT,
+            ],
             "users": users,
         }
         log = Path(state) / "provider.log"

@@ -11,7 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urljoin, urlparse
 
 import jwt
 import pytest
@@ -23,7 +23,7 @@ from django.test import Client
 from healing.models import AuditEvent, ExternalIdentity
 from healing.roles import Role, roles_of
 from tests import factories
-from tests.oidc_helpers import CLIENT_SECRET, USERS, Provider, running_provider
+from tests.oidc_helpers import CLIENT_SECRET, OTHER_CLIENT, USERS, Provider, running_provider
 
 CALLBACK = "http://testserver/login/oidc/callback/"
 
@@ -48,12 +48,8 @@ def _password_of(username: str) -> str:
     return next(u["password"] for u in USERS if u["username"] == username)
 
 
-def provider_redirect(client: Client, username: str) -> str:
-    """Start the sign-in at Selfheal, sign in at the provider; the callback URL it sends back."""
-    start = client.get("/login/oidc/authenticate/")
-    assert start.status_code == 302, start.content
-    authorize = start["Location"]
-    assert "code_challenge=" in authorize and "nonce=" in authorize  # PKCE and nonce
+def sign_in_at_provider(authorize: str, username: str) -> str:
+    """What a browser does at the provider: its login form, then the redirect it answers with."""
     browser = requests.Session()
     login = browser.get(authorize, timeout=10)  # redirected to the provider's login page
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)  # type: ignore[union-attr]
@@ -70,11 +66,22 @@ def provider_redirect(client: Client, username: str) -> str:
         timeout=10,
     )
     assert back.status_code == 302, back.text
-    done = browser.get(urlparse(login.url)._replace(query="").geturl().rsplit("/login", 1)[0]
-                       + back.headers["Location"], allow_redirects=False, timeout=10)  # fmt: skip
+    done = browser.get(
+        urljoin(login.url, back.headers["Location"]), allow_redirects=False, timeout=10
+    )
     assert done.status_code == 302, done.text
-    assert done.headers["Location"].startswith(CALLBACK), done.headers["Location"]
     return done.headers["Location"]
+
+
+def provider_redirect(client: Client, username: str) -> str:
+    """Start the sign-in at Selfheal, sign in at the provider; the callback URL it sends back."""
+    start = client.get("/login/oidc/authenticate/")
+    assert start.status_code == 302, start.content
+    authorize = start["Location"]
+    assert "code_challenge=" in authorize and "nonce=" in authorize  # PKCE and nonce
+    location = sign_in_at_provider(authorize, username)
+    assert location.startswith(CALLBACK), location
+    return location
 
 
 def callback(client: Client, url: str) -> Any:
@@ -158,7 +165,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _tampered(id_token: str) -> str:
+def _tampered(id_token: str, issuer: str) -> str:
     """The provider's token with another payload (an admin's groups), its signature kept."""
     header, payload, signature = id_token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -166,7 +173,7 @@ def _tampered(id_token: str) -> str:
     return f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
 
 
-def _resigned(id_token: str) -> str:
+def _resigned(id_token: str, issuer: str) -> str:
     """The same claims signed with a key that is not the provider's (same kid)."""
     claims = jwt.decode(id_token, options={"verify_signature": False})
     kid = jwt.get_unverified_header(id_token)["kid"]
@@ -174,11 +181,34 @@ def _resigned(id_token: str) -> str:
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
 
-def _hs256_with_client_secret(id_token: str) -> str:
+def _hs256_with_client_secret(id_token: str, issuer: str) -> str:
     """The classic confusion: HS256 keyed with the client secret, which the client knows."""
     claims = jwt.decode(id_token, options={"verify_signature": False})
     kid = jwt.get_unverified_header(id_token)["kid"]
     return jwt.encode(claims, CLIENT_SECRET, algorithm="HS256", headers={"kid": kid})
+
+
+def _issued_to_another_client(id_token: str, issuer: str) -> str:
+    """A genuine, validly signed ID token of the same user and nonce, but issued to another
+    application at the provider (its `aud`): it must not open a session at Selfheal."""
+    nonce = jwt.decode(id_token, options={"verify_signature": False})["nonce"]
+    query = urlencode({"client_id": OTHER_CLIENT["client_id"], "response_type": "code",
+                       "scope": "openid", "redirect_uri": OTHER_CLIENT["redirect_uri"],
+                       "state": "theirs", "nonce": nonce})  # fmt: skip
+    location = sign_in_at_provider(f"{issuer}/authorize?{query}", "olivia")
+    answer = requests.post(
+        f"{issuer}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": parse_qs(urlparse(location).query)["code"][0],
+            "redirect_uri": OTHER_CLIENT["redirect_uri"],
+            "client_id": OTHER_CLIENT["client_id"],
+            "client_secret": OTHER_CLIENT["client_secret"],
+        },
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return answer.json()["id_token"]
 
 
 class _TokenProxy(BaseHTTPRequestHandler):
@@ -194,7 +224,8 @@ class _TokenProxy(BaseHTTPRequestHandler):
         )
         with urllib.request.urlopen(request, timeout=10) as answer:
             tokens = json.loads(answer.read())
-        tokens["id_token"] = type(self).rewrite(tokens["id_token"])
+        issuer = self.upstream.rsplit("/token", 1)[0]
+        tokens["id_token"] = type(self).rewrite(tokens["id_token"], issuer)
         out = json.dumps(tokens).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -207,8 +238,10 @@ class _TokenProxy(BaseHTTPRequestHandler):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("rewrite", [_tampered, _resigned, _hs256_with_client_secret])
-def test_it_refuses_an_id_token_with_a_wrong_signature(
+@pytest.mark.parametrize(
+    "rewrite", [_tampered, _resigned, _hs256_with_client_secret, _issued_to_another_client]
+)
+def test_it_refuses_a_forged_or_misdirected_id_token(
     oidc: Provider, settings: Any, rewrite: Any
 ) -> None:
     handler = type("Proxy", (_TokenProxy,), {"upstream": f"{oidc.issuer}/token",

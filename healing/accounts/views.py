@@ -32,6 +32,7 @@ def provider_name() -> str | None:
 class ThrottledAuthenticationForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
+        "invalid_login": "Your username and password didn't match.",
         "throttled": (
             "Too many failed sign-ins for this account or from your address. "
             "Try again in %(minutes)s minute(s)."

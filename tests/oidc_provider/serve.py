@@ -1,6 +1,6 @@
 """Set up and serve the test provider: `python -m tests.oidc_provider.serve SPEC_JSON`.
 
-SPEC_JSON: {"port": 0, "client_id": ..., "client_secret": ..., "redirect_uri": ...,
+SPEC_JSON: {"port": ..., "clients": [{"client_id": ..., "client_secret": ..., "redirect_uri": ...}],
 "users": [{"username": ..., "password": ..., "email": ..., "groups": [...]}]}. OIDC_PROVIDER_DIR
 and OIDC_PROVIDER_URL come from the environment. Prints "ready" once it listens."""
 
@@ -37,16 +37,17 @@ def main() -> None:
         )
         for name in spec_user.get("groups", []):
             user.groups.add(Group.objects.get_or_create(name=name)[0])
-    client = Client.objects.create(
-        name="selfheal",
-        client_type="confidential",
-        client_id=spec["client_id"],
-        client_secret=spec["client_secret"],
-        jwt_alg="RS256",
-        require_consent=False,
-        redirect_uris=[spec["redirect_uri"]],
-    )
-    client.response_types.add(ResponseType.objects.get(value="code"))
+    for client_spec in spec["clients"]:
+        client = Client.objects.create(
+            name=client_spec["client_id"],
+            client_type="confidential",
+            client_id=client_spec["client_id"],
+            client_secret=client_spec["client_secret"],
+            jwt_alg="RS256",
+            require_consent=False,
+            redirect_uris=[client_spec["redirect_uri"]],
+        )
+        client.response_types.add(ResponseType.objects.get(value="code"))
 
     server = WSGIServer(("127.0.0.1", spec["port"]), QuietHandler)
     server.set_app(get_internal_wsgi_application())
