@@ -100,3 +100,15 @@ def test_it_shows_the_provider_button_only_when_configured(settings: Any) -> Non
     page = Client().get("/login/?next=/audit/")
     assert b"Sign in with Acme SSO" in page.content
     assert b'href="/login/oidc/authenticate/?next=/audit/"' in page.content
+
+
+def test_it_still_lets_people_sign_in_while_redis_is_down(settings: Any, tmp_path: Any) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"unix://{tmp_path / 'no-redis.sock'}",
+        }
+    }
+    user = factories.make_user(_unique("eve"), role="reviewer")
+    assert _login(user.username, "guess", _address()).status_code == 200
+    assert _login(user.username, PASSWORD, _address()).signed_in

@@ -5,15 +5,23 @@ that began with the first failure has passed."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.http import HttpRequest
+
+log = logging.getLogger(__name__)
+
+# Redis down: sign-in stays open (unthrottled, logged) so that people can still reach the
+# console, whose banner then says what is down.
+CACHE_DOWN = (redis.RedisError, OSError)
 
 # Set on the request by the backend when it refused an attempt, for the login view's message.
 RETRY_AFTER_ATTR = "selfheal_login_retry_after"
@@ -93,14 +101,22 @@ class ThrottledModelBackend(ModelBackend):
             return None
         throttle = LoginThrottle()
         ip = client_ip(request)
-        wait = throttle.retry_after(username, ip)
+        try:
+            wait = throttle.retry_after(username, ip)
+        except CACHE_DOWN as exc:
+            log.warning("login throttle unavailable, sign-in not throttled: %s", exc)
+            throttle, wait = None, 0
         if wait:
             if request is not None:
                 setattr(request, RETRY_AFTER_ATTR, wait)
             return None
         user = super().authenticate(request, username=username, password=password, **kwargs)
-        if user is None:
-            throttle.failed(username, ip)
-        else:
-            throttle.succeeded(username)
+        if throttle is not None:
+            try:
+                if user is None:
+                    throttle.failed(username, ip)
+                else:
+                    throttle.succeeded(username)
+            except CACHE_DOWN as exc:
+                log.warning("login throttle unavailable, attempt not counted: %s", exc)
         return user
