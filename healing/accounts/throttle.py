@@ -88,7 +88,7 @@ class ThrottledModelBackend(ModelBackend):
     Every password sign-in goes through here: the console's login page, the admin's, any
     authenticate() call."""
 
-    def authenticate(
+    def authenticate(  # type: ignore[override]  # ModelBackend's own signature
         self,
         request: HttpRequest | None,
         username: str | None = None,
@@ -102,16 +102,16 @@ class ThrottledModelBackend(ModelBackend):
         throttle = LoginThrottle()
         ip = client_ip(request)
         try:
-            wait = throttle.retry_after(username, ip)
+            wait, counting = throttle.retry_after(username, ip), True
         except CACHE_DOWN as exc:
             log.warning("login throttle unavailable, sign-in not throttled: %s", exc)
-            throttle, wait = None, 0
+            wait, counting = 0, False
         if wait:
             if request is not None:
                 setattr(request, RETRY_AFTER_ATTR, wait)
             return None
         user = super().authenticate(request, username=username, password=password, **kwargs)
-        if throttle is not None:
+        if counting:
             try:
                 if user is None:
                     throttle.failed(username, ip)
