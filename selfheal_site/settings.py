@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from .env import BASE_DIR, celery_url, database_config, env, redis_url, secret_key, var_dir
+from .env import (
+    BASE_DIR,
+    celery_url,
+    database_config,
+    env,
+    login_throttle,
+    oidc_config,
+    redis_url,
+    secret_key,
+    var_dir,
+)
 
 VAR_DIR = var_dir()
 SECRET_KEY = secret_key()
@@ -72,6 +82,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+# Local accounts (throttled: healing.accounts.throttle) and, when SELFHEAL_OIDC_* configure one,
+# the company's OpenID Connect provider (healing.accounts.oidc).
+SELFHEAL_OIDC = oidc_config()
+LOGIN_THROTTLE = login_throttle()
+AUTHENTICATION_BACKENDS = ["healing.accounts.throttle.ThrottledModelBackend"]
+if SELFHEAL_OIDC:
+    AUTHENTICATION_BACKENDS.append("healing.accounts.oidc.SelfhealOIDCBackend")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -105,6 +122,15 @@ CELERY_TIMEZONE = "UTC"
 # The healing loop may restart the worker pool (an engine command that goes through approval).
 CELERY_WORKER_POOL_RESTARTS = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# The login throttle's counters, shared by every web process.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "selfheal:cache",
+    }
+}
 
 CHANNEL_LAYERS = {
     "default": {

@@ -44,6 +44,9 @@ ACCESS: dict[str, str] = {
     "healthz": "public",
     "login": "open",
     "logout": "open",
+    # sign-in with the company's OpenID Connect provider (404 while it is not configured)
+    "oidc_authentication_init": "open",
+    "oidc_authentication_callback": "open",
     "api-schema": "authenticated",
     "metrics": "console",  # or the METRICS_TOKEN bearer
     "monitoring-console": "console",
