@@ -263,6 +263,17 @@ class _Echo:
         return value
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: a leading quote before anything it would evaluate."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 @console_user
 @require_GET
 def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
@@ -290,7 +301,7 @@ def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
             for event in rows:
                 item = event.as_json()
                 yield writer.writerow(
-                    [json.dumps(item[c]) if c == "data" else item[c] for c in columns]
+                    [_cell(json.dumps(item[c]) if c == "data" else item[c]) for c in columns]
                 )
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
