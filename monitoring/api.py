@@ -12,13 +12,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from healing import tunables
 from healing.actions.audit import actor_label
+from healing.api.parsers import DepthLimitedJSONParser
 from healing.models import EngineState, Modification
 from healing.permissions import IsOperator, IsStaffRole, role_required
 from healing.roles import Role, has_role
@@ -29,7 +29,7 @@ from .strategies import STRATEGIES
 from .validation import SnapshotErrors, clean_snapshots
 
 
-class LenientJSONParser(JSONParser):
+class LenientJSONParser(DepthLimitedJSONParser):
     """Accepts NaN and Infinity literals so that the validator can name the field that holds
     them (a strict parser would answer a bare 'JSON parse error')."""
 

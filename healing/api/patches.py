@@ -27,6 +27,7 @@ from ..intake import IntakeError, decode_body, do_submit_patch, schema
 from ..models import Modification
 from ..permissions import IsAgentOrAdmin, role_required
 from ..roles import Role, has_role
+from .parsers import too_deep
 
 CanReadPatches = role_required(Role.AGENT, Role.REVIEWER, Role.OPERATOR, Role.ADMIN)
 JSON_TYPES = ("application/json",)
@@ -260,6 +261,9 @@ class PatchListView(APIView):
         body = request.body  # raw bytes: RawJSONParser left them unread
         if len(body) > limit:
             return _too_big(len(body), limit)
+        problem = too_deep(body.decode("utf-8", "replace"))
+        if problem:
+            return _error(IntakeError({"body": [problem]}))
         try:
             envelope = decode_body(body)
             mod = do_submit_patch(
