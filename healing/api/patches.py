@@ -94,6 +94,9 @@ class PatchSerializer(serializers.ModelSerializer):
     inferred_severity = serializers.CharField(read_only=True)
     severity = serializers.CharField(read_only=True)
     safety_level = serializers.CharField(read_only=True)
+    review_digest = serializers.CharField(
+        read_only=True, help_text="Send it with an approval to bind the approval to this version."
+    )
 
     class Meta:
         model = Modification
@@ -111,6 +114,7 @@ class PatchSerializer(serializers.ModelSerializer):
             "files",
             "base_commit",
             "applied_commit",
+            "review_digest",
             "claimed_error_type",
             "claimed_severity",
             "inferred_error_type",

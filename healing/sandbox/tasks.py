@@ -52,8 +52,13 @@ def sandbox_modification(modification_id: int) -> str | None:
     wall = int(tunables.get("sandbox.wall_time_s", mod.workspace))
     if not _claim("sandbox", mod.pk, wall * 3 + 120):
         return None
+    from .stop import watching
+
     try:
-        return run_sandbox_stage(mod).status
+        with watching(mod.pk):  # a cancel of this patch kills its runs
+            return run_sandbox_stage(mod).status
+    except ConcurrentTransition:
+        return None  # cancelled (or otherwise moved) while the sandbox ran: nothing to record
     finally:
         _release("sandbox", mod.pk)
 
