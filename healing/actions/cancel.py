@@ -44,13 +44,14 @@ def do_cancel(modification: Modification, actor: AbstractBaseUser, reason: str) 
     return modification
 
 
-# Where a stage that ran out of time leaves the patch.
-TIMED_OUT_TO = {S.VALIDATING: S.REJECTED, S.SANDBOXING: S.REJECTED, S.APPLYING: S.FAILED}
+# Where a stage that ran out of time leaves the patch. (An apply that hangs mid-landing is
+# resolved from its journal by apply recovery, never guessed here.)
+TIMED_OUT_TO = {S.VALIDATING: S.REJECTED, S.SANDBOXING: S.REJECTED}
 
 
 @transaction.atomic
 def do_time_out(modification: Modification, stage: str, seconds: int, actor: Actor = None) -> bool:
-    """A stage hit its time limit: rejected (failed while applying) with the reason. False when
+    """A stage hit its time limit: rejected with the reason. False when
     the patch had already moved on (cancelled, or another worker finished it)."""
     current = Modification.objects.select_for_update().filter(pk=modification.pk).first()
     if current is None or current.status not in TIMED_OUT_TO:

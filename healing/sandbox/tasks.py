@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 
 from .. import tunables
@@ -13,6 +14,7 @@ from ..actions import ConcurrentTransition
 from ..apply import signals  # noqa: F401 - connects recovery to worker_ready
 from ..models import Modification, ModificationStatus
 from ..queueing import DATABASE_DOWN, RETRY_WHILE_DATABASE_DOWN, send_later
+from ..timelimits import timed_out
 
 S = ModificationStatus
 
@@ -59,6 +61,8 @@ def sandbox_modification(modification_id: int) -> str | None:
             return run_sandbox_stage(mod).status
     except ConcurrentTransition:
         return None  # cancelled (or otherwise moved) while the sandbox ran: nothing to record
+    except SoftTimeLimitExceeded:
+        return timed_out(mod.pk, "sandbox", "healing.sandbox_modification")
     finally:
         _release("sandbox", mod.pk)
 
