@@ -39,6 +39,7 @@ MIDDLEWARE = [
     "healing.middleware.ServiceUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "healing.middleware.ContentSecurityPolicyMiddleware",
     "healing.middleware.LoginRequiredMiddleware",
 ]
 
