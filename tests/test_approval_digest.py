@@ -90,3 +90,19 @@ def test_it_applies_what_was_approved(tmp_path: Path, reviewer: Any) -> None:
     client.force_login(reviewer)
     client.post(f"/patches/{mod.pk}/approve/", {"comment": "", "digest": _page_digest(client, mod)})
     assert do_apply(Modification.objects.get(pk=mod.pk)).status == "applied"
+
+
+def test_it_keeps_the_approved_digest_through_a_block(tmp_path: Path, reviewer: Any) -> None:
+    from healing.actions import transition
+
+    repo = apply_helpers.make_repo(tmp_path)
+    ws = factories.make_workspace(repo, name="guarded")
+    mod = awaiting(ws, "MEDIUM_RISK", diff=apply_helpers.FIX, base_commit=ws.head_commit())
+    do_approve(mod, reviewer, "looks right")
+    mod = Modification.objects.get(pk=mod.pk)
+    transition(mod, "blocked", "system", "breaker open", block_reason="breaker open")
+    _tamper(mod, diff=EVIL)
+    # The block lifts back into approved: that is no new approval of the edited diff.
+    transition(Modification.objects.get(pk=mod.pk), "approved", "system", "breaker closed")
+    assert do_apply(Modification.objects.get(pk=mod.pk)).status == "validating"
+    assert "os" not in (repo / "app.py").read_text()
