@@ -67,12 +67,8 @@ def _wait_out_of(mod: Modification, status: str, seconds: float) -> Modification
 
 
 def test_it_rejects_a_sandbox_that_outlives_the_time_limit_and_frees_the_worker(
-    limited_worker: str, tmp_path: Path, monkeypatch: Any
+    limited_worker: str, tmp_path: Path
 ) -> None:
-    # The sender puts the task's limits in the message: this process, like the worker, runs
-    # with the 4 s setting (annotations are applied to the task when the app loads).
-    monkeypatch.setattr(sandbox_modification, "soft_time_limit", SOFT_S)
-    monkeypatch.setattr(sandbox_modification, "time_limit", SOFT_S + 30)
     repo = factories.make_git_repo(
         tmp_path / "repo", {"app.py": "X = 1\n", "test_app.py": "def test_ok():\n    pass\n"}
     )
@@ -92,7 +88,11 @@ def test_it_rejects_a_sandbox_that_outlives_the_time_limit_and_frees_the_worker(
     )
     scratch_before = set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*"))
     started = time.monotonic()
-    sandbox_modification.apply_async((hung.pk,), queue=limited_worker)
+    # The sender puts the limits in the message (from the annotations of its own settings, which
+    # this process loaded long ago; the worker was started with the same 4 s).
+    sandbox_modification.apply_async(
+        (hung.pk,), queue=limited_worker, soft_time_limit=SOFT_S, time_limit=SOFT_S + 30
+    )
     hung = _wait_out_of(hung, "sandboxing", 60)
     took = time.monotonic() - started
     assert hung.status == "rejected", hung.status
@@ -117,3 +117,23 @@ def test_it_rejects_a_sandbox_that_outlives_the_time_limit_and_frees_the_worker(
     quick = _wait_out_of(quick, "sandboxing", 60)
     assert quick.status in {"awaiting_approval", "approved", "applied", "applying"}, quick.status
     print(f"hung sandbox rejected after {took:.1f} s (limit {SOFT_S} s)")
+
+
+def test_it_gives_every_patch_task_a_soft_and_a_hard_limit() -> None:
+    from django.conf import settings
+
+    app.loader.import_default_modules()
+    for name in (
+        "healing.process_modification",
+        "healing.sandbox_modification",
+        "healing.apply_modification",
+        "healing.watch_application",
+    ):
+        task = app.tasks[name]
+        assert task.soft_time_limit == settings.SELFHEAL_TASK_TIME_LIMITS[name], name
+        assert task.time_limit == task.soft_time_limit + 30, name
+    # The sandbox stage outlasts two runs at the sandbox's wall-time ceiling.
+    assert app.tasks["healing.sandbox_modification"].soft_time_limit > 2 * (
+        settings.SANDBOX_WALL_TIME_CEILING_S
+    )
+    assert app.conf.task_soft_time_limit and app.conf.task_time_limit  # every other task too
