@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import DisallowedHost
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import get_template
@@ -115,16 +116,19 @@ class ContentSecurityPolicyMiddleware:
 
 
 def content_security_policy(request: HttpRequest) -> str:
-    host = request.get_host()
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        host = ""
     # The live updates' websocket: 'self' covers ws: in CSP3 browsers only, so it is named.
-    sockets = f"ws://{host} wss://{host}"
+    sockets = f" ws://{host} wss://{host}" if host else ""
     return "; ".join(
         [
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data:",
-            f"connect-src 'self' {sockets}",
+            f"connect-src 'self'{sockets}",
             "object-src 'none'",
             "base-uri 'self'",
             "form-action 'self'",
