@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from healing import tunables
 from healing.actions import ConcurrentTransition, record_event, transition
@@ -85,10 +86,14 @@ def approval_round(modification_id: int) -> int:
 
 
 def _approvers(modification_id: int, round_: int) -> list[str]:
+    # Distinct people (one vote per user and round is a constraint), never the submitter and
+    # never an agent account, whatever let their vote in.
     return [
         a.user.get_username()
         for a in Approval.objects.for_round(modification_id, round_)
         .approvals()
+        .exclude(user_id=F("modification__submitted_by_id"))
+        .exclude(user__groups__name=Role.AGENT.value)
         .select_related("user")
     ]
 
@@ -108,10 +113,20 @@ def _stale_message(current: Modification) -> str:
     return message + "."
 
 
+def _is_submitter(current: Modification, user: AbstractBaseUser) -> bool:
+    if current.submitted_by_id is not None:
+        return current.submitted_by_id == user.pk
+    name = user.get_username()
+    return current.source in {f"agent:{name}", f"user:{name}", f"cli:{name}"}
+
+
 def _check_reviewer(current: Modification, user: AbstractBaseUser, comment: str) -> None:
     if not has_role(user, Role.REVIEWER):
         raise ApprovalRefused("Deciding on a patch needs the reviewer role.", "forbidden")
-    if current.submitted_by_id is not None and current.submitted_by_id == user.pk:
+    if has_role(user, Role.AGENT):
+        # An agent account is a program, not a person: it never counts as a reviewer.
+        raise ApprovalRefused("Agent accounts do not decide on patches.", "forbidden")
+    if _is_submitter(current, user):
         raise ApprovalRefused(
             "Nobody decides on their own submission: ask another reviewer.", "own_submission"
         )
@@ -133,6 +148,30 @@ def _check_round(current: Modification, round_: int, seen_round: int | None) -> 
         )
 
 
+def _check_digest(current: Modification, seen_digest: str | None) -> str:
+    """The reviewer decided on what their page showed: the diff, base commit, safety level and
+    findings hashed into the digest the form carried. Returns the current digest."""
+    digest = current.review_digest()
+    if seen_digest is not None and seen_digest != digest:
+        raise ApprovalRefused(
+            f"{current.patch_id} is not what you reviewed: its diff, base commit, safety level "
+            "or findings changed since the page was shown. Review it again.",
+            "changed",
+        )
+    return digest
+
+
+def _round_digests(modification_id: int, round_: int) -> set[str]:
+    """The digests every approval of this round was given on."""
+    return {
+        str((e.data or {}).get("digest", ""))
+        for e in AuditEvent.objects.filter(
+            modification_id=modification_id, kind="modification.approval"
+        ).only("data")
+        if (e.data or {}).get("round") == round_
+    }
+
+
 def _apply_later(modification_id: int) -> None:
     # approved is committed; if the broker is down the stalled-work sweeper sends it later.
     send_later("healing.apply_modification", modification_id)
@@ -145,8 +184,10 @@ def do_approve(
     comment: str = "",
     *,
     seen_round: int | None = None,
+    seen_digest: str | None = None,
 ) -> ApprovalOutcome:
-    """Record one approval; move to `approved` once enough people approved. Raises ApprovalRefused."""
+    """Record one approval; move to `approved` once enough people approved. Raises ApprovalRefused.
+    `seen_digest`: the review_digest() the reviewer's page showed (refused if it changed since)."""
     comment = (comment or "").strip()
     current = _lock(modification)
     round_ = approval_round(current.pk)
@@ -172,6 +213,7 @@ def do_approve(
 
     _check_reviewer(current, user, comment)
     _check_round(current, round_, seen_round)
+    digest = _check_digest(current, seen_digest)
     if mine is not None:
         if mine.decision == Decision.APPROVE:
             approvers = _approvers(current.pk, round_)
@@ -211,6 +253,7 @@ def do_approve(
             "approvals": len(approvers),
             "needed": needed,
             "round": round_,
+            "digest": digest,
         },
     )
     if len(approvers) < needed:
@@ -223,6 +266,12 @@ def do_approve(
             f"Approval {len(approvers)} of {needed} recorded; a second person must approve this CRITICAL patch.",
             approvers,
         )
+    if _round_digests(current.pk, round_) != {digest}:
+        # Approvals given on different versions of the patch do not add up to one decision.
+        raise ApprovalRefused(
+            f"{current.patch_id} changed between the approvals of this round: review it again.",
+            "changed",
+        )
     try:
         transition(
             current,
@@ -230,7 +279,8 @@ def do_approve(
             user,
             comment,
             expected_from=S.AWAITING_APPROVAL,
-            data={"approvers": approvers, "round": round_},
+            data={"approvers": approvers, "round": round_, "digest": digest},
+            approved_digest=digest,
         )
     except ConcurrentTransition as exc:  # pragma: no cover - the row lock makes this the rare path
         raise ApprovalRefused(

@@ -8,6 +8,7 @@ urlpatterns = [
     path("patches/<int:pk>/", views.review, name="review"),
     path("patches/<int:pk>/approve/", views.approve, name="approve"),
     path("patches/<int:pk>/reject/", views.reject, name="reject"),
+    path("patches/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("patches/bulk-approve/", views.bulk_approve, name="bulk-approve"),
     path("engine/stop/", views.engine_stop, name="engine-stop"),
     path("engine/resume/", views.engine_resume, name="engine-resume"),

@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "healing.middleware.ServiceUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "healing.middleware.ContentSecurityPolicyMiddleware",
     "healing.middleware.LoginRequiredMiddleware",
 ]
 
@@ -132,6 +133,33 @@ CACHES = {
     }
 }
 
+# --- Task time limits: no patch holds a worker ----------------------------------------------
+# Sized from the sandbox limits. A sandbox stage runs the baseline and the patched tree, each at
+# most the wall time (the tunable sandbox.wall_time_s, sized here for its ceiling below), plus
+# preparing the trees and collecting the reports; the apply lands and runs the tests once more.
+# The soft limit rejects the patch ("timed out after N s in <stage>"); the hard one, 30 s later,
+# kills the pool process. (They need the prefork pool the launcher starts; --pool solo has none.)
+SANDBOX_WALL_TIME_CEILING_S = env.int("SELFHEAL_SANDBOX_WALL_TIME_CEILING_S", default=600)
+SELFHEAL_TASK_TIME_LIMITS: dict[str, int] = {
+    "healing.process_modification": env.int("SELFHEAL_VALIDATION_TIME_LIMIT_S", default=120),
+    "healing.sandbox_modification": env.int(
+        "SELFHEAL_SANDBOX_TIME_LIMIT_S", default=2 * SANDBOX_WALL_TIME_CEILING_S + 120
+    ),
+    "healing.apply_modification": env.int(
+        "SELFHEAL_APPLY_TIME_LIMIT_S", default=SANDBOX_WALL_TIME_CEILING_S + 180
+    ),
+    "healing.watch_application": 60,
+}
+CELERY_TASK_ANNOTATIONS = {
+    name: {"soft_time_limit": soft, "time_limit": soft + 30}
+    for name, soft in SELFHEAL_TASK_TIME_LIMITS.items()
+}
+# Every other task (diagnostics, scoring, sweeps) gets one too.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int(
+    "SELFHEAL_TASK_TIME_LIMIT_S", default=2 * SANDBOX_WALL_TIME_CEILING_S + 120
+)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -146,6 +174,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Nesting past a sane depth is a 400, not a RecursionError somewhere later (a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "healing.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,

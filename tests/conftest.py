@@ -11,6 +11,15 @@ from rest_framework.test import APIClient
 from tests import factories
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    """The process-local cache (anonymous /healthz answers) never carries over between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def agent(db: Any) -> Any:
     return factories.make_user("agent-7", role="agent")

@@ -60,13 +60,21 @@ def make_workspace(path: Path, name: str | None = None, **fields: Any) -> Worksp
     )
 
 
+# A row made in one of these states was approved on what it holds (transition() records that).
+PAST_APPROVAL = frozenset({"approved", "applying", "applied", "failed", "rolled_back"})
+
+
 def make_modification(workspace: Workspace, **fields: Any) -> Modification:
     n = next(_seq)
     fields.setdefault("patch_id", f"patch-{n}")
     fields.setdefault("source", "agent:factory")
     fields.setdefault("language", "python")
     fields.setdefault("diff", "")
-    return Modification.objects.create(workspace=workspace, **fields)
+    mod = Modification(workspace=workspace, **fields)
+    if mod.status in PAST_APPROVAL and "approved_digest" not in fields:
+        mod.approved_digest = mod.review_digest()  # as the transition to approved records it
+    mod.save(force_insert=True)
+    return mod
 
 
 def bulk_modifications(workspace: Workspace, count: int, **fields: Any) -> None:

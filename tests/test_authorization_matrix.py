@@ -59,6 +59,7 @@ ACCESS: dict[str, str] = {
     "review": "console",
     "approve": "reviewer",
     "reject": "reviewer",
+    "cancel": "operator",
     "bulk-approve": "reviewer",
     "engine-stop": "operator",
     "engine-resume": "operator",
@@ -73,6 +74,7 @@ ACCESS: dict[str, str] = {
     "api-resume": "operator",
     "api-patch-approve": "reviewer",
     "api-patch-reject": "reviewer",
+    "api-patch-cancel": "operator",
     # patches and workspaces (healing/api/patches.py, workspaces.py)
     "api-patches": "agent_or_console",  # GET: own (agent) or all; POST: agent or admin
     "api-patch": "agent_or_console",

@@ -239,7 +239,7 @@ def test_it_shows_a_critical_patch_live_and_takes_two_people_to_approve_it(
     assert Modification.objects.get(pk=mod.pk).status in {"approved", "applying", "applied"}
     # The real worker lands it; the page says so without a reload (or on it, if it was that quick).
     second.wait_for_function(
-        "/applied/i.test(document.getElementById('mod-status').textContent)", timeout=60_000
+        "() => /applied/i.test(document.getElementById('mod-status').textContent)", timeout=60_000
     )
     assert Modification.objects.get(pk=mod.pk).status == "applied"
     assert "Selfheal-Modification:" in factories.git(repo, "log", "-1", "--format=%B")
@@ -319,7 +319,8 @@ def test_it_shows_live_sandbox_progress_on_the_review_page(
     page = _page(browser, asgi_server)
     _login(page, "rita", f"/patches/{mod.pk}/")
     _wait_live(page)
-    page.wait_for_function("document.readyState === 'complete'")
+    # Functions, not expressions: Playwright evals a bare expression, which the page's CSP forbids.
+    page.wait_for_function("() => document.readyState === 'complete'")
     payload = {
         "modification_id": mod.pk,
         "tests_run": 17,
@@ -526,6 +527,61 @@ def test_it_corrects_a_status_that_changed_before_the_page_started_watching(
     page.route_web_socket("**/ws/live/", change_then_connect)
     page.goto(f"/patches/{mod.pk}/")
     page.wait_for_function(
-        "/applied/i.test(document.getElementById('mod-status').textContent)", timeout=15_000
+        "() => /applied/i.test(document.getElementById('mod-status').textContent)", timeout=15_000
     )
+    page.context.close()
+
+
+def _csp_violations(page: Any) -> list[str]:
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda msg: found.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return found
+
+
+def test_it_cancels_a_patch_from_the_review_page_after_a_confirm(
+    asgi_server: str, browser: Any, tmp_path: Path
+) -> None:
+    workspace = factories.make_workspace(factories.make_git_repo(tmp_path / "repo"), name="shop")
+    mod = awaiting(workspace, "HIGH_RISK", patch_id="drop-me-3")
+    factories.make_user("olga", role="operator")
+    page = _page(browser, asgi_server)
+    violations = _csp_violations(page)
+    _login(page, "olga", f"/patches/{mod.pk}/")
+    _wait_live(page)  # the websocket opens under the policy
+    page.fill("#cancel-reason", "superseded by another fix")
+    # Dismissed: nothing happens.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("#cancel-button")
+    page.wait_for_timeout(500)
+    assert Modification.objects.get(pk=mod.pk).status == "awaiting_approval"
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click("#cancel-button")
+    assert "drop-me-3 cancelled." in page.content()
+    assert page.locator("#mod-status").get_attribute("data-status") == "cancelled"
+    assert violations == []
+    page.context.close()
+
+
+def test_it_switches_the_monitoring_source_without_an_inline_handler(
+    asgi_server: str, browser: Any, api_as: Any
+) -> None:
+    from monitoring.synthetic import api_payload
+
+    admin = factories.make_user("ada", role="admin")
+    for source in ("agent:ada", "prod-web"):
+        api_as(admin).post(
+            "/api/v1/snapshots/", {"source": source, "snapshots": api_payload(5)}, format="json"
+        )
+    page = _page(browser, asgi_server)
+    violations = _csp_violations(page)
+    _login(page, "ada", "/monitoring/")
+    page.wait_for_selector("#chart-phi .main-svg")  # Plotly drew under the policy
+    with page.expect_navigation():
+        page.select_option("#source-pick", "prod-web")
+    assert "source=prod-web" in page.url
+    assert violations == []
     page.context.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 
 from .. import breakers
@@ -45,6 +46,8 @@ def do_process_modification(
         report = run_pipeline(context_for(mod))
     except DATABASE_DOWN:
         raise  # not the patch's fault: the task retries, the row stays in validating
+    except SoftTimeLimitExceeded:
+        raise  # the task rejects it as timed out, with the stage and the limit
     except Exception as exc:  # noqa: BLE001 - our bug must not leave a patch in validating forever
         log.exception("validation of modification %s crashed", modification_id)
         report = _crashed(mod, exc)

@@ -88,6 +88,18 @@ def _kill_tree(pid: int, known: list[psutil.Process]) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
+@contextlib.contextmanager
+def _killed_on_the_way_out(pid: int, seen: list[psutil.Process]) -> Iterator[None]:
+    """The task's time limit (or anything else) interrupting the wait kills the tree too."""
+    try:
+        yield
+    except BaseException:
+        _kill_tree(pid, seen)
+        with contextlib.suppress(ChildProcessError):
+            os.wait4(pid, 0)
+        raise
+
+
 def execute(
     argv: list[str],
     *,
@@ -116,7 +128,7 @@ def execute(
             preexec_fn=limits.preexec(),  # noqa: PLW1509
         )
         tick, next_census, next_stop_poll = 0.002, started + 0.05, started + 0.05
-        with _exit_notice(proc.pid) as exited:
+        with _exit_notice(proc.pid) as exited, _killed_on_the_way_out(proc.pid, seen):
             while True:
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:

@@ -1,6 +1,10 @@
 // Monitoring console: Φ and κ over time (with the healthy band and the κ target) and the host.
 (function () {
   "use strict";
+  // The source picker reloads the page for the chosen source (no inline handler: see the CSP).
+  document.querySelectorAll("select[data-submit-on-change]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
   const data = JSON.parse(document.getElementById("monitoring-data").textContent);
   const layout = function (title, extra) {
     return Object.assign({title: {text: title, font: {size: 14}}, margin: {l: 50, r: 20, t: 36, b: 36},
