@@ -97,6 +97,7 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
     import time
 
     from selfheal_site.celery import app
+    from selfheal_site.celery_queues import worker_queues_arg
 
     env = dict(os.environ, DATABASE_URL=_database_url_for_tests())
     process = subprocess.Popen(
@@ -115,6 +116,7 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
             f"test-{os.getpid()}@%h",
             "--without-mingle",
             "--without-gossip",
+            *worker_queues_arg(),  # the patch queue and the background queue
         ],
         env=env,
         stdout=subprocess.PIPE,

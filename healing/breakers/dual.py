@@ -41,6 +41,18 @@ def normalise(error_type: str | None) -> str:
     return error_type if error_type in ERROR_TYPES else "logic"
 
 
+def hold_key(workspace_id: int, error_type: str | None) -> str:
+    """What a block by this circuit names as its lift (healing.actions.unblock)."""
+    return f"dual_breaker:{workspace_id}:{normalise(error_type)}"
+
+
+def _lift_later(workspace_id: int, error_type: str) -> None:
+    """The patches this circuit held go on once this commits (by task name)."""
+    from ..actions.unblock import lift_later
+
+    lift_later(hold_key(workspace_id, error_type))
+
+
 def lock(workspace_id: int) -> WorkspaceBreaker:
     """The workspace breaker row, locked for the rest of the transaction."""
     WorkspaceBreaker.objects.get_or_create(workspace_id=workspace_id)
@@ -195,6 +207,7 @@ def record(
             _circuit_event(
                 circuit, "open", "closed", actor, "a trial fix succeeded after the cool-down"
             )
+            _lift_later(workspace_id, error_type)
         else:
             circuit.retry_at = now + timedelta(minutes=tunables.get("breaker.cooldown_minutes"))
             fields.append("retry_at")
@@ -367,6 +380,7 @@ def force_close(workspace_id: int, error_type: str, actor: Actor, reason: str) -
     circuit.save(update_fields=fields)
     _circuit_event(circuit, old, "closed", actor, reason)
     _follow(breaker, actor, sticky=False, reason=reason)
+    _lift_later(workspace_id, error_type)
 
 
 def reset(workspace_id: int, actor: Actor, reason: str) -> None:
@@ -381,6 +395,8 @@ def reset(workspace_id: int, actor: Actor, reason: str) -> None:
         circuit.save(update_fields=fields)
         if was_open:
             _circuit_event(circuit, "open", "closed", actor, reason)
+    for error_type in ERROR_TYPES:
+        _lift_later(workspace_id, error_type)
     record_event(
         "breaker.reset",
         actor,
