@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import EngineBreaker, ErrorTypeCircuit, Hold
+from ..models import EngineBreaker, ErrorTypeCircuit, Hold, Modification
+from ..models.breaker import GLOBAL_SOURCE
 from ..models.breaker import EngineBreakerState as E
 from . import ratelimit
 
@@ -33,10 +34,21 @@ def engine_json(breaker: EngineBreaker) -> dict[str, Any]:
     return {**breaker.as_json(), **held_by(kind, key)}
 
 
+ENGINE_LIMIT = 200
+
+
 def breakers_json() -> dict[str, Any]:
+    """Every engine that has submitted: one that has no outcome yet has no row, and is closed."""
+    rows = {b.source: b for b in EngineBreaker.objects.engines()[:ENGINE_LIMIT]}
+    sources = set(rows) | set(
+        Modification.objects.order_by().values_list("source", flat=True).distinct()[:ENGINE_LIMIT]
+    )
     return {
         "global": engine_json(EngineBreaker.objects.current()),
-        "engines": [engine_json(b) for b in EngineBreaker.objects.engines()],
+        "engines": [
+            engine_json(rows.get(source) or EngineBreaker(source=source))
+            for source in sorted(sources - {GLOBAL_SOURCE})
+        ],
     }
 
 
