@@ -31,7 +31,7 @@ def wait_for_workers(count: int, seconds: float = 90) -> int:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and len(app.control.ping(timeout=1) or []) < count:
         time.sleep(0.2)
-    return len(app.control.ping(timeout=1) or [])
+    return len(app.control.ping(timeout=2) or [])
 
 
 def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
