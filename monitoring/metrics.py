@@ -190,8 +190,13 @@ class SelfhealCollector:
             labels=["breaker", "state"],
         )
         if engine is not None and "state" in _fields(engine):
-            for state in engine.objects.order_by().values_list("state", flat=True):
-                g.add_metric(["engine", str(state)], 1.0)
+            # One breaker per engine (source); the one with no source is the global breaker.
+            sourced = "source" in _fields(engine)
+            for source, state in engine.objects.order_by().values_list(
+                "source" if sourced else "state", "state"
+            ):
+                name = f"engine:{source}" if sourced and source else "engine"
+                g.add_metric([name, str(state)], 1.0)
         if workspace is not None and {"state", "workspace"} <= _fields(workspace):
             for ws, state in workspace.objects.order_by().values_list("workspace_id", "state"):
                 g.add_metric([f"workspace:{ws}", str(state)], 1.0)

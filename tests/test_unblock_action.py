@@ -89,16 +89,27 @@ def test_it_lets_as_many_go_as_the_rate_limit_has_places(workspace: Any) -> None
 
 @pytest.mark.django_db(transaction=True)
 def test_it_resumes_each_patch_once_when_four_sweepers_race(
-    agent: Any, operator: Any, workspace: Any, tmp_path: Path
+    celery_worker_process: Any, agent: Any, operator: Any, workspace: Any, tmp_path: Path
 ) -> None:
+    import time
+
     from tests.test_breaker_processes import hammer
 
     do_emergency_stop(operator, "drill")
-    held = sorted(m.pk for m in blocked_at_intake(agent, 40))
+    mods = [
+        do_submit_patch(envelope(), submitted_by=agent, source="agent:agent-7") for _ in range(40)
+    ]
+    held = sorted(m.pk for m in mods)
+    deadline = time.monotonic() + 120  # the worker's intake blocks them
+    while time.monotonic() < deadline and Hold.objects.count() < 40:
+        time.sleep(0.2)
     assert sorted(Hold.objects.values_list("modification_id", flat=True)) == held
-    do_resume(operator, "over")  # its lift goes to the broker too: one more racer if a worker runs
+    do_resume(operator, "over")  # the worker's lift races the four sweepers below
 
     reports = hammer("sweep", [[], [], [], []], tmp_path)
-    assert 0 < sum(r["counted"] for r in reports) <= 40
+    assert sum(r["counted"] for r in reports) <= 40
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and Hold.objects.exists():
+        time.sleep(0.2)
     events = AuditEvent.objects.filter(kind="modification.unblocked")
     assert sorted(events.values_list("modification_id", flat=True)) == held  # each exactly once

@@ -124,16 +124,23 @@ class DualBreaker(HoldKind):
     def holds(self, key: str, now: datetime) -> bool:
         from ..breakers import dual
 
-        workspace_id, _, error_type = key.partition(":")
-        return not dual.check(int(workspace_id), error_type, now=now).ok
+        workspace_id, error_type, source = _dual_key(key)
+        return not dual.check(workspace_id, error_type, source, now=now).ok
 
     def places(self, key: str, stage: str) -> int:
         from ..breakers import dual
 
-        workspace_id, _, error_type = key.partition(":")
-        closed = dual.check(int(workspace_id), error_type).value == "closed"
+        workspace_id, error_type, source = _dual_key(key)
+        closed = dual.check(workspace_id, error_type, source).value == "closed"
         # An open circuit past its cool-down lets one trial through.
         return UNLIMITED if closed or stage != S.APPROVED else 1
+
+
+def _dual_key(key: str) -> tuple[int, str, str]:
+    """ "<workspace id>:<error type>:<source>" (the source may hold colons itself)."""
+    workspace_id, _, rest = key.partition(":")
+    error_type, _, source = rest.partition(":")
+    return int(workspace_id), error_type, source
 
 
 @register_kind

@@ -54,7 +54,12 @@ def record_outcome(
             )
             if counted:
                 dual.record(
-                    modification.workspace, modification.workspace_id, error_type, success, actor
+                    modification.workspace,
+                    modification.workspace_id,
+                    error_type,
+                    success,
+                    actor,
+                    modification.source,
                 )
                 engine.record(success, actor, modification.source)
                 _learn(modification, error_type, success)

@@ -122,16 +122,16 @@ class BreakerCheck(PreflightCheck):
                 ctx.modification.workspace_id, ctx.error_type, ctx.stage, ctx.snapshot, ctx.source
             )[0]
         return _names(
-            dual.check(ctx.modification.workspace_id, ctx.error_type, now=ctx.now),
-            dual.hold_key(ctx.modification.workspace_id, ctx.error_type),
+            dual.check(ctx.modification.workspace_id, ctx.error_type, ctx.source, now=ctx.now),
+            dual.hold_key(ctx.modification.workspace_id, ctx.error_type, ctx.source),
         )
 
     def reserve(self, ctx: Context, result: CheckResult) -> CheckResult:
         if ctx.stage != "apply":  # the trial place is taken where the patch would land
             return result
         return _names(
-            dual.admit_trial(ctx.modification.workspace_id, ctx.error_type, result),
-            dual.hold_key(ctx.modification.workspace_id, ctx.error_type),
+            dual.admit_trial(ctx.modification.workspace_id, ctx.error_type, result, ctx.source),
+            dual.hold_key(ctx.modification.workspace_id, ctx.error_type, ctx.source),
         )
 
 

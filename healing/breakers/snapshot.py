@@ -45,9 +45,9 @@ def _sql() -> str:
             "SELECT (SELECT state FROM",
             workspace,
             "WHERE workspace_id = %s),",
-            "(SELECT is_open FROM",
+            "EXISTS(SELECT 1 FROM",
             circuit,
-            "WHERE workspace_id = %s AND error_type = %s),",
+            "WHERE workspace_id = %s AND error_type = %s AND source IN (%s, %s) AND is_open),",
             "(SELECT state FROM",
             engine_table,
             "WHERE source = %s),",
@@ -62,7 +62,15 @@ def take(workspace_id: int, error_type: str, source: str = GLOBAL_SOURCE) -> Sna
     with connection.cursor() as cursor:
         cursor.execute(
             _sql(),
-            [workspace_id, workspace_id, dual.normalise(error_type), source[:128], GLOBAL_SOURCE],
+            [
+                workspace_id,
+                workspace_id,
+                dual.normalise(error_type),
+                source[:128],
+                dual.ALL,
+                source[:128],
+                GLOBAL_SOURCE,
+            ],
         )
         workspace_state, circuit_open, engine_state, global_state = cursor.fetchone()
     return Snapshot(workspace_state, bool(circuit_open), engine_state, global_state)
@@ -83,9 +91,7 @@ def check_breakers(
             "breaker", True, metric=f"{error_type}_circuit", value="closed", threshold="closed"
         )
     else:
-        workspace = dual.check(workspace_id, error_type)
-        if not workspace.ok:
-            workspace.blocked_by = dual.hold_key(workspace_id, error_type)
+        workspace = dual.check(workspace_id, error_type, source)
     if snap.engine_closed:
         engine_result = CheckResult(
             "engine_breaker",

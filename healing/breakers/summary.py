@@ -80,13 +80,16 @@ def console_summary() -> dict[str, Any]:
         breakers.append(
             {
                 "workspace": circuit.workspace.name,
-                "engine": "all",
+                "engine": circuit.source or "all",
                 "error_type": circuit.error_type,
                 "state": "open",
                 "retry_at": circuit.retry_at,
                 "reason": circuit.reason,
                 "failures": circuit.consecutive_failures,
-                **held_by("dual_breaker", f"{circuit.workspace_id}:{circuit.error_type}"),
+                **held_by(
+                    "dual_breaker",
+                    f"{circuit.workspace_id}:{circuit.error_type}:{circuit.source}",
+                ),
             }
         )
     result = ratelimit.check(0)  # no modification of its own to leave out

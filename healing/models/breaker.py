@@ -44,12 +44,20 @@ class WorkspaceBreaker(models.Model):
 
 
 class ErrorTypeCircuit(models.Model):
-    """Counters and open/closed state of one error type in one workspace."""
+    """Counters and open/closed state of one error type in one workspace, for one engine
+    (`source`): one engine's failures never open a circuit for another. A circuit an admin forces
+    open has no source and holds every engine."""
 
     workspace = models.ForeignKey(
         "healing.Workspace", on_delete=models.CASCADE, related_name="circuits"
     )
     error_type = models.CharField(max_length=16)
+    source = models.CharField(
+        max_length=128,
+        blank=True,
+        default="",
+        help_text="The engine whose outcomes it counts; empty: opened by an admin for every engine.",
+    )
     is_open = models.BooleanField(default=False)
     forced = models.BooleanField(
         default=False, help_text="Opened by an admin: no cool-down, only a reset lifts it."
@@ -74,16 +82,18 @@ class ErrorTypeCircuit(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["workspace", "error_type"], name="circuit_per_workspace_type"
+                fields=["workspace", "error_type", "source"],
+                name="circuit_per_workspace_type_source",
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.workspace_id}/{self.error_type}: {'open' if self.is_open else 'closed'}"
+        return f"{self.workspace_id}/{self.error_type}/{self.source or 'all'}: {'open' if self.is_open else 'closed'}"
 
     def as_json(self) -> dict:
         return {
             "error_type": self.error_type,
+            "source": self.source,
             "open": self.is_open,
             "forced": self.forced,
             "attempts": self.attempts,
@@ -165,7 +175,7 @@ class EngineBreaker(models.Model):
 
 class Hold(models.Model):
     """One thing that holds a blocked modification: `kind` and `key` name what lifts it
-    (emergency_stop, engine_breaker:<source>, global_breaker, dual_breaker:<workspace>:<type>,
+    (emergency_stop, engine_breaker:<source>, global_breaker, dual_breaker:<workspace>:<type>:<source>,
     rate_limit, isolation_unavailable:<level>, cascade:<id>, health, anomaly:<level>). A
     modification resumes when its last hold is lifted (healing.actions.unblock)."""
 
