@@ -207,6 +207,17 @@ class Anomaly(HoldKind):
         return rank >= ANOMALY_LEVELS.index(block_at)
 
 
+@register_kind
+class Recheck(HoldKind):
+    """A patch blocked before blocks named their lift: the sweep sends it back to its stage once,
+    and its pre-flight blocks it again, naming the lift, if it is still held."""
+
+    name = "recheck"
+
+    def holds(self, key: str, now: datetime) -> bool:
+        return False
+
+
 def still_holds(label: str, now: datetime | None = None) -> bool:
     """Does the block named `label` still hold? An unknown kind is taken to hold."""
     kind, key = split(label)

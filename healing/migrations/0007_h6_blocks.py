@@ -5,6 +5,30 @@ import django.utils.timezone
 from django.db import migrations, models
 
 
+def forward(apps: object, schema_editor: object) -> None:
+    """The one engine-wide breaker becomes the global one, which only an admin opens: closed
+    unless an admin held it open. Patches blocked before blocks named their lift are checked
+    again by the first sweep (a `recheck` hold): they re-block with named holds if still held."""
+    EngineBreaker = apps.get_model("healing", "EngineBreaker")  # type: ignore[attr-defined]
+    Modification = apps.get_model("healing", "Modification")  # type: ignore[attr-defined]
+    Hold = apps.get_model("healing", "Hold")  # type: ignore[attr-defined]
+    EngineBreaker.objects.filter(source="", forced=False).update(
+        state="CLOSED",
+        consecutive_failures=0,
+        consecutive_successes=0,
+        trials_admitted=0,
+        retry_at=None,
+        opened_at=None,
+    )
+    Hold.objects.bulk_create(
+        [
+            Hold(modification_id=pk, kind="recheck", key="")
+            for pk in Modification.objects.filter(status="blocked").values_list("pk", flat=True)
+        ],
+        batch_size=500,
+    )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("healing", "0006_sandbox_runs_backups_journal"),
@@ -71,4 +95,5 @@ class Migration(migrations.Migration):
                 fields=("modification", "kind", "key"), name="one_hold_per_key"
             ),
         ),
+        migrations.RunPython(forward, migrations.RunPython.noop),
     ]
