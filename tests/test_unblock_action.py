@@ -113,3 +113,26 @@ def test_it_resumes_each_patch_once_when_four_sweepers_race(
         time.sleep(0.2)
     events = AuditEvent.objects.filter(kind="modification.unblocked")
     assert sorted(events.values_list("modification_id", flat=True)) == held  # each exactly once
+
+
+@pytest.mark.django_db
+def test_it_checks_again_a_patch_blocked_before_blocks_named_their_lift(
+    workspace: Any, admin_user: Any
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from healing.models import EngineBreaker
+    from tests import factories
+
+    migration = importlib.import_module("healing.migrations.0007_h6_blocks")
+    old = factories.make_modification(
+        workspace, status="blocked", blocked_from="approved", block_reason="engine breaker open"
+    )
+    EngineBreaker.objects.current()  # the one engine-wide row of before
+    EngineBreaker.objects.filter(source="").update(state="OPEN", consecutive_failures=7)
+    migration.forward(apps, None)
+    assert EngineBreaker.objects.current().state == "CLOSED"  # it counted every engine: gone
+    assert do_sweep_holds() == {"recheck": [old.pk]}
+    assert Modification.objects.get(pk=old.pk).status == "approved"  # its apply checks again
