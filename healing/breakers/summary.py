@@ -61,9 +61,9 @@ def console_summary() -> dict[str, Any]:
         data = engine_json(breaker)
         breakers.append(
             {
-                "workspace": "all",
+                "workspace": "every workspace",
                 "engine": "global (every engine)" if breaker.is_global else breaker.source,
-                "error_type": "all",
+                "error_type": "every error type",
                 "state": breaker.state.lower().replace("_", "-"),
                 "retry_at": breaker.retry_at,
                 "reason": breaker.reason,
