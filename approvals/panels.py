@@ -159,7 +159,14 @@ class PipelinePanel(Panel):
             .annotate(n=Count("*"))
         )
         # Reasons of the most recent blocks only: bounded work however many rows are blocked.
-        recent = Modification.objects.blocked().order_by("-created_at").values("pk")[:SAMPLE_LIMIT]
+        from healing.actions.unblock import still_blocked
+
+        # Only blocks that still hold: a lifted one waits seconds for the sweep, and is not news.
+        recent = (
+            still_blocked(Modification.objects.blocked())
+            .order_by("-created_at")
+            .values("pk")[:SAMPLE_LIMIT]
+        )
         blocked = list(
             Modification.objects.filter(pk__in=Subquery(recent))
             .order_by()
@@ -329,8 +336,10 @@ class BreakersPanel(Panel):
         for breaker in context.get("breakers", []) or []:
             if breaker.get("state") == "open":
                 until = f" until {breaker['retry_at']}" if breaker.get("retry_at") else ""
+                engine = breaker.get("engine", "all")
+                source = f" from {engine}" if engine != "all" else ""
                 reasons.append(
-                    f"Breaker open for {breaker.get('error_type', '?')} in {breaker.get('workspace', 'all workspaces')}{until}."
+                    f"Breaker open for {breaker.get('error_type', '?')}{source} in {breaker.get('workspace', 'all workspaces')}{until}."
                 )
         limit = context.get("rate_limit") or {}
         if limit and limit.get("limit") is not None and limit.get("used", 0) >= limit["limit"]:

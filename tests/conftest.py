@@ -106,6 +106,7 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
     import time
 
     from selfheal_site.celery import app
+    from selfheal_site.celery_queues import worker_queues_arg
 
     env = dict(os.environ, DATABASE_URL=_database_url_for_tests())
     process = subprocess.Popen(
@@ -124,6 +125,7 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
             f"test-{os.getpid()}@%h",
             "--without-mingle",
             "--without-gossip",
+            *worker_queues_arg(),  # the patch queue and the background queue
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -143,4 +145,26 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
     yield process
     from tests.services_helpers import stop
 
+    stop(process)
+
+
+@pytest.fixture
+def celery_beat_process(celery_worker_process: Any, tmp_path: Path) -> Any:
+    """Celery beat, as `make run` starts it, sending the beat schedule to the real worker (the
+    unblock sweep every few seconds)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.services_helpers import stop
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "selfheal_site", "beat", "-l", "warning",
+         "--schedule", str(tmp_path / "celerybeat-schedule"), "--pidfile", ""],
+        env=dict(os.environ, DATABASE_URL=_database_url_for_tests()),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    yield process
     stop(process)

@@ -90,6 +90,7 @@ ACCESS: dict[str, str] = {
     "api-breakers": "console",
     "api-workspace-breaker": "console",
     "api-engine-breaker-action": "admin",
+    "api-source-breaker-action": "admin",
     "api-workspace-breaker-action": "admin",
     "api-cascade": "console",
     "api-calibration": "console",

@@ -169,3 +169,39 @@ def test_it_names_a_workspace_whose_isolation_this_machine_cannot_give(
     assert "full — unavailable" in html
     assert "Workspace strict requires full isolation, which this machine cannot give" in html
     assert "its patches are blocked" in html
+
+
+def test_it_never_names_a_block_that_no_longer_holds(
+    workspace: Any, reviewer: Any, operator: Any, agent: Any
+) -> None:
+    from healing.actions import do_resume
+    from healing.intake import do_submit_patch
+    from healing.intake.tasks import process_modification
+    from tests.intake_helpers import envelope
+
+    do_emergency_stop(operator, "drill")
+    mod = do_submit_patch(envelope(), submitted_by=agent, source="agent:agent-7")
+    assert process_modification.run(mod.pk) == "blocked"
+    html = _client(reviewer).get("/").content.decode()
+    assert "1 patch(es) blocked: emergency stop: drill" in html
+    do_resume(operator, "over")  # the sweep has not moved the patch yet: it is still blocked
+    html = _client(reviewer).get("/").content.decode()
+    assert Modification.objects.get(pk=mod.pk).status == "blocked"
+    assert "patch(es) blocked" not in html
+
+
+def test_it_shows_each_engines_breaker_with_its_failures_and_the_patches_it_holds(
+    workspace: Any, reviewer: Any, agent: Any
+) -> None:
+    from healing.intake import do_submit_patch
+    from healing.intake.tasks import process_modification
+    from tests.intake_helpers import envelope
+    from tests.judgement_helpers import fail
+
+    fail(workspace, n=5, source="agent:agent-7")
+    mod = do_submit_patch(envelope(), submitted_by=agent, source="agent:agent-7")
+    assert process_modification.run(mod.pk) == "blocked"
+    html = _client(reviewer).get("/").content.decode()
+    assert "<td>agent:agent-7</td>" in html and 'class="breaker-open"' in html
+    assert f'href="/patches/{mod.pk}/">{mod.patch_id}</a>' in html
+    assert "Breaker open for every error type from agent:agent-7 in every workspace" in html

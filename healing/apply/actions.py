@@ -11,6 +11,7 @@ from django.utils import timezone
 from .. import breakers, tunables
 from ..actions import record_event, transition
 from ..actions.audit import Actor
+from ..actions.unblock import do_block
 from ..models import AuditEvent, Backup, Modification, ModificationStatus
 from ..models.modification import InvalidTransition
 from . import backups, gitops, landing
@@ -92,11 +93,11 @@ def do_apply(mod: Modification, actor: Actor = None) -> Modification:
     preflight = breakers.run_preflight(mod, stage="apply")
     if not preflight.ok:
         reasons = "; ".join(c.reason or c.name for c in preflight.blocking)
-        return transition(
+        return do_block(
             mod,
-            S.BLOCKED,
             actor,
             f"pre-flight at apply: {reasons}",
+            preflight.blocked_by,
             expected_from=S.APPROVED,
             block_reason=reasons,
         )

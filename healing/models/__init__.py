@@ -2,7 +2,14 @@
 
 from .audit import AuditEvent
 from .backup import Backup
-from .breaker import ApplicationSlot, EngineBreaker, ErrorTypeCircuit, Outcome, WorkspaceBreaker
+from .breaker import (
+    ApplicationSlot,
+    EngineBreaker,
+    ErrorTypeCircuit,
+    Hold,
+    Outcome,
+    WorkspaceBreaker,
+)
 from .cascade import Cascade, CascadeLink
 from .config import Setting, SettingChange
 from .diagnostics import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
@@ -36,6 +43,7 @@ __all__ = [
     "ConfidenceScore",
     "EngineBreaker",
     "ErrorTypeCircuit",
+    "Hold",
     "Outcome",
     "SuccessRate",
     "ThresholdAdaptation",

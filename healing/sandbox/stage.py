@@ -9,6 +9,7 @@ from django.db import transaction
 
 from .. import breakers, scoring
 from ..actions import transition
+from ..actions.unblock import do_block
 from ..broadcast import send_now, workspace_group
 from ..models import Modification, ModificationStatus, SandboxRunKind
 from ..policy import decide_after_sandbox, sandbox_success
@@ -36,8 +37,14 @@ def run_sandbox_stage(mod: Modification) -> Modification:
     try:
         result = run_tests(mod.workspace, diff=mod.diff, progress=_progress_sender(mod))
     except IsolationUnavailable as exc:
-        return transition(
-            mod, S.BLOCKED, None, str(exc), expected_from=S.SANDBOXING, block_reason=str(exc)
+        # Never a downgrade: the patch waits until this machine can give the level again.
+        level = mod.workspace.isolation_level
+        return do_block(
+            mod,
+            None,
+            str(exc),
+            [(f"isolation_unavailable:{level}", None)],
+            expected_from=S.SANDBOXING,
         )
     with transaction.atomic():
         run = store_run(mod.workspace, result, kind=SandboxRunKind.PATCHED, modification=mod)
@@ -56,8 +63,12 @@ def run_sandbox_stage(mod: Modification) -> Modification:
             "new_failures": result.new_failures,
             "fixed": result.fixed,
         }
-        extra = {"block_reason": reason} if status == S.BLOCKED else {}
-        transition(mod, status, None, reason, expected_from=S.SANDBOXING, data=data, **extra)
+        if status == S.BLOCKED:
+            do_block(
+                mod, None, reason, [("emergency_stop", None)], expected_from=S.SANDBOXING, data=data
+            )
+        else:
+            transition(mod, status, None, reason, expected_from=S.SANDBOXING, data=data)
         if status == S.APPROVED:
             from .tasks import apply_modification
 
