@@ -30,6 +30,10 @@
       {x: sys.t, y: sys.memory_available, name: "memory available %", mode: "lines"},
     ], layout("Host (measured with psutil)", {yaxis: {title: {text: "%"}, range: [0, 100]}}), config);
   }
+  // Changing the source reloads the page (no inline handler: the Content-Security-Policy).
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
+    el.addEventListener("change", function () { el.form.submit(); });
+  });
   if (window.selfhealLive) {
     window.selfhealLive.on("health", function (p) {
       const el = document.getElementById("system-status");
