@@ -1,0 +1,163 @@
+"""The workspaces page: every workspace with its isolation, environment, breaker and last patches.
+
+A page costs a fixed number of queries whatever the number of workspaces: the count, the page's
+rows (the dual breaker joined), one query for the page's open circuits and one for the page's
+latest patches (a window function ranks them per workspace). The test asserts it at 10 and 200
+workspaces; bench/workspaces_page.py measures 1,000.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.paginator import Page, Paginator
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from healing.breakers import dual
+from healing.models import ErrorTypeCircuit, IsolationLevel, Modification, Workspace
+from healing.sandbox import capabilities
+
+from .access import console_user
+
+PER_PAGE = 50
+LATEST = 3
+DETAIL_PATCHES = 20
+PATCH_FIELDS = ("id", "patch_id", "status", "safety_level", "created_at", "workspace_id")
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    isolation: str = ""  # one IsolationLevel value, or ""
+    unavailable: bool = False  # only levels this machine cannot give
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> Filters:
+        isolation = request.GET.get("isolation", "")
+        return cls(
+            q=request.GET.get("q", "").strip()[:200],
+            isolation=isolation if isolation in IsolationLevel.values else "",
+            unavailable=request.GET.get("unavailable") == "1",
+        )
+
+    def query(self) -> str:
+        """The filters as a query string, for the pager's links."""
+        pairs = {"q": self.q, "isolation": self.isolation, "unavailable": "1" * self.unavailable}
+        return urlencode({k: v for k, v in pairs.items() if v})
+
+
+def unavailable_levels(levels: dict[str, Any]) -> list[str]:
+    return sorted(level for level, info in levels.items() if not info["available"])
+
+
+def filtered(filters: Filters, levels: dict[str, Any]) -> QuerySet[Workspace]:
+    workspaces = Workspace.objects.all()
+    if filters.q:
+        workspaces = workspaces.filter(Q(name__icontains=filters.q) | Q(path__icontains=filters.q))
+    if filters.isolation:
+        workspaces = workspaces.filter(isolation_level=filters.isolation)
+    if filters.unavailable:
+        workspaces = workspaces.filter(isolation_level__in=unavailable_levels(levels))
+    return workspaces.order_by("name", "id")
+
+
+def latest_patches(workspace_ids: list[int], per_workspace: int = LATEST) -> QuerySet[Modification]:
+    """The newest `per_workspace` patches of each workspace, in one query. Never the diff."""
+    return (
+        Modification.objects.filter(workspace_id__in=workspace_ids)
+        .only(*PATCH_FIELDS)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("workspace_id")],
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=per_workspace)
+        .order_by("workspace_id", "rank")
+    )
+
+
+def page_of(filters: Filters, number: Any, levels: dict[str, Any]) -> Page:
+    """One page of workspaces, each with `breaker` (or None), `open_circuits` and `latest`."""
+    workspaces = filtered(filters, levels).select_related("breaker")
+    page = Paginator(workspaces, PER_PAGE).get_page(number)
+    rows = list(page.object_list)
+    ids = [w.pk for w in rows]
+    open_circuits: dict[int, list[ErrorTypeCircuit]] = {}
+    if ids:
+        # Prefetch-by-hand: one query for the page's rows, never one per workspace.
+        for circuit in ErrorTypeCircuit.objects.filter(workspace_id__in=ids, is_open=True).order_by(
+            "error_type"
+        ):
+            open_circuits.setdefault(circuit.workspace_id, []).append(circuit)
+    latest: dict[int, list[Modification]] = {}
+    for patch in latest_patches(ids) if ids else []:
+        latest.setdefault(patch.workspace_id, []).append(patch)
+    for w in rows:
+        w.open_circuits = open_circuits.get(w.pk, [])
+        w.latest = latest.get(w.pk, [])
+        w.capability = levels.get(w.isolation_level, {"available": False, "detail": "unknown"})
+        w.dual = _breaker_or_none(w)
+    page.object_list = rows
+    return page
+
+
+def _breaker_or_none(workspace: Workspace) -> Any:
+    try:
+        return workspace.breaker
+    except Workspace.breaker.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+        return None
+
+
+@console_user
+@require_GET
+def workspace_list(request: HttpRequest) -> HttpResponse:
+    filters = Filters.from_request(request)
+    levels = capabilities()["levels"]
+    page = page_of(filters, request.GET.get("page"), levels)
+    return render(
+        request,
+        "approvals/workspaces.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query": filters.query(),
+            "levels": IsolationLevel.choices,
+            "unavailable_levels": unavailable_levels(levels),
+        },
+    )
+
+
+@console_user
+@require_GET
+def workspace_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    workspace = get_object_or_404(Workspace.objects.select_related("breaker"), pk=pk)
+    levels = capabilities()["levels"]
+    workspace.dual = _breaker_or_none(workspace)
+    workspace.open_circuits = list(
+        ErrorTypeCircuit.objects.filter(workspace=workspace, is_open=True).order_by("error_type")
+    )
+    workspace.capability = levels.get(
+        workspace.isolation_level, {"available": False, "detail": "unknown"}
+    )
+    return render(
+        request,
+        "approvals/workspace_detail.html",
+        {
+            "w": workspace,
+            "breaker": dual.state_json(workspace.pk),
+            "patches": list(
+                Modification.objects.filter(workspace=workspace)
+                .only(*PATCH_FIELDS)
+                .order_by("-created_at", "-id")[:DETAIL_PATCHES]
+            ),
+            "limit": DETAIL_PATCHES,
+        },
+    )
