@@ -3,6 +3,7 @@ forms (CSRF) by operators and admins; reviewers see the state without the button
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -41,7 +42,9 @@ def test_it_starts_and_stops_the_loop_with_the_reason_in_the_audit_log(
     assert response.status_code == 302 and response["Location"] == "/monitoring/"
     assert _running()
     page = client.get("/monitoring/").content.decode()
-    assert 'id="loop-stop"' in page and "deploy watch" in page
+    assert re.search(r'id="loop-start"[^>]* hidden', page)  # the stop button is the one shown
+    assert not re.search(r'id="loop-stop"[^>]* hidden', page)
+    assert "deploy watch" in page
     start = AuditEvent.objects.get(kind="monitoring.loop_start")
     assert start.reason == "deploy watch" and start.actor_label.endswith(operator.username)
     client.post("/monitoring/loop/stop/", {"reason": "quiet night"})
