@@ -8,7 +8,7 @@ workspaces; bench/workspaces_page.py measures 1,000.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +20,13 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from healing.breakers import dual
-from healing.models import ErrorTypeCircuit, IsolationLevel, Modification, Workspace
+from healing.models import (
+    ErrorTypeCircuit,
+    IsolationLevel,
+    Modification,
+    Workspace,
+    WorkspaceBreaker,
+)
 from healing.sandbox import capabilities
 
 from .access import console_user
@@ -50,6 +56,18 @@ class Filters:
         """The filters as a query string, for the pager's links."""
         pairs = {"q": self.q, "isolation": self.isolation, "unavailable": "1" * self.unavailable}
         return urlencode({k: v for k, v in pairs.items() if v})
+
+
+@dataclass
+class Row:
+    """One workspace as the page shows it; `dual` is its dual breaker row, None while it has
+    never moved (closed)."""
+
+    workspace: Workspace
+    capability: dict[str, Any]
+    dual: WorkspaceBreaker | None = None
+    open_circuits: list[ErrorTypeCircuit] = field(default_factory=list)
+    latest: list[Modification] = field(default_factory=list)
 
 
 def unavailable_levels(levels: dict[str, Any]) -> list[str]:
@@ -84,35 +102,36 @@ def latest_patches(workspace_ids: list[int], per_workspace: int = LATEST) -> Que
     )
 
 
-def page_of(filters: Filters, number: Any, levels: dict[str, Any]) -> Page:
-    """One page of workspaces, each with `breaker` (or None), `open_circuits` and `latest`."""
+def _capability(levels: dict[str, Any], level: str) -> dict[str, Any]:
+    return levels.get(level, {"available": False, "detail": "unknown"})
+
+
+def page_of(filters: Filters, number: Any, levels: dict[str, Any]) -> Page[Any]:
+    """One page of workspaces as `Row`s."""
     workspaces = filtered(filters, levels).select_related("breaker")
     page = Paginator(workspaces, PER_PAGE).get_page(number)
-    rows = list(page.object_list)
-    ids = [w.pk for w in rows]
-    open_circuits: dict[int, list[ErrorTypeCircuit]] = {}
-    if ids:
-        # Prefetch-by-hand: one query for the page's rows, never one per workspace.
-        for circuit in ErrorTypeCircuit.objects.filter(workspace_id__in=ids, is_open=True).order_by(
-            "error_type"
-        ):
-            open_circuits.setdefault(circuit.workspace_id, []).append(circuit)
-    latest: dict[int, list[Modification]] = {}
-    for patch in latest_patches(ids) if ids else []:
-        latest.setdefault(patch.workspace_id, []).append(patch)
-    for w in rows:
-        w.open_circuits = open_circuits.get(w.pk, [])
-        w.latest = latest.get(w.pk, [])
-        w.capability = levels.get(w.isolation_level, {"available": False, "detail": "unknown"})
-        w.dual = _breaker_or_none(w)
-    page.object_list = rows
+    rows = [
+        Row(w, _capability(levels, w.isolation_level), _breaker_or_none(w))
+        for w in page.object_list
+    ]
+    by_id = {row.workspace.pk: row for row in rows}
+    if by_id:
+        # By hand rather than prefetch_related: one query each for the whole page.
+        for circuit in ErrorTypeCircuit.objects.filter(
+            workspace_id__in=list(by_id), is_open=True
+        ).order_by("error_type"):
+            by_id[circuit.workspace_id].open_circuits.append(circuit)
+        for patch in latest_patches(list(by_id)):
+            by_id[patch.workspace_id].latest.append(patch)
+    # The page keeps its numbers and links; its items become the rows the template shows.
+    page.object_list = rows  # type: ignore[assignment]
     return page
 
 
-def _breaker_or_none(workspace: Workspace) -> Any:
+def _breaker_or_none(workspace: Workspace) -> WorkspaceBreaker | None:
     try:
         return workspace.breaker
-    except Workspace.breaker.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+    except WorkspaceBreaker.DoesNotExist:
         return None
 
 
@@ -140,17 +159,21 @@ def workspace_list(request: HttpRequest) -> HttpResponse:
 def workspace_detail(request: HttpRequest, pk: int) -> HttpResponse:
     workspace = get_object_or_404(Workspace.objects.select_related("breaker"), pk=pk)
     levels = capabilities()["levels"]
-    workspace.dual = _breaker_or_none(workspace)
-    workspace.open_circuits = list(
-        ErrorTypeCircuit.objects.filter(workspace=workspace, is_open=True).order_by("error_type")
-    )
-    workspace.capability = levels.get(
-        workspace.isolation_level, {"available": False, "detail": "unknown"}
+    row = Row(
+        workspace,
+        _capability(levels, workspace.isolation_level),
+        _breaker_or_none(workspace),
+        list(
+            ErrorTypeCircuit.objects.filter(workspace=workspace, is_open=True).order_by(
+                "error_type"
+            )
+        ),
     )
     return render(
         request,
         "approvals/workspace_detail.html",
         {
+            "row": row,
             "w": workspace,
             "breaker": dual.state_json(workspace.pk),
             "patches": list(
