@@ -1,8 +1,8 @@
 """The workspaces page: every workspace with its isolation, environment, breaker and last patches.
 
 A page costs a fixed number of queries whatever the number of workspaces: the count, the page's
-rows (the dual breaker joined), one query for the page's open circuits and one for the page's
-latest patches (a window function ranks them per workspace). The test asserts it at 10 and 200
+rows (the dual breaker joined), one query for the page's open circuits and two for the page's
+latest patches (index seeks per workspace, then the rows). The test asserts it at 10 and 200
 workspaces; bench/workspaces_page.py measures 1,000.
 """
 
@@ -13,8 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
-from django.db.models import F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
@@ -85,20 +84,28 @@ def filtered(filters: Filters, levels: dict[str, Any]) -> QuerySet[Workspace]:
     return workspaces.order_by("name", "id")
 
 
-def latest_patches(workspace_ids: list[int], per_workspace: int = LATEST) -> QuerySet[Modification]:
-    """The newest `per_workspace` patches of each workspace, in one query. Never the diff."""
-    return (
-        Modification.objects.filter(workspace_id__in=workspace_ids)
+def latest_patches(workspace_ids: list[int], per_workspace: int = LATEST) -> list[Modification]:
+    """The newest `per_workspace` patches of each workspace, in two queries whatever the history:
+    the ids through `per_workspace` index seeks per workspace (mod_workspace_latest), then the rows
+    (never the diff). A window function over the page's patches read every one of them: 440 ms
+    for a page holding one workspace with 100,000 patches."""
+    if not workspace_ids:
+        return []
+    newest = Modification.objects.filter(workspace_id=OuterRef("pk")).order_by("-created_at", "-id")
+    picks = {f"p{n}": Subquery(newest.values("pk")[n : n + 1]) for n in range(per_workspace)}
+    ids = [
+        pk
+        for row in Workspace.objects.filter(pk__in=workspace_ids)
+        .order_by()
+        .annotate(**picks)
+        .values_list(*picks)
+        for pk in row
+        if pk is not None
+    ]
+    return list(
+        Modification.objects.filter(pk__in=ids)
         .only(*PATCH_FIELDS)
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("workspace_id")],
-                order_by=[F("created_at").desc(), F("id").desc()],
-            )
-        )
-        .filter(rank__lte=per_workspace)
-        .order_by("workspace_id", "rank")
+        .order_by("workspace_id", "-created_at", "-id")
     )
 
 
