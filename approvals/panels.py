@@ -28,7 +28,7 @@ S = ModificationStatus
 
 QUEUE_LIMIT = 50
 EVENT_LIMIT = 30
-WORKSPACE_LIMIT = 50
+NAME_LIMIT = 5  # workspaces named in a summary line before "and N more"
 SAMPLE_LIMIT = 1000
 ACTIVE = (*IN_FLIGHT, S.AWAITING_APPROVAL, S.APPROVED, S.BLOCKED)
 # Columns a list needs; never the diff or the envelope, which may be megabytes each.
@@ -247,14 +247,16 @@ class QueuePanel(Panel):
 
 @register
 class SandboxPanel(Panel):
-    """Patches in the sandbox now; live progress arrives as `sandbox.progress` events."""
+    """Patches in the sandbox now (live progress arrives as `sandbox.progress` events), and the
+    isolation of the active workspaces summarised: counts per level, the NONE ones and the ones
+    this machine cannot serve named up to NAME_LIMIT, the rest on the workspaces page."""
 
     key = "sandbox"
     title = "Sandbox"
     order = 25
 
     def context(self) -> dict[str, Any]:
-        from healing.models import Workspace
+        from healing.models import IsolationLevel, Workspace
         from healing.sandbox import capabilities
 
         running = list(
@@ -264,27 +266,72 @@ class SandboxPanel(Panel):
             .order_by("status_changed_at")[:10]
         )
         levels = capabilities()["levels"]
-        workspaces = [
+        active = Workspace.objects.active()
+        counts = dict(active.order_by().values_list("isolation_level").annotate(n=Count("*")))
+        missing = sorted(level for level, info in levels.items() if not info["available"])
+        per_level = [
             {
-                "name": name,
-                "level": level,
-                "available": levels[level]["available"],
-                "detail": levels[level]["detail"],
+                "level": level.value,
+                "label": level.label,
+                "count": counts.get(level.value, 0),
+                "available": levels.get(level.value, {}).get("available", False),
+                "detail": levels.get(level.value, {}).get("detail", "unknown"),
             }
-            for name, level in Workspace.objects.active().values_list("name", "isolation_level")[
-                :WORKSPACE_LIMIT
-            ]
+            for level in IsolationLevel
         ]
-        return {"running": running, "workspaces": workspaces}
+        unavailable = (
+            list(
+                active.filter(isolation_level__in=missing)
+                .order_by("name")
+                .values_list("name", "isolation_level")[:NAME_LIMIT]
+            )
+            if missing
+            else []
+        )
+        unavailable_total = sum(counts.get(level, 0) for level in missing)
+        none_total = counts.get(IsolationLevel.NONE.value, 0)
+        none_names = (
+            list(
+                active.filter(isolation_level=IsolationLevel.NONE)
+                .order_by("name")
+                .values_list("name", flat=True)[:NAME_LIMIT]
+            )
+            if none_total
+            else []
+        )
+        return {
+            "running": running,
+            "levels": per_level,
+            "total": sum(counts.values()),
+            "none_names": none_names,
+            "none_more": none_total - len(none_names),
+            "unavailable_names": [name for name, _ in unavailable],
+            "unavailable_more": unavailable_total - len(unavailable),
+            "unavailable_by_level": {
+                level: [name for name, lvl in unavailable if lvl == level] for level in missing
+            },
+        }
 
     def idle_reasons(self, context: dict[str, Any]) -> list[str]:
         # Never a silent downgrade: a level this machine cannot give blocks the workspace.
-        return [
-            f"Workspace {w['name']} requires {w['level']} isolation, which this machine cannot "
-            f"give ({w['detail']}); its patches are blocked."
-            for w in context.get("workspaces", [])
-            if not w["available"]
-        ]
+        reasons = []
+        for row in context.get("levels", []):
+            if row["available"] or not row["count"]:
+                continue
+            names = context["unavailable_by_level"].get(row["level"], [])
+            if row["count"] == 1 and names:
+                reasons.append(
+                    f"Workspace {names[0]} requires {row['level']} isolation, which this machine "
+                    f"cannot give ({row['detail']}); its patches are blocked."
+                )
+                continue
+            more = row["count"] - len(names)
+            named = ", ".join(names) + (f" and {more} more" if more else "")
+            reasons.append(
+                f"{row['count']} workspaces require {row['level']} isolation, which this machine "
+                f"cannot give ({row['detail']}): {named}; their patches are blocked."
+            )
+        return reasons
 
 
 @register

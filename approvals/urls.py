@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, workspaces
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -14,6 +14,8 @@ urlpatterns = [
     path("engine/resume/", views.engine_resume, name="engine-resume"),
     path("thresholds/", views.thresholds_page, name="thresholds"),
     path("thresholds/history/", views.thresholds_history, name="thresholds-history"),
+    path("workspaces/", workspaces.workspace_list, name="workspaces"),
+    path("workspaces/<int:pk>/", workspaces.workspace_detail, name="workspace"),
     path("audit/", views.audit_log, name="audit"),
     path("audit/export.csv", views.audit_export, {"fmt": "csv"}, name="audit-export-csv"),
     path("audit/export.json", views.audit_export, {"fmt": "json"}, name="audit-export-json"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -226,6 +227,25 @@ class LoopStopView(APIView):
         serializer = MonitoringReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         actions.do_stop_loop(request.user, serializer.validated_data["reason"])
+        return Response(loop_status())
+
+
+class LoopIntervalSerializer(MonitoringReasonSerializer):
+    interval_seconds = serializers.IntegerField()
+
+
+class LoopIntervalView(APIView):
+    permission_classes = [IsOperator]
+
+    @extend_schema(request=LoopIntervalSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        serializer = LoopIntervalSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            actions.do_set_loop_interval(request.user, data["interval_seconds"], data["reason"])
+        except DjangoValidationError as exc:
+            raise ValidationError({"interval_seconds": exc.messages}) from None
         return Response(loop_status())
 
 

@@ -93,3 +93,48 @@ def bulk_modifications(workspace: Workspace, count: int, **fields: Any) -> None:
         ],
         batch_size=2000,
     )
+
+
+def bulk_workspaces(
+    count: int, patches_each: int = 0, prefix: str | None = None, **fields: Any
+) -> list[Workspace]:
+    """`count` workspaces (rows only: no repository on disk, which a list page never reads), each
+    with `patches_each` patches, a few minutes apart. Isolation levels rotate full/partial/none
+    unless given."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    start = next(_seq)
+    prefix = prefix or f"bulk{start}"
+    levels = ["full", "partial", "none"]
+    Workspace.objects.bulk_create(
+        [
+            Workspace(
+                name=f"{prefix}-{i:05d}",
+                path=f"/srv/repos/{prefix}-{i:05d}",
+                **{"isolation_level": levels[i % 3], **fields},
+            )
+            for i in range(count)
+        ],
+        batch_size=1000,
+    )
+    created = list(Workspace.objects.filter(name__startswith=f"{prefix}-").order_by("name"))
+    if patches_each:
+        now = timezone.now()
+        Modification.objects.bulk_create(
+            [
+                Modification(
+                    workspace=w,
+                    patch_id=f"{w.name}-p{j}",
+                    source="agent:bulk",
+                    language="python",
+                    diff="",
+                    created_at=now - timedelta(minutes=j),
+                )
+                for w in created
+                for j in range(patches_each)
+            ],
+            batch_size=2000,
+        )
+    return created

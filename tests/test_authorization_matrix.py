@@ -50,6 +50,11 @@ ACCESS: dict[str, str] = {
     "api-schema": "authenticated",
     "metrics": "console",  # or the METRICS_TOKEN bearer
     "monitoring-console": "console",
+    "loop-start": "operator",
+    "loop-stop": "operator",
+    "loop-interval": "operator",
+    "workspaces": "console",
+    "workspace": "console",
     "diagnostics-runs": "console",
     "diagnostics-run": "console",
     "diagnostics-run-create": "operator",
@@ -104,6 +109,7 @@ ACCESS: dict[str, str] = {
     "api-history": "console",
     "api-loop-start": "operator",
     "api-loop-stop": "operator",
+    "api-loop-interval": "operator",
     "api-healing-attempts": "console",
     "api-healing-approve": "console",  # a reviewer decides rollbacks, an operator engine commands
     "api-healing-reject": "console",

@@ -584,4 +584,64 @@ def test_it_switches_the_monitoring_source_without_an_inline_handler(
         page.select_option("#source-pick", "prod-web")
     assert "source=prod-web" in page.url
     assert violations == []
+
+
+def test_it_runs_and_paces_the_healing_loop_from_the_monitoring_page(
+    asgi_server: str, browser: Any
+) -> None:
+    from healing import tunables
+    from monitoring.models import HealingLoopState
+
+    factories.make_user("olga", role="operator")
+    factories.make_user("rita", role="reviewer")
+    watcher = _page(browser, asgi_server)
+    _login(watcher, "rita", "/monitoring/")
+    assert watcher.locator("#loop-controls").count() == 0  # reviewers see the state only
+    _wait_live(watcher)
+    _settled(watcher)
+
+    page = _page(browser, asgi_server)
+    _login(page, "olga", "/monitoring/")
+    page.fill("#loop-reason", "watching the deploy")
+    page.click("#loop-start")
+    page.locator("#loop-stop").wait_for()
+    assert page.locator("#loop-state").inner_text() == "running"
+    assert "watching the deploy" in page.locator("#h-loop + p").inner_text()
+    assert HealingLoopState.objects.current().running
+    watcher.locator("#loop-state", has_text="running").wait_for()  # live, without a reload
+
+    page.fill("#loop-interval", "10")  # under the minimum: the browser refuses it
+    page.click("#loop-interval-save")
+    assert tunables.get("loop.interval_seconds") == 300
+    page.fill("#loop-interval", "90")
+    page.click("#loop-interval-save")
+    page.get_by_text("runs every 90 s").wait_for()
+    assert tunables.get("loop.interval_seconds") == 90
+
+    page.click("#loop-stop")
+    page.locator("#loop-start").wait_for()
+    assert not HealingLoopState.objects.current().running
+    watcher.locator("#loop-state", has_text="stopped").wait_for()
+    _shoot(page, "monitoring-loop-1280")
+    watcher.context.close()
+    page.context.close()
+
+
+def test_it_finds_a_workspace_on_the_workspaces_page(asgi_server: str, browser: Any) -> None:
+    factories.bulk_workspaces(60, patches_each=4, prefix="fleet")
+    factories.make_user("rita", role="reviewer")
+    page = _page(browser, asgi_server)
+    _login(page, "rita")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Workspaces").click()
+    page.wait_for_url("**/workspaces/")
+    assert page.locator("#workspaces-table tbody tr").count() == 50
+    page.fill("#f-q", "fleet-00042")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**q=fleet-00042**")
+    rows = page.locator("#workspaces-table tbody tr")
+    assert rows.count() == 1
+    assert "fleet-00042-p0" in rows.inner_text()
+    rows.get_by_role("link", name="fleet-00042", exact=True).click()
+    page.get_by_role("heading", name="Workspace fleet-00042").wait_for()
+    _shoot(page, "workspaces-1280")
     page.context.close()

@@ -233,6 +233,8 @@ class Modification(models.Model):
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["workspace", "status"]),
             models.Index(fields=["source", "created_at"]),
+            # A workspace's latest patches (the workspaces page), without sorting its history.
+            models.Index(fields=["workspace", "-created_at"], name="mod_workspace_latest"),
         ]
         constraints = [
             models.UniqueConstraint(
