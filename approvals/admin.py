@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Approval, NotificationSent
+from .models import Approval, ChatIdentity, NotificationSent
 
 
 @admin.register(Approval)
@@ -26,3 +26,12 @@ class NotificationSentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(ChatIdentity)
+class ChatIdentityAdmin(admin.ModelAdmin):
+    """Admins map chat users to accounts; a click counts only with the account's roles."""
+
+    list_display = ("chat_user_id", "user", "created_at")
+    search_fields = ("chat_user_id", "user__username")
+    raw_id_fields = ("user",)

@@ -44,3 +44,31 @@ register(
         kind=bool,
     ),
 )
+
+register(
+    UrlTunable(
+        "notifications.chat_url",
+        os.environ.get("SELFHEAL_CHAT_URL", ""),
+        "Notifications",
+        "Post patches awaiting approval to chat with Approve/Reject buttons: the platform's "
+        "post-message endpoint (Slack: https://slack.com/api/chat.postMessage). Empty: no chat. "
+        "Default from SELFHEAL_CHAT_URL.",
+        kind=str,
+    ),
+    Tunable(
+        "notifications.chat_channel",
+        os.environ.get("SELFHEAL_CHAT_CHANNEL", ""),
+        "Notifications",
+        "The chat channel the notices go to.",
+        kind=str,
+    ),
+    Tunable(
+        "notifications.action_link_hours",
+        72.0,
+        "Notifications",
+        "How long an approve/reject link in a notification works (each works once).",
+        min=0.05,
+        max=24 * 30,
+        unit="h",
+    ),
+)
