@@ -2,7 +2,7 @@
 
 A link is a random token (256 bits) whose sha256 is an ActionLink row. It is single-use (the row's
 used_at, claimed by a conditional update in `do_decide_by_link`), expires (created_at plus the
-tunable `notifications.action_link_hours`, read at click time so shortening it takes effect on
+tunable `notifications.action_link_ttl_s`, read at click time so shortening it takes effect on
 links already sent), and is bound to one reviewer, one patch and the review digest the notice
 described.
 
@@ -54,8 +54,8 @@ def find_link(token: str) -> ActionLink | None:
 
 
 def expires_at(link: ActionLink) -> timezone.datetime:
-    hours = float(tunables.get("notifications.action_link_hours"))
-    return link.created_at + timedelta(hours=hours)
+    ttl = int(tunables.get("notifications.action_link_ttl_s"))
+    return link.created_at + timedelta(seconds=ttl)
 
 
 @dataclass(frozen=True)

@@ -63,12 +63,14 @@ register(
         kind=str,
     ),
     Tunable(
-        "notifications.action_link_hours",
-        72.0,
+        "notifications.action_link_ttl_s",
+        72 * 3600,
         "Notifications",
-        "How long an approve/reject link in a notification works (each works once).",
-        min=0.05,
-        max=24 * 30,
-        unit="h",
+        "How long an approve/reject link in a notification works, in seconds (each works once). "
+        "Read when the link is clicked: shortening it also shortens links already sent.",
+        kind=int,
+        min=1,
+        max=30 * 24 * 3600,
+        unit="s",
     ),
 )
