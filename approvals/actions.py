@@ -502,3 +502,23 @@ def do_decide_from_chat(
     if action == "reject":
         return _reject_seen(modification, user, "", digest)
     raise ApprovalRefused(f"Unknown action {action!r}.", "invalid")
+
+
+@transaction.atomic
+def do_map_chat_user(actor: AbstractBaseUser | None, chat_user_id: str, user: Any) -> Any:
+    """An admin says which account a chat user is (audited). Remapping replaces the old one."""
+    from .models import ChatIdentity
+
+    chat_user_id = (chat_user_id or "").strip()
+    if not chat_user_id:
+        raise ApprovalRefused("A chat user id is required.", "invalid")
+    identity, _ = ChatIdentity.objects.update_or_create(
+        chat_user_id=chat_user_id, defaults={"user": user}
+    )
+    record_event(
+        "chat.identity",
+        actor,
+        reason=f"chat user {chat_user_id} is {user.get_username()}",
+        data={"chat_user_id": chat_user_id, "user": user.get_username()},
+    )
+    return identity

@@ -35,3 +35,10 @@ class ChatIdentityAdmin(admin.ModelAdmin):
     list_display = ("chat_user_id", "user", "created_at")
     search_fields = ("chat_user_id", "user__username")
     raw_id_fields = ("user",)
+
+    def save_model(self, request, obj, form, change) -> None:  # type: ignore[no-untyped-def]
+        from .actions import do_map_chat_user
+
+        if change and "chat_user_id" in form.changed_data:
+            obj.delete()  # renamed: the old id no longer maps to anyone
+        do_map_chat_user(request.user, obj.chat_user_id, obj.user)
