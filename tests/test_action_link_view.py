@@ -68,7 +68,7 @@ def test_it_shows_the_patch_and_asks_without_deciding_on_get(
     assert mod.patch_id in html and "MEDIUM_RISK" in html and "test rule for MEDIUM_RISK" in html
     assert "1 high, 1 low" in html and "+2 −1" in html
     assert f'href="/patches/{mod.pk}/"' in html and 'id="confirm-button"' in html
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     assert Modification.objects.get(pk=mod.pk).status == "awaiting_approval"
     assert not Approval.objects.exists()
 
