@@ -19,6 +19,7 @@ from healing.models import Modification
 from healing.queueing import send_later
 
 from . import chat
+from .access import reviewer_required
 from .actions import ApprovalRefused, comment_required, do_decide_by_link, do_decide_from_chat
 from .links import expires_at, find_link, link_problem
 
@@ -58,10 +59,11 @@ def _page(request: HttpRequest, context: dict[str, Any], status: int = 200) -> H
     return response
 
 
+@reviewer_required
 @require_http_methods(["GET", "POST"])
 def action_link(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows the patch and asks; only the POST (CSRF-protected) decides. Anonymous visitors
-    were sent to the login page by the middleware and come back here."""
+    are sent to the login page and come back here; the role is checked again at the click."""
     link = find_link(token)
     if link is None:
         return _page(request, {"error": "This link is not valid."}, 404)
