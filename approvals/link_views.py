@@ -112,6 +112,8 @@ def chat_actions(request: HttpRequest) -> HttpResponse:
         return _refused(why, 401)
     try:
         payload = json.loads(parse_qs(body.decode("utf-8"), strict_parsing=True)["payload"][0])
+        if payload.get("type") != "block_actions":
+            raise ValueError(payload.get("type"))
         chat_user = str(payload["user"]["id"])
         action = payload["actions"][0]
         action_id = str(action["action_id"])

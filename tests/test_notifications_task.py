@@ -81,6 +81,16 @@ def test_it_notifies_once_when_a_patch_awaits_approval(
     assert sorted(m.to[0] for m in mail.outbox) == ["op@example.invalid", "rev@example.invalid"]
     assert all(len(m.to) == 1 for m in mail.outbox)
     assert len(webhook) == 1 and webhook[0]["url"] == f"https://selfheal.example/patches/{mod.pk}/"
+    # Each reviewer's own one-time links, in their mail and in the webhook.
+    links = {row["reviewer"]: row for row in webhook[0]["action_links"]}
+    assert set(links) == {"rev-mail", "op-mail", "ada-admin"}  # the admin has no address
+    for message in mail.outbox:
+        mine = links["rev-mail" if message.to == ["rev@example.invalid"] else "op-mail"]
+        assert f"Approve: {mine['approve']}" in message.body
+        assert f"Reject: {mine['reject']}" in message.body
+    assert links["rev-mail"]["approve"] not in " ".join(
+        m.body for m in mail.outbox if m.to == ["op@example.invalid"]
+    )
     # Asked again for the same event (a retry, a second worker): nothing more is sent.
     event = AuditEvent.objects.get(modification=mod, to_state="awaiting_approval")
     assert send_notifications(event.pk) == []
