@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -53,7 +53,7 @@ def find_link(token: str) -> ActionLink | None:
     )
 
 
-def expires_at(link: ActionLink) -> timezone.datetime:
+def expires_at(link: ActionLink) -> datetime:
     ttl = int(tunables.get("notifications.action_link_ttl_s"))
     return link.created_at + timedelta(seconds=ttl)
 
