@@ -380,3 +380,145 @@ def do_bulk_approve(ids: list[int], user: AbstractBaseUser, comment: str = "") -
         else:
             results.append(BulkResult(pk, True, outcome.message))
     return results
+
+
+# --- Deciding from where people are: links in notifications, buttons in chat ----------------
+
+LINK_REFUSAL_CODES = frozenset({"wrong_user", "used", "expired", "moved_on", "changed"})
+
+
+def do_issue_action_links(
+    modification: Modification, users: list[AbstractBaseUser]
+) -> dict[int, dict[str, str]]:
+    """Approve and reject links for each reviewer a notice goes to, bound to the patch as it is
+    now (its review digest). Returns {user pk: {action: token}}; only hashes are stored."""
+    from .links import new_token, token_hash
+    from .models import ActionLink, LinkAction
+
+    digest = modification.review_digest()
+    tokens: dict[int, dict[str, str]] = {}
+    rows: list[ActionLink] = []
+    for user in users:
+        for action in LinkAction.values:
+            token = new_token()
+            tokens.setdefault(user.pk, {})[action] = token
+            rows.append(
+                ActionLink(
+                    token_hash=token_hash(token),
+                    user=user,
+                    modification=modification,
+                    action=action,
+                    digest=digest,
+                )
+            )
+    with transaction.atomic():
+        ActionLink.objects.bulk_create(rows)
+    return tokens
+
+
+@transaction.atomic
+def do_decide_by_link(token: str, user: AbstractBaseUser, comment: str = "") -> ApprovalOutcome:
+    """The confirming click on a link: claims the link (once, before it expires) and decides as
+    the reviewer it was sent to, on the digest it was sent with. A refusal rolls the claim back,
+    so a missing comment can be given on a second try. Raises ApprovalRefused."""
+    from django.utils import timezone
+
+    from .links import expires_at, find_link, link_problem
+    from .models import ActionLink, LinkAction
+
+    link = find_link(token)
+    if link is None:
+        raise ApprovalRefused("This link is not valid.", "invalid")
+    problem = link_problem(link, user)
+    if problem is not None:
+        raise ApprovalRefused(problem.message, problem.code)
+    now = timezone.now()
+    claimed = ActionLink.objects.filter(
+        pk=link.pk, used_at__isnull=True, created_at__gt=now - (expires_at(link) - link.created_at)
+    ).update(used_at=now)
+    if claimed != 1:  # the same link's other click won by a hair
+        raise ApprovalRefused("This link was used already; each link works once.", "used")
+    if link.action == LinkAction.APPROVE:
+        return do_approve(link.modification, user, comment, seen_digest=link.digest)
+    return _reject_seen(link.modification, user, comment, link.digest)
+
+
+def _reject_seen(
+    modification: Modification, user: AbstractBaseUser, comment: str, digest: str
+) -> ApprovalOutcome:
+    # A rejection is bound to what was shown, like an approval: checked under the row lock.
+    current = _lock(modification)
+    if current.status == S.AWAITING_APPROVAL:
+        _check_digest(current, digest)
+    return do_reject(modification, user, comment)
+
+
+@transaction.atomic
+def do_open_thread(modification_id: int, channel: str, ref: str) -> tuple[str, bool]:
+    """The thread a patch's notices go to on `channel`: (ref, True) if `ref` starts it now, or
+    the stored one and False. Two senders at once agree on the first."""
+    from .models import NotificationThread
+
+    existing = NotificationThread.objects.filter(
+        modification_id=modification_id, channel=channel
+    ).first()
+    if existing is not None:
+        return existing.ref, False
+    try:
+        with transaction.atomic():
+            NotificationThread.objects.create(
+                modification_id=modification_id, channel=channel, ref=ref
+            )
+    except IntegrityError:
+        return NotificationThread.objects.get(
+            modification_id=modification_id, channel=channel
+        ).ref, False
+    return ref, True
+
+
+@transaction.atomic
+def do_decide_from_chat(
+    chat_user_id: str, action: str, modification_id: int, digest: str
+) -> ApprovalOutcome:
+    """A button click in chat, already verified as the platform's: the chat user must map to an
+    account (ChatIdentity) holding the reviewer role now. Raises ApprovalRefused."""
+    from .models import ChatIdentity
+
+    identity = (
+        ChatIdentity.objects.select_related("user")
+        .filter(chat_user_id=chat_user_id, user__is_active=True)
+        .first()
+    )
+    if identity is None:
+        raise ApprovalRefused(
+            "Your chat account is not linked to a Selfheal reviewer: ask an admin.", "unmapped"
+        )
+    modification = Modification.objects.filter(pk=modification_id).first()
+    if modification is None:
+        raise ApprovalRefused(f"No patch #{modification_id}.", "invalid")
+    user = identity.user
+    if action == "approve":
+        return do_approve(modification, user, "", seen_digest=digest)
+    if action == "reject":
+        return _reject_seen(modification, user, "", digest)
+    raise ApprovalRefused(f"Unknown action {action!r}.", "invalid")
+
+
+@transaction.atomic
+def do_map_chat_user(actor: AbstractBaseUser | None, chat_user_id: str, user: Any) -> Any:
+    """An admin says which account a chat user is (audited). Remapping replaces the old one."""
+    from .models import ChatIdentity
+
+    chat_user_id = (chat_user_id or "").strip()
+    if not chat_user_id:
+        raise ApprovalRefused("A chat user id is required.", "invalid")
+    identity, _ = ChatIdentity.objects.update_or_create(
+        chat_user_id=chat_user_id, defaults={"user": user}
+    )
+    record_event(
+        "chat.identity",
+        actor,
+        reason=f"chat user {chat_user_id} is {user.get_username()}",
+        data={"chat_user_id": chat_user_id, "user": user.get_username()},
+    )
+    return identity

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, workspaces
+from . import link_views, views, workspaces
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -9,6 +9,8 @@ urlpatterns = [
     path("patches/<int:pk>/approve/", views.approve, name="approve"),
     path("patches/<int:pk>/reject/", views.reject, name="reject"),
     path("patches/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("patches/link/<str:token>/", link_views.action_link, name="action-link"),
+    path("integrations/chat/actions/", link_views.chat_actions, name="chat-actions"),
     path("patches/bulk-approve/", views.bulk_approve, name="bulk-approve"),
     path("engine/stop/", views.engine_stop, name="engine-stop"),
     path("engine/resume/", views.engine_resume, name="engine-resume"),

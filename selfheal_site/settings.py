@@ -240,3 +240,13 @@ DIAGNOSTICS_GENERATOR = {
     "api_key": env.str("SELFHEAL_GENERATOR_API_KEY", default=""),
     "timeout": env.float("SELFHEAL_GENERATOR_TIMEOUT", default=30.0),
 }
+
+# Chat integration (Slack-style interactive messages). Secrets come from the environment only.
+# CHAT_SIGNING_SECRET verifies the platform's callbacks (empty: callbacks are refused);
+# CHAT_BOT_TOKEN authorises our posts to the chat URL (tunable notifications.chat_url);
+# CHAT_RESPONSE_HOSTS: the only hosts a callback's response_url may point to.
+CHAT_SIGNING_SECRET: str = env.str("SELFHEAL_CHAT_SIGNING_SECRET", default="")
+CHAT_BOT_TOKEN: str = env.str("SELFHEAL_CHAT_BOT_TOKEN", default="")
+CHAT_RESPONSE_HOSTS: list[str] = env.list(
+    "SELFHEAL_CHAT_RESPONSE_HOSTS", default=["hooks.slack.com"]
+)

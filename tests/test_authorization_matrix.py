@@ -37,6 +37,8 @@ CLASSES: dict[str, set[str]] = {
     "agent_or_console": {"agent", "reviewer", "operator", "admin", "staff"},
     "agent_or_operator": {"agent", "operator", "admin", "staff"},
     "staff": {"staff"},  # Django's admin site: is_staff accounts, not roles
+    # No session or token opens it: only a request signed with the chat platform's secret.
+    "signed": set(),
 }
 
 # URL name → class. One row per routed URL; the admin site's own names are matched by namespace.
@@ -73,6 +75,9 @@ ACCESS: dict[str, str] = {
     "audit": "console",
     "audit-export-csv": "console",
     "audit-export-json": "console",
+    # deciding from a notification: a reviewer's own link; the chat platform's signed callback
+    "action-link": "reviewer",
+    "chat-actions": "signed",
     # API (approvals/api_urls.py)
     "api-engine": "console",
     "api-emergency-stop": "operator",
