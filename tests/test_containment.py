@@ -26,6 +26,7 @@ from healing.intake import IntakeError, do_submit_patch
 from healing.intake.actions import do_process_modification
 from healing.models import Modification
 from healing.sandbox import run_tests
+from healing.sandbox.scratch import SCRATCH_PREFIX
 from healing.sandbox_probe import bubblewrap_works
 from tests import factories
 from tests.sandbox_helpers import NETWORK_TEST, loopback_listener, new_file_diff
@@ -128,7 +129,9 @@ def _new_process_trees(before: set[int]) -> set[int]:
 
 
 def _scratch() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("selfheal-sbx-*")}  # see tempdir below
+    return {
+        p.name for p in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")
+    }  # see tempdir below
 
 
 @pytest.fixture

@@ -80,7 +80,6 @@ def _environment(scratch: Any, level: str, workspace: Any) -> dict[str, str]:
         "PYTEST_ADDOPTS": f"--junitxml={junit} -p no:cacheprovider -o junit_family=xunit1",
         "NODE_OPTIONS": f"--test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination={scratch.reports / 'node-junit.xml'}",
         "CI": "1",
-        "SELFHEAL_SANDBOX": level,
     }
     from .. import tunables
 
