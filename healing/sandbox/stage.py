@@ -34,7 +34,13 @@ def _progress_sender(mod: Modification) -> Any:
 
 def run_sandbox_stage(mod: Modification) -> Modification:
     try:
-        result = run_tests(mod.workspace, diff=mod.diff, progress=_progress_sender(mod))
+        # On the commit validation judged, not whatever HEAD has become since.
+        result = run_tests(
+            mod.workspace,
+            diff=mod.diff,
+            progress=_progress_sender(mod),
+            commit=mod.base_commit or None,
+        )
     except IsolationUnavailable as exc:
         return transition(
             mod, S.BLOCKED, None, str(exc), expected_from=S.SANDBOXING, block_reason=str(exc)
