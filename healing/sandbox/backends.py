@@ -183,7 +183,8 @@ class FullIsolation(IsolationBackend):
             cmd += ["--bind", str(scratch.root), str(scratch.root)]
         for source, target in scratch.binds:
             cmd += ["--ro-bind", str(source), str(target)]
-        cmd += ["--chdir", str(scratch.tree)]
+        # Nothing but the binds above and the private /tmp is writable, not even bwrap's own root.
+        cmd += ["--remount-ro", "/", "--chdir", str(scratch.tree)]
         for key, value in env.items():
             cmd += ["--setenv", key, value]
         return [*cmd, "--", *argv]
