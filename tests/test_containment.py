@@ -60,16 +60,6 @@ SANDBOX_CASES: dict[str, str] = {
 }
 
 
-# What only FULL isolation (its own mount and PID namespaces, a cleared environment) contains.
-FULL_ONLY = {
-    "write_outside",
-    "read_secret_env",
-    "read_secret_proc",
-    "read_ssh_key",
-    "shell_rm_rf_home",
-}
-
-
 def _envelope(workspace: str, patch_id: str, diff: str, language: str = "python") -> dict:
     return {
         "schema_version": "2.0",
@@ -252,8 +242,4 @@ def test_it_contains_every_patch_of_the_hostile_corpus(
         print(f"  {'contained' if ok else 'NOT CONTAINED'}  {name:40} {how}")
     assert tried >= 20
     missed = {k: v for k, v in outcomes.items() if not v[0]}
-    if level != "full":
-        # PARTIAL isolation keeps the worker's environment and file system by design (it is for
-        # trusted repositories): what only FULL hides is reported above, not counted as a hole.
-        missed = {k: v for k, v in missed.items() if k.split(":")[-1] not in FULL_ONLY}
     assert not missed, missed

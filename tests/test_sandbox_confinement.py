@@ -5,6 +5,7 @@ by run_tests at the level named."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import sys
@@ -141,6 +142,7 @@ def test_it_gives_the_tests_none_of_the_workers_environment(
     assert secret not in stored and canary not in stored
 
 
+PR_SET_CHILD_SUBREAPER = 36
 HOPPER = (
     "import os, time\nwhile True:\n    if os.fork():\n        os._exit(0)\n    time.sleep(0.02)\n"
 )
@@ -170,11 +172,16 @@ def test_it_kills_a_detached_process_that_keeps_changing_its_pid(
         "    time.sleep(0.3)\n"
     )
     ws = _workspace(tmp_path, level)
+    # Orphans come to this process, as they would to a worker under a supervisor that reaps
+    # (and not to a container's init, which may kill them and hide an escape).
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     try:
         result = run_tests(ws, diff=new_file_diff("test_daemon.py", test))
         time.sleep(1.0)
         left = _hoppers(token)
     finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline and (found := _hoppers(token)):
             for proc in found:
