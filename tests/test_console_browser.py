@@ -16,6 +16,7 @@ import pytest
 
 from approvals.models import Approval
 from healing.models import EngineState, Modification
+from healing.sandbox.scratch import SCRATCH_PREFIX
 from tests import factories
 from tests.conftest import _database_url_for_tests
 from tests.console_helpers import awaiting
@@ -379,7 +380,7 @@ def _sandboxes_of(repo: Path) -> set[Path]:
     for proc in psutil.process_iter():
         try:
             cwd = Path(proc.cwd())
-            if not cwd.parent.name.startswith("selfheal-sbx-"):
+            if not cwd.parent.name.startswith(SCRATCH_PREFIX):
                 continue
             git_file = cwd / ".git"  # a git worktree of the repository (the fallback)
             # An overlay over a cached checkout shows in the process's mounts; FULL without an

@@ -152,12 +152,6 @@ def test_it_keeps_hostile_workspace_code_off_the_network_and_the_workers_environ
         assert seen["written"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PARTIAL does not isolate the file system yet: the sandbox backend's part of the same "
-    "issue (only the scratch tree, its reports and a private /tmp writable). Remove this mark "
-    "when it lands.",
-)
 def test_it_keeps_hostile_workspace_code_from_writing_on_the_host_under_partial(
     tmp_path: Path,
 ) -> None:

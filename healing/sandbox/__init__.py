@@ -1,4 +1,4 @@
-"""Sandbox (issue #4): run a workspace's tests on a scratch tree of HEAD, isolated and limited.
+"""Sandbox: run a workspace's tests on a scratch tree of a commit, isolated and limited.
 
 `run_tests(workspace, diff=..., test_ids=...)` is the contract other areas call. The isolation
 backends live in `backends.py` (registry), limits in `limits.py`, the process runner in
@@ -7,13 +7,15 @@ backends live in `backends.py` (registry), limits in `limits.py`, the process ru
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 @dataclass
@@ -95,7 +97,6 @@ def _environment(
         "PYTEST_ADDOPTS": f"--junitxml={junit} -p no:cacheprovider -o junit_family=xunit1",
         "NODE_OPTIONS": f"--test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination={scratch.reports / 'node-junit.xml'}",
         "CI": "1",
-        "SELFHEAL_SANDBOX": level,
     }
     if not reporters:
         del env["PYTEST_ADDOPTS"], env["NODE_OPTIONS"]
@@ -155,6 +156,19 @@ def _strip_tree(test: TestOutcome, tree: str) -> None:
         setattr(test, name, getattr(test, name).replace(tree, ""))
 
 
+REPORTS = ("junit.xml", "node-junit.xml", "phpunit.xml")
+# Worker environment variables whose values never leave in a run's output, whatever a test did
+# to get hold of them.
+SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|DATABASE_URL|REDIS_URL", re.I)
+
+
+def _redact(text: str) -> str:
+    for name, value in os.environ.items():
+        if len(value) >= 6 and SECRET_NAME.search(name) and value in text:
+            text = text.replace(value, f"[{name} redacted]")
+    return text
+
+
 def _run_in_scratch(
     workspace: Any,
     backend: Any,
@@ -174,6 +188,7 @@ def _run_in_scratch(
     from .scratch import DiffDoesNotApply
 
     started = time.time()
+    findings: list[str] = []
     try:
         # Each backend prepares its tree from a cached checkout of the commit, so preparing
         # costs the patch, not the repository (see scratch.py).
@@ -185,10 +200,6 @@ def _run_in_scratch(
             coverage_files = [f for f in touched if f.endswith(".py")] if measure else []
             if command is None:
                 argv = _command(workspace, scratch, test_ids, coverage_files)
-                report_paths = [
-                    scratch.reports / name
-                    for name in ("junit.xml", "node-junit.xml", "phpunit.xml")
-                ]
             else:
                 argv = _own_command(command, scratch, measure_all)
                 coverage_files = []
@@ -201,22 +212,34 @@ def _run_in_scratch(
                 cwd=scratch.tree,
                 env=env,
                 limits=limits,
-                output_path=scratch.root / "output.log",
                 should_stop=lambda: stop.stopped_since(started),
                 on_progress=_progress_reporter(progress, limits) if progress else None,
             )
-            if command is not None:
+            # Everything below is read from a directory the tests could write: without following
+            # a link, bounded, and anything odd there is a finding against the run.
+            report_names = (
+                REPORTS
+                if command is None
                 # The command named its reports: every JUnit file it wrote there.
-                report_paths = sorted(scratch.reports.glob("*.xml"))
+                else tuple(sorted(p.name for p in scratch.reports.glob("*.xml")))
+            )
             tests: list[TestOutcome] = []
-            for path in report_paths:
-                tests += reports.parse_junit(path)
+            for name in report_names:
+                try:
+                    tests += reports.parse_junit(scratch.reports / name, scratch.root)
+                except reports.UntrustedFile as exc:
+                    findings.append(f"untrusted test report: {exc}")
             tree_prefix = str(scratch.tree) + "/"
             for test in tests:
                 _strip_tree(test, tree_prefix)
-            coverage = (
-                touched_coverage(scratch, coverage_files, touched) if coverage_files else None
-            )
+                test.message = _redact(test.message)
+                test.traceback = _redact(test.traceback)
+            coverage = None
+            if coverage_files:
+                try:
+                    coverage = touched_coverage(scratch, coverage_files, touched)
+                except reports.UntrustedFile as exc:
+                    findings.append(f"untrusted coverage data: {exc}")
             coverage_percent, file_coverage = (
                 reports.parse_coverage_json(scratch.reports / "coverage.json")
                 if measure_all
@@ -233,15 +256,17 @@ def _run_in_scratch(
     if limit_hit is None and execution.exit_code != 0:
         evidence = execution.output + "\n".join(t.message for t in tests if t.outcome in FAILING)
         limit_hit = inferred = reports.infer_limit(evidence)
+    if limit_hit is None and command is None:
+        findings += _inconsistencies(execution.exit_code, tests)
     return SandboxResult(
-        ok=limit_hit is None and execution.exit_code == 0,
+        ok=limit_hit is None and execution.exit_code == 0 and not findings,
         isolation_level=backend.level,
         limit_hit=limit_hit,
         duration_ms=round(execution.duration_ms, 1),
         tests=tests,
         coverage=coverage,
         # run_command's caller may read what its command printed: all the runner kept of it.
-        output_tail=(
+        output_tail=_redact(
             execution.output[-OUTPUT_TAIL:]
             if command is None
             else execution.output.replace(tree_prefix, "")
@@ -258,6 +283,7 @@ def _run_in_scratch(
             "limits": limits.as_json(),
             # Named from what the tests printed, not struck by the runner (see run_tests).
             **({"limit_inferred": True} if inferred else {}),
+            **({"findings": findings} if findings else {}),
             "command": argv,
             **(
                 {"warning": "NO ISOLATION: this run was not sandboxed"}
@@ -268,13 +294,27 @@ def _run_in_scratch(
     )
 
 
+def _inconsistencies(exit_code: int | None, tests: list[TestOutcome]) -> list[str]:
+    """The report against the runner's own exit status: pytest, node --test and phpunit all
+    exit 0 exactly when no test failed. A report that disagrees was forged or is incomplete."""
+    failing = [t.nodeid for t in tests if t.outcome in FAILING]
+    if exit_code == 0 and failing:
+        return [f"the test command exited 0 but its report names {len(failing)} failing test(s)"]
+    if exit_code not in (0, None) and tests and not failing:
+        return [
+            f"the test command exited {exit_code} but its report names no failing test: the "
+            "report does not match the run (forged, or cut short)"
+        ]
+    return []
+
+
 def _progress_reporter(
     progress: Callable[[dict[str, Any]], None], limits: Any
-) -> Callable[[float, Path], None]:
+) -> Callable[[float, BinaryIO], None]:
     from .runner import count_progress
 
-    def report(elapsed_s: float, output_path: Path) -> None:
-        tests_run, failures = count_progress(output_path)
+    def report(elapsed_s: float, out: BinaryIO) -> None:
+        tests_run, failures = count_progress(out)
         progress(
             {
                 "tests_run": tests_run,
@@ -411,19 +451,24 @@ def run_tests(
     diff: str | None = None,
     test_ids: list[str] | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    commit: str | None = None,
 ) -> SandboxResult:
-    """Run the workspace's tests on a scratch tree of HEAD (with `diff` applied), isolated.
+    """Run the workspace's tests on a scratch tree of `commit` (HEAD when not given; a patch's
+    `base_commit`, the commit validation judged) with `diff` applied, isolated.
 
-    With a diff, the result is judged against the baseline run of HEAD: `new_failures` failed
-    now but not before, `fixed` failed before and pass now. Raises IsolationUnavailable when the
-    workspace's isolation level cannot be had (the caller blocks the patch)."""
+    With a diff, the result is judged against the baseline run of the same commit:
+    `new_failures` failed now but not before (or disappeared: a test of the baseline the patched
+    run does not report is a failure), `fixed` failed before and pass now. A patched run that
+    reports no test, or whose report disagrees with the runner's exit status, fails. Raises
+    IsolationUnavailable when the workspace's isolation level cannot be had (the caller blocks
+    the patch)."""
     from .limits import Limits
 
     backend = _backend_for(workspace)
     if (stopped := _emergency_stopped(backend)) is not None:
         return stopped
     limits = Limits.for_workspace(workspace)
-    commit = workspace.head_commit()
+    commit = commit or workspace.head_commit()
     result = _run_in_scratch(workspace, backend, commit, diff, test_ids, limits, progress)
     if diff is None or result.cut_short or "error" in result.detail:
         # A run cut short by a limit (or a diff that does not apply) fails whatever the baseline says.
@@ -437,16 +482,28 @@ def run_tests(
     before = {t["nodeid"]: t["outcome"] for t in base.tests}
     now_failing = set(result.failing)
     result.new_failures = sorted(n for n in now_failing if before.get(n) not in FAILING)
+    if test_ids is None:
+        # Renamed, deleted or no longer collected: a test that vanished cannot vouch for the patch.
+        reported = {t.nodeid for t in result.tests}
+        missing = sorted(n for n in before if n not in reported)
+        if missing:
+            result.detail["missing_tests"] = missing
+            result.new_failures = sorted({*result.new_failures, *missing})
     result.fixed = sorted(
         t.nodeid for t in result.tests if t.outcome == "passed" and before.get(t.nodeid) in FAILING
     )
     result.detail["baseline_run_id"] = base.pk
     result.detail["baseline_failing"] = sorted(n for n, o in before.items() if o in FAILING)
+    if not result.tests:
+        result.detail.setdefault("findings", []).append("the patched run reported no test")
     result.ok = (
         result.limit_hit is None
         and "error" not in result.detail
         and not result.new_failures
-        and (bool(result.tests) or result.detail.get("exit_code") == 0)
+        and bool(result.tests)
+        and not result.detail.get("findings")
+        # A failing exit is the baseline's failures and nothing else.
+        and (result.detail.get("exit_code") == 0 or bool(result.failing))
     )
     return result
 

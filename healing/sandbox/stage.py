@@ -35,7 +35,13 @@ def _progress_sender(mod: Modification) -> Any:
 
 def run_sandbox_stage(mod: Modification) -> Modification:
     try:
-        result = run_tests(mod.workspace, diff=mod.diff, progress=_progress_sender(mod))
+        # On the commit validation judged, not whatever HEAD has become since.
+        result = run_tests(
+            mod.workspace,
+            diff=mod.diff,
+            progress=_progress_sender(mod),
+            commit=mod.base_commit or None,
+        )
     except IsolationUnavailable as exc:
         # Never a downgrade: the patch waits until this machine can give the level again.
         level = mod.workspace.isolation_level
