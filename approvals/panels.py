@@ -18,9 +18,10 @@ from django.db.models import Count, Subquery
 from django.utils import timezone
 
 from approvals.templatetags.console import duration
-from healing.breakers import ratelimit
+from healing.breakers import console_summary
 from healing.contrib import current_health
-from healing.models import AuditEvent, EngineBreaker, EngineState, ErrorTypeCircuit, Modification
+from healing.models import AuditEvent, EngineState, Modification
+from healing.models.breaker import GLOBAL_SOURCE
 from healing.models.modification import IN_FLIGHT, ModificationStatus, SafetyLevel
 
 log = logging.getLogger(__name__)
@@ -334,6 +335,32 @@ class SandboxPanel(Panel):
         return reasons
 
 
+ENGINE_LIMIT = 200
+
+
+def _breaker_controls(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The global breaker and every engine that has submitted, each with its state, for the
+    admin's force-open / force-close / reset buttons. The summary lists every engine breaker
+    that is not closed or counts failures; any other is closed. One query more."""
+    tripped = {b["source"]: b for b in summary["breakers"] if "source" in b}
+    sources = set(tripped) | set(
+        Modification.objects.order_by().values_list("source", flat=True).distinct()[:ENGINE_LIMIT]
+    )
+    sources.discard(GLOBAL_SOURCE)
+    controls = []
+    for source in [GLOBAL_SOURCE, *sorted(sources)]:
+        known = tripped.get(source, {})
+        controls.append(
+            {
+                "source": source,
+                "label": "global (every engine)" if source == GLOBAL_SOURCE else source,
+                "state": known.get("state", "closed"),
+                "failures": known.get("failures", 0),
+            }
+        )
+    return controls
+
+
 @register
 class BreakersPanel(Panel):
     """Circuit breakers and the rate limit."""
@@ -344,39 +371,8 @@ class BreakersPanel(Panel):
     isolated = True
 
     def context(self) -> dict[str, Any]:
-        breakers: list[dict[str, Any]] = []
-        engine = EngineBreaker.objects.filter(pk=1).first()
-        if engine is not None and engine.state != "CLOSED":
-            breakers.append(
-                {
-                    "workspace": "engine-wide",
-                    "error_type": "all",
-                    "state": "open" if engine.state == "OPEN" else engine.state.lower(),
-                    "retry_at": engine.retry_at,
-                    "reason": engine.reason,
-                }
-            )
-        for circuit in (
-            ErrorTypeCircuit.objects.filter(is_open=True)
-            .select_related("workspace")
-            .order_by("retry_at")[:50]
-        ):
-            breakers.append(
-                {
-                    "workspace": circuit.workspace.name,
-                    "error_type": circuit.error_type,
-                    "state": "open",
-                    "retry_at": circuit.retry_at,
-                    "reason": circuit.reason,
-                }
-            )
-        result = ratelimit.check(0)  # no modification of its own to leave out
-        rate_limit = {
-            "used": result.value,
-            "limit": result.threshold,
-            "window": result.metric.replace("applications_per_", "per "),
-        }
-        return {"breakers": breakers, "rate_limit": rate_limit}
+        summary = console_summary()
+        return {**summary, "controls": _breaker_controls(summary)}
 
     def idle_reasons(self, context: dict[str, Any]) -> list[str]:
         reasons = []

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import link_views, views, workspaces
+from . import breaker_views, link_views, views, workspaces
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -14,6 +14,7 @@ urlpatterns = [
     path("patches/bulk-approve/", views.bulk_approve, name="bulk-approve"),
     path("engine/stop/", views.engine_stop, name="engine-stop"),
     path("engine/resume/", views.engine_resume, name="engine-resume"),
+    path("breakers/<str:action>/", breaker_views.engine_breaker_action, name="breaker-action"),
     path("thresholds/", views.thresholds_page, name="thresholds"),
     path("thresholds/history/", views.thresholds_history, name="thresholds-history"),
     path("workspaces/", workspaces.workspace_list, name="workspaces"),

@@ -62,6 +62,7 @@ def console_summary() -> dict[str, Any]:
         breakers.append(
             {
                 "workspace": "every workspace",
+                "source": breaker.source,  # the key of the console's buttons
                 "engine": "global (every engine)" if breaker.is_global else breaker.source,
                 "error_type": "every error type",
                 "state": breaker.state.lower().replace("_", "-"),
