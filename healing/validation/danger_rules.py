@@ -10,6 +10,8 @@ from .rules import compile_rule
 
 # --- what is dangerous --------------------------------------------------------------------
 
+HARNESS = "ends or outlives the test run on its own terms: its verdict could be forged"
+
 PY_CALLS: dict[str, tuple[str, str, str]] = {
     # dotted name → (severity, rule, message)
     "eval": ("high", "danger.eval", "eval() runs arbitrary code"),
@@ -33,6 +35,14 @@ PY_CALLS: dict[str, tuple[str, str, str]] = {
     "codeop.compile_command": ("medium", "danger.compile", "compiles dynamic code"),
     "os.fork": ("medium", "danger.exec_process", "forks the process"),
     "os.forkpty": ("high", "danger.exec_process", "forks a pseudo-terminal"),
+    # The test runner writes its report as the run ends: code that ends the process itself, or
+    # runs after the tests, can write a report of its own and exit 0 (a forged verdict). Such a
+    # patch always waits for a person.
+    "os._exit": ("high", "danger.harness", HARNESS),
+    "os.abort": ("high", "danger.harness", HARNESS),
+    "atexit.register": ("high", "danger.harness", "runs code after the tests, " + HARNESS),
+    "sys.settrace": ("high", "danger.harness", "rewires the interpreter under the test runner"),
+    "sys.setprofile": ("high", "danger.harness", "rewires the interpreter under the test runner"),
     "os.kill": ("medium", "danger.exec_process", "sends a signal"),
     "os.killpg": ("medium", "danger.exec_process", "sends a signal"),
     "asyncio.create_subprocess_shell": ("high", "danger.os_system", "runs a shell command"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .danger import Located, outside_repo_literal, scan_string
-from .danger_rules import JS_CALLS, JS_WRITE_CALLS, PHP_CALLS, PHP_WRITE_CALLS
+from .danger_rules import HARNESS, JS_CALLS, JS_WRITE_CALLS, PHP_CALLS, PHP_WRITE_CALLS
 from .grammars import text as node_text
 from .grammars import walk
 from .lines import LineMap
@@ -35,6 +35,11 @@ JS_EXTRA: dict[str, tuple[str, str, str]] = {
     "vm.runInContext": ("high", "danger.eval", "runs arbitrary code"),
     "vm.compileFunction": ("high", "danger.eval", "runs arbitrary code"),
     "vm.Script": ("high", "danger.eval", "runs arbitrary code"),
+    # See danger_rules.HARNESS: the runner's report comes last, a process ended early forges it.
+    "process.exit": ("high", "danger.harness", HARNESS),
+    "process.reallyExit": ("high", "danger.harness", HARNESS),
+    "process.abort": ("high", "danger.harness", HARNESS),
+    "process.kill": ("high", "danger.harness", HARNESS),
     "process.binding": ("high", "danger.native", "reaches Node's internals"),
     "process._linkedBinding": ("high", "danger.native", "reaches Node's internals"),
     "process.dlopen": ("high", "danger.native", "loads native code"),
