@@ -28,7 +28,8 @@ async def _token(role: str | None) -> str:
 
 
 async def _open(token: str) -> tuple[WebsocketCommunicator, bool, Any]:
-    communicator = WebsocketCommunicator(application, f"/ws/live/?token={token}", headers=HEADERS)
+    headers = [*HEADERS, (b"authorization", f"Token {token}".encode())]
+    communicator = WebsocketCommunicator(application, "/ws/live/", headers=headers)
     connected, code = await communicator.connect(timeout=5)
     return communicator, connected, code
 
