@@ -65,6 +65,11 @@ ACCESS: dict[str, str] = {
     "engine-resume": "operator",
     "thresholds": "admin",
     "thresholds-history": "admin",
+    # API tokens (healing/token_urls.py)
+    "tokens": "admin",
+    "token-rotate": "admin",
+    "token-revoke": "admin",
+    "token-grant": "admin",
     "audit": "console",
     "audit-export-csv": "console",
     "audit-export-json": "console",

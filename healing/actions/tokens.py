@@ -120,7 +120,10 @@ def do_mark_used(token: ApiToken, now: datetime | None = None) -> None:
     now = now or timezone.now()
     if token.last_used_at is not None and now - token.last_used_at < LAST_USED_EVERY:
         return
-    ApiToken.objects.filter(pk=token.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)
-    ).update(last_used_at=now)
-    token.last_used_at = now
+    marked = (
+        ApiToken.objects.filter(pk=token.pk)
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY))
+        .update(last_used_at=now)
+    )
+    if marked:
+        token.last_used_at = now
