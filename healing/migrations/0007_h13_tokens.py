@@ -5,11 +5,19 @@ table; the `workspace:<name>` group grants become grants on the member's keys, a
 go: one grant mechanism, not two."""
 
 import hashlib
+from datetime import UTC, datetime
 
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
+
+
+def _aware(value):
+    # A raw cursor gives SQLite's stored UTC text or a naive datetime; PostgreSQL an aware one.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def carry_over(apps, schema_editor):
@@ -27,7 +35,7 @@ def carry_over(apps, schema_editor):
                     name="carried over",
                     key_hash=hashlib.sha256(key.encode()).hexdigest(),
                     prefix=key[:6],
-                    created_at=created,
+                    created_at=_aware(created),
                 )
             cursor.execute("DELETE FROM authtoken_token")
     for group in Group.objects.filter(name__startswith="workspace:"):
