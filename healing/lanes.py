@@ -10,6 +10,8 @@ by session, an agent holds the union of its live keys' grants. Staff roles are n
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from .actions.audit import actor_label
@@ -39,13 +41,18 @@ def may_write_source(user: User, source: str) -> bool:
 
 def workspace_grant(user: User, token: ApiToken | None) -> list[str] | None:
     """The workspace names this key (or, without one, the user's live keys) was granted;
-    None when there is no grant."""
+    None when there is no grant. Empty: a grant whose workspaces were all deleted."""
+    names: Iterable[str | None]
     if isinstance(token, ApiToken):
+        if not token.scoped:
+            return None
         names = token.workspaces.values_list("name", flat=True)
     else:
-        names = ApiToken.objects.live().filter(user=user).values_list("workspaces__name", flat=True)  # type: ignore[misc]
-    granted = sorted({n for n in names if n})
-    return granted or None
+        live = ApiToken.objects.live().filter(user_id=user.pk, scoped=True)  # type: ignore[misc]
+        if not live.exists():
+            return None
+        names = live.values_list("workspaces__name", flat=True)
+    return sorted({n for n in names if n})
 
 
 def may_submit_to(user: User, workspace: str, token: ApiToken | None = None) -> bool:
@@ -67,4 +74,6 @@ def submit_refusal(user: User, workspace: str, token: ApiToken | None = None) ->
             f"Workspace {workspace!r} is reserved for the API tokens granted it; "
             "this token has no workspace grant."
         )
+    if not granted:
+        return "This token may submit to no workspace: the ones it was granted were removed."
     return f"This token may submit to: {', '.join(granted)}."

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,9 +30,11 @@ from .roles import Role, has_role
 MAX_EXPIRY_DAYS = 3650
 
 
-def _require_admin(request: HttpRequest) -> None:
+def _require_admin(request: HttpRequest) -> AbstractBaseUser:
+    """The signed-in admin (the actor of every change here), or a 403."""
     if not has_role(request.user, Role.ADMIN):
         raise PermissionDenied("API tokens are managed by admins.")
+    return request.user  # type: ignore[return-value]
 
 
 def _names(raw: str) -> list[str]:
@@ -46,7 +49,7 @@ def _page(request: HttpRequest, status: int = 200, **extra: Any) -> HttpResponse
 @never_cache
 @require_http_methods(["GET", "POST"])
 def token_list(request: HttpRequest) -> HttpResponse:
-    _require_admin(request)
+    admin = _require_admin(request)
     if request.method == "GET":
         return _page(request)
     errors: list[str] = []
@@ -65,10 +68,10 @@ def token_list(request: HttpRequest) -> HttpResponse:
             errors.append(f"Expiry: a whole number of days, 1 to {MAX_EXPIRY_DAYS}, or empty.")
         else:
             expires_at = timezone.now() + timedelta(days=int(raw_days))
-    if not errors:
+    if user is not None and not errors:
         try:
             token, key = do_create_token(
-                request.user,
+                admin,
                 user,
                 name=request.POST.get("name", "").strip()[:100],
                 expires_at=expires_at,
@@ -84,10 +87,10 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 def token_rotate(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_admin(request)
+    admin = _require_admin(request)
     token = get_object_or_404(ApiToken.objects.select_related("user"), pk=pk)
     try:
-        key = do_rotate_token(request.user, token)
+        key = do_rotate_token(admin, token)
     except ValueError as exc:
         return _page(request, status=409, errors=[str(exc)])
     token.refresh_from_db()
@@ -96,10 +99,10 @@ def token_rotate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_admin(request)
+    admin = _require_admin(request)
     token = get_object_or_404(ApiToken.objects.select_related("user"), pk=pk)
     reason = request.POST.get("reason", "").strip()[:2000]
-    if do_revoke_token(request.user, token, reason=reason):
+    if do_revoke_token(admin, token, reason=reason):
         messages.success(request, f"Revoked {token.prefix}… of {token.user.get_username()}.")
     else:
         messages.info(request, "That token was already revoked.")
@@ -108,12 +111,10 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def token_grant(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_admin(request)
+    admin = _require_admin(request)
     token = get_object_or_404(ApiToken.objects.select_related("user"), pk=pk)
     try:
-        granted = do_grant_workspaces(
-            request.user, token, _names(request.POST.get("workspaces", ""))
-        )
+        granted = do_grant_workspaces(admin, token, _names(request.POST.get("workspaces", "")))
     except UnknownWorkspace as exc:
         return _page(request, status=400, errors=[str(exc)])
     messages.success(

@@ -13,12 +13,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from healing.actions.tokens import do_create_token, do_revoke_token, do_rotate_token
-from healing.models import ApiToken, AuditEvent, Modification, hash_key
+from healing.models import ApiToken, AuditEvent, Modification, Workspace, hash_key
 from tests import factories
 from tests.intake_helpers import envelope
 
@@ -172,3 +173,21 @@ def test_it_rotates_and_revokes_from_manage_py(agent: Any, workspace: Any) -> No
     assert _client(new).get("/api/v1/patches/").status_code == 401
     with pytest.raises(CommandError, match="no live API token"):
         call_command("rotate_api_token", "agent-7", stdout=StringIO(), stderr=StringIO())
+
+
+def test_it_does_not_open_every_workspace_when_the_granted_ones_are_deleted(
+    agent: Any, three: list[str], admin_user: Any
+) -> None:
+    _, key = do_create_token("user:ada", agent, workspaces=["crm"])
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save(update_fields=["is_staff", "is_superuser"])
+    site = Client()
+    site.force_login(admin_user)
+    crm = Workspace.objects.get(name="crm")
+    assert (
+        site.post(f"/admin/healing/workspace/{crm.pk}/delete/", {"post": "yes"}).status_code == 302
+    )
+    assert not Workspace.objects.filter(name="crm").exists()
+    refused = _submit(key, "demo")
+    assert refused.status_code == 403
+    assert "no workspace" in refused.json()["fields"]["workspace"][0]

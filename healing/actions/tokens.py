@@ -64,9 +64,12 @@ def do_create_token(
     granted = _workspaces(workspaces)
     key = _new_key()
     token = ApiToken.objects.create(
-        user=user, name=name, key_hash=hash_key(key), prefix=key[:6], expires_at=expires_at
+        user_id=user.pk, name=name, key_hash=hash_key(key), prefix=key[:6], expires_at=expires_at
     )
     token.workspaces.set(granted)
+    if granted:
+        token.scoped = True
+        token.save(update_fields=["scoped"])
     _audit(
         "token.create",
         actor,
@@ -108,8 +111,10 @@ def do_grant_workspaces(actor: Actor, token: ApiToken, names: Iterable[str]) -> 
     granted = _workspaces(names)
     before = sorted(token.workspaces.values_list("name", flat=True))
     after = [w.name for w in granted]
-    if before != after:
+    if before != after or token.scoped != bool(granted):
         token.workspaces.set(granted)
+        token.scoped = bool(granted)
+        token.save(update_fields=["scoped"])
         _audit("token.grant", actor, token, before=before, after=after)
     return after
 

@@ -43,6 +43,8 @@ def carry_over(apps, schema_editor):
         if workspace is not None:
             for token in ApiToken.objects.filter(user__groups=group):
                 token.workspaces.add(workspace)
+                token.scoped = True
+                token.save(update_fields=["scoped"])
         group.delete()
 
 
@@ -84,6 +86,7 @@ class Migration(migrations.Migration):
                         blank=True, related_name="api_tokens", to="healing.workspace"
                     ),
                 ),
+                ("scoped", models.BooleanField(default=False)),
             ],
             options={
                 "ordering": ["user__username", "id"],

@@ -25,8 +25,8 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
 class ApiToken(models.Model):
     """An API key of one account (an engine, mostly), shown once and kept as its sha256.
 
-    `workspaces` is the grant: the workspaces an agent may submit to with this key. Empty: no
-    grant, every workspace not reserved by another key's grant (see healing/lanes.py)."""
+    `workspaces` is the grant: the workspaces an agent may submit to with this key. Not
+    `scoped`: no grant, every workspace not reserved by another key's grant (healing/lanes.py)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
@@ -41,6 +41,9 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     workspaces = models.ManyToManyField("healing.Workspace", blank=True, related_name="api_tokens")
+    # Set with a non-empty grant: a key whose granted workspaces were all deleted reaches none,
+    # not (as an empty grant would read) every workspace.
+    scoped = models.BooleanField(default=False)
 
     objects = ApiTokenQuerySet.as_manager()
 
