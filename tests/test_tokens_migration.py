@@ -36,23 +36,27 @@ def _migrate(target: Target) -> Any:
 def test_it_carries_drf_keys_and_group_grants_over(tmp_path: Path) -> None:
     before, at, latest = _targets()
     old = _migrate(before)
-    User, Group = old.get_model("auth", "User"), old.get_model("auth", "Group")
-    Workspace = old.get_model("healing", "Workspace")
-    repo = factories.make_git_repo(tmp_path / "repo")
-    for name in ("demo", "billing"):
-        Workspace.objects.create(name=name, path=str(repo), branch="main")
-    bot = User.objects.create(username="old-bot", password="!")
-    bot.groups.add(Group.objects.get(name="agent"), Group.objects.create(name="workspace:demo"))
-    with connection.cursor() as cursor:
-        # As rest_framework.authtoken's own migration made it in an installation being upgraded.
-        cursor.execute(
-            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
-            "created datetime NOT NULL, user_id integer NOT NULL UNIQUE)"
-        )
-        cursor.execute(
-            "INSERT INTO authtoken_token VALUES (%s, '2026-01-01 00:00:00', %s)", [OLD_KEY, bot.pk]
-        )
     try:
+        User, Group = old.get_model("auth", "User"), old.get_model("auth", "Group")
+        Workspace = old.get_model("healing", "Workspace")
+        repo = factories.make_git_repo(tmp_path / "repo")
+        for name in ("demo", "billing"):
+            Workspace.objects.create(name=name, path=str(repo), branch="main")
+        bot = User.objects.create(username="old-bot", password="!")
+        bot.groups.add(
+            Group.objects.get_or_create(name="agent")[0],
+            Group.objects.create(name="workspace:demo"),
+        )
+        with connection.cursor() as cursor:
+            # As rest_framework.authtoken's own migration made it in an installation being upgraded.
+            cursor.execute(
+                "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
+                "created datetime NOT NULL, user_id integer NOT NULL UNIQUE)"
+            )
+            cursor.execute(
+                "INSERT INTO authtoken_token VALUES (%s, '2026-01-01 00:00:00', %s)",
+                [OLD_KEY, bot.pk],
+            )
         _migrate(at)
         with connection.cursor() as cursor:
             cursor.execute("SELECT COUNT(*) FROM authtoken_token")
