@@ -16,10 +16,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from healing.roles import Role, has_role
+from healing.tokens import ApiTokenAuthentication
 from selfheal_site.env import env
 
 from . import actions, health, metrics, telemetry
@@ -43,7 +43,7 @@ def _metrics_allowed(request: HttpRequest) -> bool:
     user = request.user if request.user.is_authenticated else None
     if user is None and header.startswith("Token "):
         try:
-            found = TokenAuthentication().authenticate(request)  # type: ignore[arg-type]
+            found = ApiTokenAuthentication().authenticate(request)  # type: ignore[arg-type]
         except AuthenticationFailed:
             return False
         user = found[0] if found else None

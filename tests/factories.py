@@ -9,9 +9,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 
-from healing.models import Modification, Workspace
+from healing.actions.tokens import do_create_token
+from healing.models import ApiToken, Modification, Workspace
 
 _seq = itertools.count(1)
 
@@ -26,8 +26,18 @@ def make_user(
     return user
 
 
+# Keys this process issued, by hash: only the hash is stored, so the same user gets the same key
+# back (as tests call api_as(user) many times) only while its token lives.
+_issued: dict[str, str] = {}
+
+
 def token_for(user: Any) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
+    for key_hash in ApiToken.objects.live().filter(user=user).values_list("key_hash", flat=True):
+        if key_hash in _issued:
+            return _issued[key_hash]
+    token, key = do_create_token("system", user, name="tests")
+    _issued[token.key_hash] = key
+    return key
 
 
 def git(path: Path, *args: str) -> str:

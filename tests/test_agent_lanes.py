@@ -1,5 +1,5 @@
-"""Agents stay in their own lane: their own telemetry source and baseline, the workspaces they
-were granted; anything else is a 403 and nothing is stored."""
+"""Agents stay in their own lane: their own telemetry source and baseline, the workspaces their
+token was granted; anything else is a 403 and nothing is stored."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group
 
-from healing.models import Modification
+from healing.actions.tokens import do_grant_workspaces
+from healing.models import ApiToken, Modification
 from monitoring.models import Baseline, TelemetrySnapshot
 from monitoring.synthetic import api_payload
 from tests import factories
@@ -19,6 +20,15 @@ pytestmark = pytest.mark.django_db
 
 def _grant(user: Any, name: str) -> None:
     user.groups.add(Group.objects.get_or_create(name=name)[0])
+
+
+def _grant_workspace(user: Any, name: str) -> None:
+    """As the console's tokens page does: add `name` to the grant of the user's key."""
+    factories.token_for(user)
+    token = ApiToken.objects.live().get(user=user)
+    do_grant_workspaces(
+        "user:ada-admin", token, [*token.workspaces.values_list("name", flat=True), name]
+    )
 
 
 def test_it_refuses_snapshots_written_under_another_agents_source(api_as: Any, agent: Any) -> None:
@@ -71,12 +81,13 @@ def test_it_refuses_a_patch_to_a_workspace_granted_to_other_agents(
     api_as: Any, workspace: Any, agent: Any
 ) -> None:
     owner = factories.make_user("agent-owner", role="agent")
-    _grant(owner, f"workspace:{workspace.name}")
+    _grant_workspace(owner, workspace.name)
     response = api_as(agent).post("/api/v1/patches/", envelope(patch_id="intrude"), format="json")
     assert response.status_code == 403, response.content
+    assert "reserved" in response.json()["fields"]["workspace"][0]
     assert not Modification.objects.exists()
     ok = api_as(owner).post("/api/v1/patches/", envelope(patch_id="mine"), format="json")
     assert ok.status_code == 201, ok.content
-    _grant(agent, f"workspace:{workspace.name}")
+    _grant_workspace(agent, workspace.name)
     again = api_as(agent).post("/api/v1/patches/", envelope(patch_id="granted"), format="json")
     assert again.status_code == 201, again.content

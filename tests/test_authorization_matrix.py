@@ -72,6 +72,11 @@ ACCESS: dict[str, str] = {
     "engine-resume": "operator",
     "thresholds": "admin",
     "thresholds-history": "admin",
+    # API tokens (healing/token_urls.py)
+    "tokens": "admin",
+    "token-rotate": "admin",
+    "token-revoke": "admin",
+    "token-grant": "admin",
     "audit": "console",
     "audit-export-csv": "console",
     "audit-export-json": "console",
@@ -272,14 +277,15 @@ async def test_it_lets_only_people_of_the_console_onto_the_websocket(persona: st
     from django.db import connections
 
     role = None if persona in ("anonymous", "outsider") else persona
-    query = ""
+    headers = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")]
     if persona != "anonymous":
         user = await database_sync_to_async(factories.make_user)(None, role)
-        query = "?token=" + await database_sync_to_async(factories.token_for)(user)
+        key = await database_sync_to_async(factories.token_for)(user)
+        headers.append((b"authorization", f"Token {key}".encode()))
     communicator = WebsocketCommunicator(
         __import__("selfheal_site.asgi", fromlist=["application"]).application,
-        f"/ws/live/{query}",
-        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")],
+        "/ws/live/",
+        headers=headers,
     )
     connected, _ = await communicator.connect(timeout=5)
     assert connected == (persona in CLASSES["console"])

@@ -38,6 +38,7 @@ def pages(workspace: Any, api_as: Any, admin_user: Any) -> list[str]:
         "/thresholds/",
         "/engine/stop/",
         "/diagnostics/",
+        "/tokens/",
         f"/admin/healing/modification/{mod.pk}/change/",
     ]
 

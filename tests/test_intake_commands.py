@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
 
-from healing.models import AuditEvent, Modification, Workspace
+from healing.models import ApiToken, AuditEvent, Modification, Workspace, hash_key
 from healing.roles import has_role
 from tests import factories
 from tests.intake_helpers import FIX_DIFF
@@ -94,11 +93,13 @@ def test_it_creates_an_api_user_and_prints_the_token_last(db: Any) -> None:
     out, err = io.StringIO(), io.StringIO()
     call_command("create_api_user", "bot-1", "--role", "agent", stdout=out, stderr=err)
     token = out.getvalue().strip().splitlines()[-1]
-    user = Token.objects.get(key=token).user
+    user = ApiToken.objects.get(key_hash=hash_key(token)).user
     assert user.username == "bot-1" and has_role(user, "agent") and not user.has_usable_password()
     out2 = io.StringIO()
     call_command("create_api_user", "bot-1", "--role", "agent", stdout=out2, stderr=io.StringIO())
-    assert out2.getvalue().strip().splitlines()[-1] == token  # same user, same token
+    # Same user, same key: it is kept but not printed again (only its hash is stored).
+    assert out2.getvalue().strip() == ""
+    assert ApiToken.objects.live().get(user=user).key_hash == hash_key(token)
 
 
 def test_it_refuses_an_unknown_role(db: Any) -> None:

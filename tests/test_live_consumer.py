@@ -6,7 +6,9 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from healing.actions.tokens import do_revoke_token, do_rotate_token
 from healing.broadcast import send_now, workspace_group
+from healing.models import ApiToken, hash_key
 from selfheal_site.asgi import application
 from tests import factories
 
@@ -28,7 +30,8 @@ async def _token(role: str | None) -> str:
 
 
 async def _open(token: str) -> tuple[WebsocketCommunicator, bool, Any]:
-    communicator = WebsocketCommunicator(application, f"/ws/live/?token={token}", headers=HEADERS)
+    headers = [*HEADERS, (b"authorization", f"Token {token}".encode())]
+    communicator = WebsocketCommunicator(application, "/ws/live/", headers=headers)
     connected, code = await communicator.connect(timeout=5)
     return communicator, connected, code
 
@@ -92,3 +95,23 @@ async def test_it_answers_bad_messages_with_an_error_and_stays_open() -> None:
     await communicator.send_json_to({"action": "ping"})
     assert (await communicator.receive_json_from(timeout=5))["kind"] == "pong"
     await communicator.disconnect()
+
+
+async def test_it_refuses_a_key_in_the_url_even_a_good_one() -> None:
+    """URLs land in proxy logs and browser history: a key there is refused, not read."""
+    key = await _token("reviewer")
+    communicator = WebsocketCommunicator(application, f"/ws/live/?token={key}", headers=HEADERS)
+    connected, close_code = await communicator.connect(timeout=5)
+    assert not connected and close_code == 4401
+
+
+@pytest.mark.parametrize("how", ["revoked", "rotated"])
+async def test_it_refuses_a_dead_key_in_the_header(how: str) -> None:
+    key = await _token("reviewer")
+    token = await database_sync_to_async(ApiToken.objects.get)(key_hash=hash_key(key))
+    if how == "revoked":
+        await database_sync_to_async(do_revoke_token)("user:ada", token)
+    else:
+        await database_sync_to_async(do_rotate_token)("user:ada", token)
+    communicator, connected, close_code = await _open(key)
+    assert not connected and close_code == 4401

@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
 
-from healing.models import Workspace
+from healing.models import ApiToken, Workspace, hash_key
 from healing.roles import Role, has_role
 
 pytestmark = pytest.mark.django_db
@@ -44,10 +43,11 @@ def test_it_takes_the_admin_password_from_the_environment(monkeypatch: Any) -> N
 def test_it_prints_the_api_token_as_the_last_line() -> None:
     out = _call("create_api_user", "bot-1", role="agent")
     token = out.strip().splitlines()[-1]
-    assert Token.objects.get(key=token).user.username == "bot-1"
-    assert has_role(Token.objects.get(key=token).user, Role.AGENT)
-    # Idempotent: same user, same token.
-    assert _call("create_api_user", "bot-1", role="agent").strip().splitlines()[-1] == token
+    assert ApiToken.objects.get(key_hash=hash_key(token)).user.username == "bot-1"
+    assert has_role(ApiToken.objects.get(key_hash=hash_key(token)).user, Role.AGENT)
+    # Idempotent: same user, its key kept (only its hash is stored, so it is not printed again).
+    assert _call("create_api_user", "bot-1", role="agent").strip() == ""
+    assert ApiToken.objects.live().get(user__username="bot-1").key_hash == hash_key(token)
 
 
 def test_it_registers_a_git_work_tree_as_a_workspace(git_repo: Path) -> None:

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from .. import tunables
 from ..actions import actor_label
 from ..intake import IntakeError, decode_body, do_submit_patch, schema
-from ..lanes import may_submit_to
+from ..lanes import submit_refusal
 from ..models import Modification
 from ..permissions import IsAgentOrAdmin, role_required
 from ..roles import Role, has_role
@@ -271,7 +271,7 @@ class PatchListView(APIView):
             return _error(IntakeError({"body": [problem]}))
         try:
             envelope = decode_body(body)
-            _check_lane(request.user, envelope)
+            _check_lane(request.user, request.auth, envelope)
             mod = do_submit_patch(
                 envelope, submitted_by=request.user, source=actor_label(request.user)
             )
@@ -299,15 +299,16 @@ class PatchListView(APIView):
         return paginator.get_paginated_response(PatchSerializer(page, many=True).data)
 
 
-def _check_lane(user: Any, envelope: Any) -> None:
-    """An agent submits only to the workspaces it was granted (or that nobody was granted)."""
+def _check_lane(user: Any, token: Any, envelope: Any) -> None:
+    """An agent submits only to the workspaces its token was granted (healing/lanes.py)."""
     name = envelope.get("workspace") if isinstance(envelope, dict) else None
-    if isinstance(name, str) and not may_submit_to(user, name):
+    refusal = submit_refusal(user, name, token) if isinstance(name, str) else ""
+    if refusal:
         raise IntakeError(
-            {"workspace": [f"This agent may not submit patches to {name!r}."]},
+            {"workspace": [refusal]},
             status=403,
             error="forbidden",
-            detail="Not your workspace.",
+            detail=f"Not your workspace: {refusal}",
         )
 
 

@@ -25,9 +25,12 @@ from .scoring import (
     SuccessRate,
     ThresholdAdaptation,
 )
+from .token import ApiToken, hash_key
 from .workspace import IsolationLevel, Workspace
 
 __all__ = [
+    "ApiToken",
+    "hash_key",
     "ApplyJournal",
     "ApplyJournalStep",
     "Backup",
