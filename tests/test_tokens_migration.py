@@ -21,7 +21,7 @@ Target = list[tuple[str, str]]
 def _targets() -> tuple[Target, Target, Target]:
     """Just before the tokens migration, at it (whatever number it gets at merge), and latest."""
     graph = MigrationExecutor(connection).loader.graph
-    at = next(key for key in graph.nodes if key[1].endswith("_h13_tokens"))
+    at = next(key for key in graph.nodes if key[1].endswith("_api_tokens"))
     before = [p.key for p in graph.node_map[at].parents if p.key[0] == "healing"]
     return before, [at], graph.leaf_nodes()
 

@@ -50,7 +50,7 @@ def carry_over(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("healing", "0009_review_digest_patch_id_per_submitter"),
+        ("healing", "0011_modification_latest_per_workspace_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
