@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..actions.workspaces import do_register_workspace
-from ..models import IsolationLevel, Workspace
+from ..models import EnvironmentBuild, IsolationLevel, Workspace
 from ..permissions import IsAdmin, IsStaffRole
 
 
@@ -27,6 +28,9 @@ class WorkspaceSerializer(serializers.ModelSerializer):
             "path",
             "branch",
             "test_command",
+            "setup_command",
+            "setup_inputs",
+            "interpreter",
             "languages",
             "allowed_paths",
             "protected_paths",
@@ -55,6 +59,11 @@ class WorkspaceCreateSerializer(serializers.Serializer):
     test_command = serializers.CharField(
         max_length=1024, required=False, default="python -m pytest -q"
     )
+    setup_command = serializers.CharField(
+        max_length=1024, required=False, allow_blank=True, default=""
+    )
+    setup_inputs = _string_list()
+    interpreter = serializers.CharField(max_length=1024, required=False, allow_blank=True)
     languages = serializers.ListField(
         child=serializers.ChoiceField(["python", "javascript", "typescript", "php"]),
         required=False,
@@ -72,6 +81,13 @@ class WorkspaceCreateSerializer(serializers.Serializer):
     def validate_name(self, value: str) -> str:
         if Workspace.objects.filter(name=value).exists():
             raise serializers.ValidationError(f"A workspace named {value!r} exists already.")
+        return value
+
+    def validate_interpreter(self, value: str) -> str:
+        import os
+
+        if value and not (os.path.isabs(value) and os.access(value, os.X_OK)):
+            raise serializers.ValidationError(f"{value!r} is not an executable absolute path.")
         return value
 
     def validate_policy_overrides(self, value: dict[str, Any]) -> dict[str, Any]:
@@ -113,3 +129,40 @@ class WorkspaceListView(APIView):
             **data,
         )
         return Response(WorkspaceSerializer(workspace).data, status=status.HTTP_201_CREATED)
+
+
+class EnvironmentBuildSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EnvironmentBuild
+        fields = [
+            "id",
+            "key",
+            "status",
+            "commit",
+            "setup_command",
+            "interpreter",
+            "inputs",
+            "path",
+            "duration_ms",
+            "size_bytes",
+            "log_tail",
+            "packages",
+            "tools_added",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "last_used_at",
+        ]
+
+
+class WorkspaceEnvironmentsView(APIView):
+    permission_classes = [IsStaffRole]
+
+    @extend_schema(
+        summary="A workspace's environment builds, newest first",
+        responses=EnvironmentBuildSerializer(many=True),
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        workspace = get_object_or_404(Workspace, pk=pk)
+        builds = EnvironmentBuild.objects.for_workspace(workspace.pk)[:100]
+        return Response(EnvironmentBuildSerializer(builds, many=True).data)

@@ -7,6 +7,7 @@ from .cascade import Cascade, CascadeLink
 from .config import Setting, SettingChange
 from .diagnostics import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
 from .engine import EngineState
+from .environment import EnvironmentBuild, EnvironmentStatus
 from .journal import ApplyJournal, ApplyJournalStep, JournalState, WorkspaceLock
 from .modification import InvalidTransition, Modification, ModificationStatus
 from .sandbox import SandboxRun, SandboxRunKind
@@ -45,6 +46,8 @@ __all__ = [
     "FixProposal",
     "KnownPattern",
     "EngineState",
+    "EnvironmentBuild",
+    "EnvironmentStatus",
     "InvalidTransition",
     "IsolationLevel",
     "Modification",

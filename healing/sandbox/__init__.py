@@ -7,6 +7,7 @@ backends live in `backends.py` (registry), limits in `limits.py`, the process ru
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
@@ -66,11 +67,15 @@ FAILING = {"failed", "error"}
 OUTPUT_TAIL = 8000
 
 
-def _environment(scratch: Any, level: str, workspace: Any) -> dict[str, str]:
+def _environment(
+    scratch: Any, level: str, workspace: Any, project_env: Path | None = None
+) -> dict[str, str]:
     """A clean environment: nothing of the worker's (its secrets) is inherited."""
     junit = scratch.reports / "junit.xml"
+    # The workspace's own environment (read-only, see environments.py) or Selfheal's.
+    prefix = project_env or Path(sys.prefix)
     env = {
-        "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{prefix / 'bin'}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(scratch.home),
         "TMPDIR": "/tmp" if level == "full" else str(scratch.tmp),  # noqa: S108 - a private tmpfs under FULL
         "LANG": "C.UTF-8",
@@ -84,7 +89,10 @@ def _environment(scratch: Any, level: str, workspace: Any) -> dict[str, str]:
     }
     from .. import tunables
 
-    if not tunables.get("sandbox.pytest_plugin_autoload", workspace):
+    if project_env is not None:
+        # Its plugins are the project's own: pytest loads them as the project's CI would.
+        env["VIRTUAL_ENV"] = str(project_env)
+    elif not tunables.get("sandbox.pytest_plugin_autoload", workspace):
         # The interpreter is Selfheal's: its installed pytest plugins are not the workspace's,
         # and importing them cost ~1.5 s of every run (schemathesis, hypothesis, pytest-django).
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
@@ -121,6 +129,7 @@ def _run_in_scratch(
     test_ids: list[str] | None,
     limits: Any,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    project_env: Path | None = None,
 ) -> SandboxResult:
     from . import reports, stop
     from .coverage import added_lines, touched_coverage
@@ -138,7 +147,10 @@ def _run_in_scratch(
             measure = bool(touched) and tunables.get("sandbox.measure_coverage", workspace)
             coverage_files = [f for f in touched if f.endswith(".py")] if measure else []
             argv = _command(workspace, scratch, test_ids, coverage_files)
-            env = _environment(scratch, backend.level, workspace)
+            env = _environment(scratch, backend.level, workspace, project_env)
+            if project_env is not None:
+                # Read-only at the path it was built at (FULL binds it; elsewhere its modes).
+                scratch.binds += _environment_binds(project_env)
             wrapped = backend.wrap(
                 ["/bin/sh", "-c", 'exec "$@"', "sh", *argv], scratch=scratch, env=env
             )
@@ -190,6 +202,7 @@ def _run_in_scratch(
             # Named from what the tests printed, not struck by the runner (see run_tests).
             **({"limit_inferred": True} if inferred else {}),
             "command": argv,
+            **({"environment": str(project_env)} if project_env else {}),
             **(
                 {"warning": "NO ISOLATION: this run was not sandboxed"}
                 if backend.level == "none"
@@ -197,6 +210,15 @@ def _run_in_scratch(
             ),
         },
     )
+
+
+def _environment_binds(project_env: Path) -> list[tuple[Path, Path]]:
+    """The environment, and the interpreter its virtualenv points at when that is not /usr's."""
+    binds = [(project_env, project_env)]
+    prefix = Path(os.path.realpath(project_env / "bin" / "python")).parent.parent
+    if not str(prefix).startswith("/usr"):
+        binds.append((prefix, prefix))
+    return binds
 
 
 def _progress_reporter(
@@ -242,14 +264,16 @@ def console_results(modification: Any) -> dict[str, Any]:
     return {"runs": runs}
 
 
-def baseline(workspace: Any, commit: str, backend: Any, limits: Any) -> Any:
+def baseline(
+    workspace: Any, commit: str, backend: Any, limits: Any, project_env: Path | None = None
+) -> Any:
     """The run of the unpatched commit, cached per (workspace, commit, test command)."""
     from ..models import SandboxRun, SandboxRunKind
 
     cached = SandboxRun.objects.baseline_for(workspace.pk, commit, workspace.test_command)
     if cached is not None:
         return cached
-    result = _run_in_scratch(workspace, backend, commit, None, None, limits)
+    result = _run_in_scratch(workspace, backend, commit, None, None, limits, None, project_env)
     return store_run(workspace, result, kind=SandboxRunKind.BASELINE)
 
 
@@ -289,6 +313,7 @@ def run_tests(
     now but not before, `fixed` failed before and pass now. Raises IsolationUnavailable when the
     workspace's isolation level cannot be had (the caller blocks the patch)."""
     from ..models import EngineState
+    from . import environments
     from .backends import get_backend
     from .limits import Limits
 
@@ -307,11 +332,17 @@ def run_tests(
         )
     limits = Limits.for_workspace(workspace)
     commit = workspace.head_commit()
-    result = _run_in_scratch(workspace, backend, commit, diff, test_ids, limits, progress)
+    # The workspace's environments (HEAD's, and the patched tree's when the diff changes a setup
+    # input), or EnvironmentNotReady: the caller blocks until the build finishes.
+    envs = environments.ensure(workspace, commit, diff)
+    base_env, patched_env = (envs[0], envs[-1]) if envs else (None, None)
+    result = _run_in_scratch(
+        workspace, backend, commit, diff, test_ids, limits, progress, patched_env
+    )
     if diff is None or result.cut_short or "error" in result.detail:
         # A run cut short by a limit (or a diff that does not apply) fails whatever the baseline says.
         return result
-    base = baseline(workspace, commit, backend, limits)
+    base = baseline(workspace, commit, backend, limits, base_env)
     if result.limit_hit == base.limit_hit:
         # The unpatched tree meets the same wall (a suite that wants a network the sandbox does
         # not give, say): not the patch's doing, so the patch is judged by its new failures.

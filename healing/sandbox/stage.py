@@ -9,11 +9,13 @@ from django.db import transaction
 
 from .. import breakers, scoring
 from ..actions import transition
+from ..actions.environments import do_wait_for_environment
 from ..broadcast import send_now, workspace_group
 from ..models import Modification, ModificationStatus, SandboxRunKind
 from ..policy import decide_after_sandbox
 from ..queueing import send_later
 from . import IsolationUnavailable, run_tests, store_run
+from .environments import EnvironmentNotReady
 
 log = logging.getLogger(__name__)
 S = ModificationStatus
@@ -35,6 +37,9 @@ def _progress_sender(mod: Modification) -> Any:
 def run_sandbox_stage(mod: Modification) -> Modification:
     try:
         result = run_tests(mod.workspace, diff=mod.diff, progress=_progress_sender(mod))
+    except EnvironmentNotReady as exc:
+        # Waits (blocked) until the build finishes; a failed build's log tail is the reason.
+        return do_wait_for_environment(mod, str(exc))
     except IsolationUnavailable as exc:
         return transition(
             mod, S.BLOCKED, None, str(exc), expected_from=S.SANDBOXING, block_reason=str(exc)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import anomaly, danger, diff, imports, judge, syntax  # noqa: F401 - registers the stages
+from . import anomaly, danger, dependencies, diff, imports, judge, syntax  # noqa: F401 - registers the stages
 from .base import (
     REGISTRY,
     FileChange,

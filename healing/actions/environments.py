@@ -1,0 +1,164 @@
+"""Actions on workspace environments: request, claim, record, touch, prune.
+
+The build itself (sandbox/environments.py) runs outside any transaction; these record it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import tunables
+from ..models import EnvironmentBuild, EnvironmentStatus, Modification, ModificationStatus
+from ..queueing import send_later
+from .audit import record_event
+from .modifications import ConcurrentTransition, transition
+
+E = EnvironmentStatus
+S = ModificationStatus
+ENVIRONMENT_BLOCK = "environment"  # the prefix of every block reason an environment sets
+
+
+@transaction.atomic
+def do_request_environment(
+    workspace: Any, *, key: str, commit: str, diff: str, inputs: dict[str, str], interpreter: str
+) -> EnvironmentBuild:
+    """A build record for `key` (once: the key is unique) and the build task, on commit. An
+    environment whose directory is gone (pruned, or another machine's var dir) is built again."""
+    from ..sandbox.environments import root
+
+    build, created = EnvironmentBuild.objects.get_or_create(
+        key=key,
+        defaults={
+            "workspace": workspace,
+            "commit": commit,
+            "diff": diff,
+            "setup_command": workspace.setup_command,
+            "interpreter": interpreter,
+            "inputs": inputs,
+            "path": str(root() / key),
+        },
+    )
+    if not created:
+        rebuilt = EnvironmentBuild.objects.filter(pk=build.pk, status=E.READY).update(
+            status=E.PENDING, commit=commit, diff=diff, created_at=timezone.now()
+        )
+        if not rebuilt:
+            return build
+        build.refresh_from_db()
+    record_event(
+        "environment.request",
+        "system",
+        workspace_id=workspace.pk,
+        data={"key": key, "commit": commit, "dependency_change": bool(diff)},
+    )
+    transaction.on_commit(lambda: send_later("healing.build_environment", build.pk))
+    return build
+
+
+def do_claim_build(build_id: int) -> EnvironmentBuild | None:
+    """pending → building for one worker only; a build stalled past twice its wall time (its
+    worker died) may be claimed again."""
+    build = EnvironmentBuild.objects.select_related("workspace").filter(pk=build_id).first()
+    if build is None:
+        return None
+    wall = float(tunables.get("environment.wall_time_s", build.workspace))
+    stale = timezone.now() - timedelta(seconds=wall * 2 + 60)
+    claimed = (
+        EnvironmentBuild.objects.filter(pk=build_id)
+        .filter(Q(status=E.PENDING) | Q(status=E.BUILDING, started_at__lt=stale))
+        .update(status=E.BUILDING, started_at=timezone.now())
+    )
+    if claimed != 1:
+        return None
+    build.refresh_from_db()
+    return build
+
+
+@transaction.atomic
+def do_record_build(build: EnvironmentBuild, fields: dict[str, Any]) -> EnvironmentBuild:
+    """building → ready | failed, then every patch of the workspace waiting on an environment
+    goes back to the sandbox: it runs, or blocks again on a build that failed (its log tail)."""
+    now = timezone.now()
+    updated = EnvironmentBuild.objects.filter(pk=build.pk, status=E.BUILDING).update(
+        finished_at=now, last_used_at=now, **fields
+    )
+    if updated != 1:
+        return build
+    build.refresh_from_db()
+    record_event(
+        "environment.build",
+        "system",
+        workspace_id=build.workspace_id,
+        reason=build.log_tail[-500:] if build.status == E.FAILED else "",
+        data={"key": build.key, "status": build.status, "duration_ms": build.duration_ms},
+    )
+    waiting = Modification.objects.filter(
+        workspace_id=build.workspace_id,
+        status=S.BLOCKED,
+        blocked_from=S.SANDBOXING,
+        block_reason__startswith=ENVIRONMENT_BLOCK,
+    )
+    for mod in waiting:
+        if build.status == E.FAILED and mod.block_reason.startswith("environment build failed"):
+            continue  # blocked on a failure already: only a successful build lifts it
+        try:
+            transition(
+                mod,
+                S.SANDBOXING,
+                None,
+                f"environment {build.key[:12]} {build.status}",
+                expected_from=S.BLOCKED,
+                block_reason="",
+            )
+        except ConcurrentTransition:
+            continue
+        pk = mod.pk
+        transaction.on_commit(lambda pk=pk: send_later("healing.sandbox_modification", pk))
+    return build
+
+
+@transaction.atomic
+def do_wait_for_environment(mod: Modification, reason: str) -> Modification:
+    """sandboxing → blocked until the environment is built. A build that finished between the
+    run's look and this block (another worker) lifts it at once: no patch waits for nothing."""
+    transition(mod, S.BLOCKED, None, reason, expected_from=S.SANDBOXING, block_reason=reason)
+    in_progress = EnvironmentBuild.objects.filter(
+        workspace_id=mod.workspace_id, status__in=[E.PENDING, E.BUILDING]
+    ).exists()
+    if not in_progress and not reason.startswith("environment build failed"):
+        transition(mod, S.SANDBOXING, None, "environment built meanwhile", block_reason="")
+        pk = mod.pk
+        transaction.on_commit(lambda: send_later("healing.sandbox_modification", pk))
+    return mod
+
+
+def do_touch_environment(build: EnvironmentBuild) -> None:
+    """Last used now (pruning keeps the recently used). Not audited: it is bookkeeping."""
+    EnvironmentBuild.objects.filter(pk=build.pk).update(last_used_at=timezone.now())
+
+
+@transaction.atomic
+def do_prune_environments() -> list[str]:
+    """Remove environments unused for `environment.max_age_days`, and beyond `environment.keep`
+    the least recently used, from disk and from the table."""
+    from ..sandbox.environments import remove
+
+    keep = int(tunables.get("environment.keep"))
+    cutoff = timezone.now() - timedelta(days=int(tunables.get("environment.max_age_days")))
+    done = EnvironmentBuild.objects.filter(status__in=[E.READY, E.FAILED]).order_by(
+        "-last_used_at"
+    )
+    ready = [b for b in done if b.status == E.READY]
+    stale = [b for i, b in enumerate(ready) if i >= keep or b.last_used_at < cutoff]
+    stale += [b for b in done if b.status == E.FAILED and b.last_used_at < cutoff]
+    for build in stale:
+        remove(Path(build.path))
+    EnvironmentBuild.objects.filter(pk__in=[b.pk for b in stale]).delete()
+    if stale:
+        record_event("environment.prune", "system", data={"keys": [b.key for b in stale]})
+    return [b.key for b in stale]
