@@ -268,6 +268,16 @@ class SandboxPanel(Panel):
                 :WORKSPACE_LIMIT
             ]
         ]
+        from healing.models import EnvironmentBuild
+
+        # Each workspace's latest environment build (its status, and why it failed).
+        latest: dict[str, Any] = {}
+        for build in EnvironmentBuild.objects.select_related("workspace").order_by("-created_at")[
+            : WORKSPACE_LIMIT * 4
+        ]:
+            latest.setdefault(build.workspace.name, build)
+        for w in workspaces:
+            w["environment"] = latest.get(w["name"])
         return {"running": running, "workspaces": workspaces}
 
     def idle_reasons(self, context: dict[str, Any]) -> list[str]:

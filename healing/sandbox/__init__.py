@@ -243,9 +243,13 @@ def _progress_reporter(
 def console_results(modification: Any) -> dict[str, Any]:
     """The review page's view of a patch's sandbox runs, each against the baseline."""
     from ..models.sandbox import SandboxRun
+    from .environments import dependency_change
 
     runs = []
+    dependencies = None
     for run in SandboxRun.objects.for_modification(modification.pk):
+        if dependencies is None and run.kind == "patched":
+            dependencies = dependency_change(run.detail or {})
         tests = run.tests or []
         runs.append(
             {
@@ -261,7 +265,7 @@ def console_results(modification: Any) -> dict[str, Any]:
                 "fixed": run.fixed,
             }
         )
-    return {"runs": runs}
+    return {"runs": runs, "dependencies": dependencies}
 
 
 def baseline(
@@ -335,10 +339,12 @@ def run_tests(
     # The workspace's environments (HEAD's, and the patched tree's when the diff changes a setup
     # input), or EnvironmentNotReady: the caller blocks until the build finishes.
     envs = environments.ensure(workspace, commit, diff)
-    base_env, patched_env = (envs[0], envs[-1]) if envs else (None, None)
+    base_env, patched_env = (Path(envs[0].path), Path(envs[-1].path)) if envs else (None, None)
     result = _run_in_scratch(
         workspace, backend, commit, diff, test_ids, limits, progress, patched_env
     )
+    if envs:
+        result.detail["environments"] = {"base": envs[0].key, "patched": envs[-1].key}
     if diff is None or result.cut_short or "error" in result.detail:
         # A run cut short by a limit (or a diff that does not apply) fails whatever the baseline says.
         return result

@@ -185,7 +185,7 @@ def needed(workspace: Any, commit: str, diff: str | None) -> tuple[str, dict[str
     return (*key_for(workspace, patched_inputs(base, diff or "", touched)), diff or "")
 
 
-def ensure(workspace: Any, commit: str, diff: str | None = None) -> list[Path]:
+def ensure(workspace: Any, commit: str, diff: str | None = None) -> list[Any]:
     """The environments a run of `commit` (and, with a diff, of the patched tree) needs, ready;
     else the builds are requested and EnvironmentNotReady raised (the caller blocks)."""
     from ..actions.environments import do_request_environment, do_touch_environment
@@ -198,7 +198,7 @@ def ensure(workspace: Any, commit: str, diff: str | None = None) -> list[Path]:
         patched = needed(workspace, commit, diff)
         if patched[0] != wanted[0][0]:
             wanted.append(patched)
-    paths, waiting, failed = [], [], []
+    ready, waiting, failed = [], [], []
     for key, digests, tree_diff in wanted:
         build = EnvironmentBuild.objects.filter(key=key).first()
         if build is None or (build.status == EnvironmentStatus.READY and not _intact(build)):
@@ -207,7 +207,7 @@ def ensure(workspace: Any, commit: str, diff: str | None = None) -> list[Path]:
             build = EnvironmentBuild.objects.get(key=key)
         if build.status == EnvironmentStatus.READY:
             do_touch_environment(build)
-            paths.append(Path(build.path))
+            ready.append(build)
         elif build.status == EnvironmentStatus.FAILED:
             failed.append(build)
         else:
@@ -216,7 +216,21 @@ def ensure(workspace: Any, commit: str, diff: str | None = None) -> list[Path]:
         raise EnvironmentNotReady(f"{FAILED_PREFIX} ({failed[0].key[:12]}):\n{failed[0].log_tail}")
     if waiting:
         raise EnvironmentNotReady(f"{BUILDING} ({', '.join(b.key[:12] for b in waiting)})")
-    return paths
+    return ready
+
+
+def dependency_change(run_detail: dict[str, Any]) -> dict[str, Any] | None:
+    """The dependency diff of a patched run whose environment differs from its baseline's."""
+    from ..models import EnvironmentBuild
+
+    keys = run_detail.get("environments") or {}
+    if not keys.get("patched") or keys.get("patched") == keys.get("base"):
+        return None
+    builds = {b.key: b for b in EnvironmentBuild.objects.filter(key__in=list(keys.values()))}
+    base, patched = builds.get(keys["base"]), builds.get(keys["patched"])
+    if base is None or patched is None:
+        return None
+    return dependency_diff(base.packages, patched.packages)
 
 
 def _intact(build: Any) -> bool:
