@@ -25,10 +25,18 @@ ENVIRONMENT_BLOCK = "environment"  # the prefix of every block reason an environ
 
 @transaction.atomic
 def do_request_environment(
-    workspace: Any, *, key: str, commit: str, diff: str, inputs: dict[str, str], interpreter: str
+    workspace: Any,
+    *,
+    key: str,
+    commit: str,
+    diff: str,
+    inputs: dict[str, str],
+    interpreter: str,
+    retry_failed: bool = False,
 ) -> EnvironmentBuild:
     """A build record for `key` (once: the key is unique) and the build task, on commit. An
-    environment whose directory is gone (pruned, or another machine's var dir) is built again."""
+    environment whose directory is gone (pruned, or another machine's var dir) is built again;
+    a failed one only when a person asks (`retry_failed`: the index was down, say)."""
     from ..sandbox.environments import root
 
     build, created = EnvironmentBuild.objects.get_or_create(
@@ -44,7 +52,8 @@ def do_request_environment(
         },
     )
     if not created:
-        rebuilt = EnvironmentBuild.objects.filter(pk=build.pk, status=E.READY).update(
+        again = [E.READY, E.FAILED] if retry_failed else [E.READY]
+        rebuilt = EnvironmentBuild.objects.filter(pk=build.pk, status__in=again).update(
             status=E.PENDING, commit=commit, diff=diff, created_at=timezone.now()
         )
         if not rebuilt:
@@ -57,6 +66,24 @@ def do_request_environment(
         data={"key": key, "commit": commit, "dependency_change": bool(diff)},
     )
     transaction.on_commit(lambda: send_later("healing.build_environment", build.pk))
+    return build
+
+
+def do_rebuild_environment(user: Any, workspace: Any) -> EnvironmentBuild | None:
+    """The environment of the workspace's HEAD, built if it is missing or failed (a person asks
+    after fixing what made it fail). None for a workspace without a setup command."""
+    from ..sandbox.environments import interpreter_of, needed
+
+    if not workspace.setup_command:
+        return None
+    commit = workspace.head_commit()
+    key, digests, _diff = needed(workspace, commit, None)
+    with transaction.atomic():
+        build = do_request_environment(
+            workspace, key=key, commit=commit, diff="", inputs=digests,
+            interpreter=interpreter_of(workspace), retry_failed=True,
+        )  # fmt: skip
+        record_event("environment.rebuild", user, workspace_id=workspace.pk, data={"key": key})
     return build
 
 
@@ -150,9 +177,7 @@ def do_prune_environments() -> list[str]:
 
     keep = int(tunables.get("environment.keep"))
     cutoff = timezone.now() - timedelta(days=int(tunables.get("environment.max_age_days")))
-    done = EnvironmentBuild.objects.filter(status__in=[E.READY, E.FAILED]).order_by(
-        "-last_used_at"
-    )
+    done = EnvironmentBuild.objects.filter(status__in=[E.READY, E.FAILED]).order_by("-last_used_at")
     ready = [b for b in done if b.status == E.READY]
     stale = [b for i, b in enumerate(ready) if i >= keep or b.last_used_at < cutoff]
     stale += [b for b in done if b.status == E.FAILED and b.last_used_at < cutoff]

@@ -14,9 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..actions.environments import do_rebuild_environment
 from ..actions.workspaces import do_register_workspace
 from ..models import EnvironmentBuild, IsolationLevel, Workspace
-from ..permissions import IsAdmin, IsStaffRole
+from ..permissions import IsAdmin, IsStaffRole, role_required
+from ..roles import Role
+
+IsOperatorOrAdmin = role_required(Role.OPERATOR, Role.ADMIN)
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
@@ -156,7 +160,23 @@ class EnvironmentBuildSerializer(serializers.ModelSerializer):
 
 
 class WorkspaceEnvironmentsView(APIView):
-    permission_classes = [IsStaffRole]
+    def get_permissions(self) -> list[Any]:
+        return [IsOperatorOrAdmin()] if self.request.method == "POST" else [IsStaffRole()]
+
+    @extend_schema(
+        summary="Build the environment of the workspace's HEAD if it is missing or failed",
+        request=None,
+        responses={202: EnvironmentBuildSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        workspace = get_object_or_404(Workspace, pk=pk)
+        build = do_rebuild_environment(request.user, workspace)
+        if build is None:
+            return Response(
+                {"detail": f"{workspace.name} has no setup command: it has no environment."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(EnvironmentBuildSerializer(build).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         summary="A workspace's environment builds, newest first",
