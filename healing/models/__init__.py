@@ -18,7 +18,7 @@ from .scoring import (
     SuccessRate,
     ThresholdAdaptation,
 )
-from .workspace import IsolationLevel, Workspace
+from .workspace import DEFAULT_SETUP_INPUTS, IsolationLevel, Workspace
 
 __all__ = [
     "ApplyJournal",
@@ -49,6 +49,7 @@ __all__ = [
     "EnvironmentBuild",
     "EnvironmentStatus",
     "InvalidTransition",
+    "DEFAULT_SETUP_INPUTS",
     "IsolationLevel",
     "Modification",
     "ModificationStatus",
