@@ -123,3 +123,34 @@ def test_it_applies_the_correct_fix_and_rejects_the_wrong_one_in_the_projects_en
     assert builds[0]["packages"]["text-unidecode"] == "1.3"
     assert set(builds[0]["tools_added"]) == {"pytest", "coverage"}
     assert "installing" in builds[0]["log_tail"]
+
+
+def test_it_builds_a_dependency_change_from_the_patched_tree_and_shows_the_package_diff(
+    celery_worker_process: Any, slugify_ws: dict, api_as: Any, reviewer: Any, client: Any
+) -> None:
+    repo = slugify_ws["repo"]
+    bot = api_as(factories.make_user("bot", role="agent"))
+    fix = edit_diff(repo, SOURCE, SLUGIFY_BUG[1], SLUGIFY_BUG[0])
+    # The fix also pins the optional Unidecode: a dependency change.
+    pin = edit_diff(
+        repo, "requirements.txt", SLUGIFY_REQUIREMENTS, SLUGIFY_REQUIREMENTS + "Unidecode==1.3.8\n"
+    )
+    response = bot.post("/api/v1/patches/", _envelope("slugify-deps", fix + pin), format="json")
+    assert response.status_code == 201, response.content
+    pk = response.json()["id"]
+
+    body = _wait_for(bot, pk, FINAL | {"awaiting_approval"}, timeout=360)
+    assert body["status"] == "awaiting_approval", body
+    assert body["safety_level"] in {"MEDIUM_RISK", "HIGH_RISK", "CRITICAL"}
+    from healing.models import Modification
+
+    mod = Modification.objects.get(pk=pk)
+    [finding] = mod.validation["dependencies"]["findings"]
+    assert "requirements.txt" in finding["message"]
+    builds = api_as(reviewer).get(f"/api/v1/workspaces/{slugify_ws['id']}/environments/").json()
+    assert sorted(b["status"] for b in builds) == ["ready", "ready"]
+    patched = next(b for b in builds if "unidecode" in b["packages"])
+    assert patched["packages"]["unidecode"] == "1.3.8" and patched["commit"] == mod.base_commit
+    client.force_login(reviewer)
+    page = client.get(f"/patches/{pk}/").content.decode()
+    assert 'id="dependency-diff"' in page and "+ unidecode 1.3.8" in page
