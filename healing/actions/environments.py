@@ -165,8 +165,11 @@ def do_wait_for_environment(mod: Modification, reason: str) -> Modification:
 
 
 def do_touch_environment(build: EnvironmentBuild) -> None:
-    """Last used now (pruning keeps the recently used). Not audited: it is bookkeeping."""
-    EnvironmentBuild.objects.filter(pk=build.pk).update(last_used_at=timezone.now())
+    """Last used now (pruning keeps the recently used). Not audited: it is bookkeeping, and
+    written at most once a minute: a write per run would cost every run a commit."""
+    now = timezone.now()
+    if build.last_used_at is None or now - build.last_used_at > timedelta(minutes=1):
+        EnvironmentBuild.objects.filter(pk=build.pk).update(last_used_at=now)
 
 
 @transaction.atomic

@@ -176,9 +176,28 @@ def key_for(workspace: Any, inputs: dict[str, bytes]) -> tuple[str, dict[str, st
 
 
 def needed(workspace: Any, commit: str, diff: str | None) -> tuple[str, dict[str, str], str]:
-    """(key, input digests, the diff the tree needs or "") of the environment a run needs."""
-    patterns = workspace.setup_inputs or []
-    base = inputs_at(workspace.repo_path, commit, patterns)
+    """(key, input digests, the diff the tree needs or "") of the environment a run needs.
+    A commit never changes: its key is remembered, so a cache hit costs no git process."""
+    return _needed(
+        str(workspace.repo_path), commit, diff or "", workspace.setup_command,
+        interpreter_of(workspace), tuple(workspace.setup_inputs or []),
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)
+def _needed(
+    repo: str, commit: str, diff: str, setup_command: str, interpreter: str, patterns: tuple
+) -> tuple[str, dict[str, str], str]:
+    from types import SimpleNamespace
+
+    workspace = SimpleNamespace(setup_command=setup_command, interpreter=interpreter)
+    return _compute_needed(workspace, Path(repo), commit, diff or None, list(patterns))
+
+
+def _compute_needed(
+    workspace: Any, repo: Path, commit: str, diff: str | None, patterns: list[str]
+) -> tuple[str, dict[str, str], str]:
+    base = inputs_at(repo, commit, patterns)
     touched = changed_inputs(diff, patterns) if diff else []
     if not touched:
         return (*key_for(workspace, base), "")
