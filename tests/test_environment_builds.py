@@ -174,3 +174,22 @@ def test_it_blocks_patches_on_a_failed_build_with_its_log_tail_and_lifts_after_a
     assert sandbox_modification(mod.pk) != "blocked"
     run = SandboxRun.objects.get(modification=mod, kind="patched")
     assert run.detail["environment"] == EnvironmentBuild.objects.get().path
+
+
+@needs_bwrap
+def test_it_binds_what_the_setup_put_in_the_tree_back_into_every_run(
+    db: Any, tmp_path: Path, env_root: Path
+) -> None:
+    setup = (
+        "mkdir -p node_modules/left-pad && "
+        "echo 'module.exports = (s, n) => String(s).padStart(n)' > node_modules/left-pad/index.js"
+    )
+    ws = _workspace(tmp_path, setup)
+    ws.test_command = "node -e \"console.log('[' + require('left-pad')(7, 3) + ']')\""
+    ws.save(update_fields=["test_command"])
+    [build] = _build_now(ws, ws.head_commit())
+    assert (Path(build.path) / "tree" / "node_modules" / "left-pad").is_dir()
+    assert "kept node_modules/" in build.log_tail
+    result = run_tests(ws)
+    assert result.detail["exit_code"] == 0, result.output_tail
+    assert "[  7]" in result.output_tail

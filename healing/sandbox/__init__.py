@@ -150,7 +150,7 @@ def _run_in_scratch(
             env = _environment(scratch, backend.level, workspace, project_env)
             if project_env is not None:
                 # Read-only at the path it was built at (FULL binds it; elsewhere its modes).
-                scratch.binds += _environment_binds(project_env)
+                scratch.binds += _environment_binds(project_env, scratch.tree)
             wrapped = backend.wrap(
                 ["/bin/sh", "-c", 'exec "$@"', "sh", *argv], scratch=scratch, env=env
             )
@@ -212,9 +212,13 @@ def _run_in_scratch(
     )
 
 
-def _environment_binds(project_env: Path) -> list[tuple[Path, Path]]:
-    """The environment, and the interpreter its virtualenv points at when that is not /usr's."""
+def _environment_binds(project_env: Path, tree: Path) -> list[tuple[Path, Path]]:
+    """The environment, the interpreter its virtualenv points at when that is not /usr's, and
+    what the setup put in the tree (node_modules, vendor) back at its place."""
     binds = [(project_env, project_env)]
+    kept = project_env / "tree"
+    if kept.is_dir():
+        binds += [(path, tree / path.name) for path in sorted(kept.iterdir())]
     prefix = Path(os.path.realpath(project_env / "bin" / "python")).parent.parent
     if not str(prefix).startswith("/usr"):
         binds.append((prefix, prefix))

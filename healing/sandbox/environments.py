@@ -268,6 +268,8 @@ BUILD_ETC = (
     "/etc/resolv.conf", "/etc/pip.conf", "/etc/xdg/pip", "/etc/npmrc", "/etc/ca-certificates",
     "/etc/pki", "/etc/gai.conf", "/etc/services", "/etc/protocols",
 )  # fmt: skip
+# Directories a setup command fills inside the project's tree.
+TREE_DIRS = ("node_modules", "vendor")
 USER_CONFIG = (".npmrc", ".config/pip/pip.conf", ".pip/pip.conf", ".composer/auth.json")
 
 # Run inside the build sandbox: the setup command, then Selfheal's instruments where absent,
@@ -424,11 +426,19 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
                     argv, env_dir=env_dir, work=scratch.root, tree=scratch.tree, cache=cache,
                     env=env,
                 )  # fmt: skip
+            untracked = [n for n in TREE_DIRS if not (scratch.tree / n).exists()]
             execution = execute(
                 argv, cwd=scratch.tree, env=env, limits=limits,
                 output_path=scratch.root / "build.log",
             )  # fmt: skip
             log.append(execution.output)
+            for name in untracked:
+                # What the setup put in the tree (npm's node_modules, composer's vendor) is kept
+                # with the environment; test runs bind it back at the same place in their tree.
+                if execution.exit_code == 0 and (scratch.tree / name).is_dir():
+                    (env_dir / "tree").mkdir(exist_ok=True)
+                    shutil.move(scratch.tree / name, env_dir / "tree" / name)
+                    log.append(f"selfheal: kept {name}/ with the environment")
             freeze = (
                 (out_dir / "freeze.txt").read_text() if (out_dir / "freeze.txt").exists() else ""
             )
