@@ -64,3 +64,31 @@ def commit_edit(repo: Path, rel: str, old: str, new: str, message: str) -> str:
     subprocess.run(["git", "-C", str(repo), "apply", "-"], input=diff, text=True, check=True)
     factories.git(repo, "commit", "-qam", message)
     return diff
+
+
+# left-pad 1.3.0 from npm: its package ships test.js, which needs tape and fast-check.
+LEFTPAD = ("left-pad", "1.3.0")
+# The bug we inject: the cached padding is one space short.
+LEFTPAD_BUG = ("return cache[len] + str;", "return cache[len - 1] + str;")
+LEFTPAD_WRONG = (LEFTPAD_BUG[1], "return cache[len + 1] + str;")
+
+
+def npm_release_repo(path: Path, name: str, version: str) -> Path:
+    """A git repository of the npm package, with a package-lock.json (made once, cached beside
+    the tarball, so every run installs the same tree with `npm ci`)."""
+    DOWNLOADS.mkdir(parents=True, exist_ok=True)
+    tarball = DOWNLOADS / f"{name}-{version}.tgz"
+    lock = DOWNLOADS / f"{name}-{version}.package-lock.json"
+    if not tarball.exists():
+        subprocess.run(["npm", "pack", f"{name}@{version}", "-q"], cwd=DOWNLOADS, check=True,
+                       capture_output=True, timeout=300)  # fmt: skip
+    with tarfile.open(tarball) as archive:
+        archive.extractall(path.parent / "npm-extract", filter="data")
+    (path.parent / "npm-extract" / "package").rename(path)
+    if not lock.exists():
+        subprocess.run(["npm", "install", "--package-lock-only", "--ignore-scripts", "-q"],
+                       cwd=path, check=True, capture_output=True, timeout=300)  # fmt: skip
+        lock.write_text((path / "package-lock.json").read_text())
+    files = {"package-lock.json": lock.read_text(), ".gitignore": "node_modules/\n"}
+    factories.make_git_repo(path, files)
+    return path
