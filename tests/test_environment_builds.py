@@ -193,3 +193,20 @@ def test_it_binds_what_the_setup_put_in_the_tree_back_into_every_run(
     result = run_tests(ws)
     assert result.detail["exit_code"] == 0, result.output_tail
     assert "[  7]" in result.output_tail
+
+
+@needs_bwrap
+def test_it_prunes_the_least_recently_used_environments_beyond_the_count(
+    db: Any, tmp_path: Path, env_root: Path, admin_user: Any
+) -> None:
+    from healing.actions import do_change_setting
+    from healing.sandbox.environment_tasks import prune_environments
+
+    ws = _workspace(tmp_path, "true")
+    [old] = _build_now(ws, ws.head_commit())
+    [new] = _build_now(ws, _commit(ws, "requirements.txt", "# another input\n"))
+    assert old.key != new.key and Path(old.path).is_dir()
+    do_change_setting(admin_user, "environment.keep", 1, "test: keep one")
+    assert prune_environments() == [old.key]
+    assert not Path(old.path).exists() and Path(new.path).is_dir()
+    assert list(EnvironmentBuild.objects.values_list("key", flat=True)) == [new.key]

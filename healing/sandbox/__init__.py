@@ -279,7 +279,10 @@ def baseline(
     from ..models import SandboxRun, SandboxRunKind
 
     cached = SandboxRun.objects.baseline_for(workspace.pk, commit, workspace.test_command)
-    if cached is not None:
+    # A baseline run in another environment (before a setup command was set, say) is no baseline.
+    if cached is not None and (cached.detail or {}).get("environment") == (
+        str(project_env) if project_env else None
+    ):
         return cached
     result = _run_in_scratch(workspace, backend, commit, None, None, limits, None, project_env)
     return store_run(workspace, result, kind=SandboxRunKind.BASELINE)
