@@ -17,11 +17,12 @@ from healing.actions.environments import do_rebuild_environment
 from healing.models import EnvironmentBuild, SandboxRun
 from healing.sandbox import run_tests
 from healing.sandbox.environment_tasks import build_environment
-from healing.sandbox.environments import EnvironmentNotReady, ensure, needed
+from healing.sandbox.environments import EnvironmentNotReady, ensure, needed, own_network
 from healing.sandbox.tasks import sandbox_modification
 from healing.sandbox_probe import bubblewrap_works
 from tests import factories
 from tests.apply_helpers import FIX, make_repo
+from tests.sandbox_helpers import loopback_listener
 
 needs_bwrap = pytest.mark.skipif(not bubblewrap_works()[0], reason="needs bubblewrap")
 
@@ -210,3 +211,22 @@ def test_it_prunes_the_least_recently_used_environments_beyond_the_count(
     assert prune_environments() == [old.key]
     assert not Path(old.path).exists() and Path(new.path).is_dir()
     assert list(EnvironmentBuild.objects.values_list("key", flat=True)) == [new.key]
+
+
+@needs_bwrap
+@pytest.mark.skipif(not own_network(), reason="needs slirp4netns")
+def test_it_keeps_the_hosts_loopback_services_out_of_reach_of_the_build(
+    db: Any, tmp_path: Path, env_root: Path
+) -> None:
+    # Selfheal's Redis or database listening on 127.0.0.1 is what a hostile setup would dial.
+    with loopback_listener() as (port, accepted):
+        dial = (
+            "import socket\nfor host in ('127.0.0.1', '10.0.2.2'):\n    try:\n"
+            f"        socket.create_connection((host, {port}), timeout=2); print('REACHED')\n"
+            "    except OSError as exc: print('refused', exc)\n"
+        )
+        ws = _workspace(tmp_path, "python dial.py")
+        commit = _commit(ws, "dial.py", dial)
+        [build] = _build_now(ws, commit)
+    assert not accepted and "REACHED" not in build.log_tail
+    assert "refused" in build.log_tail

@@ -275,6 +275,12 @@ USER_CONFIG = (".npmrc", ".config/pip/pip.conf", ".pip/pip.conf", ".composer/aut
 # Run inside the build sandbox: the setup command, then Selfheal's instruments where absent,
 # pinned against everything the project installed (so none of its pins moves), then the freeze.
 BUILD_SCRIPT = r"""
+if [ -n "$SELFHEAL_WAIT_NET" ]; then
+  i=0; while ! grep -q "^tap0	00000000" /proc/net/route; do
+    i=$((i+1)); [ $i -gt 500 ] && { echo "selfheal: the build's network never came up"; exit 6; }
+    sleep 0.02
+  done
+fi
 echo "$ $SELFHEAL_SETUP"
 /bin/sh -c "$SELFHEAL_SETUP" || { echo "selfheal: the setup command exited $?"; exit 3; }
 missing=$(python - "$@" <<'PY'
@@ -299,10 +305,13 @@ def _bwrap_build(
     from .backends import ETC_FILES
 
     interpreter_prefix = Path(os.path.realpath(env_dir / "bin" / "python")).parent.parent
+    slirp = own_network()
     cmd = [
         shutil.which("bwrap") or "bwrap",
-        # Every namespace but the network's: the build reaches the package indexes.
+        # Every namespace; the network's own reaches out through slirp4netns only (no host
+        # loopback). Without slirp4netns, the host's network (see own_network).
         "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        *(["--unshare-net"] if slirp else []),
         "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "build",
         "--clearenv", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
         "--symlink", "usr/sbin", "/sbin", "--symlink", "usr/lib", "/lib",
@@ -310,7 +319,12 @@ def _bwrap_build(
         "--tmpfs", "/tmp", "--dir", "/var/tmp",  # noqa: S108 - inside the sandbox
     ]  # fmt: skip
     for path in (*ETC_FILES, *BUILD_ETC):
-        cmd += ["--ro-bind-try", path, path]
+        if not (slirp and path == "/etc/resolv.conf"):
+            cmd += ["--ro-bind-try", path, path]
+    if slirp:
+        resolv = work / "resolv.conf"
+        resolv.write_text("nameserver 10.0.2.3\n")  # slirp4netns's DNS forwarder
+        cmd += ["--ro-bind", str(resolv), "/etc/resolv.conf"]
     if not str(interpreter_prefix).startswith("/usr"):
         cmd += ["--ro-bind", str(interpreter_prefix), str(interpreter_prefix)]
     for path in (env_dir, work, cache):
@@ -321,7 +335,16 @@ def _bwrap_build(
     cmd += ["--chdir", str(tree)]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
+    if slirp:
+        cmd += ["--setenv", "SELFHEAL_WAIT_NET", "1"]
+        return [sys.executable, str(Path(__file__).with_name("build_net.py")), *cmd, "--", *argv]
     return [*cmd, "--", *argv]
+
+
+def own_network() -> bool:
+    """Whether builds get a network namespace of their own (slirp4netns installed). Without it
+    they share the host's: the indexes are reachable, and so is whatever listens on loopback."""
+    return shutil.which("slirp4netns") is not None
 
 
 def _size(path: Path) -> int:
@@ -386,6 +409,8 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
     use_bwrap = bubblewrap_works()[0]
     if not use_bwrap and workspace.isolation_level == "full":
         return finish("failed", "bubblewrap does not work here: a FULL workspace is not built")
+    if use_bwrap and not own_network():
+        log.append("selfheal: slirp4netns is not installed: the build shares the host's network")
     remove(env_dir)
     env_dir.parent.mkdir(parents=True, exist_ok=True)
     venv = subprocess.run(
