@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from ..actions.environments import do_rebuild_environment
 from ..actions.workspaces import do_register_workspace
 from ..models import EnvironmentBuild, IsolationLevel, Workspace
+from ..models.workspace import validate_interpreter
 from ..permissions import IsAdmin, IsStaffRole, role_required
 from ..roles import Role
 
@@ -88,10 +89,10 @@ class WorkspaceCreateSerializer(serializers.Serializer):
         return value
 
     def validate_interpreter(self, value: str) -> str:
-        import os
-
-        if value and not (os.path.isabs(value) and os.access(value, os.X_OK)):
-            raise serializers.ValidationError(f"{value!r} is not an executable absolute path.")
+        try:
+            validate_interpreter(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
         return value
 
     def validate_policy_overrides(self, value: dict[str, Any]) -> dict[str, Any]:

@@ -94,6 +94,14 @@ def validate_git_worktree(value: str) -> None:
         raise ValidationError(f"{value!r} is inside the git work tree {top}; register its root.")
 
 
+def validate_interpreter(value: str) -> None:
+    """Empty (Selfheal's own), or an absolute path to an executable."""
+    import os
+
+    if value and not (os.path.isabs(value) and os.access(value, os.X_OK)):
+        raise ValidationError(f"{value!r} is not an executable absolute path.")
+
+
 class WorkspaceQuerySet(models.QuerySet["Workspace"]):
     def active(self) -> WorkspaceQuerySet:
         return self.filter(is_active=True)
@@ -122,6 +130,7 @@ class Workspace(models.Model):
         max_length=1024,
         blank=True,
         default="",
+        validators=[validate_interpreter],
         help_text="The Python the environment's virtualenv is made from. Empty: Selfheal's own.",
     )
     languages = models.JSONField(default=default_languages, blank=True)
