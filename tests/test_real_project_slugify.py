@@ -116,7 +116,9 @@ def test_it_applies_the_correct_fix_and_rejects_the_wrong_one_in_the_projects_en
         .get(f"/api/v1/workspaces/{slugify_ws['id']}/environments/")
         .json()[0]["key"]
     )
+    # Selfheal's instruments worked in the project's environment: JUnit per test, coverage.
     assert any(t["outcome"] == "passed" for t in run.tests)
+    assert run.coverage is not None and run.detail["command"][:3] == ["python", "-m", "coverage"]
     assert not [t for t in run.tests if "ModuleNotFoundError" in t.get("message", "")]
     builds = api_as(reviewer).get(f"/api/v1/workspaces/{slugify_ws['id']}/environments/").json()
     assert [b["status"] for b in builds] == ["ready"]
