@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from healing import tunables
 from healing.actions import ConcurrentTransition, record_event, transition
@@ -85,10 +86,14 @@ def approval_round(modification_id: int) -> int:
 
 
 def _approvers(modification_id: int, round_: int) -> list[str]:
+    # Distinct people (one vote per user and round is a constraint), never the submitter and
+    # never an agent account, whatever let their vote in.
     return [
         a.user.get_username()
         for a in Approval.objects.for_round(modification_id, round_)
         .approvals()
+        .exclude(user_id=F("modification__submitted_by_id"))
+        .exclude(user__groups__name=Role.AGENT.value)
         .select_related("user")
     ]
 
@@ -108,10 +113,20 @@ def _stale_message(current: Modification) -> str:
     return message + "."
 
 
+def _is_submitter(current: Modification, user: AbstractBaseUser) -> bool:
+    if current.submitted_by_id is not None:
+        return current.submitted_by_id == user.pk
+    name = user.get_username()
+    return current.source in {f"agent:{name}", f"user:{name}", f"cli:{name}"}
+
+
 def _check_reviewer(current: Modification, user: AbstractBaseUser, comment: str) -> None:
     if not has_role(user, Role.REVIEWER):
         raise ApprovalRefused("Deciding on a patch needs the reviewer role.", "forbidden")
-    if current.submitted_by_id is not None and current.submitted_by_id == user.pk:
+    if has_role(user, Role.AGENT):
+        # An agent account is a program, not a person: it never counts as a reviewer.
+        raise ApprovalRefused("Agent accounts do not decide on patches.", "forbidden")
+    if _is_submitter(current, user):
         raise ApprovalRefused(
             "Nobody decides on their own submission: ask another reviewer.", "own_submission"
         )
@@ -133,6 +148,30 @@ def _check_round(current: Modification, round_: int, seen_round: int | None) -> 
         )
 
 
+def _check_digest(current: Modification, seen_digest: str | None) -> str:
+    """The reviewer decided on what their page showed: the diff, base commit, safety level and
+    findings hashed into the digest the form carried. Returns the current digest."""
+    digest = current.review_digest()
+    if seen_digest is not None and seen_digest != digest:
+        raise ApprovalRefused(
+            f"{current.patch_id} is not what you reviewed: its diff, base commit, safety level "
+            "or findings changed since the page was shown. Review it again.",
+            "changed",
+        )
+    return digest
+
+
+def _round_digests(modification_id: int, round_: int) -> set[str]:
+    """The digests every approval of this round was given on."""
+    return {
+        str((e.data or {}).get("digest", ""))
+        for e in AuditEvent.objects.filter(
+            modification_id=modification_id, kind="modification.approval"
+        ).only("data")
+        if (e.data or {}).get("round") == round_
+    }
+
+
 def _apply_later(modification_id: int) -> None:
     # approved is committed; if the broker is down the stalled-work sweeper sends it later.
     send_later("healing.apply_modification", modification_id)
@@ -145,8 +184,10 @@ def do_approve(
     comment: str = "",
     *,
     seen_round: int | None = None,
+    seen_digest: str | None = None,
 ) -> ApprovalOutcome:
-    """Record one approval; move to `approved` once enough people approved. Raises ApprovalRefused."""
+    """Record one approval; move to `approved` once enough people approved. Raises ApprovalRefused.
+    `seen_digest`: the review_digest() the reviewer's page showed (refused if it changed since)."""
     comment = (comment or "").strip()
     current = _lock(modification)
     round_ = approval_round(current.pk)
@@ -172,6 +213,7 @@ def do_approve(
 
     _check_reviewer(current, user, comment)
     _check_round(current, round_, seen_round)
+    digest = _check_digest(current, seen_digest)
     if mine is not None:
         if mine.decision == Decision.APPROVE:
             approvers = _approvers(current.pk, round_)
@@ -211,6 +253,7 @@ def do_approve(
             "approvals": len(approvers),
             "needed": needed,
             "round": round_,
+            "digest": digest,
         },
     )
     if len(approvers) < needed:
@@ -223,6 +266,12 @@ def do_approve(
             f"Approval {len(approvers)} of {needed} recorded; a second person must approve this CRITICAL patch.",
             approvers,
         )
+    if _round_digests(current.pk, round_) != {digest}:
+        # Approvals given on different versions of the patch do not add up to one decision.
+        raise ApprovalRefused(
+            f"{current.patch_id} changed between the approvals of this round: review it again.",
+            "changed",
+        )
     try:
         transition(
             current,
@@ -230,7 +279,8 @@ def do_approve(
             user,
             comment,
             expected_from=S.AWAITING_APPROVAL,
-            data={"approvers": approvers, "round": round_},
+            data={"approvers": approvers, "round": round_, "digest": digest},
+            approved_digest=digest,
         )
     except ConcurrentTransition as exc:  # pragma: no cover - the row lock makes this the rare path
         raise ApprovalRefused(
@@ -330,3 +380,145 @@ def do_bulk_approve(ids: list[int], user: AbstractBaseUser, comment: str = "") -
         else:
             results.append(BulkResult(pk, True, outcome.message))
     return results
+
+
+# --- Deciding from where people are: links in notifications, buttons in chat ----------------
+
+LINK_REFUSAL_CODES = frozenset({"wrong_user", "used", "expired", "moved_on", "changed"})
+
+
+def do_issue_action_links(
+    modification: Modification, users: list[AbstractBaseUser]
+) -> dict[int, dict[str, str]]:
+    """Approve and reject links for each reviewer a notice goes to, bound to the patch as it is
+    now (its review digest). Returns {user pk: {action: token}}; only hashes are stored."""
+    from .links import new_token, token_hash
+    from .models import ActionLink, LinkAction
+
+    digest = modification.review_digest()
+    tokens: dict[int, dict[str, str]] = {}
+    rows: list[ActionLink] = []
+    for user in users:
+        for action in LinkAction.values:
+            token = new_token()
+            tokens.setdefault(user.pk, {})[action] = token
+            rows.append(
+                ActionLink(
+                    token_hash=token_hash(token),
+                    user=user,
+                    modification=modification,
+                    action=action,
+                    digest=digest,
+                )
+            )
+    with transaction.atomic():
+        ActionLink.objects.bulk_create(rows)
+    return tokens
+
+
+@transaction.atomic
+def do_decide_by_link(token: str, user: AbstractBaseUser, comment: str = "") -> ApprovalOutcome:
+    """The confirming click on a link: claims the link (once, before it expires) and decides as
+    the reviewer it was sent to, on the digest it was sent with. A refusal rolls the claim back,
+    so a missing comment can be given on a second try. Raises ApprovalRefused."""
+    from django.utils import timezone
+
+    from .links import expires_at, find_link, link_problem
+    from .models import ActionLink, LinkAction
+
+    link = find_link(token)
+    if link is None:
+        raise ApprovalRefused("This link is not valid.", "invalid")
+    problem = link_problem(link, user)
+    if problem is not None:
+        raise ApprovalRefused(problem.message, problem.code)
+    now = timezone.now()
+    claimed = ActionLink.objects.filter(
+        pk=link.pk, used_at__isnull=True, created_at__gt=now - (expires_at(link) - link.created_at)
+    ).update(used_at=now)
+    if claimed != 1:  # the same link's other click won by a hair
+        raise ApprovalRefused("This link was used already; each link works once.", "used")
+    if link.action == LinkAction.APPROVE:
+        return do_approve(link.modification, user, comment, seen_digest=link.digest)
+    return _reject_seen(link.modification, user, comment, link.digest)
+
+
+def _reject_seen(
+    modification: Modification, user: AbstractBaseUser, comment: str, digest: str
+) -> ApprovalOutcome:
+    # A rejection is bound to what was shown, like an approval: checked under the row lock.
+    current = _lock(modification)
+    if current.status == S.AWAITING_APPROVAL:
+        _check_digest(current, digest)
+    return do_reject(modification, user, comment)
+
+
+@transaction.atomic
+def do_open_thread(modification_id: int, channel: str, ref: str) -> tuple[str, bool]:
+    """The thread a patch's notices go to on `channel`: (ref, True) if `ref` starts it now, or
+    the stored one and False. Two senders at once agree on the first."""
+    from .models import NotificationThread
+
+    existing = NotificationThread.objects.filter(
+        modification_id=modification_id, channel=channel
+    ).first()
+    if existing is not None:
+        return existing.ref, False
+    try:
+        with transaction.atomic():
+            NotificationThread.objects.create(
+                modification_id=modification_id, channel=channel, ref=ref
+            )
+    except IntegrityError:
+        return NotificationThread.objects.get(
+            modification_id=modification_id, channel=channel
+        ).ref, False
+    return ref, True
+
+
+@transaction.atomic
+def do_decide_from_chat(
+    chat_user_id: str, action: str, modification_id: int, digest: str
+) -> ApprovalOutcome:
+    """A button click in chat, already verified as the platform's: the chat user must map to an
+    account (ChatIdentity) holding the reviewer role now. Raises ApprovalRefused."""
+    from .models import ChatIdentity
+
+    identity = (
+        ChatIdentity.objects.select_related("user")
+        .filter(chat_user_id=chat_user_id, user__is_active=True)
+        .first()
+    )
+    if identity is None:
+        raise ApprovalRefused(
+            "Your chat account is not linked to a Selfheal reviewer: ask an admin.", "unmapped"
+        )
+    modification = Modification.objects.filter(pk=modification_id).first()
+    if modification is None:
+        raise ApprovalRefused(f"No patch #{modification_id}.", "invalid")
+    user = identity.user
+    if action == "approve":
+        return do_approve(modification, user, "", seen_digest=digest)
+    if action == "reject":
+        return _reject_seen(modification, user, "", digest)
+    raise ApprovalRefused(f"Unknown action {action!r}.", "invalid")
+
+
+@transaction.atomic
+def do_map_chat_user(actor: AbstractBaseUser | None, chat_user_id: str, user: Any) -> Any:
+    """An admin says which account a chat user is (audited). Remapping replaces the old one."""
+    from .models import ChatIdentity
+
+    chat_user_id = (chat_user_id or "").strip()
+    if not chat_user_id:
+        raise ApprovalRefused("A chat user id is required.", "invalid")
+    identity, _ = ChatIdentity.objects.update_or_create(
+        chat_user_id=chat_user_id, defaults={"user": user}
+    )
+    record_event(
+        "chat.identity",
+        actor,
+        reason=f"chat user {chat_user_id} is {user.get_username()}",
+        data={"chat_user_id": chat_user_id, "user": user.get_username()},
+    )
+    return identity

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Approval, NotificationSent
+from .models import Approval, ChatIdentity, NotificationSent
 
 
 @admin.register(Approval)
@@ -26,3 +26,19 @@ class NotificationSentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(ChatIdentity)
+class ChatIdentityAdmin(admin.ModelAdmin):
+    """Admins map chat users to accounts; a click counts only with the account's roles."""
+
+    list_display = ("chat_user_id", "user", "created_at")
+    search_fields = ("chat_user_id", "user__username")
+    raw_id_fields = ("user",)
+
+    def save_model(self, request, obj, form, change) -> None:  # type: ignore[no-untyped-def]
+        from .actions import do_map_chat_user
+
+        if change and "chat_user_id" in form.changed_data:
+            obj.delete()  # renamed: the old id no longer maps to anyone
+        do_map_chat_user(request.user, obj.chat_user_id, obj.user)

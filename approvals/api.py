@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from healing.actions import do_emergency_stop, do_resume
+from healing.actions.cancel import do_cancel
 from healing.models import EngineState, Modification
 from healing.permissions import IsOperator, IsReviewer, IsStaffRole
 
@@ -74,6 +76,11 @@ class CommentSerializer(serializers.Serializer):
         min_value=1,
         help_text="The approval round the caller reviewed; refused (409) if the patch was held anew since.",
     )
+    digest = serializers.RegexField(
+        r"^[0-9a-f]{64}$",
+        required=False,
+        help_text="review_digest of the patch as the caller reviewed it; refused (409) if it changed since.",
+    )
 
 
 DecisionJson = inline_serializer(
@@ -104,11 +111,15 @@ class _DecisionView(APIView):
         serializer = CommentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
+            extra = {}
+            if type(self).decide is do_approve:
+                extra["seen_digest"] = serializer.validated_data.get("digest")
             outcome = type(self).decide(
                 modification,
                 request.user,
                 serializer.validated_data["comment"],
                 seen_round=serializer.validated_data.get("round"),
+                **extra,
             )
         except ApprovalRefused as exc:
             status = REFUSAL_STATUS.get(exc.code, 409)
@@ -128,3 +139,23 @@ class ApproveView(_DecisionView):
 
 class RejectView(_DecisionView):
     decide = staticmethod(do_reject)
+
+
+class CancelView(APIView):
+    """POST /api/v1/patches/{id}/cancel/ {"reason": ...}: operators and admins, before applying."""
+
+    permission_classes = [IsOperator]
+
+    @extend_schema(request=ReasonSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, pk: int) -> Response:
+        modification = get_object_or_404(Modification, pk=pk)
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        do_cancel(modification, request.user, serializer.validated_data["reason"])
+        return Response(
+            {
+                "id": modification.pk,
+                "patch_id": modification.patch_id,
+                "status": modification.status,
+            }
+        )

@@ -8,4 +8,5 @@ urlpatterns = [
     path("engine/resume/", api.ResumeView.as_view(), name="api-resume"),
     path("patches/<int:pk>/approve/", api.ApproveView.as_view(), name="api-patch-approve"),
     path("patches/<int:pk>/reject/", api.RejectView.as_view(), name="api-patch-reject"),
+    path("patches/<int:pk>/cancel/", api.CancelView.as_view(), name="api-patch-cancel"),
 ]

@@ -1,5 +1,10 @@
-"""The diff of a review page: parsed with unidiff, highlighted with Pygments on the server, shown
-unified or side by side, with validation findings pinned to the lines they name."""
+"""The diff of a review page: what git will write, highlighted with Pygments on the server, shown
+unified or side by side, with validation findings pinned to the lines they name.
+
+The diff shown is git's own diff of the base tree and the patched tree, as validation stored it
+(the diff stage's `git_diff`), never the submitted text: what a reviewer reads is what lands.
+Before validation has run (or when git refused the diff) there is no such diff, and the submitted
+text is shown with a note saying so."""
 
 from __future__ import annotations
 
@@ -69,6 +74,23 @@ class DiffView:
     general: list[Finding]  # findings with no file, or a file the diff does not touch
     error: str = ""
     truncated: bool = False
+    source: str = "git"  # git: git's diff of the two trees | submitted: the text as sent
+    note: str = ""
+
+
+SUBMITTED_NOTE = (
+    "Shown as submitted: git has not produced this patch's tree (not validated yet, or refused)."
+)
+
+
+def reviewed_diff(diff: str, validation: Any) -> tuple[str, str]:
+    """(the diff to show, where it comes from): git's diff of the trees when validation has it."""
+    stage = validation.get("diff") if isinstance(validation, dict) else None
+    data = stage.get("data") if isinstance(stage, dict) else None
+    git_diff = data.get("git_diff") if isinstance(data, dict) else None
+    if isinstance(git_diff, str):
+        return git_diff, "git"
+    return diff or "", "submitted"
 
 
 def findings_of(validation: Any) -> list[Finding]:
@@ -120,11 +142,15 @@ def build(diff: str, validation: Any) -> DiffView:
     by_file: dict[str, list[Finding]] = defaultdict(list)
     for finding in all_findings:
         by_file[finding.file.removeprefix("a/").removeprefix("b/")].append(finding)
+    shown_diff, source = reviewed_diff(diff, validation)
+    note = SUBMITTED_NOTE if source == "submitted" else ""
     try:
-        patch = PatchSet(diff or "")
+        patch = PatchSet(shown_diff)
     except (UnidiffParseError, ValueError, LookupError, UnboundLocalError) as exc:
         # unidiff raises more than its own error on some malformed input (seen: UnboundLocalError).
-        return DiffView([], all_findings, error=f"The diff could not be parsed: {exc}")
+        return DiffView(
+            [], all_findings, error=f"The diff could not be parsed: {exc}", source=source, note=note
+        )
     files: list[FileDiff] = []
     shown = 0
     truncated = False
@@ -182,7 +208,7 @@ def build(diff: str, validation: Any) -> DiffView:
     general = [
         f for f in all_findings if f.file.removeprefix("a/").removeprefix("b/") not in touched
     ]
-    return DiffView(files, general, truncated=truncated)
+    return DiffView(files, general, truncated=truncated, source=source, note=note)
 
 
 def _split(lines: list[Line]) -> list[SplitRow]:

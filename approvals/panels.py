@@ -18,9 +18,10 @@ from django.db.models import Count, Subquery
 from django.utils import timezone
 
 from approvals.templatetags.console import duration
-from healing.breakers import ratelimit
+from healing.breakers import console_summary
 from healing.contrib import current_health
-from healing.models import AuditEvent, EngineBreaker, EngineState, ErrorTypeCircuit, Modification
+from healing.models import AuditEvent, EngineState, Modification
+from healing.models.breaker import GLOBAL_SOURCE
 from healing.models.modification import IN_FLIGHT, ModificationStatus, SafetyLevel
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ S = ModificationStatus
 
 QUEUE_LIMIT = 50
 EVENT_LIMIT = 30
-WORKSPACE_LIMIT = 50
+NAME_LIMIT = 5  # workspaces named in a summary line before "and N more"
 SAMPLE_LIMIT = 1000
 ACTIVE = (*IN_FLIGHT, S.AWAITING_APPROVAL, S.APPROVED, S.BLOCKED)
 # Columns a list needs; never the diff or the envelope, which may be megabytes each.
@@ -159,7 +160,14 @@ class PipelinePanel(Panel):
             .annotate(n=Count("*"))
         )
         # Reasons of the most recent blocks only: bounded work however many rows are blocked.
-        recent = Modification.objects.blocked().order_by("-created_at").values("pk")[:SAMPLE_LIMIT]
+        from healing.actions.unblock import still_blocked
+
+        # Only blocks that still hold: a lifted one waits seconds for the sweep, and is not news.
+        recent = (
+            still_blocked(Modification.objects.blocked())
+            .order_by("-created_at")
+            .values("pk")[:SAMPLE_LIMIT]
+        )
         blocked = list(
             Modification.objects.filter(pk__in=Subquery(recent))
             .order_by()
@@ -240,14 +248,16 @@ class QueuePanel(Panel):
 
 @register
 class SandboxPanel(Panel):
-    """Patches in the sandbox now; live progress arrives as `sandbox.progress` events."""
+    """Patches in the sandbox now (live progress arrives as `sandbox.progress` events), and the
+    isolation of the active workspaces summarised: counts per level, the NONE ones and the ones
+    this machine cannot serve named up to NAME_LIMIT, the rest on the workspaces page."""
 
     key = "sandbox"
     title = "Sandbox"
     order = 25
 
     def context(self) -> dict[str, Any]:
-        from healing.models import Workspace
+        from healing.models import IsolationLevel, Workspace
         from healing.sandbox import capabilities
 
         running = list(
@@ -257,37 +267,98 @@ class SandboxPanel(Panel):
             .order_by("status_changed_at")[:10]
         )
         levels = capabilities()["levels"]
-        workspaces = [
+        active = Workspace.objects.active()
+        counts = dict(active.order_by().values_list("isolation_level").annotate(n=Count("*")))
+        missing = sorted(level for level, info in levels.items() if not info["available"])
+        per_level = [
             {
-                "name": name,
-                "level": level,
-                "available": levels[level]["available"],
-                "detail": levels[level]["detail"],
+                "level": level.value,
+                "label": level.label,
+                "count": counts.get(level.value, 0),
+                "available": levels.get(level.value, {}).get("available", False),
+                "detail": levels.get(level.value, {}).get("detail", "unknown"),
             }
-            for name, level in Workspace.objects.active().values_list("name", "isolation_level")[
-                :WORKSPACE_LIMIT
-            ]
+            for level in IsolationLevel
         ]
-        from healing.models import EnvironmentBuild
-
-        # Each workspace's latest environment build (its status, and why it failed).
-        latest: dict[str, Any] = {}
-        for build in EnvironmentBuild.objects.select_related("workspace").order_by("-created_at")[
-            : WORKSPACE_LIMIT * 4
-        ]:
-            latest.setdefault(build.workspace.name, build)
-        for w in workspaces:
-            w["environment"] = latest.get(w["name"])
-        return {"running": running, "workspaces": workspaces}
+        unavailable = (
+            list(
+                active.filter(isolation_level__in=missing)
+                .order_by("name")
+                .values_list("name", "isolation_level")[:NAME_LIMIT]
+            )
+            if missing
+            else []
+        )
+        unavailable_total = sum(counts.get(level, 0) for level in missing)
+        none_total = counts.get(IsolationLevel.NONE.value, 0)
+        none_names = (
+            list(
+                active.filter(isolation_level=IsolationLevel.NONE)
+                .order_by("name")
+                .values_list("name", flat=True)[:NAME_LIMIT]
+            )
+            if none_total
+            else []
+        )
+        return {
+            "running": running,
+            "levels": per_level,
+            "total": sum(counts.values()),
+            "none_names": none_names,
+            "none_more": none_total - len(none_names),
+            "unavailable_names": [name for name, _ in unavailable],
+            "unavailable_more": unavailable_total - len(unavailable),
+            "unavailable_by_level": {
+                level: [name for name, lvl in unavailable if lvl == level] for level in missing
+            },
+        }
 
     def idle_reasons(self, context: dict[str, Any]) -> list[str]:
         # Never a silent downgrade: a level this machine cannot give blocks the workspace.
-        return [
-            f"Workspace {w['name']} requires {w['level']} isolation, which this machine cannot "
-            f"give ({w['detail']}); its patches are blocked."
-            for w in context.get("workspaces", [])
-            if not w["available"]
-        ]
+        reasons = []
+        for row in context.get("levels", []):
+            if row["available"] or not row["count"]:
+                continue
+            names = context["unavailable_by_level"].get(row["level"], [])
+            if row["count"] == 1 and names:
+                reasons.append(
+                    f"Workspace {names[0]} requires {row['level']} isolation, which this machine "
+                    f"cannot give ({row['detail']}); its patches are blocked."
+                )
+                continue
+            more = row["count"] - len(names)
+            named = ", ".join(names) + (f" and {more} more" if more else "")
+            reasons.append(
+                f"{row['count']} workspaces require {row['level']} isolation, which this machine "
+                f"cannot give ({row['detail']}): {named}; their patches are blocked."
+            )
+        return reasons
+
+
+ENGINE_LIMIT = 200
+
+
+def _breaker_controls(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The global breaker and every engine that has submitted, each with its state, for the
+    admin's force-open / force-close / reset buttons. The summary lists every engine breaker
+    that is not closed or counts failures; any other is closed. One query more."""
+    tripped = {b["source"]: b for b in summary["breakers"] if "source" in b}
+    sources = set(tripped) | set(
+        Modification.objects.order_by().values_list("source", flat=True).distinct()[:ENGINE_LIMIT]
+    )
+    sources.discard(GLOBAL_SOURCE)
+    controls = []
+    for source in [GLOBAL_SOURCE, *sorted(sources)]:
+        known = tripped.get(source, {})
+        controls.append(
+            {
+                "source": source,
+                "label": "global (every engine)" if source == GLOBAL_SOURCE else source,
+                "state": known.get("state", "closed"),
+                "failures": known.get("failures", 0),
+            }
+        )
+    return controls
 
 
 @register
@@ -300,47 +371,18 @@ class BreakersPanel(Panel):
     isolated = True
 
     def context(self) -> dict[str, Any]:
-        breakers: list[dict[str, Any]] = []
-        engine = EngineBreaker.objects.filter(pk=1).first()
-        if engine is not None and engine.state != "CLOSED":
-            breakers.append(
-                {
-                    "workspace": "engine-wide",
-                    "error_type": "all",
-                    "state": "open" if engine.state == "OPEN" else engine.state.lower(),
-                    "retry_at": engine.retry_at,
-                    "reason": engine.reason,
-                }
-            )
-        for circuit in (
-            ErrorTypeCircuit.objects.filter(is_open=True)
-            .select_related("workspace")
-            .order_by("retry_at")[:50]
-        ):
-            breakers.append(
-                {
-                    "workspace": circuit.workspace.name,
-                    "error_type": circuit.error_type,
-                    "state": "open",
-                    "retry_at": circuit.retry_at,
-                    "reason": circuit.reason,
-                }
-            )
-        result = ratelimit.check(0)  # no modification of its own to leave out
-        rate_limit = {
-            "used": result.value,
-            "limit": result.threshold,
-            "window": result.metric.replace("applications_per_", "per "),
-        }
-        return {"breakers": breakers, "rate_limit": rate_limit}
+        summary = console_summary()
+        return {**summary, "controls": _breaker_controls(summary)}
 
     def idle_reasons(self, context: dict[str, Any]) -> list[str]:
         reasons = []
         for breaker in context.get("breakers", []) or []:
             if breaker.get("state") == "open":
                 until = f" until {breaker['retry_at']}" if breaker.get("retry_at") else ""
+                engine = breaker.get("engine", "all")
+                source = f" from {engine}" if engine != "all" else ""
                 reasons.append(
-                    f"Breaker open for {breaker.get('error_type', '?')} in {breaker.get('workspace', 'all workspaces')}{until}."
+                    f"Breaker open for {breaker.get('error_type', '?')}{source} in {breaker.get('workspace', 'all workspaces')}{until}."
                 )
         limit = context.get("rate_limit") or {}
         if limit and limit.get("limit") is not None and limit.get("used", 0) >= limit["limit"]:

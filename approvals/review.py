@@ -147,4 +147,7 @@ def review_context(modification: Modification, user: AbstractBaseUser, view: str
         "can_decide": can_decide,
         "cannot_reason": cannot_reason,
         "round": round_,
+        # The approve form carries what this page showed; an approval is bound to it.
+        "digest": modification.review_digest(),
+        "can_cancel": has_role(user, Role.OPERATOR) and modification.can_transition_to("cancelled"),
     }

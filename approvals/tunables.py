@@ -44,3 +44,33 @@ register(
         kind=bool,
     ),
 )
+
+register(
+    UrlTunable(
+        "notifications.chat_url",
+        os.environ.get("SELFHEAL_CHAT_URL", ""),
+        "Notifications",
+        "Post patches awaiting approval to chat with Approve/Reject buttons: the platform's "
+        "post-message endpoint (Slack: https://slack.com/api/chat.postMessage). Empty: no chat. "
+        "Default from SELFHEAL_CHAT_URL.",
+        kind=str,
+    ),
+    Tunable(
+        "notifications.chat_channel",
+        os.environ.get("SELFHEAL_CHAT_CHANNEL", ""),
+        "Notifications",
+        "The chat channel the notices go to.",
+        kind=str,
+    ),
+    Tunable(
+        "notifications.action_link_ttl_s",
+        72 * 3600,
+        "Notifications",
+        "How long an approve/reject link in a notification works, in seconds (each works once). "
+        "Read when the link is clicked: shortening it also shortens links already sent.",
+        kind=int,
+        min=1,
+        max=30 * 24 * 3600,
+        unit="s",
+    ),
+)

@@ -18,7 +18,8 @@ from django.utils.timezone import is_naive, make_aware
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from healing.actions import do_emergency_stop, do_resume
-from healing.models import AuditEvent, Modification, SettingChange, Workspace
+from healing.actions.cancel import do_cancel
+from healing.models import AuditEvent, InvalidTransition, Modification, SettingChange, Workspace
 from healing.tunables import REGISTRY
 
 from . import panels, thresholds
@@ -56,12 +57,12 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _decide(request: HttpRequest, pk: int, action: Any) -> HttpResponse:
+def _decide(request: HttpRequest, pk: int, action: Any, **extra: Any) -> HttpResponse:
     modification = get_object_or_404(Modification, pk=pk)
     try:
         seen = int(request.POST["round"]) if request.POST.get("round", "").isdigit() else None
         outcome = action(
-            modification, request.user, request.POST.get("comment", ""), seen_round=seen
+            modification, request.user, request.POST.get("comment", ""), seen_round=seen, **extra
         )
     except ApprovalRefused as exc:
         messages.error(request, exc.message)
@@ -73,7 +74,21 @@ def _decide(request: HttpRequest, pk: int, action: Any) -> HttpResponse:
 @reviewer_required
 @require_POST
 def approve(request: HttpRequest, pk: int) -> HttpResponse:
-    return _decide(request, pk, do_approve)
+    # The form always carries the digest of what it showed; a missing one matches nothing.
+    return _decide(request, pk, do_approve, seen_digest=request.POST.get("digest", ""))
+
+
+@operator_required
+@require_POST
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    modification = get_object_or_404(Modification, pk=pk)
+    try:
+        do_cancel(modification, request.user, request.POST.get("reason", ""))
+    except (ValidationError, InvalidTransition) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"{modification.patch_id} cancelled.")
+    return redirect(modification.get_absolute_url())
 
 
 @reviewer_required
@@ -263,6 +278,17 @@ class _Echo:
         return value
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: a leading quote before anything it would evaluate."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 @console_user
 @require_GET
 def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
@@ -290,7 +316,7 @@ def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
             for event in rows:
                 item = event.as_json()
                 yield writer.writerow(
-                    [json.dumps(item[c]) if c == "data" else item[c] for c in columns]
+                    [_cell(json.dumps(item[c]) if c == "data" else item[c]) for c in columns]
                 )
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

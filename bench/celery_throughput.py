@@ -21,13 +21,16 @@ import time
 
 import _env
 
+from selfheal_site.celery_queues import worker_queues_arg
+
 UNDECIDED = {"received", "validating", "sandboxing"}
 
 
 def start_worker(name: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "selfheal_site", "worker", "-l", "warning",
-         "--pool", "solo", "-n", f"{name}-{os.getpid()}@%h", "--without-mingle", "--without-gossip"],
+         "--pool", "solo", "-n", f"{name}-{os.getpid()}@%h", "--without-mingle", "--without-gossip",
+         *worker_queues_arg()],
         cwd=_env.ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

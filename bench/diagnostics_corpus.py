@@ -12,6 +12,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import _env  # noqa: E402
+
+# The runs go through the sandbox, which reads its limits and the emergency stop from the database.
+_env.setup("diagnostics")
+
 from healing.diagnostics.corpus import evaluate  # noqa: E402
 
 

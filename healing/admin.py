@@ -42,9 +42,14 @@ class ModificationAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "safety_level", "error_type", "workspace")
     search_fields = ("patch_id", "source")
-    # Status only changes through actions, never by hand-editing here.
-    readonly_fields = ("status", "status_changed_at", "created_at", "updated_at")
-    raw_id_fields = ("parent", "submitted_by")
+
+    # Read-only, all of it: what a reviewer approved is what lands (a diff edited here after
+    # the review would be applied on one click). Changes go through actions only.
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return [f.name for f in Modification._meta.concrete_fields]
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
 
 
 @admin.register(AuditEvent)

@@ -104,7 +104,10 @@ def check_worker(timeout: float = 1.0) -> CheckResult:
 
 
 def check_sandbox() -> CheckResult:
-    """The isolation this machine gives, and any active workspace whose required level it cannot."""
+    """The isolation this machine gives, and any active workspace whose required level it cannot.
+
+    Such a workspace is `degraded`, not down: its patches are blocked, every other workspace
+    (and the console) works, so a load balancer must not take the service away for it."""
     from .sandbox import capabilities
 
     result = _timed(lambda: None)
@@ -119,15 +122,36 @@ def check_sandbox() -> CheckResult:
         required = []
         result["detail"] = "workspaces unknown: database unreachable; "
     unmet = [
-        f"{name} needs {level}"
+        {"workspace": name, "level": level}
         for name, level in required
         if not caps["levels"].get(level, {}).get("available")
     ]
-    result["ok"] = not unmet
+    result["ok"] = bool(caps["levels"].get(caps["best"], {}).get("available", True))
+    result["degraded"] = bool(unmet)
+    result["unmet"] = unmet
+    blocked = ", ".join(f"{u['workspace']} needs {u['level']}" for u in unmet)
     result["detail"] += f"best isolation: {caps['best']}" + (
-        f"; blocked: {', '.join(unmet)}" if unmet else ""
+        f"; blocked: {blocked}" if unmet else ""
     )
     return result
+
+
+def public_view(components: dict[str, CheckResult]) -> dict[str, CheckResult]:
+    """What anyone may read: up or down, and how long it took. No host, operator or workspace
+    names and no error text (those stay for signed-in staff)."""
+    public: dict[str, CheckResult] = {}
+    for name, result in components.items():
+        item: CheckResult = {"ok": result["ok"], "ms": result["ms"]}
+        if result.get("degraded"):
+            levels = sorted({u["level"] for u in result.get("unmet", [])})
+            count = len(result.get("unmet", []))
+            item["degraded"] = True
+            item["detail"] = (
+                f"{count} workspace(s) need an isolation level this machine cannot give "
+                f"({', '.join(levels)}); their patches are blocked"
+            )
+        public[name] = item
+    return public
 
 
 CHECKS: dict[str, Callable[[], CheckResult]] = {
@@ -139,5 +163,5 @@ CHECKS: dict[str, Callable[[], CheckResult]] = {
 }
 
 
-def run_checks() -> dict[str, CheckResult]:
-    return {name: check() for name, check in CHECKS.items()}
+def run_checks(names: tuple[str, ...] | None = None) -> dict[str, CheckResult]:
+    return {name: check() for name, check in CHECKS.items() if names is None or name in names}

@@ -202,7 +202,12 @@ def decide_after_sandbox(
         code = sandbox.detail.get("exit_code")
         what = "reported no test" if not sandbox.tests else "failed"
         return S.REJECTED, f"the sandbox run failed: the test command exited {code} and {what}"
-    if gate.reject:
+    verdict = _judge_repairs(mod, sandbox)
+    if verdict is not None and verdict[0] == S.REJECTED:
+        return verdict
+    tested = any(t.outcome != "skipped" for t in sandbox.tests)
+    if gate.reject and not tested:
+        # The floor is for patches with no test evidence: a tested patch is judged by its tests.
         return S.REJECTED, f"confidence below the floor: {gate.reason}"
     level = mod.safety_level or L.CRITICAL
     if SafetyLevel.needs_human(level):
@@ -218,6 +223,8 @@ def decide_after_sandbox(
             S.AWAITING_APPROVAL,
             "the engine is emergency-stopped: nothing is applied automatically",
         )
+    if verdict is not None:
+        return verdict
     if settings["safety.require_approval"]:
         return S.AWAITING_APPROVAL, "every patch waits for a human (safety.require_approval is on)"
     threshold = settings["safety.auto_apply_threshold"]
@@ -228,4 +235,48 @@ def decide_after_sandbox(
     return (
         S.APPROVED,
         f"sandbox passed, {level} ≤ {threshold}, {gate.reason}: applied automatically",
+    )
+
+
+def sandbox_success(mod: Modification, sandbox: SandboxResult) -> bool:
+    """The sandbox's verdict on the patch, as its outcome: a clean run that misses its targets
+    or fixes nothing of a red baseline failed on evidence (a rejection on the score alone does
+    not fail the patch, and is not decided here)."""
+    verdict = _judge_repairs(mod, sandbox) if sandbox.ok else None
+    return sandbox.ok and (verdict is None or verdict[0] != ModificationStatus.REJECTED)
+
+
+def _named(ids: list[str], limit: int = 5) -> str:
+    return ", ".join(ids[:limit]) + (" …" if len(ids) > limit else "")
+
+
+def _judge_repairs(mod: Modification, sandbox: SandboxResult) -> tuple[str, str] | None:
+    """What the patch repaired, judged against what the engine said it would and against a red
+    baseline: rejected when it does not fix what it names, or fixes nothing that can be seen;
+    a person when it repairs only part of what failed; None when nothing here objects."""
+    from .scoring.evidence import red_baseline, targets_of, targets_still_failing
+
+    S = ModificationStatus
+    targets = targets_of(mod)
+    if targets:
+        missed = targets_still_failing(targets, sandbox)
+        if missed:
+            return (
+                S.REJECTED,
+                f"{len(missed)} of the {len(targets)} test target(s) it names still fail "
+                f"(or did not run): {_named(missed)}",
+            )
+    before, still = red_baseline(sandbox)
+    if not still:
+        return None
+    if not sandbox.fixed:
+        return (
+            S.REJECTED,
+            f"fixes nothing that can be seen: {len(still)} test(s) failed before and still fail: "
+            f"{_named(still)}",
+        )
+    return (
+        S.AWAITING_APPROVAL,
+        f"repairs {len(sandbox.fixed)} failing test(s) ({_named(sandbox.fixed, 3)}) but "
+        f"{len(still)} still fail: {_named(still)}: waits for a person",
     )

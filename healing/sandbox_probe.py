@@ -8,8 +8,20 @@ import subprocess
 from functools import lru_cache
 
 
-@lru_cache(maxsize=1)
 def bubblewrap_works() -> tuple[bool, str]:
+    """Cached once it works. A failure is probed again on the next call: bubblewrap may be
+    installed meanwhile, and the patches blocked on FULL isolation resume when it is."""
+    result = _probe()
+    if not result[0]:
+        _probe.cache_clear()
+    return result
+
+
+bubblewrap_works.cache_clear = lambda: _probe.cache_clear()  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=1)
+def _probe() -> tuple[bool, str]:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return False, "bubblewrap is not installed (apt-get install bubblewrap)"

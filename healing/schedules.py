@@ -11,4 +11,8 @@ BEAT_SCHEDULE: dict = {
     "healing.prune_environments": {"task": "healing.prune_environments", "schedule": 3600.0},
     # Cheap: one query over the open modifications; it re-sends work a broker or database outage left waiting.
     "healing.requeue_stalled": {"task": "healing.requeue_stalled", "schedule": 60.0},
+    # Cheap: one grouped query over the holds of blocked patches, then one check per distinct
+    # block. Time-based lifts (rate-limit window, breaker cool-down, health retry), an isolation
+    # level that became available, and any lift whose event was lost, resume within seconds.
+    "healing.sweep_holds": {"task": "healing.sweep_holds", "schedule": 5.0},
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -12,13 +13,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from healing import tunables
 from healing.actions.audit import actor_label
+from healing.api.parsers import DepthLimitedJSONParser
+from healing.lanes import may_write_source
 from healing.models import EngineState, Modification
 from healing.permissions import IsOperator, IsStaffRole, role_required
 from healing.roles import Role, has_role
@@ -29,7 +31,7 @@ from .strategies import STRATEGIES
 from .validation import SnapshotErrors, clean_snapshots
 
 
-class LenientJSONParser(JSONParser):
+class LenientJSONParser(DepthLimitedJSONParser):
     """Accepts NaN and Infinity literals so that the validator can name the field that holds
     them (a strict parser would answer a bare 'JSON parse error')."""
 
@@ -56,8 +58,18 @@ class SnapshotsView(APIView):
             )
         except SnapshotErrors as exc:
             raise ValidationError(exc.fields) from None
+        _own_lane(request, {item["source"] for item in cleaned})
         stored = actions.do_ingest_snapshots(cleaned)
         return Response({"stored": stored}, status=status.HTTP_201_CREATED)
+
+
+def _own_lane(request: Request, sources: set[str]) -> None:
+    """An agent writes its own telemetry source (or one an admin granted), never another's."""
+    foreign = sorted(s for s in sources if not may_write_source(request.user, s))
+    if foreign:
+        raise PermissionDenied(
+            f"An agent writes only its own telemetry source; not {', '.join(foreign[:5])}."
+        )
 
 
 def _sources(request: Request) -> list[str]:
@@ -126,6 +138,7 @@ class BaselineView(APIView):
         serializer = BaselineSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        _own_lane(request, {data["source"]})
         baseline = actions.do_set_baseline(
             request.user,
             source=data["source"],
@@ -214,6 +227,25 @@ class LoopStopView(APIView):
         serializer = MonitoringReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         actions.do_stop_loop(request.user, serializer.validated_data["reason"])
+        return Response(loop_status())
+
+
+class LoopIntervalSerializer(MonitoringReasonSerializer):
+    interval_seconds = serializers.IntegerField()
+
+
+class LoopIntervalView(APIView):
+    permission_classes = [IsOperator]
+
+    @extend_schema(request=LoopIntervalSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        serializer = LoopIntervalSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            actions.do_set_loop_interval(request.user, data["interval_seconds"], data["reason"])
+        except DjangoValidationError as exc:
+            raise ValidationError({"interval_seconds": exc.messages}) from None
         return Response(loop_status())
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("history/", api.HistoryView.as_view(), name="api-history"),
     path("engine/start/", api.LoopStartView.as_view(), name="api-loop-start"),
     path("engine/stop/", api.LoopStopView.as_view(), name="api-loop-stop"),
+    path("engine/interval/", api.LoopIntervalView.as_view(), name="api-loop-interval"),
     path("healing/attempts/", api.AttemptListView.as_view(), name="api-healing-attempts"),
     path(
         "healing/attempts/<int:pk>/approve/",

@@ -171,8 +171,9 @@ class SelfhealCollector:
             "1 for each breaker's current state.",
             labels=["breaker", "state"],
         )
-        for state in EngineBreaker.objects.order_by().values_list("state", flat=True):
-            g.add_metric(["engine", str(state)], 1.0)
+        # One breaker per engine (source); the one with no source is the global breaker.
+        for source, state in EngineBreaker.objects.order_by().values_list("source", "state"):
+            g.add_metric([f"engine:{source}" if source else "engine", str(state)], 1.0)
         for ws, state in WorkspaceBreaker.objects.order_by().values_list("workspace_id", "state"):
             g.add_metric([f"workspace:{ws}", str(state)], 1.0)
         yield g

@@ -2,14 +2,19 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
 from datetime import timedelta
+from functools import wraps
+from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -17,11 +22,12 @@ from rest_framework.exceptions import AuthenticationFailed
 from healing.roles import Role, has_role
 from selfheal_site.env import env
 
-from . import health, metrics, telemetry
+from . import actions, health, metrics, telemetry
 from .api import loop_status
 from .models import HealingAttempt, SystemSnapshot
 
 STAFF = (Role.REVIEWER, Role.OPERATOR, Role.ADMIN)
+REASON_MAX = 2000  # as the API's MonitoringReasonSerializer
 
 
 def _metrics_allowed(request: HttpRequest) -> bool:
@@ -58,12 +64,7 @@ def prometheus_metrics(request: HttpRequest) -> HttpResponse:
     return HttpResponse(metrics.render(), content_type=CONTENT_TYPE_LATEST)
 
 
-@login_required
-def console(request: HttpRequest) -> HttpResponse:
-    if not any(has_role(request.user, role) for role in STAFF):
-        return HttpResponse(
-            "The monitoring console needs a reviewer, operator or admin role.", status=403
-        )
+def _console_context(request: HttpRequest) -> dict[str, Any]:
     source = request.GET.get("source") or telemetry.default_source()
     days = 30 if request.GET.get("range") == "30d" else 1
     until = timezone.now()
@@ -82,7 +83,7 @@ def console(request: HttpRequest) -> HttpResponse:
             "worker_memory_mb": [s["worker_memory_mb"] for s in system],
         },
     }
-    context = {
+    return {
         "source": source,
         "range": "30d" if days == 30 else "24h",
         "sources": telemetry.TelemetrySnapshot.objects.sources() if source else [],
@@ -92,5 +93,84 @@ def console(request: HttpRequest) -> HttpResponse:
         "attempts": HealingAttempt.objects.recent(30),
         "is_demo": bool(series and series.get("is_demo")),
         "chart_json": json.loads(json.dumps(chart)),
+        "may_operate": has_role(request.user, Role.OPERATOR),
+        "loop_error": "",
     }
-    return render(request, "monitoring/console.html", context)
+
+
+@login_required
+def console(request: HttpRequest) -> HttpResponse:
+    if not any(has_role(request.user, role) for role in STAFF):
+        return HttpResponse(
+            "The monitoring console needs a reviewer, operator or admin role.", status=403
+        )
+    return render(request, "monitoring/console.html", _console_context(request))
+
+
+# --- The healing loop's buttons: the same actions as POST /api/v1/engine/start|stop/ --------
+
+View = Callable[..., HttpResponse]
+
+
+def _operator_post(view: View) -> View:
+    """POST only, operator or admin only (reviewers see the loop's state, not its buttons)."""
+
+    @wraps(view)
+    @login_required
+    @require_POST
+    def wrapped(request: HttpRequest) -> HttpResponse:
+        if not has_role(request.user, Role.OPERATOR):
+            return HttpResponse(
+                "Starting, stopping or pacing the healing loop needs the operator or admin role.",
+                status=403,
+            )
+        return view(request)
+
+    return wrapped
+
+
+def _refused(request: HttpRequest, message: str) -> HttpResponse:
+    context = _console_context(request)
+    context["loop_error"] = message
+    return render(request, "monitoring/console.html", context, status=400)
+
+
+def _reason(request: HttpRequest) -> str | None:
+    reason = request.POST.get("reason", "").strip()
+    return reason if len(reason) <= REASON_MAX else None
+
+
+@_operator_post
+def loop_start(request: HttpRequest) -> HttpResponse:
+    reason = _reason(request)
+    if reason is None:
+        return _refused(request, f"The reason is longer than {REASON_MAX} characters.")
+    actions.do_start_loop(request.user, reason)
+    messages.success(request, "The healing loop runs.")
+    return redirect("monitoring-console")
+
+
+@_operator_post
+def loop_stop(request: HttpRequest) -> HttpResponse:
+    reason = _reason(request)
+    if reason is None:
+        return _refused(request, f"The reason is longer than {REASON_MAX} characters.")
+    actions.do_stop_loop(request.user, reason)
+    messages.success(request, "The healing loop is stopped.")
+    return redirect("monitoring-console")
+
+
+@_operator_post
+def loop_interval(request: HttpRequest) -> HttpResponse:
+    reason = _reason(request)
+    if reason is None:
+        return _refused(request, f"The reason is longer than {REASON_MAX} characters.")
+    raw = request.POST.get("interval_seconds", "").strip()
+    if not raw.isdigit():
+        return _refused(request, f"The interval must be a whole number of seconds, not {raw!r}.")
+    try:
+        seconds = actions.do_set_loop_interval(request.user, int(raw), reason)
+    except ValidationError as exc:
+        return _refused(request, " ".join(exc.messages))
+    messages.success(request, f"The healing loop runs every {seconds} s.")
+    return redirect("monitoring-console")

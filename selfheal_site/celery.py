@@ -11,10 +11,14 @@ from celery.signals import worker_process_init, worker_ready
 
 from healing.worker_steps import RequeueStalledOnConnect
 
+from .celery_queues import BACKGROUND_QUEUE, PATCH_QUEUE, PATCH_TASKS
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "selfheal_site.settings")
 
 app = Celery("selfheal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_default_queue = BACKGROUND_QUEUE
+app.conf.task_routes = {name: {"queue": PATCH_QUEUE} for name in PATCH_TASKS}
 app.autodiscover_tasks()
 app.steps["consumer"].add(RequeueStalledOnConnect)
 

@@ -93,3 +93,68 @@ def database_config() -> dict:
         config.setdefault("CONN_MAX_AGE", 60)
         config["CONN_HEALTH_CHECKS"] = True
     return config
+
+
+# Roles an identity provider's groups may grant: the console's. Agents are API users, made by
+# `manage.py create_api_user`, never by a sign-in.
+OIDC_GRANTABLE_ROLES = ("reviewer", "operator", "admin")
+
+
+def oidc_role_map(text: str) -> dict[str, str]:
+    """'selfheal-admins=admin,selfheal-ops=operator' -> {'selfheal-admins': 'admin', ...}."""
+    mapping: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        group, sep, role = (s.strip() for s in item.rpartition("="))
+        if not sep or not group or role not in OIDC_GRANTABLE_ROLES:
+            raise ImproperlyConfigured(
+                f"SELFHEAL_OIDC_ROLE_MAP entry {item!r} must be GROUP=ROLE with ROLE one of "
+                f"{', '.join(OIDC_GRANTABLE_ROLES)}"
+            )
+        mapping[group] = role
+    return mapping
+
+
+def oidc_config() -> dict | None:
+    """Sign-in with an OpenID Connect provider, or None (the default) when it is not configured.
+
+    SELFHEAL_OIDC_ISSUER alone is enough for the endpoints (read from its discovery document on
+    first use, so an unreachable provider never stops start-up or local sign-in); each endpoint
+    can also be given explicitly. Client id and secret are required.
+    """
+    issuer = env.str("SELFHEAL_OIDC_ISSUER", default="").rstrip("/")
+    client_id = env.str("SELFHEAL_OIDC_CLIENT_ID", default="")
+    if not issuer and not client_id:
+        return None
+    secret = env.str("SELFHEAL_OIDC_CLIENT_SECRET", default="")
+    if not (issuer and client_id and secret):
+        raise ImproperlyConfigured(
+            "OIDC sign-in needs SELFHEAL_OIDC_ISSUER, SELFHEAL_OIDC_CLIENT_ID and "
+            "SELFHEAL_OIDC_CLIENT_SECRET together"
+        )
+    endpoints = {
+        name: env.str(f"SELFHEAL_OIDC_{name.upper()}_ENDPOINT", default="")
+        for name in ("authorization", "token", "userinfo", "jwks")
+    }
+    for url in [issuer, *filter(None, endpoints.values())]:
+        if urlparse(url).scheme not in {"https", "http"}:
+            raise ImproperlyConfigured(f"OIDC URL {url!r} must be http(s)://")
+    return {
+        "issuer": issuer,
+        "client_id": client_id,
+        "client_secret": secret,
+        "endpoints": endpoints,
+        "provider_name": env.str("SELFHEAL_OIDC_PROVIDER_NAME", default="your company account"),
+        "scopes": env.str("SELFHEAL_OIDC_SCOPES", default="openid email profile groups"),
+        "roles_claim": env.str("SELFHEAL_OIDC_ROLES_CLAIM", default="groups"),
+        "role_map": oidc_role_map(env.str("SELFHEAL_OIDC_ROLE_MAP", default="")),
+        "timeout": env.float("SELFHEAL_OIDC_TIMEOUT", default=10.0),
+    }
+
+
+def login_throttle() -> dict[str, int]:
+    """Failed local sign-ins allowed per username and per client address in a window."""
+    return {
+        "per_username": env.int("SELFHEAL_LOGIN_FAILURES_PER_USERNAME", default=5),
+        "per_ip": env.int("SELFHEAL_LOGIN_FAILURES_PER_IP", default=20),
+        "window_s": env.int("SELFHEAL_LOGIN_WINDOW_S", default=15 * 60),
+    }

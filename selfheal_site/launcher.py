@@ -1,4 +1,5 @@
-"""`make run`: set up, then run the ASGI server, a Celery worker and Celery beat (and the embedded
+"""`make run`: set up, then run the ASGI server, two Celery workers (one for the patch queue, one
+for the background queue) and Celery beat (and the embedded
 Redis unless REDIS_URL is set) until Ctrl-C, then stop them all. No orphans: every child runs in a
 process group of its own and the whole group is signalled."""
 
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 from . import embedded_redis
+from .celery_queues import BACKGROUND_QUEUE, PATCH_QUEUE
 from .env import BASE_DIR, env, uses_embedded_redis, var_dir
 
 PYTHON = sys.executable
@@ -59,23 +61,9 @@ class Launcher:
             "web",
             [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), "selfheal_site.asgi:application"],
         )
-        self.spawn(
-            "worker",
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "selfheal_site",
-                "worker",
-                "-l",
-                "info",
-                "--concurrency",
-                str(env.int("SELFHEAL_WORKER_CONCURRENCY", default=2)),
-                "-n",
-                "worker@%h",
-            ],
-        )
+        # Two workers: patches never wait behind diagnostics, scheduled runs or housekeeping.
+        self.spawn("patches", worker_args(PATCH_QUEUE, "SELFHEAL_PATCH_WORKER_CONCURRENCY"))
+        self.spawn("worker", worker_args(BACKGROUND_QUEUE, "SELFHEAL_WORKER_CONCURRENCY"))
         self.spawn(
             "beat",
             [
@@ -125,6 +113,25 @@ class Launcher:
         if self.redis is not None:
             embedded_redis.stop(self.redis)
         print("Selfheal stopped; no process left behind.")
+
+
+def worker_args(queue: str, concurrency_var: str) -> list[str]:
+    return [
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "selfheal_site",
+        "worker",
+        "-l",
+        "info",
+        "-Q",
+        queue,
+        "--concurrency",
+        str(env.int(concurrency_var, default=2)),
+        "-n",
+        f"{queue}@%h",
+    ]
 
 
 def embedded_redis_socket_path() -> Path:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from .env import BASE_DIR, celery_url, database_config, env, redis_url, secret_key, var_dir
+from .env import (
+    BASE_DIR,
+    celery_url,
+    database_config,
+    env,
+    login_throttle,
+    oidc_config,
+    redis_url,
+    secret_key,
+    var_dir,
+)
 
 VAR_DIR = var_dir()
 SECRET_KEY = secret_key()
@@ -39,6 +49,7 @@ MIDDLEWARE = [
     "healing.middleware.ServiceUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "healing.middleware.ContentSecurityPolicyMiddleware",
     "healing.middleware.LoginRequiredMiddleware",
 ]
 
@@ -72,6 +83,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+# Local accounts (throttled: healing.accounts.throttle) and, when SELFHEAL_OIDC_* configure one,
+# the company's OpenID Connect provider (healing.accounts.oidc).
+SELFHEAL_OIDC = oidc_config()
+LOGIN_THROTTLE = login_throttle()
+AUTHENTICATION_BACKENDS = ["healing.accounts.throttle.ThrottledModelBackend"]
+if SELFHEAL_OIDC:
+    AUTHENTICATION_BACKENDS.append("healing.accounts.oidc.SelfhealOIDCBackend")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -106,6 +124,42 @@ CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_POOL_RESTARTS = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# The login throttle's counters, shared by every web process.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "selfheal:cache",
+    }
+}
+
+# --- Task time limits: no patch holds a worker ----------------------------------------------
+# Sized from the sandbox limits. A sandbox stage runs the baseline and the patched tree, each at
+# most the wall time (the tunable sandbox.wall_time_s, sized here for its ceiling below), plus
+# preparing the trees and collecting the reports; the apply lands and runs the tests once more.
+# The soft limit rejects the patch ("timed out after N s in <stage>"); the hard one, 30 s later,
+# kills the pool process. (They need the prefork pool the launcher starts; --pool solo has none.)
+SANDBOX_WALL_TIME_CEILING_S = env.int("SELFHEAL_SANDBOX_WALL_TIME_CEILING_S", default=600)
+SELFHEAL_TASK_TIME_LIMITS: dict[str, int] = {
+    "healing.process_modification": env.int("SELFHEAL_VALIDATION_TIME_LIMIT_S", default=120),
+    "healing.sandbox_modification": env.int(
+        "SELFHEAL_SANDBOX_TIME_LIMIT_S", default=2 * SANDBOX_WALL_TIME_CEILING_S + 120
+    ),
+    "healing.apply_modification": env.int(
+        "SELFHEAL_APPLY_TIME_LIMIT_S", default=SANDBOX_WALL_TIME_CEILING_S + 180
+    ),
+    "healing.watch_application": 60,
+}
+CELERY_TASK_ANNOTATIONS = {
+    name: {"soft_time_limit": soft, "time_limit": soft + 30}
+    for name, soft in SELFHEAL_TASK_TIME_LIMITS.items()
+}
+# Every other task (diagnostics, scoring, sweeps) gets one too.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int(
+    "SELFHEAL_TASK_TIME_LIMIT_S", default=2 * SANDBOX_WALL_TIME_CEILING_S + 120
+)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -120,6 +174,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Nesting past a sane depth is a 400, not a RecursionError somewhere later (a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "healing.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -180,3 +240,13 @@ DIAGNOSTICS_GENERATOR = {
     "api_key": env.str("SELFHEAL_GENERATOR_API_KEY", default=""),
     "timeout": env.float("SELFHEAL_GENERATOR_TIMEOUT", default=30.0),
 }
+
+# Chat integration (Slack-style interactive messages). Secrets come from the environment only.
+# CHAT_SIGNING_SECRET verifies the platform's callbacks (empty: callbacks are refused);
+# CHAT_BOT_TOKEN authorises our posts to the chat URL (tunable notifications.chat_url);
+# CHAT_RESPONSE_HOSTS: the only hosts a callback's response_url may point to.
+CHAT_SIGNING_SECRET: str = env.str("SELFHEAL_CHAT_SIGNING_SECRET", default="")
+CHAT_BOT_TOKEN: str = env.str("SELFHEAL_CHAT_BOT_TOKEN", default="")
+CHAT_RESPONSE_HOSTS: list[str] = env.list(
+    "SELFHEAL_CHAT_RESPONSE_HOSTS", default=["hooks.slack.com"]
+)

@@ -11,6 +11,15 @@ from rest_framework.test import APIClient
 from tests import factories
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    """The process-local cache (anonymous /healthz answers) never carries over between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def agent(db: Any) -> Any:
     return factories.make_user("agent-7", role="agent")
@@ -97,6 +106,7 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
     import time
 
     from selfheal_site.celery import app
+    from selfheal_site.celery_queues import worker_queues_arg
 
     env = dict(os.environ, DATABASE_URL=_database_url_for_tests())
     process = subprocess.Popen(
@@ -115,6 +125,7 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
             f"test-{os.getpid()}@%h",
             "--without-mingle",
             "--without-gossip",
+            *worker_queues_arg(),  # the patch queue and the background queue
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -134,4 +145,26 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
     yield process
     from tests.services_helpers import stop
 
+    stop(process)
+
+
+@pytest.fixture
+def celery_beat_process(celery_worker_process: Any, tmp_path: Path) -> Any:
+    """Celery beat, as `make run` starts it, sending the beat schedule to the real worker (the
+    unblock sweep every few seconds)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.services_helpers import stop
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "selfheal_site", "beat", "-l", "warning",
+         "--schedule", str(tmp_path / "celerybeat-schedule"), "--pidfile", ""],
+        env=dict(os.environ, DATABASE_URL=_database_url_for_tests()),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    yield process
     stop(process)

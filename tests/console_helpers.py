@@ -58,3 +58,16 @@ def awaiting(workspace: Workspace, level: str = "MEDIUM_RISK", **fields: Any) ->
     transition(mod, "sandboxing", "system")
     transition(mod, "awaiting_approval", "system", "held for a reviewer")
     return mod
+
+
+def link_in_mail(outbox: list[Any], address: str, action: str) -> str:
+    """The path of the `action` link ("approve" or "reject") in the mail sent to `address`."""
+    import re
+
+    bodies = [m.body for m in outbox if m.to == [address]]
+    assert bodies, f"no mail to {address}"
+    found = re.search(
+        rf"^{action.capitalize()}: https?://[^/\s]+(/patches/link/[\w-]+/)$", bodies[-1], re.M
+    )
+    assert found, bodies[-1]
+    return found.group(1)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from healing.diagnostics.results import CaseResult, Frame
+from healing.diagnostics.results import Failure, at
+from healing.models import Workspace
+from healing.sandbox import TestOutcome
 from tests import factories
 
 CORPUS = Path(__file__).resolve().parent / "buggy_programs"
@@ -31,11 +33,16 @@ def failure(
     *,
     language: str = "python",
     nodeid: str = "test_x.py::test_x",
-) -> CaseResult:
-    return CaseResult(
-        nodeid=nodeid,
-        outcome="failed",
-        message=message,
+) -> Failure:
+    """A failed test whose traceback names `path:line`."""
+    return Failure(
+        TestOutcome(
+            nodeid=nodeid, outcome="failed", message=message, traceback=at(path, line, language)
+        ),
         language=language,
-        frames=[Frame(path, line)],
     )
+
+
+def workspace_with(path: Path, files: dict[str, str], level: str = "partial") -> Workspace:
+    """A stored workspace on a repository of `files`, at isolation `level`."""
+    return factories.make_workspace(repo_with(path, files), isolation_level=level)

@@ -60,13 +60,21 @@ def make_workspace(path: Path, name: str | None = None, **fields: Any) -> Worksp
     )
 
 
+# A row made in one of these states was approved on what it holds (transition() records that).
+PAST_APPROVAL = frozenset({"approved", "applying", "applied", "failed", "rolled_back"})
+
+
 def make_modification(workspace: Workspace, **fields: Any) -> Modification:
     n = next(_seq)
     fields.setdefault("patch_id", f"patch-{n}")
     fields.setdefault("source", "agent:factory")
     fields.setdefault("language", "python")
     fields.setdefault("diff", "")
-    return Modification.objects.create(workspace=workspace, **fields)
+    mod = Modification(workspace=workspace, **fields)
+    if mod.status in PAST_APPROVAL and "approved_digest" not in fields:
+        mod.approved_digest = mod.review_digest()  # as the transition to approved records it
+    mod.save(force_insert=True)
+    return mod
 
 
 def bulk_modifications(workspace: Workspace, count: int, **fields: Any) -> None:
@@ -85,3 +93,48 @@ def bulk_modifications(workspace: Workspace, count: int, **fields: Any) -> None:
         ],
         batch_size=2000,
     )
+
+
+def bulk_workspaces(
+    count: int, patches_each: int = 0, prefix: str | None = None, **fields: Any
+) -> list[Workspace]:
+    """`count` workspaces (rows only: no repository on disk, which a list page never reads), each
+    with `patches_each` patches, a few minutes apart. Isolation levels rotate full/partial/none
+    unless given."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    start = next(_seq)
+    prefix = prefix or f"bulk{start}"
+    levels = ["full", "partial", "none"]
+    Workspace.objects.bulk_create(
+        [
+            Workspace(
+                name=f"{prefix}-{i:05d}",
+                path=f"/srv/repos/{prefix}-{i:05d}",
+                **{"isolation_level": levels[i % 3], **fields},
+            )
+            for i in range(count)
+        ],
+        batch_size=1000,
+    )
+    created = list(Workspace.objects.filter(name__startswith=f"{prefix}-").order_by("name"))
+    if patches_each:
+        now = timezone.now()
+        Modification.objects.bulk_create(
+            [
+                Modification(
+                    workspace=w,
+                    patch_id=f"{w.name}-p{j}",
+                    source="agent:bulk",
+                    language="python",
+                    diff="",
+                    created_at=now - timedelta(minutes=j),
+                )
+                for w in created
+                for j in range(patches_each)
+            ],
+            batch_size=2000,
+        )
+    return created

@@ -1,8 +1,8 @@
 """A real worker process for the breaker tests: `python -m tests.judgement_hammer MODE START_FILE IDS...`.
 
 Waits until START_FILE exists (so all processes start together), then for each modification id
-records a failed outcome (MODE=outcome) or runs the apply pre-flight (MODE=preflight), and prints
-one JSON line with what it did."""
+records a failed outcome (MODE=outcome) or runs the apply pre-flight (MODE=preflight), or runs the
+unblock sweep once (MODE=sweep, no ids), and prints one JSON line with what it did."""
 
 from __future__ import annotations
 
@@ -32,6 +32,10 @@ def main() -> None:
     while not start_file.exists() and time.monotonic() < deadline:
         time.sleep(0.005)
     counted = 0
+    if mode == "sweep":
+        from healing.actions.unblock import do_sweep_holds
+
+        counted = sum(len(ids) for ids in do_sweep_holds().values())
     for mod in Modification.objects.filter(pk__in=ids).select_related("workspace").order_by("?"):
         if mode == "outcome":
             counted += bool(record_outcome(mod, success=False, stage="apply"))

@@ -40,8 +40,11 @@ def cool_down_circuit(workspace: Any, error_type: str) -> None:
     )
 
 
-def cool_down_engine() -> None:
-    EngineBreaker.objects.filter(pk=1).update(retry_at=timezone.now() - timedelta(seconds=1))
+def cool_down_engine(source: str = "agent:factory") -> None:
+    """Time passes: the cool-down of this engine's breaker (the factories' source) is over."""
+    EngineBreaker.objects.filter(source=source).update(
+        retry_at=timezone.now() - timedelta(seconds=1)
+    )
 
 
 HEALTHY = HealthReport(

@@ -15,6 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from selfheal_site.celery_queues import worker_queues_arg
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -72,7 +74,7 @@ def start_server_and_worker(env: dict[str, str], port: int, name: str) -> list[A
         subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "selfheal_site", "worker", "-l", "warning",
              "--pool", "solo", "-n", f"{name}-{os.getpid()}@%h", "--without-mingle",
-             "--without-gossip"],
+             "--without-gossip", *worker_queues_arg()],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +52,9 @@ def test_it_rolls_back_automatically_when_the_tests_fail_after_apply(
     db: Any, tmp_path: Path
 ) -> None:
     # A test that starts failing once a sentinel appears: something changed between the sandbox
-    # and the apply (PARTIAL isolation does not hide the file system, which makes this possible).
-    sentinel = tmp_path / "sentinel"
+    # and the apply. PARTIAL hides the file system but the toolchain (bound read-only), so the
+    # sentinel goes there, beside the interpreter, and is removed after.
+    sentinel = Path(sys.prefix).resolve() / f"sentinel-{uuid.uuid4().hex}"
     files = {
         "app.py": "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a + b\n",
         "test_app.py": (
@@ -63,8 +66,10 @@ def test_it_rolls_back_automatically_when_the_tests_fail_after_apply(
     mod = _sandboxed(tmp_path, files)
     base = mod.workspace.head_commit()
     sentinel.write_text("the world changed")
-
-    assert apply_modification(mod.pk) == "rolled_back"
+    try:
+        assert apply_modification(mod.pk) == "rolled_back"
+    finally:
+        sentinel.unlink()
 
     mod.refresh_from_db()
     assert mod.rollback_count == 1
@@ -103,7 +108,7 @@ def test_it_applies_once_when_the_sweeper_sends_it_twice(db: Any, tmp_path: Path
 
 @pytest.mark.django_db(transaction=True)
 def test_it_leaves_the_patch_applied_when_an_emergency_stop_cuts_the_verification_off(
-    celery_worker_process: Any, tmp_path: Path, operator: Any
+    celery_worker_process: Any, tmp_path: Path, operator: Any, request: Any
 ) -> None:
     """A verification killed by the stop is no verdict on the patch: no automatic rollback, no
     failed outcome, no health watch; the patch stays applied for a person to judge."""
@@ -112,9 +117,9 @@ def test_it_leaves_the_patch_applied_when_an_emergency_stop_cuts_the_verificatio
     from healing.actions import do_emergency_stop
     from healing.models import AuditEvent, Modification
 
-    # Fast in the sandbox; once the sentinel exists (PARTIAL shares the file system), the
-    # post-apply run sleeps until something kills it.
-    sentinel = tmp_path / "sentinel"
+    # Fast in the sandbox; once the sentinel exists (beside the interpreter, the part of the
+    # file system PARTIAL shows read-only), the post-apply run sleeps until something kills it.
+    sentinel = Path(sys.prefix).resolve() / f"sentinel-{uuid.uuid4().hex}"
     files = {
         "app.py": "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a + b\n",
         "test_app.py": (
@@ -126,6 +131,7 @@ def test_it_leaves_the_patch_applied_when_an_emergency_stop_cuts_the_verificatio
     }
     mod = _sandboxed(tmp_path, files)
     sentinel.write_text("slow from now on")
+    request.addfinalizer(sentinel.unlink)
 
     apply_modification.delay(mod.pk)
     deadline = time.monotonic() + 60

@@ -66,3 +66,17 @@ def test_it_exports_csv_and_json_with_the_same_filters(reviewer: Any, history: A
     events = json.loads(_body(client.get("/audit/export.json?kind=engine.")))
     assert [e["reason"] for e in events] == ["drill over", "drill"]
     assert client.get("/audit/export.json?since=bad").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "payload", ['=HYPERLINK("http://x")', "+1+cmd", "-2+3", "@SUM(A1)", "\tx", "\r=1"]
+)
+def test_it_neutralises_cells_a_spreadsheet_would_run_as_formulas(
+    reviewer: Any, payload: str
+) -> None:
+    # A reason an agent or a user typed, exported to CSV and opened in a spreadsheet.
+    record_event("note.formula", "system", reason=payload)
+    body = _body(_client(reviewer).get("/audit/export.csv?kind=note.formula"))
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [r["reason"] for r in rows] == ["'" + payload]
+    assert all(not v.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for v in r.values())

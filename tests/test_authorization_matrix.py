@@ -37,6 +37,8 @@ CLASSES: dict[str, set[str]] = {
     "agent_or_console": {"agent", "reviewer", "operator", "admin", "staff"},
     "agent_or_operator": {"agent", "operator", "admin", "staff"},
     "staff": {"staff"},  # Django's admin site: is_staff accounts, not roles
+    # No session or token opens it: only a request signed with the chat platform's secret.
+    "signed": set(),
 }
 
 # URL name → class. One row per routed URL; the admin site's own names are matched by namespace.
@@ -44,9 +46,17 @@ ACCESS: dict[str, str] = {
     "healthz": "public",
     "login": "open",
     "logout": "open",
+    # sign-in with the company's OpenID Connect provider (404 while it is not configured)
+    "oidc_authentication_init": "open",
+    "oidc_authentication_callback": "open",
     "api-schema": "authenticated",
     "metrics": "console",  # or the METRICS_TOKEN bearer
     "monitoring-console": "console",
+    "loop-start": "operator",
+    "loop-stop": "operator",
+    "loop-interval": "operator",
+    "workspaces": "console",
+    "workspace": "console",
     "diagnostics-runs": "console",
     "diagnostics-run": "console",
     "diagnostics-run-create": "operator",
@@ -56,6 +66,7 @@ ACCESS: dict[str, str] = {
     "review": "console",
     "approve": "reviewer",
     "reject": "reviewer",
+    "cancel": "operator",
     "bulk-approve": "reviewer",
     "engine-stop": "operator",
     "engine-resume": "operator",
@@ -64,12 +75,16 @@ ACCESS: dict[str, str] = {
     "audit": "console",
     "audit-export-csv": "console",
     "audit-export-json": "console",
+    # deciding from a notification: a reviewer's own link; the chat platform's signed callback
+    "action-link": "reviewer",
+    "chat-actions": "signed",
     # API (approvals/api_urls.py)
     "api-engine": "console",
     "api-emergency-stop": "operator",
     "api-resume": "operator",
     "api-patch-approve": "reviewer",
     "api-patch-reject": "reviewer",
+    "api-patch-cancel": "operator",
     # patches and workspaces (healing/api/patches.py, workspaces.py)
     "api-patches": "agent_or_console",  # GET: own (agent) or all; POST: agent or admin
     "api-patch": "agent_or_console",
@@ -85,6 +100,7 @@ ACCESS: dict[str, str] = {
     "api-breakers": "console",
     "api-workspace-breaker": "console",
     "api-engine-breaker-action": "admin",
+    "api-source-breaker-action": "admin",
     "api-workspace-breaker-action": "admin",
     "api-cascade": "console",
     "api-calibration": "console",
@@ -98,6 +114,7 @@ ACCESS: dict[str, str] = {
     "api-history": "console",
     "api-loop-start": "operator",
     "api-loop-stop": "operator",
+    "api-loop-interval": "operator",
     "api-healing-attempts": "console",
     "api-healing-approve": "console",  # a reviewer decides rollbacks, an operator engine commands
     "api-healing-reject": "console",

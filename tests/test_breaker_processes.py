@@ -72,7 +72,7 @@ def test_it_counts_every_outcome_once_and_opens_once_under_four_processes(
     circuit = ErrorTypeCircuit.objects.get(workspace=workspace, error_type="logic")
     assert (circuit.attempts, circuit.failures, circuit.consecutive_failures) == (120, 120, 120)
     assert circuit.is_open and circuit.trip["value"] == 10
-    assert EngineBreaker.objects.current().consecutive_failures == 120
+    assert EngineBreaker.objects.for_source("agent:factory").consecutive_failures == 120
     assert SuccessRate.objects.get().attempts == 120
     assert AuditEvent.objects.filter(kind="breaker.engine").count() == 1
     assert AuditEvent.objects.filter(kind="breaker.circuit").count() == 1

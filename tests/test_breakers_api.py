@@ -138,3 +138,37 @@ def test_it_shows_calibration_and_learning(api_as: Any, reviewer: Any, workspace
         }
     ]
     assert learning["thresholds"]["syntax"]["threshold"] == 0.95
+
+
+def test_it_shows_each_engines_breaker_and_lets_an_admin_reset_one(
+    api_as: Any, admin_user: Any, reviewer: Any, workspace: Any
+) -> None:
+    from tests import factories
+
+    fail(workspace, "logic", 5, source="agent:a")
+    factories.make_modification(workspace, source="agent:b")  # submitted, no outcome yet
+    body = api_as(reviewer).get("/api/v1/breakers/").json()
+    engines = {e["source"]: e for e in body["engines"]}
+    assert (engines["agent:a"]["state"], engines["agent:a"]["consecutive_failures"]) == ("OPEN", 5)
+    assert (engines["agent:b"]["state"], engines["agent:b"]["held"]) == ("CLOSED", 0)
+    assert body["global"]["state"] == "CLOSED" and body["global"]["scope"] == "global"
+
+    client = api_as(admin_user)
+    assert (
+        client.post("/api/v1/breakers/engines/agent:a/reset/", {}, format="json").status_code == 400
+    )
+    missing = client.post(
+        "/api/v1/breakers/engines/agent:zz/reset/", {"reason": "x"}, format="json"
+    )
+    assert missing.status_code == 404
+    response = client.post(
+        "/api/v1/breakers/engines/agent:a/reset/", {"reason": "fixed"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["state"] == "CLOSED"
+    assert EngineBreaker.objects.for_source("agent:a").state == "CLOSED"
+    assert (
+        api_as(reviewer)
+        .post("/api/v1/breakers/engines/agent:a/force-open/", {"reason": "x"}, format="json")
+        .status_code
+        == 403
+    )

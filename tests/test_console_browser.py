@@ -16,6 +16,7 @@ import pytest
 
 from approvals.models import Approval
 from healing.models import EngineState, Modification
+from healing.sandbox.scratch import SCRATCH_PREFIX
 from tests import factories
 from tests.conftest import _database_url_for_tests
 from tests.console_helpers import awaiting
@@ -239,7 +240,7 @@ def test_it_shows_a_critical_patch_live_and_takes_two_people_to_approve_it(
     assert Modification.objects.get(pk=mod.pk).status in {"approved", "applying", "applied"}
     # The real worker lands it; the page says so without a reload (or on it, if it was that quick).
     second.wait_for_function(
-        "/applied/i.test(document.getElementById('mod-status').textContent)", timeout=60_000
+        "() => /applied/i.test(document.getElementById('mod-status').textContent)", timeout=60_000
     )
     assert Modification.objects.get(pk=mod.pk).status == "applied"
     assert "Selfheal-Modification:" in factories.git(repo, "log", "-1", "--format=%B")
@@ -319,7 +320,8 @@ def test_it_shows_live_sandbox_progress_on_the_review_page(
     page = _page(browser, asgi_server)
     _login(page, "rita", f"/patches/{mod.pk}/")
     _wait_live(page)
-    page.wait_for_function("document.readyState === 'complete'")
+    # Functions, not expressions: Playwright evals a bare expression, which the page's CSP forbids.
+    page.wait_for_function("() => document.readyState === 'complete'")
     payload = {
         "modification_id": mod.pk,
         "tests_run": 17,
@@ -378,7 +380,7 @@ def _sandboxes_of(repo: Path) -> set[Path]:
     for proc in psutil.process_iter():
         try:
             cwd = Path(proc.cwd())
-            if not cwd.parent.name.startswith("selfheal-sbx-"):
+            if not cwd.parent.name.startswith(SCRATCH_PREFIX):
                 continue
             git_file = cwd / ".git"  # a git worktree of the repository (the fallback)
             # An overlay over a cached checkout shows in the process's mounts; FULL without an
@@ -526,6 +528,121 @@ def test_it_corrects_a_status_that_changed_before_the_page_started_watching(
     page.route_web_socket("**/ws/live/", change_then_connect)
     page.goto(f"/patches/{mod.pk}/")
     page.wait_for_function(
-        "/applied/i.test(document.getElementById('mod-status').textContent)", timeout=15_000
+        "() => /applied/i.test(document.getElementById('mod-status').textContent)", timeout=15_000
     )
+    page.context.close()
+
+
+def _csp_violations(page: Any) -> list[str]:
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda msg: found.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return found
+
+
+def test_it_cancels_a_patch_from_the_review_page_after_a_confirm(
+    asgi_server: str, browser: Any, tmp_path: Path
+) -> None:
+    workspace = factories.make_workspace(factories.make_git_repo(tmp_path / "repo"), name="shop")
+    mod = awaiting(workspace, "HIGH_RISK", patch_id="drop-me-3")
+    factories.make_user("olga", role="operator")
+    page = _page(browser, asgi_server)
+    violations = _csp_violations(page)
+    _login(page, "olga", f"/patches/{mod.pk}/")
+    _wait_live(page)  # the websocket opens under the policy
+    page.fill("#cancel-reason", "superseded by another fix")
+    # Dismissed: nothing happens.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("#cancel-button")
+    page.wait_for_timeout(500)
+    assert Modification.objects.get(pk=mod.pk).status == "awaiting_approval"
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click("#cancel-button")
+    assert "drop-me-3 cancelled." in page.content()
+    assert page.locator("#mod-status").get_attribute("data-status") == "cancelled"
+    assert violations == []
+    page.context.close()
+
+
+def test_it_switches_the_monitoring_source_without_an_inline_handler(
+    asgi_server: str, browser: Any, api_as: Any
+) -> None:
+    from monitoring.synthetic import api_payload
+
+    admin = factories.make_user("ada", role="admin")
+    for source in ("agent:ada", "prod-web"):
+        api_as(admin).post(
+            "/api/v1/snapshots/", {"source": source, "snapshots": api_payload(5)}, format="json"
+        )
+    page = _page(browser, asgi_server)
+    violations = _csp_violations(page)
+    _login(page, "ada", "/monitoring/")
+    page.wait_for_selector("#chart-phi .main-svg")  # Plotly drew under the policy
+    with page.expect_navigation():
+        page.select_option("#source-pick", "prod-web")
+    assert "source=prod-web" in page.url
+    assert violations == []
+
+
+def test_it_runs_and_paces_the_healing_loop_from_the_monitoring_page(
+    asgi_server: str, browser: Any
+) -> None:
+    from healing import tunables
+    from monitoring.models import HealingLoopState
+
+    factories.make_user("olga", role="operator")
+    factories.make_user("rita", role="reviewer")
+    watcher = _page(browser, asgi_server)
+    _login(watcher, "rita", "/monitoring/")
+    assert watcher.locator("#loop-controls").count() == 0  # reviewers see the state only
+    _wait_live(watcher)
+    _settled(watcher)
+
+    page = _page(browser, asgi_server)
+    _login(page, "olga", "/monitoring/")
+    page.fill("#loop-reason", "watching the deploy")
+    page.click("#loop-start")
+    page.locator("#loop-stop").wait_for()
+    assert page.locator("#loop-state").inner_text() == "running"
+    assert "watching the deploy" in page.locator("#h-loop + p").inner_text()
+    assert HealingLoopState.objects.current().running
+    watcher.locator("#loop-state", has_text="running").wait_for()  # live, without a reload
+
+    page.fill("#loop-interval", "10")  # under the minimum: the browser refuses it
+    page.click("#loop-interval-save")
+    assert tunables.get("loop.interval_seconds") == 300
+    page.fill("#loop-interval", "90")
+    page.click("#loop-interval-save")
+    page.get_by_text("runs every 90 s").wait_for()
+    assert tunables.get("loop.interval_seconds") == 90
+
+    page.click("#loop-stop")
+    page.locator("#loop-start").wait_for()
+    assert not HealingLoopState.objects.current().running
+    watcher.locator("#loop-state", has_text="stopped").wait_for()
+    _shoot(page, "monitoring-loop-1280")
+    watcher.context.close()
+    page.context.close()
+
+
+def test_it_finds_a_workspace_on_the_workspaces_page(asgi_server: str, browser: Any) -> None:
+    factories.bulk_workspaces(60, patches_each=4, prefix="fleet")
+    factories.make_user("rita", role="reviewer")
+    page = _page(browser, asgi_server)
+    _login(page, "rita")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Workspaces").click()
+    page.wait_for_url("**/workspaces/")
+    assert page.locator("#workspaces-table tbody tr").count() == 50
+    page.fill("#f-q", "fleet-00042")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**q=fleet-00042**")
+    rows = page.locator("#workspaces-table tbody tr")
+    assert rows.count() == 1
+    assert "fleet-00042-p0" in rows.inner_text()
+    rows.get_by_role("link", name="fleet-00042", exact=True).click()
+    page.get_by_role("heading", name="Workspace fleet-00042").wait_for()
+    _shoot(page, "workspaces-1280")
     page.context.close()

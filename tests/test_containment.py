@@ -26,6 +26,7 @@ from healing.intake import IntakeError, do_submit_patch
 from healing.intake.actions import do_process_modification
 from healing.models import Modification
 from healing.sandbox import run_tests
+from healing.sandbox.scratch import SCRATCH_PREFIX
 from healing.sandbox_probe import bubblewrap_works
 from tests import factories
 from tests.sandbox_helpers import NETWORK_TEST, loopback_listener, new_file_diff
@@ -56,16 +57,6 @@ SANDBOX_CASES: dict[str, str] = {
     "    subprocess.run('rm -rf $HOME/*', shell=True)\n",
     "read_ssh_key": "import pathlib\n\ndef test_key():\n"
     "    print(pathlib.Path.home().joinpath('.ssh', 'id_rsa').read_text())\n",
-}
-
-
-# What only FULL isolation (its own mount and PID namespaces, a cleared environment) contains.
-FULL_ONLY = {
-    "write_outside",
-    "read_secret_env",
-    "read_secret_proc",
-    "read_ssh_key",
-    "shell_rm_rf_home",
 }
 
 
@@ -128,7 +119,9 @@ def _new_process_trees(before: set[int]) -> set[int]:
 
 
 def _scratch() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("selfheal-sbx-*")}  # see tempdir below
+    return {
+        p.name for p in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")
+    }  # see tempdir below
 
 
 @pytest.fixture
@@ -249,8 +242,4 @@ def test_it_contains_every_patch_of_the_hostile_corpus(
         print(f"  {'contained' if ok else 'NOT CONTAINED'}  {name:40} {how}")
     assert tried >= 20
     missed = {k: v for k, v in outcomes.items() if not v[0]}
-    if level != "full":
-        # PARTIAL isolation keeps the worker's environment and file system by design (it is for
-        # trusted repositories): what only FULL hides is reported above, not counted as a hole.
-        missed = {k: v for k, v in missed.items() if k.split(":")[-1] not in FULL_ONLY}
     assert not missed, missed

@@ -142,14 +142,29 @@ def test_it_keeps_the_other_panels_when_another_areas_panel_fails(
     assert mod.patch_id in events
 
 
-def test_it_shows_the_isolation_each_workspace_gets_and_marks_none_loudly(
+def test_it_counts_workspaces_per_isolation_and_names_the_none_ones(
     workspace: Any, reviewer: Any, tmp_path: Any
 ) -> None:
     factories.make_workspace(tmp_path / "loose", name="loose", isolation_level="none")
     html = _client(reviewer).get("/").content.decode()
     levels = html.split('id="isolation-levels"', 1)[1].split("</ul>", 1)[0]
-    assert 'data-isolation="partial"' in levels and "demo" in levels
-    assert "loose" in levels and "NO ISOLATION" in levels
+    assert 'data-isolation="partial"' in levels and "1 workspace<" in levels
+    assert "NO ISOLATION" in levels and "demo" not in levels  # counted, not listed
+    none = html.split('id="isolation-none"', 1)[1].split("</p>", 1)[0]
+    assert "loose" in none and "more" not in none
+
+
+def test_it_summarises_many_workspaces_and_links_the_rest(reviewer: Any) -> None:
+    factories.bulk_workspaces(300, prefix="fleet")  # 100 each of full, partial, none
+    client = _client(reviewer)
+    client.get("/")  # warm the session
+    html = client.get("/").content.decode()
+    panel = html.split('id="isolation-levels"', 1)[1].split('id="isolation-none"', 1)[1]
+    panel = panel.split("</p>", 1)[0]
+    assert panel.count("fleet-") == 5
+    assert 'href="/workspaces/?isolation=none">and 95 more</a>' in panel
+    assert '?isolation=full">100 workspaces</a>' in html
+    assert html.count("fleet-") < 20  # never one line per workspace
 
 
 def test_it_names_a_workspace_whose_isolation_this_machine_cannot_give(
@@ -169,3 +184,58 @@ def test_it_names_a_workspace_whose_isolation_this_machine_cannot_give(
     assert "full — unavailable" in html
     assert "Workspace strict requires full isolation, which this machine cannot give" in html
     assert "its patches are blocked" in html
+    unavailable = html.split('id="isolation-unavailable"', 1)[1].split("</p>", 1)[0]
+    assert "strict" in unavailable and "more" not in unavailable
+
+
+def test_it_never_names_a_block_that_no_longer_holds(
+    workspace: Any, reviewer: Any, operator: Any, agent: Any
+) -> None:
+    from healing.actions import do_resume
+    from healing.intake import do_submit_patch
+    from healing.intake.tasks import process_modification
+    from tests.intake_helpers import envelope
+
+    do_emergency_stop(operator, "drill")
+    mod = do_submit_patch(envelope(), submitted_by=agent, source="agent:agent-7")
+    assert process_modification.run(mod.pk) == "blocked"
+    html = _client(reviewer).get("/").content.decode()
+    assert "1 patch(es) blocked: emergency stop: drill" in html
+    do_resume(operator, "over")  # the sweep has not moved the patch yet: it is still blocked
+    html = _client(reviewer).get("/").content.decode()
+    assert Modification.objects.get(pk=mod.pk).status == "blocked"
+    assert "patch(es) blocked" not in html
+
+
+def test_it_shows_each_engines_breaker_with_its_failures_and_the_patches_it_holds(
+    workspace: Any, reviewer: Any, agent: Any
+) -> None:
+    from healing.intake import do_submit_patch
+    from healing.intake.tasks import process_modification
+    from tests.intake_helpers import envelope
+    from tests.judgement_helpers import fail
+
+    fail(workspace, n=5, source="agent:agent-7")
+    mod = do_submit_patch(envelope(), submitted_by=agent, source="agent:agent-7")
+    assert process_modification.run(mod.pk) == "blocked"
+    html = _client(reviewer).get("/").content.decode()
+    assert "<td>agent:agent-7</td>" in html and 'class="breaker-open"' in html
+    assert f'href="/patches/{mod.pk}/">{mod.patch_id}</a>' in html
+    assert "Breaker open for every error type from agent:agent-7 in every workspace" in html
+
+
+def test_it_names_a_few_unavailable_workspaces_and_links_the_rest(
+    reviewer: Any, monkeypatch: Any
+) -> None:
+    from healing.sandbox import backends
+
+    factories.bulk_workspaces(12, prefix="strict", isolation_level="full")
+    monkeypatch.setattr(
+        backends.REGISTRY["full"], "available", lambda: (False, "bubblewrap is missing")
+    )
+    html = _client(reviewer).get("/").content.decode()
+    unavailable = html.split('id="isolation-unavailable"', 1)[1].split("</p>", 1)[0]
+    assert unavailable.count("strict-") == 5
+    assert 'href="/workspaces/?unavailable=1">and 7 more</a>' in unavailable
+    assert "12 workspaces require full isolation, which this machine cannot give" in html
+    assert "strict-00004 and 7 more; their patches are blocked" in html

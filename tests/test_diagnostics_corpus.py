@@ -10,6 +10,9 @@ import pytest
 from healing.diagnostics.corpus import evaluate
 from tests.diag_helpers import CORPUS
 
+# The programs run in the sandbox, which reads its limits and the emergency stop from the database.
+pytestmark = pytest.mark.django_db
+
 FIXABLE = [
     "py_name_typo",
     "py_attribute_typo",

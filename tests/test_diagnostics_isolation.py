@@ -1,22 +1,28 @@
-"""Progressive isolation with real reruns: real, flaky and order-dependent failures, and narrowing."""
+"""Progressive isolation with real reruns in the sandbox: real, flaky and order-dependent
+failures, and narrowing."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
+
+import pytest
 
 from healing.diagnostics.isolation import FLAKY, ORDER_DEPENDENT, REAL, Isolator
 from healing.diagnostics.logger import DiagnosticLogger
-from healing.diagnostics.runners import LocalRunner
+from healing.diagnostics.runners import SandboxRunner
 from tests.diag_helpers import repo_with
 
+pytestmark = pytest.mark.django_db
 
-def _isolate(repo: Path, target: str, budget: int = 30):  # type: ignore[no-untyped-def]
-    runner = LocalRunner(timeout=120)
-    workspace = SimpleNamespace(path=str(repo))
+
+def _isolate(repo: Path, target: str, budget: int = 30, repeats: int = 2):  # type: ignore[no-untyped-def]
+    from tests import factories
+
+    runner = SandboxRunner(timeout=120)
+    workspace = factories.make_workspace(repo)
     baseline = runner.run(workspace)
     logger = DiagnosticLogger("t")
-    isolator = Isolator(runner, workspace, logger, budget=budget)
+    isolator = Isolator(runner, workspace, logger, budget=budget, repeats=repeats)
     return baseline, isolator.classify(baseline, target), logger
 
 
@@ -67,27 +73,24 @@ def test_it_narrows_an_order_dependent_failure_to_the_test_that_breaks_it(tmp_pa
 
 
 def test_it_calls_a_failure_that_only_sometimes_fails_alone_flaky(tmp_path: Path) -> None:
-    counter = tmp_path / "counter"
-    counter.write_text("0")
+    # Every sandboxed run starts afresh (nothing it writes outlives it), so the flakiness is a
+    # coin: with 12 reruns, all failing (called real) has odds of 1 in 4096.
     repo = repo_with(
         tmp_path / "r",
         {
-            "test_a.py": f"""
-                from pathlib import Path
-
-                COUNTER = Path({str(counter)!r})
+            "test_a.py": """
+                import os
 
 
                 def test_sometimes():
-                    n = int(COUNTER.read_text()) + 1
-                    COUNTER.write_text(str(n))
-                    assert n % 2 == 0
+                    assert os.urandom(1)[0] % 2 == 0
             """
         },
     )
-    _, verdict, _ = _isolate(repo, "test_a.py::test_sometimes")
-    assert verdict.verdict == FLAKY
-    assert int(counter.read_text()) == 3  # the suite once, then alone twice
+    _, verdict, logger = _isolate(repo, "test_a.py::test_sometimes", repeats=12)
+    assert verdict.verdict == FLAKY, verdict
+    reruns = [e for e in logger.entries if e["kind"] == "enter" and e["name"] == "rerun"]
+    assert len(reruns) == verdict.reruns == 12  # alone, every time
 
 
 def test_it_stops_when_the_rerun_budget_is_spent(tmp_path: Path) -> None:

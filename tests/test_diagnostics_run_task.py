@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 from healing.diagnostics.actions import do_request_run
 from healing.diagnostics.tasks import run_diagnostics
 from healing.models import AuditEvent, DetectedBug, DiagnosticRun, FixProposal, Modification
+from healing.sandbox_probe import bubblewrap_works
 from tests import factories
 from tests.diag_helpers import corpus_repo
 
@@ -89,8 +91,8 @@ def test_it_runs_diagnostics_through_the_isolated_sandbox(
     workspace = factories.make_workspace(
         corpus_repo(tmp_path, "py_name_typo"),
         name="sandboxed",
+        isolation_level="full",
         policy_overrides={
-            "diagnostics.runner": "sandbox",
             "diagnostics.static_analysis": False,
             "diagnostics.coverage": False,
         },
@@ -114,3 +116,25 @@ def test_it_runs_a_claimed_run_only_once(
     assert run.status == "done"
     assert run_diagnostics(run.pk) is None  # not queued any more: nobody runs it twice
     assert FixProposal.objects.filter(run=run).count() == 1
+
+
+def test_it_blocks_a_run_whose_isolation_level_cannot_be_had(
+    tmp_path: Path, operator: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    workspace = factories.make_workspace(
+        corpus_repo(tmp_path, "py_name_typo"), name="nobwrap", isolation_level="full"
+    )
+    # The edge we do not own: the bwrap binary. Hide it from PATH (git stays) and from the
+    # probe's cache.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(shutil.which("git") or "git")
+    bubblewrap_works.cache_clear()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    try:
+        run = _run(workspace, operator, django_capture_on_commit_callbacks)
+    finally:
+        bubblewrap_works.cache_clear()
+    assert run.status == "failed"
+    assert run.error.startswith("blocked:") and "bubblewrap is not installed" in run.error
+    assert run.total == 0 and not FixProposal.objects.filter(run=run).exists()

@@ -1,16 +1,29 @@
-"""The local test runner: real git worktrees, real pytest and node subprocesses, JUnit XML."""
+"""The diagnostics' runner: real git, real sandboxes (bubblewrap under FULL), real pytest and node."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from healing.diagnostics.fixes import make_diff
-from healing.diagnostics.runners import RUNNERS, LocalRunner, RunnerError, get_runner
-from tests.diag_helpers import repo_with
+from healing.diagnostics.runners import RunnerError, SandboxRunner
+from healing.sandbox import IsolationUnavailable
+from healing.sandbox_probe import bubblewrap_works
+from tests.diag_helpers import workspace_with
+
+pytestmark = pytest.mark.django_db
+
+LEVELS = [
+    "partial",
+    pytest.param(
+        "full",
+        marks=pytest.mark.skipif(not bubblewrap_works()[0], reason="bubblewrap does not work here"),
+    ),
+]
 
 FILES = {
     "src/pkg/__init__.py": "",
@@ -22,82 +35,72 @@ FILES = {
 }
 
 
-def _ws(repo: Path) -> SimpleNamespace:
-    return SimpleNamespace(path=str(repo))
-
-
-def test_it_runs_python_and_node_tests_on_a_scratch_tree_and_cleans_up(tmp_path: Path) -> None:
-    repo = repo_with(tmp_path / "r", FILES)
-    result = LocalRunner(timeout=120).run(_ws(repo), coverage=True)
+@pytest.mark.parametrize("level", LEVELS)
+def test_it_runs_python_and_node_tests_in_the_sandbox_with_coverage(
+    tmp_path: Path, level: str
+) -> None:
+    workspace = workspace_with(tmp_path / "r", FILES, level)
+    result = SandboxRunner(timeout=120).run(workspace, coverage=True)
     outcomes = {c.nodeid: c.outcome for c in result.cases}
     assert outcomes == {
         "tests/test_calc.py::test_add": "passed",
         "tests/test_calc.py::test_bad": "failed",
         "test/sum.js::sums": "passed",
-    }
+    }, result.output_tail
     assert result.totals()["failed"] == 1 and not result.error
+    [bad] = result.failures
+    assert bad.exception_type == "AssertionError"
+    assert bad.source_frame() is not None and bad.source_frame().path == "tests/test_calc.py"
+    assert "assert add(1, 1) == 3" in bad.details and bad.test.duration_ms >= 0
     assert 0 < result.coverage["percent"] <= 100
+    assert result.coverage["files"]["src/pkg/calc.py"] == 100.0
     worktrees = subprocess.run(
-        ["git", "-C", str(repo), "worktree", "list"], capture_output=True, text=True
+        ["git", "-C", str(workspace.path), "worktree", "list"], capture_output=True, text=True
     ).stdout
     assert len(worktrees.strip().splitlines()) == 1  # only the repository itself
 
 
 def test_it_runs_selected_tests_with_a_diff_applied(tmp_path: Path) -> None:
-    repo = repo_with(tmp_path / "r", FILES)
+    workspace = workspace_with(tmp_path / "r", FILES)
     fixed = FILES["tests/test_calc.py"].replace("add(1, 1) == 3", "add(1, 1) == 2")
     diff = make_diff("tests/test_calc.py", FILES["tests/test_calc.py"], fixed)
-    result = LocalRunner(timeout=120).run(
-        _ws(repo), diff=diff, test_ids=["tests/test_calc.py::test_bad"]
+    result = SandboxRunner(timeout=120).run(
+        workspace, diff=diff, test_ids=["tests/test_calc.py::test_bad"]
     )
     assert [(c.nodeid, c.outcome) for c in result.cases] == [
         ("tests/test_calc.py::test_bad", "passed")
     ]
-    assert (repo / "tests/test_calc.py").read_text() == FILES[
+    assert (Path(workspace.path) / "tests/test_calc.py").read_text() == FILES[
         "tests/test_calc.py"
     ]  # HEAD untouched
 
 
 def test_it_refuses_a_diff_that_does_not_apply(tmp_path: Path) -> None:
-    repo = repo_with(tmp_path / "r", FILES)
+    workspace = workspace_with(tmp_path / "r", FILES)
     with pytest.raises(RunnerError, match="does not apply"):
-        LocalRunner().run(_ws(repo), diff=make_diff("sum.js", "something else\n", "x\n"))
+        SandboxRunner().run(workspace, diff=make_diff("sum.js", "something else\n", "x\n"))
 
 
 def test_it_fails_a_test_that_hangs_instead_of_the_run(tmp_path: Path) -> None:
-    repo = repo_with(
+    workspace = workspace_with(
         tmp_path / "r", {"test_hang.py": "def test_hang():\n    while True:\n        pass\n"}
     )
-    result = LocalRunner(timeout=15).run(_ws(repo))
-    [case] = result.cases
+    result = SandboxRunner(timeout=15).run(workspace)
+    [case] = result.failures
     assert case.outcome == "failed" and "Timeout" in case.message
 
 
-def test_it_names_its_backends() -> None:
-    assert {"local", "sandbox"} <= set(RUNNERS)
-    with pytest.raises(RunnerError, match="No test runner"):
-        get_runner("nope")
-
-
-def test_it_runs_the_tests_without_network(tmp_path: Path) -> None:
-    import socket
-
-    from healing.sandbox.backends import network_isolation
-
-    if not network_isolation():
-        pytest.skip("the kernel refuses unshare here")
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        port = server.getsockname()[1]
-        test = (
-            "import socket\n\n\n"
-            "def test_reaches_the_listener():\n"
-            f"    socket.create_connection(('127.0.0.1', {port}), timeout=2).close()\n"
-        )
-        repo = repo_with(tmp_path / "r", {"test_net.py": test})
-        result = LocalRunner(timeout=60).run(_ws(repo))
-    [case] = result.cases
-    # Outside the namespace the connection would succeed; inside there is no such listener.
-    assert case.outcome == "failed", result.output_tail
-    assert "refused" in case.details.lower() or "unreachable" in case.details.lower(), case.details
+def test_it_blocks_instead_of_running_with_less_isolation(tmp_path: Path, monkeypatch: Any) -> None:
+    workspace = workspace_with(tmp_path / "r", FILES, "full")
+    # The edge we do not own: the bwrap binary. Hide it from PATH (git stays) and from the
+    # probe's cache.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(shutil.which("git"))
+    bubblewrap_works.cache_clear()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    try:
+        with pytest.raises(IsolationUnavailable, match="bubblewrap is not installed"):
+            SandboxRunner(timeout=60).run(workspace)
+    finally:
+        bubblewrap_works.cache_clear()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
+
+import pytest
 
 from healing.diagnostics.logger import DiagnosticLogger
-from healing.diagnostics.runners import LocalRunner
+from healing.diagnostics.runners import SandboxRunner, head_tree
 from healing.diagnostics.search import search_fix
-from tests.diag_helpers import repo_with
+from tests.diag_helpers import workspace_with
+
+pytestmark = pytest.mark.django_db
 
 FILES = {
     "grades.py": """
@@ -35,14 +38,14 @@ FILES = {
 
 
 def _search(tmp_path: Path, budget: int):  # type: ignore[no-untyped-def]
-    repo = repo_with(tmp_path / "r", FILES)
-    runner = LocalRunner(timeout=60)
-    workspace = SimpleNamespace(path=str(repo))
+    workspace = workspace_with(tmp_path / "r", FILES)
+    runner = SandboxRunner(timeout=60)
     baseline = runner.run(workspace)
     [case] = baseline.failures
     logger = DiagnosticLogger("t")
+    tree = head_tree(workspace)
     return search_fix(
-        runner, workspace, repo, case, {case.nodeid}, logger, budget=budget, pattern="p"
+        runner, workspace, tree, case, {case.nodeid}, logger, budget=budget, pattern="p"
     ), logger
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from healing.diagnostics.runners import LocalRunner
+from healing.diagnostics.runners import SandboxRunner
 from healing.diagnostics.tasks import generate_tests
 from healing.diagnostics.testgen import TestGenError, drop_tests, generate, modules_without_tests
 from healing.models import FixProposal
@@ -27,9 +26,9 @@ def test_it_finds_the_modules_without_tests(tmp_path: Path) -> None:
     assert modules_without_tests(repo) == ["textutil"]
 
 
-def test_it_keeps_only_the_generated_tests_that_pass(tmp_path: Path) -> None:
-    repo = factories.make_git_repo(tmp_path / "r", FILES)
-    generated = generate(LocalRunner(timeout=120), SimpleNamespace(path=str(repo)), "textutil")
+def test_it_keeps_only_the_generated_tests_that_pass(tmp_path: Path, db: Any) -> None:
+    workspace = factories.make_workspace(factories.make_git_repo(tmp_path / "r", FILES))
+    generated = generate(SandboxRunner(timeout=120), workspace, "textutil")
     assert generated is not None
     assert generated.path == "test_textutil_ghostwritten.py"
     assert generated.kept == ["test_fuzz_shout"]  # halve(11) raises, Hypothesis finds it: dropped
@@ -37,10 +36,10 @@ def test_it_keeps_only_the_generated_tests_that_pass(tmp_path: Path) -> None:
     assert "new file mode" in generated.diff and "def test_fuzz_halve" not in generated.diff
 
 
-def test_it_refuses_a_name_that_is_not_a_module(tmp_path: Path) -> None:
-    repo = factories.make_git_repo(tmp_path / "r", FILES)
+def test_it_refuses_a_name_that_is_not_a_module(tmp_path: Path, db: Any) -> None:
+    workspace = factories.make_workspace(factories.make_git_repo(tmp_path / "r", FILES))
     with pytest.raises(TestGenError):
-        generate(LocalRunner(), SimpleNamespace(path=str(repo)), "os; rm -rf /")
+        generate(SandboxRunner(), workspace, "os; rm -rf /")
 
 
 def test_it_drops_functions_with_their_decorators() -> None:

@@ -199,3 +199,20 @@ def test_it_counts_one_attempt_per_patch_across_stages(workspace: Any) -> None:
     record_outcome(failed_twice, success=False, stage="rollback")
     c = circuit(workspace, "logic")
     assert (c.attempts, c.successes, c.failures) == (2, 1, 1)
+
+
+def test_it_counts_each_engine_apart_in_a_workspace(workspace: Any, admin_user: Any) -> None:
+    fail(workspace, "syntax", 3, source="agent:a")
+    fail(workspace, "logic", 10, source="agent:a")
+    assert state(workspace) == "PERMANENTLY_OPEN"
+    a, b = (factories.make_modification(workspace, source=s) for s in ("agent:a", "agent:b"))
+    held = run_preflight(a, stage="intake")
+    assert not held.ok  # by its own engine breaker too: both name what lifts them
+    assert (f"dual_breaker:{workspace.pk}:logic:agent:a", None) in held.blocked_by
+    assert run_preflight(b, stage="intake").ok and run_preflight(b, stage="apply").ok
+    assert not ErrorTypeCircuit.objects.filter(source="agent:b", is_open=True).exists()
+
+    # An admin's circuit holds every engine.
+    do_workspace_breaker_action(admin_user, workspace.pk, "force-open", "freeze", "runtime")
+    other = factories.make_modification(workspace, source="agent:b", error_type="runtime")
+    assert not run_preflight(other, stage="intake").ok

@@ -17,6 +17,7 @@ from django.db import connections
 
 from healing.actions import do_emergency_stop
 from healing.models import Modification
+from healing.sandbox.scratch import SCRATCH_PREFIX
 from healing.sandbox.tasks import sandbox_modification
 from tests import factories
 from tests.sandbox_helpers import ENDLESS_TEST
@@ -34,8 +35,8 @@ def _sandbox_processes() -> dict[int, str]:
         except psutil.Error:
             continue
         # Only this run's (the pytest plugin gives each run its own TMPDIR).
-        if cwd.startswith(tempfile.gettempdir()) and "selfheal-sbx-" in cwd:
-            root = next(p for p in Path(cwd).parts if p.startswith("selfheal-sbx-"))
+        if cwd.startswith(tempfile.gettempdir()) and SCRATCH_PREFIX in cwd:
+            root = next(p for p in Path(cwd).parts if p.startswith(SCRATCH_PREFIX))
             found[proc.pid] = root
     return found
 

@@ -1,4 +1,5 @@
-"""The engine-wide breaker, driven through every transition."""
+"""An engine's breaker (the factories' source), driven through every transition, and the
+operator-level global breaker."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def _roomy_circuits() -> None:
 
 
 def engine() -> EngineBreaker:
-    return EngineBreaker.objects.current()
+    return EngineBreaker.objects.for_source("agent:factory")
 
 
 def transitions() -> list[tuple[str, str]]:
@@ -108,22 +109,24 @@ def test_it_opens_again_when_a_trial_fails(workspace: Any) -> None:
 def test_it_lets_an_admin_force_open_force_close_and_reset_with_who_and_why(
     workspace: Any, admin_user: Any
 ) -> None:
-    do_engine_breaker_action(admin_user, "force-open", "deploy freeze")
+    source = "agent:factory"
+    do_engine_breaker_action(admin_user, "force-open", "deploy freeze", source)
     cool_down_engine()
     result = run_preflight(factories.make_modification(workspace), stage="intake")
     assert (
         not result.ok
         and result.blocking[0].retry_at is None
         and "deploy freeze" in result.blocking[0].reason
+        and result.blocking[0].blocked_by == f"engine_breaker:{source}"
     )
     succeed(workspace, n=5)
     assert engine().state == "OPEN"  # outcomes do not close a forced breaker
 
-    do_engine_breaker_action(admin_user, "force-close", "freeze over")
+    do_engine_breaker_action(admin_user, "force-close", "freeze over", source)
     assert engine().state == "CLOSED" and not engine().forced
     fail(workspace, n=5)
     assert engine().state == "OPEN"
-    do_engine_breaker_action(admin_user, "reset", "agent replaced")
+    do_engine_breaker_action(admin_user, "reset", "agent replaced", source)
     breaker = engine()
     assert (breaker.state, breaker.consecutive_failures, breaker.retry_at) == ("CLOSED", 0, None)
     assert breaker.changed_by == admin_user and breaker.reason == "agent replaced"
@@ -134,6 +137,33 @@ def test_it_lets_an_admin_force_open_force_close_and_reset_with_who_and_why(
         ("CLOSED", "OPEN", "system", "5 consecutive failures (threshold 5)"),
         ("OPEN", "CLOSED", "user:ada-admin", "agent replaced"),
     ]
+
+
+def test_it_counts_each_engine_apart_so_one_never_blocks_another(workspace: Any) -> None:
+    fail(workspace, n=20, source="agent:a")
+    assert EngineBreaker.objects.for_source("agent:a").state == "OPEN"
+    held = run_preflight(factories.make_modification(workspace, source="agent:a"), stage="intake")
+    assert not held.ok and held.blocked_by[0][0] == "engine_breaker:agent:a"
+    other = factories.make_modification(workspace, source="agent:b")
+    assert run_preflight(other, stage="intake").ok and run_preflight(other, stage="apply").ok
+    assert EngineBreaker.objects.for_source("agent:b").state == "CLOSED"
+    assert EngineBreaker.objects.current().state == "CLOSED"  # the global one counts nothing
+
+
+def test_it_holds_every_engine_while_the_global_breaker_is_open(
+    workspace: Any, admin_user: Any
+) -> None:
+    do_engine_breaker_action(admin_user, "force-open", "change freeze")
+    for source in ("agent:a", "agent:b"):
+        result = run_preflight(
+            factories.make_modification(workspace, source=source), stage="intake"
+        )
+        assert not result.ok and result.blocked_by == [("global_breaker", None)]
+        assert "change freeze" in result.reason
+    do_engine_breaker_action(admin_user, "force-close", "freeze over")
+    assert run_preflight(
+        factories.make_modification(workspace, source="agent:a"), stage="intake"
+    ).ok
 
 
 def test_it_refuses_an_action_without_a_reason(admin_user: Any) -> None:

@@ -96,7 +96,7 @@ class EngineBreakerMachine(RuleBasedStateMachine):
     def same_state(self) -> None:
         if not hasattr(self, "model"):
             return
-        row = EngineBreaker.objects.filter(pk=1).first()
+        row = EngineBreaker.objects.filter(source="agent:factory").first()
         assert (row.state if row else "CLOSED") == self.model.state
         if row is not None:
             assert (row.consecutive_failures, row.consecutive_successes, row.trials_admitted) == (

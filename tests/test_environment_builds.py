@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from healing.actions.environments import do_rebuild_environment
-from healing.models import EnvironmentBuild, SandboxRun
+from healing.breakers.tasks import lift_holds
+from healing.models import EnvironmentBuild, Hold, SandboxRun
 from healing.sandbox import run_tests
 from healing.sandbox.environment_tasks import build_environment
 from healing.sandbox.environments import EnvironmentNotReady, ensure, needed, own_network
@@ -156,21 +157,28 @@ def test_it_blocks_patches_on_a_failed_build_with_its_log_tail_and_lifts_after_a
     mod.refresh_from_db()
     assert mod.block_reason.startswith("environment building")
     build = EnvironmentBuild.objects.get()
-    # The build fails; the waiting patch goes back to the sandbox and blocks on the failure,
-    # with the build's log tail as its reason.
+    building, failed = f"environment_building:{build.key}", f"environment_failed:{build.key}"
+    assert list(Hold.objects.filter(modification=mod).values_list("kind", "key")) == [
+        ("environment_building", build.key)
+    ]
+    # The build fails; the lift it sends puts the patch back in the sandbox, where it blocks on
+    # the failure with the build's log tail as its reason.
     assert build_environment(build.pk) == "failed"
-    mod.refresh_from_db()
-    assert mod.status == "sandboxing"
+    assert lift_holds(building) == [mod.pk]
     assert sandbox_modification(mod.pk) == "blocked"
     mod.refresh_from_db()
     assert mod.block_reason.startswith("environment build failed")
     assert "no such package: left-pad" in mod.block_reason
-    # A person retries once the cause is gone: the build succeeds and the block lifts.
+    assert lift_holds(failed) == []  # a failure holds until a person asks again
+    # A person retries once the cause is gone: the patch waits for the new build, then runs.
     rebuilt = do_rebuild_environment(admin_user, ws)
     assert rebuilt.pk == build.pk and rebuilt.status == "pending"
+    assert lift_holds(failed) == [mod.pk]
+    assert sandbox_modification(mod.pk) == "blocked"
     assert build_environment(build.pk) == "ready"
+    assert lift_holds(building) == [mod.pk]
     mod.refresh_from_db()
-    assert mod.status == "sandboxing" and mod.block_reason == ""
+    assert mod.status == "sandboxing"
     # It runs now, in the environment (which lacks pytest here: judging it is another test's).
     assert sandbox_modification(mod.pk) != "blocked"
     run = SandboxRun.objects.get(modification=mod, kind="patched")

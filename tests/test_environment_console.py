@@ -1,5 +1,5 @@
-"""The dashboard's Sandbox panel shows each workspace's latest environment build, and why a
-failed one failed."""
+"""The workspace's page in the console lists its environment builds, and why a failed one
+failed."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ pytestmark = [
 ]
 
 
-def test_it_shows_a_failed_build_with_its_log_tail_on_the_dashboard(
+def test_it_shows_a_failed_build_with_its_log_tail_on_the_workspace_page(
     settings: Any, tmp_path: Path, reviewer: Any
 ) -> None:
     settings.SELFHEAL_ENVIRONMENTS = str(tmp_path / "environments")
@@ -34,7 +34,7 @@ def test_it_shows_a_failed_build_with_its_log_tail_on_the_dashboard(
     assert build_environment(EnvironmentBuild.objects.get().pk) == "failed"
     client = Client()
     client.force_login(reviewer)
-    html = client.get("/").content.decode()
-    levels = html.split('id="isolation-levels"', 1)[1].split("</ul>", 1)[0]
-    assert 'data-environment="failed"' in levels
-    assert "ERROR: No matching distribution" in levels
+    html = client.get(f"/workspaces/{ws.pk}/").content.decode()
+    builds = html.split('id="environment-builds"', 1)[1].split("</section>", 1)[0]
+    assert 'data-environment="failed"' in builds
+    assert "ERROR: No matching distribution" in builds

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 
 from monitoring.models import TelemetrySnapshot
 from monitoring.synthetic import api_payload
@@ -27,6 +28,8 @@ def test_it_stores_one_snapshot_with_its_basin(api_as: Any, agent: Any) -> None:
 
 
 def test_it_stores_a_batch_under_the_given_source(api_as: Any, agent: Any) -> None:
+    # A source other than its own: an admin granted it (see tests/test_agent_lanes.py).
+    agent.groups.add(Group.objects.get_or_create(name="source:app-1")[0])
     response = api_as(agent).post(
         URL, {"source": "app-1", "snapshots": api_payload(50)}, format="json"
     )

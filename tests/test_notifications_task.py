@@ -73,16 +73,28 @@ def test_it_notifies_once_when_a_patch_awaits_approval(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         mod = awaiting(workspace, "CRITICAL")
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
-    assert mod.patch_id in message.subject
-    assert f"https://selfheal.example/patches/{mod.pk}/" in message.body
-    assert set(message.to) == {"rev@example.invalid", "op@example.invalid"}
+    # One message per reviewer: each carries only that reviewer's own links.
+    assert len(mail.outbox) == 2
+    for message in mail.outbox:
+        assert mod.patch_id in message.subject
+        assert f"https://selfheal.example/patches/{mod.pk}/" in message.body
+    assert sorted(m.to[0] for m in mail.outbox) == ["op@example.invalid", "rev@example.invalid"]
+    assert all(len(m.to) == 1 for m in mail.outbox)
     assert len(webhook) == 1 and webhook[0]["url"] == f"https://selfheal.example/patches/{mod.pk}/"
+    # Each reviewer's own one-time links, in their mail and in the webhook.
+    links = {row["reviewer"]: row for row in webhook[0]["action_links"]}
+    assert set(links) == {"rev-mail", "op-mail", "ada-admin"}  # the admin has no address
+    for message in mail.outbox:
+        mine = links["rev-mail" if message.to == ["rev@example.invalid"] else "op-mail"]
+        assert f"Approve: {mine['approve']}" in message.body
+        assert f"Reject: {mine['reject']}" in message.body
+    assert links["rev-mail"]["approve"] not in " ".join(
+        m.body for m in mail.outbox if m.to == ["op@example.invalid"]
+    )
     # Asked again for the same event (a retry, a second worker): nothing more is sent.
     event = AuditEvent.objects.get(modification=mod, to_state="awaiting_approval")
     assert send_notifications(event.pk) == []
-    assert len(mail.outbox) == 1 and len(webhook) == 1
+    assert len(mail.outbox) == 2 and len(webhook) == 1
     assert NotificationSent.objects.filter(event=event).count() == 2
 
 
@@ -148,4 +160,4 @@ def test_it_records_a_failing_webhook_without_raising(
         awaiting(workspace, "LOW_RISK")
     row = NotificationSent.objects.get(channel="webhook")
     assert row.ok is False and row.detail
-    assert len(mail.outbox) == 1  # the e-mail still went
+    assert len(mail.outbox) == 2  # the e-mails (one per reviewer) still went

@@ -32,7 +32,7 @@ DANGEROUS = """--- a/app.py
 \x20
  def sub(a, b):
 +    os.system("rm -rf /")
-     return a - b
+     return a + b
 """
 
 

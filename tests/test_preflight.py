@@ -155,7 +155,7 @@ def test_it_blocks_everything_during_an_emergency_stop(workspace: Any, operator:
     result = run_preflight(factories.make_modification(workspace), stage="apply")
     stop = check(result, "emergency_stop")
     assert not stop.ok and stop.retry_at is None and "runaway agent" in stop.reason
-    assert "waits for a person" in result.reason
+    assert "lifts on emergency_stop" in result.reason
     assert not ApplicationSlot.objects.exists()
 
 

@@ -35,6 +35,7 @@ def test_it_validates_and_hands_a_clean_fix_to_the_sandbox(
     assert sorted(mod.validation, key=lambda name: mod.validation[name]["position"]) == [
         "paths",
         "diff",
+        "unicode",
         "syntax",
         "danger",
         "imports",
@@ -170,13 +171,24 @@ def test_it_records_a_disagreeing_claim_and_keeps_the_stricter_class(
     assert (mod.claimed_severity, mod.severity) == ("low", "low")
 
 
-def test_it_validates_again_once_a_block_lifts(agent: Any, operator: Any, workspace: Any) -> None:
-    from healing.actions import do_resume, transition
+def test_it_validates_again_once_a_block_lifts(
+    agent: Any, operator: Any, workspace: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from healing.actions import do_resume
+    from healing.breakers.tasks import lift_holds
 
     mod = submit(agent)
     do_emergency_stop(operator, "incident")
     assert process_modification.run(mod.pk) == "blocked"
-    do_resume(operator, "over")
-    blocked = Modification.objects.get(pk=mod.pk)
-    transition(blocked, blocked.blocked_from, "system", "block lifted")
+    assert list(mod.holds.values_list("kind", flat=True)) == ["emergency_stop"]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        do_resume(operator, "over")
+    assert callbacks, "the resume sends healing.lift_holds on commit"
+    # What the worker runs for that message: the patch goes back to intake by itself.
+    with django_capture_on_commit_callbacks(execute=False):
+        assert lift_holds.run("emergency_stop") == [mod.pk]
+    mod.refresh_from_db()
+    assert (mod.status, mod.block_reason, mod.holds.count()) == ("received", "", 0)
+    unblocked = AuditEvent.objects.get(modification=mod, kind="modification.unblocked")
+    assert unblocked.data["blocked_by"] == "emergency_stop"
     assert process_modification.run(mod.pk) == "sandboxing"

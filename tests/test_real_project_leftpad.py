@@ -51,7 +51,7 @@ def test_it_guards_a_javascript_project_with_npm_ci(
     do_change_setting(admin_user, "sandbox.wall_time_s", 120, "test: a slow shared machine")
     response = api_as(admin_user).post(
         "/api/v1/workspaces/",
-        {"name": "left-pad", "path": str(repo), "test_command": "node test.js",
+        {"name": "left-pad", "path": str(repo), "test_command": "node --test test.js",
          "setup_command": "npm ci --ignore-scripts", "languages": ["javascript"],
          "isolation_level": "full"},
         format="json",

@@ -85,7 +85,9 @@ def test_it_shows_the_cascade_chain(workspace: Any, reviewer: Any) -> None:
 
 def test_it_approves_from_the_page_and_says_so(workspace: Any, reviewer: Any) -> None:
     mod = awaiting(workspace, "MEDIUM_RISK")
-    response = _client(reviewer).post(f"/patches/{mod.pk}/approve/", {"comment": ""}, follow=True)
+    response = _client(reviewer).post(
+        f"/patches/{mod.pk}/approve/", {"comment": "", "digest": mod.review_digest()}, follow=True
+    )
     assert response.status_code == 200
     assert f"{mod.patch_id} approved." in response.content.decode()
     assert Modification.objects.get(pk=mod.pk).status == "approved"

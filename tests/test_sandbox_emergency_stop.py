@@ -12,6 +12,7 @@ import pytest
 
 from healing.actions import do_emergency_stop
 from healing.models import Modification, SandboxRun
+from healing.sandbox.scratch import SCRATCH_PREFIX
 from healing.sandbox.tasks import sandbox_modification
 from tests import factories
 from tests.sandbox_helpers import ENDLESS_TEST
@@ -25,7 +26,7 @@ def _sandbox_processes() -> list[psutil.Process]:
         try:
             cwd = proc.cwd()
             # Only this run's (the pytest plugin gives each run its own TMPDIR).
-            if cwd.startswith(tempfile.gettempdir()) and "selfheal-sbx-" in cwd:
+            if cwd.startswith(tempfile.gettempdir()) and SCRATCH_PREFIX in cwd:
                 found.append(proc)
         except psutil.Error:
             continue
@@ -46,14 +47,14 @@ def test_it_kills_a_running_sandbox_in_another_process(
         base_commit=ws.head_commit(),
         safety_level="SAFE",
     )
-    scratch_before = set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*"))
+    scratch_before = set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"))
 
     sandbox_modification.delay(mod.pk)
     deadline = time.monotonic() + 60
     # Wait for the patched run to be under way in the worker: its scratch tree appears.
     while (
         time.monotonic() < deadline
-        and not set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*")) - scratch_before
+        and not set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")) - scratch_before
     ):
         time.sleep(0.05)
     time.sleep(1.0)
@@ -72,5 +73,5 @@ def test_it_kills_a_running_sandbox_in_another_process(
     assert run.duration_ms < 20_000
     print(f"stop → blocked in {time.monotonic() - stopped_at:.2f} s")
     assert "emergency stop" in Modification.objects.get(pk=mod.pk).block_reason
-    assert set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*")) == scratch_before
+    assert set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")) == scratch_before
     assert _sandbox_processes() == []

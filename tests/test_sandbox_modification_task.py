@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from healing.models import SandboxRun
+from healing.models import Outcome, SandboxRun
 from healing.sandbox.tasks import sandbox_modification
 from healing.sandbox_probe import bubblewrap_works
 from tests import factories
@@ -83,3 +83,54 @@ def test_it_ignores_a_modification_in_another_state(db: Any, tmp_path: Path) -> 
     mod.save(update_fields=["status"])
     assert sandbox_modification(mod.pk) is None
     assert not SandboxRun.objects.exists()
+
+
+RENAME_ARGS = """--- a/app.py
++++ b/app.py
+@@ -1,4 +1,4 @@
+-def add(a, b):
+-    return a + b
++def add(x, y):
++    return x + y
+\x20
+\x20
+"""
+
+
+def test_it_rejects_a_patch_that_fixes_nothing_on_a_red_baseline(db: Any, tmp_path: Path) -> None:
+    # test_sub fails at the base; this patch passes what passed and leaves test_sub failing.
+    mod = _mod(tmp_path, RENAME_ARGS)
+    assert sandbox_modification(mod.pk) == "rejected"
+    mod.refresh_from_db()
+    reason = mod.events.order_by("-id").first().reason
+    assert reason == (
+        "fixes nothing that can be seen: 1 test(s) failed before and still fail: test_app::test_sub"
+    )
+    # Rejected on evidence: a failure of the patch, counted against its source.
+    assert list(Outcome.objects.filter(modification=mod).values_list("stage", "success")) == [
+        ("sandbox", False)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("targets", "status"),
+    [(["test_app.py::test_sub"], "approved"), (["test_app.py"], "approved")],
+)
+def test_it_approves_a_fix_whose_targets_all_pass(
+    db: Any, tmp_path: Path, targets: list[str], status: str
+) -> None:
+    envelope = {**SURE, "error_classification": {"error_type": "logic", "targets": targets}}
+    mod = _mod(tmp_path, FIX, envelope=envelope)
+    assert sandbox_modification(mod.pk) == status
+
+
+def test_it_rejects_a_fix_whose_targets_still_fail(db: Any, tmp_path: Path) -> None:
+    targets = ["test_app.py::test_sub", "test_app.py::test_mul"]
+    envelope = {**SURE, "error_classification": {"error_type": "logic", "targets": targets}}
+    mod = _mod(tmp_path, FIX, envelope=envelope)
+    assert sandbox_modification(mod.pk) == "rejected"
+    mod.refresh_from_db()
+    reason = mod.events.order_by("-id").first().reason
+    assert reason == (
+        "1 of the 2 test target(s) it names still fail (or did not run): test_app.py::test_mul"
+    )

@@ -13,6 +13,7 @@ import pytest
 
 from healing.models import SandboxRun
 from healing.sandbox import IsolationUnavailable, run_tests
+from healing.sandbox.scratch import SCRATCH_PREFIX
 from healing.sandbox_probe import bubblewrap_works
 from tests import factories
 from tests.apply_helpers import APP, FIX, TESTS
@@ -51,7 +52,7 @@ def _leftovers(before: set[int]) -> list[psutil.Process]:
 def _scratch_dirs() -> set[str]:
     import tempfile
 
-    return {p.name for p in Path(tempfile.gettempdir()).glob("selfheal-sbx-*")}
+    return {p.name for p in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")}
 
 
 @pytest.mark.parametrize("level", [pytest.param("full", marks=needs_bwrap), "partial"])

@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from healing.sandbox import run_tests
 from healing.sandbox.backends import get_backend
-from healing.sandbox.scratch import base_tree, overlay_supported, overlay_tree
+from healing.sandbox.scratch import SCRATCH_PREFIX, base_tree, overlay_supported, overlay_tree
 from healing.sandbox_probe import bubblewrap_works
 from tests import factories
 
@@ -91,7 +91,7 @@ def _repo(tmp_path: Path) -> tuple[Path, str]:
 
 
 def _scratch_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("selfheal-sbx-*")}
+    return {p.name for p in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")}
 
 
 @needs_overlay
@@ -134,7 +134,10 @@ def test_it_runs_on_the_overlay_and_leaves_the_cache_and_repo_untouched(
     result = run_tests(workspace, diff=DIFF)
 
     outcomes = {t.nodeid.split("::")[-1]: t.outcome for t in result.tests}
-    assert outcomes == {"test_the_patched_tree": "passed", "test_vandalise_the_tree": "passed"}
+    assert outcomes == {"test_the_patched_tree": "passed", "test_vandalise_the_tree": "passed"}, (
+        result.detail,
+        result.output_tail[-3000:],
+    )
     assert _digest(base) == cache_before
     assert _digest(repo) == repo_before
     assert _scratch_dirs() <= dirs_before

@@ -67,9 +67,12 @@ def test_it_measures_every_component_and_keeps_the_claims_beside(calc_workspace:
     for success in [True] * 6 + [False] * 2:
         mod = factories.make_modification(ws, error_type="logic", source="agent:bot")
         record_outcome(mod, success=success, stage="apply")
-    # A kept patch that changed the same line the same way.
+    # A kept patch of the same source that changed the same line the same way.
     factories.make_modification(
-        ws, status="applied", diff=DIFF.replace(">= 0 and y >= 0", ">= 0 and y > 0")
+        ws,
+        status="applied",
+        source="agent:bot",
+        diff=DIFF.replace(">= 0 and y >= 0", ">= 0 and y > 0"),
     )
     mod = factories.make_modification(
         ws,
@@ -93,7 +96,10 @@ def test_it_measures_every_component_and_keeps_the_claims_beside(calc_workspace:
     detail = score_modification(mod, sandbox)
 
     parts = detail["confidence_components"]
-    assert parts["historical_success"]["measured"] == pytest.approx(7 / 10)  # (6 + 1) / (8 + 2)
+    # Beta prior of mean 0.9 weighing 10 outcomes: (6 + 9) / (8 + 10), relative to 0.9.
+    history = (6 + 9) / (8 + 10) / 0.9
+    assert parts["historical_success"]["measured"] == pytest.approx(history)
+    assert parts["historical_success"]["detail"]["attempts"] == 8
     assert parts["historical_success"]["claimed"] == 0.99
     assert (
         parts["pattern_similarity"]["measured"] > 0.8
@@ -111,7 +117,7 @@ def test_it_measures_every_component_and_keeps_the_claims_beside(calc_workspace:
 
     exps = [math.exp(x) for x in (2.0, 0.5, 0.2)]
     p = max(exps) / sum(exps)
-    expected = p * 0.7 * parts["pattern_similarity"]["used"] * 0.95 * (0.5 + 0.5 * 0.8)
+    expected = p * history * parts["pattern_similarity"]["used"] * 0.95 * (0.5 + 0.5 * 0.8)
     assert detail["overall_confidence"] == pytest.approx(expected, abs=1e-6)
     assert detail["calibration_method"] == "uncalibrated" and detail["calibrated"] is False
     assert detail["logic_confidence"] == 1.0
@@ -143,20 +149,78 @@ def test_it_never_rejects_on_a_missing_history_alone(workspace: Any) -> None:
     assert "waits for a person" in gate.reason and "(uncalibrated)" in gate.reason
 
 
-def test_it_rejects_below_the_floor_on_measured_evidence(workspace: Any) -> None:
-    for _ in range(10):
+def _failing_history(workspace: Any, n: int = 30) -> None:
+    do_change_setting(None, "engine_breaker.failure_threshold", 1000)
+    for _ in range(n):
         record_outcome(
             factories.make_modification(workspace, error_type="runtime"),
             success=False,
             stage="sandbox",
         )
+
+
+def test_it_rejects_below_the_floor_only_without_test_evidence(workspace: Any) -> None:
+    _failing_history(workspace)
     mod = factories.make_modification(
         workspace, error_type="runtime", envelope=envelope([1.0, 0.0])
     )
     score_modification(mod, SandboxResult(ok=True, isolation_level="partial", coverage=1.0))
     gate = confidence_gate(mod)
-    assert gate.reject and "below the floor 0.20" in gate.reason
+    assert gate.reject and "no test evidence is below the floor 0.20" in gate.reason
     assert gate.detail["floor_score"] == pytest.approx(mod.confidence)
+
+
+def test_it_never_rejects_a_tested_patch_on_its_score(workspace: Any) -> None:
+    _failing_history(workspace)
+    mod = factories.make_modification(
+        workspace, error_type="runtime", envelope=envelope([1.0, 0.0])
+    )
+    sandbox = SandboxResult(
+        ok=True,
+        isolation_level="partial",
+        coverage=1.0,
+        tests=[Case("t::a", "passed"), Case("t::b", "passed")],
+        fixed=["t::b"],
+    )
+    score_modification(mod, sandbox)
+    gate = confidence_gate(mod)
+    assert mod.confidence < 0.2
+    assert not gate.reject and not gate.auto_apply_ok
+    assert "waits for a person" in gate.reason and "repairs 1 failing test" in gate.reason
+    assert "0 kept of 30 outcome(s)" in gate.reason
+
+
+def test_it_counts_only_the_outcomes_of_the_same_source(calc_workspace: Any) -> None:
+    do_change_setting(None, "engine_breaker.failure_threshold", 1000)
+    for _ in range(20):
+        mod = factories.make_modification(calc_workspace, error_type="logic", source="engine-a")
+        record_outcome(mod, success=False, stage="sandbox")
+    factories.make_modification(calc_workspace, status="applied", source="engine-a", diff=DIFF)
+    b = factories.make_modification(
+        calc_workspace,
+        error_type="logic",
+        source="engine-b",
+        diff=DIFF,
+        envelope=envelope([3.0, 0.0]),
+    )
+    a = factories.make_modification(
+        calc_workspace,
+        error_type="logic",
+        source="engine-a",
+        diff=DIFF,
+        envelope=envelope([3.0, 0.0]),
+    )
+    mine, theirs = score_modification(b), score_modification(a)
+
+    history = mine["confidence_components"]["historical_success"]
+    assert "measured" not in history and history["detail"]["attempts"] == 0
+    assert mine["evidence"]["history"] == {"source": "engine-b", "outcomes": 0, "kept": 0}
+    assert mine["evidence"]["pattern"]["outcomes"] == 0
+    a_history = theirs["confidence_components"]["historical_success"]
+    assert a_history["detail"]["attempts"] == 20
+    assert a_history["measured"] == pytest.approx(9 / 30 / 0.9)
+    assert theirs["evidence"]["pattern"] == {"similarity": 1.0, "outcomes": 1}
+    assert mine["overall_confidence"] > theirs["overall_confidence"]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from healing.validation import ValidationContext, run_pipeline
-from healing.validation.diff import apply_hunks, is_hostile_path, parse_diff
+from healing.validation.diff import is_hostile_path
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -54,11 +54,14 @@ def test_it_recognises_hostile_paths(path: str, hostile: str) -> None:
     assert (hostile in is_hostile_path(path)) if hostile else is_hostile_path(path) == ""
 
 
-def test_it_rebuilds_the_file_after_the_patch_even_when_lines_moved() -> None:
-    diff = "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n a\n-b\n+B\n"
-    patched = next(iter(parse_diff(diff)))
-    assert apply_hunks("zero\na\nb\nc\n", patched) == "zero\na\nB\nc\n"
-    assert apply_hunks("x\ny\n", patched) is None
+def test_it_reads_the_file_after_the_patch_from_what_git_wrote(repo_ws: Any) -> None:
+    # The hunk says line 9 but the context is at line 5: git finds it, and so does validation.
+    diff = "--- a/app.py\n+++ b/app.py\n@@ -9,3 +9,3 @@\n def run(cmd):\n-    # never os.system(cmd) here\n+    # fine\n     return cmd\n"
+    report = run(repo_ws, diff)
+    assert not report.rejected, [f.message for f in report.findings]
+    (change,) = report.ctx.files
+    assert change.after == "import os\n\n\ndef run(cmd):\n    # fine\n    return cmd\n"
+    assert change.added == {5: "    # fine"}
 
 
 def test_it_reports_syntax_errors_with_file_line_and_column(repo_ws: Any) -> None:
@@ -211,11 +214,13 @@ def test_it_still_sees_a_dangerous_call_whose_name_is_on_an_unchanged_line(
     ],
     ids=["bare-paths", "diff-u-with-orig"],
 )
-def test_it_accepts_plain_diff_u_output_as_well_as_git_diffs(repo_ws: Any, diff: str) -> None:
+def test_it_refuses_plain_diff_u_output_that_git_would_read_at_another_strip_level(
+    repo_ws: Any, diff: str
+) -> None:
+    # The sandbox and the apply run git apply -p1: a bare path loses its first directory there.
     report = run(repo_ws, diff)
-    assert not report.rejected, [f.message for f in report.findings]
-    assert report.ctx.files[0].path == "app.py"
-    assert report.ctx.files[0].after.endswith("return cmd.strip()\n")
+    assert report.rejected
+    assert rules(report) & {"diff.ambiguous", "diff.does_not_apply"}
 
 
 def test_it_checks_every_name_a_diff_gives_a_file(repo_ws: Any) -> None:

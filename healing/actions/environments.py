@@ -4,7 +4,7 @@ The build itself (sandbox/environments.py) runs outside any transaction; these r
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,10 @@ from .. import tunables
 from ..models import EnvironmentBuild, EnvironmentStatus, Modification, ModificationStatus
 from ..queueing import send_later
 from .audit import record_event
-from .modifications import ConcurrentTransition, transition
+from .unblock import HoldKind, do_block, lift_later, register_kind
 
 E = EnvironmentStatus
 S = ModificationStatus
-ENVIRONMENT_BLOCK = "environment"  # the prefix of every block reason an environment sets
 
 
 @transaction.atomic
@@ -59,6 +58,8 @@ def do_request_environment(
         if not rebuilt:
             return build
         build.refresh_from_db()
+        # Patches blocked on its failure run again (and wait for this build).
+        lift_later(f"environment_failed:{key}")
     record_event(
         "environment.request",
         "system",
@@ -124,44 +125,34 @@ def do_record_build(build: EnvironmentBuild, fields: dict[str, Any]) -> Environm
         reason=build.log_tail[-500:] if build.status == E.FAILED else "",
         data={"key": build.key, "status": build.status, "duration_ms": build.duration_ms},
     )
-    waiting = Modification.objects.filter(
-        workspace_id=build.workspace_id,
-        status=S.BLOCKED,
-        blocked_from=S.SANDBOXING,
-        block_reason__startswith=ENVIRONMENT_BLOCK,
-    )
-    for mod in waiting:
-        if build.status == E.FAILED and mod.block_reason.startswith("environment build failed"):
-            continue  # blocked on a failure already: only a successful build lifts it
-        try:
-            transition(
-                mod,
-                S.SANDBOXING,
-                None,
-                f"environment {build.key[:12]} {build.status}",
-                expected_from=S.BLOCKED,
-                block_reason="",
-            )
-        except ConcurrentTransition:
-            continue
-        pk = mod.pk
-        transaction.on_commit(lambda pk=pk: send_later("healing.sandbox_modification", pk))
+    # The patches waiting on it run again: in it, or into a block on its failure (its log tail).
+    lift_later(f"environment_building:{build.key}")
     return build
 
 
 @transaction.atomic
-def do_wait_for_environment(mod: Modification, reason: str) -> Modification:
-    """sandboxing → blocked until the environment is built. A build that finished between the
-    run's look and this block (another worker) lifts it at once: no patch waits for nothing."""
-    transition(mod, S.BLOCKED, None, reason, expected_from=S.SANDBOXING, block_reason=reason)
-    in_progress = EnvironmentBuild.objects.filter(
-        workspace_id=mod.workspace_id, status__in=[E.PENDING, E.BUILDING]
-    ).exists()
-    if not in_progress and not reason.startswith("environment build failed"):
-        transition(mod, S.SANDBOXING, None, "environment built meanwhile", block_reason="")
-        pk = mod.pk
-        transaction.on_commit(lambda: send_later("healing.sandbox_modification", pk))
-    return mod
+def do_wait_for_environment(mod: Modification, exc: Any) -> Modification:
+    """sandboxing → blocked, held until the environment's build finishes (or, after a failure,
+    until a person asks for it again); the sweep lifts it too if the build finished meanwhile."""
+    return do_block(
+        mod, None, str(exc), [(label, None) for label in exc.holds], expected_from=S.SANDBOXING
+    )
+
+
+@register_kind
+class EnvironmentBuilding(HoldKind):
+    name = "environment_building"
+
+    def holds(self, key: str, now: datetime) -> bool:
+        return EnvironmentBuild.objects.filter(key=key, status__in=[E.PENDING, E.BUILDING]).exists()
+
+
+@register_kind
+class EnvironmentFailed(HoldKind):
+    name = "environment_failed"
+
+    def holds(self, key: str, now: datetime) -> bool:
+        return EnvironmentBuild.objects.filter(key=key, status=E.FAILED).exists()
 
 
 def do_touch_environment(build: EnvironmentBuild) -> None:

@@ -37,6 +37,10 @@ def transition(
     now = timezone.now()
     if to_status == ModificationStatus.BLOCKED:
         fields.setdefault("blocked_from", from_status)
+    if to_status == ModificationStatus.APPROVED and from_status != ModificationStatus.BLOCKED:
+        # What was approved (by people or by the policy): the apply lands only this. A block
+        # lifting back into approved keeps the digest of the original approval.
+        fields.setdefault("approved_digest", modification.review_digest())
     updated = Modification.objects.filter(pk=modification.pk, status=from_status).update(
         status=to_status, status_changed_at=now, updated_at=now, **fields
     )

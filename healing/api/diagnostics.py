@@ -3,7 +3,6 @@ bug fixes, test generation and coverage."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -24,7 +23,7 @@ from healing.diagnostics.actions import (
 )
 from healing.diagnostics.bugs import BugFinding, propose_bug_fix
 from healing.diagnostics.generators import FixRequest, GeneratorError, configured_generator
-from healing.diagnostics.runners import RunnerError, scratch_tree
+from healing.diagnostics.runners import RunnerError, head_tree
 from healing.models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern, Workspace
 from healing.permissions import IsOperator, IsStaffRole
 
@@ -242,15 +241,15 @@ class BugFix(APIView):
         generator = configured_generator()
         model_error = ""
         try:
-            with scratch_tree(Path(bug.workspace.path)) as tree:
-                fix = propose_bug_fix(tree, finding)
-                if fix is None and generator is not None:
-                    # No template: ask the model (off unless configured), checked the same way.
-                    ask = FixRequest(tree, bug.path, "python", f"{bug.code}: {bug.message}", "")
-                    try:
-                        fix = generator.generate_fix(ask)
-                    except GeneratorError as exc:
-                        model_error = f" The model's answer was refused: {exc}"
+            tree = head_tree(bug.workspace)
+            fix = propose_bug_fix(tree, finding)
+            if fix is None and generator is not None:
+                # No template: ask the model (off unless configured), checked the same way.
+                ask = FixRequest(tree, bug.path, "python", f"{bug.code}: {bug.message}", "")
+                try:
+                    fix = generator.generate_fix(ask)
+                except GeneratorError as exc:
+                    model_error = f" The model's answer was refused: {exc}"
         except RunnerError as exc:
             return Response(
                 {"error": "unavailable", "detail": str(exc)}, status=status.HTTP_409_CONFLICT
@@ -303,8 +302,12 @@ class TestGen(APIView):
         if not module:
             from healing.diagnostics.testgen import modules_without_tests
 
-            with scratch_tree(Path(workspace.path)) as tree:
-                candidates = modules_without_tests(tree)
+            try:
+                candidates = modules_without_tests(head_tree(workspace))
+            except RunnerError as exc:
+                return Response(
+                    {"error": "unavailable", "detail": str(exc)}, status=status.HTTP_409_CONFLICT
+                )
             if not candidates:
                 return Response(
                     {

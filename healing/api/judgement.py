@@ -10,8 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import tunables
-from ..breakers import dual
+from ..breakers import breakers_json, dual
 from ..breakers.actions import do_engine_breaker_action, do_workspace_breaker_action
+from ..breakers.summary import engine_json
 from ..cascades import chain_json
 from ..models import (
     CalibrationFit,
@@ -23,6 +24,7 @@ from ..models import (
     Workspace,
     WorkspaceBreaker,
 )
+from ..models.breaker import GLOBAL_SOURCE
 from ..permissions import IsAdmin, IsStaffRole
 from ..scoring import ERROR_TYPES, threshold_for
 
@@ -40,24 +42,36 @@ class BreakersView(APIView):
         ids = set(WorkspaceBreaker.objects.values_list("workspace_id", flat=True)) | set(
             Workspace.objects.active().values_list("pk", flat=True)
         )
+        engines = breakers_json()
         return Response(
             {
-                "engine": EngineBreaker.objects.current().as_json(),
+                **engines,
+                "engine": engines["global"],  # the single breaker of before: now the global one
                 "workspaces": [dual.state_json(pk) for pk in sorted(ids)],
             }
         )
 
 
 class EngineBreakerActionView(APIView):
+    """On the global breaker (breakers/engine/<action>/) or on one engine's
+    (breakers/engines/<source>/<action>/)."""
+
     permission_classes = [IsAdmin]
 
     @extend_schema(request=BreakerActionSerializer, responses=dict)
-    def post(self, request: Request, action: str) -> Response:
+    def post(self, request: Request, action: str, source: str = GLOBAL_SOURCE) -> Response:
+        if source != GLOBAL_SOURCE:
+            get_object_or_404(EngineBreaker, source=source)
         serializer = BreakerActionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = request.user  # IsAdmin: an authenticated user
-        breaker = do_engine_breaker_action(user, action, serializer.validated_data["reason"])  # type: ignore[arg-type]
-        return Response(breaker.as_json())
+        breaker = do_engine_breaker_action(
+            user,  # type: ignore[arg-type]
+            action,
+            serializer.validated_data["reason"],
+            source,
+        )
+        return Response(engine_json(breaker))
 
 
 class WorkspaceBreakerView(APIView):
@@ -100,7 +114,8 @@ class CalibrationView(APIView):
 
     @extend_schema(responses=dict)
     def get(self, request: Request) -> Response:
-        active = CalibrationFit.objects.active()
+        active = CalibrationFit.objects.active(tunables.get("scoring.calibration_method"))
+        decider = CalibrationFit.objects.decider()
         outcomes = (
             Outcome.objects.final_per_modification()
             .filter(modification__score__isnull=False)
@@ -114,6 +129,17 @@ class CalibrationView(APIView):
                 "outcomes": outcomes,
                 "needed": tunables.get("scoring.calibration_min_outcomes"),
                 "active": active.as_json() if active else None,
+                # What decides the overall score, with its out-of-fold ECE and Brier score.
+                "decides": {
+                    "method": decider.method if decider else "formula",
+                    "ece": decider.ece_calibrated if decider else None,
+                    "brier": decider.brier_calibrated if decider else None,
+                    "formula_ece": decider.ece_raw if decider else None,
+                    "formula_brier": decider.brier_raw if decider else None,
+                    "n_samples": decider.n_samples if decider else 0,
+                    "needed": tunables.get("scoring.model_min_outcomes"),
+                    "fit": decider.as_json() if decider else None,
+                },
                 "recent": [fit.as_json() for fit in CalibrationFit.objects.all()[:10]],
             }
         )

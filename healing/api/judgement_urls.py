@@ -11,6 +11,11 @@ urlpatterns = [
         judgement.EngineBreakerActionView.as_view(),
         name="api-engine-breaker-action",
     ),
+    re_path(
+        rf"^breakers/engines/(?P<source>[^/]+)/{ACTION}/$",
+        judgement.EngineBreakerActionView.as_view(),
+        name="api-source-breaker-action",
+    ),
     path(
         "breakers/workspaces/<int:workspace_id>/",
         judgement.WorkspaceBreakerView.as_view(),

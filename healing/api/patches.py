@@ -24,9 +24,11 @@ from rest_framework.views import APIView
 from .. import tunables
 from ..actions import actor_label
 from ..intake import IntakeError, decode_body, do_submit_patch, schema
+from ..lanes import may_submit_to
 from ..models import Modification
 from ..permissions import IsAgentOrAdmin, role_required
 from ..roles import Role, has_role
+from .parsers import too_deep
 
 CanReadPatches = role_required(Role.AGENT, Role.REVIEWER, Role.OPERATOR, Role.ADMIN)
 JSON_TYPES = ("application/json",)
@@ -93,6 +95,9 @@ class PatchSerializer(serializers.ModelSerializer):
     inferred_severity = serializers.CharField(read_only=True)
     severity = serializers.CharField(read_only=True)
     safety_level = serializers.CharField(read_only=True)
+    review_digest = serializers.CharField(
+        read_only=True, help_text="Send it with an approval to bind the approval to this version."
+    )
 
     class Meta:
         model = Modification
@@ -110,6 +115,7 @@ class PatchSerializer(serializers.ModelSerializer):
             "files",
             "base_commit",
             "applied_commit",
+            "review_digest",
             "claimed_error_type",
             "claimed_severity",
             "inferred_error_type",
@@ -260,8 +266,12 @@ class PatchListView(APIView):
         body = request.body  # raw bytes: RawJSONParser left them unread
         if len(body) > limit:
             return _too_big(len(body), limit)
+        problem = too_deep(body.decode("utf-8", "replace"))
+        if problem:
+            return _error(IntakeError({"body": [problem]}))
         try:
             envelope = decode_body(body)
+            _check_lane(request.user, envelope)
             mod = do_submit_patch(
                 envelope, submitted_by=request.user, source=actor_label(request.user)
             )
@@ -287,6 +297,18 @@ class PatchListView(APIView):
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(PatchSerializer(page, many=True).data)
+
+
+def _check_lane(user: Any, envelope: Any) -> None:
+    """An agent submits only to the workspaces it was granted (or that nobody was granted)."""
+    name = envelope.get("workspace") if isinstance(envelope, dict) else None
+    if isinstance(name, str) and not may_submit_to(user, name):
+        raise IntakeError(
+            {"workspace": [f"This agent may not submit patches to {name!r}."]},
+            status=403,
+            error="forbidden",
+            detail="Not your workspace.",
+        )
 
 
 def _too_big(size: int, limit: int) -> Response:

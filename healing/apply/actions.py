@@ -11,6 +11,7 @@ from django.utils import timezone
 from .. import breakers, tunables
 from ..actions import record_event, transition
 from ..actions.audit import Actor
+from ..actions.unblock import do_block
 from ..models import AuditEvent, Backup, Modification, ModificationStatus
 from ..models.modification import InvalidTransition
 from . import backups, gitops, landing
@@ -92,14 +93,16 @@ def do_apply(mod: Modification, actor: Actor = None) -> Modification:
     preflight = breakers.run_preflight(mod, stage="apply")
     if not preflight.ok:
         reasons = "; ".join(c.reason or c.name for c in preflight.blocking)
-        return transition(
+        return do_block(
             mod,
-            S.BLOCKED,
             actor,
             f"pre-flight at apply: {reasons}",
+            preflight.blocked_by,
             expected_from=S.APPROVED,
             block_reason=reasons,
         )
+    if mod.review_digest() != mod.approved_digest:
+        return _changed_since_approval(mod, actor)
     head = workspace.head_commit()
     if not mod.base_commit or head != mod.base_commit:
         return _send_back_to_validation(mod, actor, head)
@@ -138,8 +141,29 @@ def do_apply(mod: Modification, actor: Actor = None) -> Modification:
     return mod
 
 
-def _send_back_to_validation(mod: Modification, actor: Actor, head: str) -> Modification:
-    reason = f"stale: HEAD is {head[:10]}, the patch was checked against {mod.base_commit[:10] or 'nothing'}"
+@transaction.atomic
+def _changed_since_approval(mod: Modification, actor: Actor) -> Modification:
+    """What would land is not what was approved: checked and reviewed again from the start."""
+    record_event(
+        "modification.digest_mismatch",
+        actor,
+        workspace_id=mod.workspace_id,
+        modification_id=mod.pk,
+        reason="the patch changed after it was approved; refused to apply it",
+        data={"approved": mod.approved_digest, "now": mod.review_digest()},
+    )
+    return _send_back_to_validation(
+        mod, actor, reason="changed since it was approved: it needs a new review"
+    )
+
+
+def _send_back_to_validation(
+    mod: Modification, actor: Actor, head: str = "", reason: str = ""
+) -> Modification:
+    reason = (
+        reason
+        or f"stale: HEAD is {head[:10]}, the patch was checked against {mod.base_commit[:10] or 'nothing'}"
+    )
     with transaction.atomic():
         transition(mod, S.VALIDATING, actor, reason, expected_from=S.APPROVED)
         handed_over_at = mod.status_changed_at.isoformat()

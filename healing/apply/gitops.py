@@ -12,6 +12,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..gitapply import apply_args, stdin_of
+
 COMMITTER = ("Selfheal", "selfheal@localhost")
 
 
@@ -87,8 +89,8 @@ def commit_from_diff(
     """A commit of `base` with `diff` applied, built in the object store only."""
     env, index = _with_private_index(repo, base)
     try:
-        args = ["apply", "--cached", "--whitespace=nowarn", *(["-R"] if reverse else []), "-"]
-        git(repo, *args, stdin=(diff if diff.endswith("\n") else diff + "\n").encode(), env=env)
+        args = apply_args(cached=True, reverse=reverse)
+        git(repo, *args, stdin=stdin_of(diff).encode(), env=env)
         tree = git(repo, "write-tree", env=env).decode().strip()
     finally:
         index.unlink(missing_ok=True)

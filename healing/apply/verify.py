@@ -46,14 +46,24 @@ def verify_tests(mod: Modification) -> str | None:
         raise VerifyInterrupted(mod.pk)
     if result.cut_short:
         return f"post-apply tests hit the {result.limit_hit} limit"
+    findings = result.detail.get("findings") or []
+    if findings:
+        return f"post-apply tests cannot be trusted: {'; '.join(findings)[:500]}"
     sandboxed = (
         SandboxRun.objects.for_modification(mod.pk).filter(kind=SandboxRunKind.PATCHED).first()
     )
     expected = set(sandboxed.failing) if sandboxed is not None else set()
     new = sorted(set(result.failing) - expected)
+    if sandboxed is not None:
+        # A test the sandbox saw that the applied tree no longer reports is a failure too.
+        reported = {t.nodeid for t in result.tests}
+        new += sorted(t["nodeid"] for t in sandboxed.tests or [] if t["nodeid"] not in reported)
     if new:
         return f"post-apply tests fail: {', '.join(new[:5])}"
-    if not result.tests and result.detail.get("exit_code") != 0:
+    if not result.tests:
+        code = result.detail.get("exit_code")
+        return f"post-apply test command exited {code} and reported no test"
+    if result.detail.get("exit_code") != 0 and not result.failing:
         return f"post-apply test command exited {result.detail.get('exit_code')}"
     return None
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ..models import EngineBreaker
+from ..models.breaker import GLOBAL_SOURCE
 from . import dual, engine
 
 ACTIONS = ("force-open", "force-close", "reset")
@@ -20,14 +21,18 @@ def _reason(reason: str) -> str:
 
 
 @transaction.atomic
-def do_engine_breaker_action(user: AbstractBaseUser, action: str, reason: str) -> EngineBreaker:
+def do_engine_breaker_action(
+    user: AbstractBaseUser, action: str, reason: str, source: str = GLOBAL_SOURCE
+) -> EngineBreaker:
+    """On the global breaker (source "") or on one engine's. Closing or resetting it resumes
+    the patches it held (on commit)."""
     reason = _reason(reason)
     if action == "force-open":
-        return engine.force_open(user, reason)
+        return engine.force_open(user, reason, source)
     if action == "force-close":
-        return engine.force_close(user, reason)
+        return engine.force_close(user, reason, source)
     if action == "reset":
-        return engine.reset(user, reason)
+        return engine.reset(user, reason, source)
     raise ValidationError({"action": [f"Unknown action {action!r}; one of {', '.join(ACTIONS)}."]})
 
 

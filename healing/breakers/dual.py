@@ -1,10 +1,13 @@
 """The design's dual breaker, per workspace: a syntax circuit and a logic circuit.
 
-Each error type keeps its own counters (ErrorTypeCircuit). A circuit opens on `max_attempts`
+Each error type keeps its own counters per engine (ErrorTypeCircuit, keyed by the source that
+submitted): one engine's failures never open a circuit for another. A circuit an admin forces
+open has no source and holds every engine. A circuit opens on `max_attempts`
 consecutive failures, or when the failures among the latest `budget_window` outcomes of that
 workspace and error type exceed floor(error_budget × window). The workspace state follows:
 SYNTAX_OPEN when the syntax circuit is open, LOGIC_OPEN when one of logic, runtime, performance
-or security is open, PERMANENTLY_OPEN when both are — sticky until an admin resets it.
+or security is open, PERMANENTLY_OPEN when both are for one engine — sticky until an admin resets
+it, and holding only that engine (and every engine if the admin's circuits are both open).
 
 Every change happens under `select_for_update()` of the workspace's WorkspaceBreaker row, so
 concurrent workers serialise on it and count each outcome once. Whoever needs both locks takes
@@ -25,11 +28,12 @@ from .. import tunables
 from ..actions import record_event
 from ..actions.audit import Actor
 from ..broadcast import broadcast
-from ..models import ErrorTypeCircuit, Outcome, WorkspaceBreaker
+from ..models import ErrorTypeCircuit, Hold, Outcome, WorkspaceBreaker
 from ..models.breaker import DualState
 from .results import CheckResult
 
 SYNTAX = "syntax"
+ALL = ""  # the source of an admin's circuit: it holds every engine
 ERROR_TYPES = ("syntax", "logic", "runtime", "performance", "security")
 
 
@@ -41,29 +45,72 @@ def normalise(error_type: str | None) -> str:
     return error_type if error_type in ERROR_TYPES else "logic"
 
 
+def hold_key(workspace_id: int, error_type: str | None, source: str = ALL) -> str:
+    """What a block by this circuit names as its lift (healing.actions.unblock)."""
+    return f"dual_breaker:{workspace_id}:{normalise(error_type)}:{source[:128]}"
+
+
+def _sources(source: str) -> list[str]:
+    """The circuits that count for a patch of `source`: its own and the admin's (for all)."""
+    return sorted({source[:128], ALL})
+
+
+def _lift_later(workspace_id: int, error_type: str, source: str | None = None) -> None:
+    """The patches this circuit held go on once this commits (by task name); without a source,
+    those of every engine."""
+    from ..actions.unblock import lift_later
+
+    sources = (
+        [source]
+        if source is not None
+        else Hold.objects.filter(
+            kind="dual_breaker", key__startswith=f"{workspace_id}:{error_type}:"
+        ).values_list("key", flat=True)
+    )
+    for one in set(sources):
+        key = one if source is None else f"{workspace_id}:{error_type}:{one}"
+        lift_later(f"dual_breaker:{key}")
+
+
 def lock(workspace_id: int) -> WorkspaceBreaker:
     """The workspace breaker row, locked for the rest of the transaction."""
     WorkspaceBreaker.objects.get_or_create(workspace_id=workspace_id)
     return WorkspaceBreaker.objects.select_for_update().get(workspace_id=workspace_id)
 
 
-def _circuit(workspace_id: int, error_type: str) -> ErrorTypeCircuit:
-    return ErrorTypeCircuit.objects.get_or_create(workspace_id=workspace_id, error_type=error_type)[
-        0
-    ]
+def _circuit(workspace_id: int, error_type: str, source: str = ALL) -> ErrorTypeCircuit:
+    return ErrorTypeCircuit.objects.get_or_create(
+        workspace_id=workspace_id, error_type=error_type, source=source[:128]
+    )[0]
 
 
-def check(workspace_id: int, error_type: str, *, now: datetime | None = None) -> CheckResult:
-    """Read-only: may a patch of this error type go on in this workspace?"""
+def _permanently_open_for(workspace_id: int, source: str) -> bool:
+    """Both the syntax and a logic circuit open for this engine (or for every engine)."""
+    open_types = set(
+        ErrorTypeCircuit.objects.filter(
+            workspace_id=workspace_id, is_open=True, source__in=_sources(source)
+        ).values_list("error_type", flat=True)
+    )
+    return SYNTAX in open_types and bool(open_types - {SYNTAX})
+
+
+def check(
+    workspace_id: int, error_type: str, source: str = ALL, *, now: datetime | None = None
+) -> CheckResult:
+    """Read-only: may a patch of this error type, from this engine, go on in this workspace?"""
     now = now or timezone.now()
     error_type = normalise(error_type)
+    blocked_by = hold_key(workspace_id, error_type, source)
     # One query on the hot path: the workspace state and whether this type's circuit is open.
     row = (
         WorkspaceBreaker.objects.filter(workspace_id=workspace_id)
         .annotate(
             circuit_open=Subquery(
                 ErrorTypeCircuit.objects.filter(
-                    workspace_id=OuterRef("workspace_id"), error_type=error_type
+                    workspace_id=OuterRef("workspace_id"),
+                    error_type=error_type,
+                    source__in=_sources(source),
+                    is_open=True,
                 ).values("is_open")[:1]
             )
         )
@@ -75,7 +122,7 @@ def check(workspace_id: int, error_type: str, *, now: datetime | None = None) ->
         return CheckResult(
             "breaker", True, metric=f"{error_type}_circuit", value="closed", threshold="closed"
         )
-    if state == DualState.PERMANENTLY_OPEN:
+    if state == DualState.PERMANENTLY_OPEN and _permanently_open_for(workspace_id, source):
         return CheckResult(
             "breaker",
             False,
@@ -83,10 +130,19 @@ def check(workspace_id: int, error_type: str, *, now: datetime | None = None) ->
             metric="breaker_state",
             value=state,
             threshold=DualState.CLOSED,
+            blocked_by=blocked_by,
         )
-    circuit = ErrorTypeCircuit.objects.filter(
-        workspace_id=workspace_id, error_type=error_type
-    ).first()
+    # The admin's circuit (forced, for every engine) first, then this engine's.
+    circuit = (
+        ErrorTypeCircuit.objects.filter(
+            workspace_id=workspace_id,
+            error_type=error_type,
+            source__in=_sources(source),
+            is_open=True,
+        )
+        .order_by("source")
+        .first()
+    )
     if circuit is None or not circuit.is_open:
         return CheckResult(
             "breaker", True, metric=f"{error_type}_circuit", value="closed", threshold="closed"
@@ -105,6 +161,7 @@ def check(workspace_id: int, error_type: str, *, now: datetime | None = None) ->
             metric=metric,
             value=value,
             threshold=threshold,
+            blocked_by=blocked_by,
         )
     if circuit.retry_at is not None and circuit.retry_at > now:
         return CheckResult(
@@ -115,6 +172,7 @@ def check(workspace_id: int, error_type: str, *, now: datetime | None = None) ->
             value=value,
             threshold=threshold,
             retry_at=circuit.retry_at,
+            blocked_by=blocked_by,
         )
     # Cool-down over: one trial may pass (reserved in `admit_trial`).
     return CheckResult(
@@ -127,7 +185,9 @@ def check(workspace_id: int, error_type: str, *, now: datetime | None = None) ->
     )
 
 
-def admit_trial(workspace_id: int, error_type: str, result: CheckResult) -> CheckResult:
+def admit_trial(
+    workspace_id: int, error_type: str, result: CheckResult, source: str = ALL
+) -> CheckResult:
     """If the circuit is open past its cool-down, let exactly one trial through this cool-down."""
     error_type = normalise(error_type)
     if result.value == "closed" or not result.ok:
@@ -140,13 +200,14 @@ def admit_trial(workspace_id: int, error_type: str, result: CheckResult) -> Chec
         admitted = ErrorTypeCircuit.objects.filter(
             workspace_id=workspace_id,
             error_type=error_type,
+            source=source[:128],
             is_open=True,
             forced=False,
             retry_at__lte=now,
         ).update(retry_at=now + cooldown, updated_at=now)
     if admitted:
         return result
-    return check(workspace_id, error_type)
+    return check(workspace_id, error_type, source)
 
 
 def _limits(error_type: str, workspace: object | None) -> tuple[int, float, int]:
@@ -166,13 +227,18 @@ def _limits(error_type: str, workspace: object | None) -> tuple[int, float, int]
 
 
 def record(
-    workspace: object, workspace_id: int, error_type: str, success: bool, actor: Actor
+    workspace: object,
+    workspace_id: int,
+    error_type: str,
+    success: bool,
+    actor: Actor,
+    source: str = ALL,
 ) -> None:
-    """Count one outcome (the Outcome row is already written in this transaction)."""
+    """Count one outcome of `source` (the Outcome row is already written in this transaction)."""
     error_type = normalise(error_type)
     now = timezone.now()
     breaker = lock(workspace_id)
-    circuit = _circuit(workspace_id, error_type)
+    circuit = _circuit(workspace_id, error_type, source)
     circuit.attempts += 1
     if success:
         circuit.successes += 1
@@ -195,6 +261,7 @@ def record(
             _circuit_event(
                 circuit, "open", "closed", actor, "a trial fix succeeded after the cool-down"
             )
+            _lift_later(workspace_id, error_type, circuit.source)
         else:
             circuit.retry_at = now + timedelta(minutes=tunables.get("breaker.cooldown_minutes"))
             fields.append("retry_at")
@@ -218,7 +285,7 @@ def _tripped(
             "reason": f"{circuit.consecutive_failures} consecutive failed {error_type} fixes (at most {max_attempts})",
         }
     outcomes = Outcome.objects.filter(
-        workspace_id=workspace_id, error_type=error_type, counted=True
+        workspace_id=workspace_id, error_type=error_type, source=circuit.source, counted=True
     )
     if circuit.window_start is not None:
         outcomes = outcomes.filter(recorded_at__gte=circuit.window_start)
@@ -287,14 +354,21 @@ def _circuit_event(
 
 def _follow(breaker: WorkspaceBreaker, actor: Actor, *, sticky: bool, reason: str = "") -> None:
     """Bring the workspace state in line with its circuits (PERMANENTLY_OPEN sticks unless not sticky)."""
-    open_types = set(
-        ErrorTypeCircuit.objects.filter(
-            workspace_id=breaker.workspace_id, is_open=True
-        ).values_list("error_type", flat=True)
-    )
+    by_source: dict[str, set[str]] = {}
+    for source, error_type in ErrorTypeCircuit.objects.filter(
+        workspace_id=breaker.workspace_id, is_open=True
+    ).values_list("source", "error_type"):
+        by_source.setdefault(source, set()).add(error_type)
+    open_types = set().union(*by_source.values()) if by_source else set()
     syntax_open = SYNTAX in open_types
     logic_open = bool(open_types - {SYNTAX})
-    if sticky and breaker.state == DualState.PERMANENTLY_OPEN or syntax_open and logic_open:
+    # Both circuits open for one engine (or the admin's for all): that engine is held for good.
+    everyone = by_source.get(ALL, set())
+    both = any(
+        SYNTAX in types | everyone and bool((types | everyone) - {SYNTAX})
+        for types in [*by_source.values(), everyone]
+    )
+    if sticky and breaker.state == DualState.PERMANENTLY_OPEN or both:
         new = DualState.PERMANENTLY_OPEN
     elif syntax_open:
         new = DualState.SYNTAX_OPEN
@@ -323,7 +397,9 @@ def _follow(breaker: WorkspaceBreaker, actor: Actor, *, sticky: bool, reason: st
 
 def state_json(workspace_id: int) -> dict:
     breaker = WorkspaceBreaker.objects.filter(workspace_id=workspace_id).first()
-    circuits = ErrorTypeCircuit.objects.filter(workspace_id=workspace_id).order_by("error_type")
+    circuits = ErrorTypeCircuit.objects.filter(workspace_id=workspace_id).order_by(
+        "error_type", "source"
+    )
     return {
         "workspace_id": workspace_id,
         "state": breaker.state if breaker else DualState.CLOSED,
@@ -357,16 +433,23 @@ def force_open(workspace_id: int, error_type: str, actor: Actor, reason: str) ->
 
 
 def force_close(workspace_id: int, error_type: str, actor: Actor, reason: str) -> None:
+    """Closes this error type's circuit for every engine."""
     error_type = normalise(error_type)
     breaker = lock(workspace_id)
-    circuit = _circuit(workspace_id, error_type)
-    old = "forced_open" if circuit.forced else ("open" if circuit.is_open else "closed")
-    fields: list[str] = ["updated_at"]
-    circuit.updated_at = timezone.now()
-    _close(circuit, fields)
-    circuit.save(update_fields=fields)
-    _circuit_event(circuit, old, "closed", actor, reason)
+    _circuit(workspace_id, error_type)  # the admin's, so the event has a row to name
+    for circuit in ErrorTypeCircuit.objects.filter(
+        workspace_id=workspace_id, error_type=error_type
+    ).order_by("source"):
+        old = "forced_open" if circuit.forced else ("open" if circuit.is_open else "closed")
+        if old == "closed" and circuit.source != ALL:
+            continue
+        fields: list[str] = ["updated_at"]
+        circuit.updated_at = timezone.now()
+        _close(circuit, fields)
+        circuit.save(update_fields=fields)
+        _circuit_event(circuit, old, "closed", actor, reason)
     _follow(breaker, actor, sticky=False, reason=reason)
+    _lift_later(workspace_id, error_type)
 
 
 def reset(workspace_id: int, actor: Actor, reason: str) -> None:
@@ -381,6 +464,8 @@ def reset(workspace_id: int, actor: Actor, reason: str) -> None:
         circuit.save(update_fields=fields)
         if was_open:
             _circuit_event(circuit, "open", "closed", actor, reason)
+    for error_type in ERROR_TYPES:
+        _lift_later(workspace_id, error_type)
     record_event(
         "breaker.reset",
         actor,

@@ -1,9 +1,15 @@
-"""The engine-wide breaker: CLOSED → OPEN after `failure_threshold` consecutive failures; after
-the cool-down the next check moves it to HALF_OPEN and lets at most `half_open_trials` patches be
-in flight; `success_threshold` consecutive successes close it, one failure opens it again.
+"""The engine breakers: one per engine (the `source` that submitted), counted from that engine's
+outcomes only, so one engine's failures never hold another's patches. CLOSED → OPEN after
+`failure_threshold` consecutive failures; after the cool-down the next check moves it to HALF_OPEN
+and lets at most `half_open_trials` of that engine's patches be in flight; `success_threshold`
+consecutive successes close it, one failure opens it again.
 
-The row is changed only under `select_for_update()`; the OPEN → HALF_OPEN move happens lazily, on
-the first check after the cool-down, as a conditional update (one winner, one event).
+Above them sits the operator-level global breaker (source ""): it counts nothing, an admin opens
+it to hold every engine at once, and only an admin closes it.
+
+Rows are changed only under `select_for_update()`; the OPEN → HALF_OPEN move happens lazily, on
+the first check after the cool-down (or the unblock sweep), as a conditional update (one winner,
+one event).
 """
 
 from __future__ import annotations
@@ -20,13 +26,22 @@ from ..actions import record_event
 from ..actions.audit import Actor
 from ..broadcast import broadcast
 from ..models import EngineBreaker
+from ..models.breaker import GLOBAL_SOURCE
 from ..models.breaker import EngineBreakerState as E
 from .results import CheckResult
 
+NAME = "engine_breaker"
 
-def lock() -> EngineBreaker:
-    EngineBreaker.objects.get_or_create(pk=1)
-    return EngineBreaker.objects.select_for_update().get(pk=1)
+
+def hold_key(source: str) -> str:
+    """What a block by this breaker names as its lift (healing.actions.unblock)."""
+    return "global_breaker" if source == GLOBAL_SOURCE else f"engine_breaker:{source[:128]}"
+
+
+def lock(source: str = GLOBAL_SOURCE) -> EngineBreaker:
+    source = source[:128]
+    EngineBreaker.objects.get_or_create(source=source)
+    return EngineBreaker.objects.select_for_update().get(source=source)
 
 
 def _transition(
@@ -47,34 +62,58 @@ def _transition(
         data=breaker.as_json(),
     )
     broadcast("engine_breaker", breaker.as_json())
+    if new != E.OPEN:
+        _lift_later(breaker.source)
 
 
-def check(stage: str, *, now: datetime | None = None) -> CheckResult:
-    """Read-only except for the lazy OPEN → HALF_OPEN move once the cool-down is over."""
+def _lift_later(source: str) -> None:
+    """The patches this breaker held go on once this commits (by task name: no task import)."""
+    from ..actions.unblock import lift_later
+
+    lift_later(hold_key(source))
+
+
+def _closed(value: str = E.CLOSED) -> CheckResult:
+    return CheckResult(NAME, True, metric="engine_breaker_state", value=value, threshold=E.CLOSED)
+
+
+def check(stage: str, source: str = GLOBAL_SOURCE, *, now: datetime | None = None) -> CheckResult:
+    """The global breaker, then this engine's. Read-only except for the lazy OPEN → HALF_OPEN
+    move once the cool-down is over."""
     now = now or timezone.now()
-    row = (
-        EngineBreaker.objects.filter(pk=1)
-        .values("state", "forced", "retry_at", "consecutive_failures", "reason")
-        .first()
-    )
-    if row is None or row["state"] == E.CLOSED:
-        return CheckResult(
-            "engine_breaker",
-            True,
-            metric="engine_breaker_state",
-            value=E.CLOSED,
-            threshold=E.CLOSED,
+    rows = {
+        row["source"]: row
+        for row in EngineBreaker.objects.filter(source__in={GLOBAL_SOURCE, source[:128]}).values(
+            "source", "state", "forced", "retry_at", "consecutive_failures", "reason"
         )
+    }
+    glob = rows.get(GLOBAL_SOURCE)
+    if glob is not None and glob["state"] != E.CLOSED:
+        return CheckResult(
+            NAME,
+            False,
+            f"the global breaker is open: {glob['reason']}; lifts when an admin closes it",
+            metric="global_breaker_state",
+            value=glob["state"],
+            threshold=E.CLOSED,
+            blocked_by=hold_key(GLOBAL_SOURCE),
+        )
+    if source == GLOBAL_SOURCE:
+        return _closed()
+    row = rows.get(source[:128])
+    if row is None or row["state"] == E.CLOSED:
+        return _closed()
     if row["state"] == E.OPEN:
         threshold = tunables.get("engine_breaker.failure_threshold")
         if row["forced"]:
             return CheckResult(
-                "engine_breaker",
+                NAME,
                 False,
-                f"held open by an admin: {row['reason']}",
+                f"{source}'s breaker is held open by an admin: {row['reason']}",
                 metric="engine_breaker_state",
                 value=E.OPEN,
                 threshold=E.CLOSED,
+                blocked_by=hold_key(source),
             )
         if row["retry_at"] and row["retry_at"] > now:
             if row["consecutive_failures"] >= threshold:
@@ -91,17 +130,18 @@ def check(stage: str, *, now: datetime | None = None) -> CheckResult:
                     f"{successes} successes in a row",
                 )
             return CheckResult(
-                "engine_breaker",
+                NAME,
                 False,
-                f"the engine breaker is open: {row['reason']}",
+                f"{source}'s breaker is open: {row['reason']}",
                 metric=metric,
                 value=value,
                 threshold=limit,
                 retry_at=row["retry_at"],
+                blocked_by=hold_key(source),
             )
-        _half_open(now)
+        half_open(source, now)
     return CheckResult(
-        "engine_breaker",
+        NAME,
         True,
         "half-open: a limited trial may pass",
         metric="engine_breaker_state",
@@ -110,10 +150,11 @@ def check(stage: str, *, now: datetime | None = None) -> CheckResult:
     )
 
 
-def _half_open(now: datetime) -> None:
+def half_open(source: str, now: datetime) -> bool:
+    """OPEN → HALF_OPEN once the cool-down is over; True for the one caller that moved it."""
     with transaction.atomic():
         moved = EngineBreaker.objects.filter(
-            pk=1, state=E.OPEN, forced=False, retry_at__lte=now
+            source=source[:128], state=E.OPEN, forced=False, retry_at__lte=now
         ).update(
             state=E.HALF_OPEN,
             trials_admitted=0,
@@ -124,7 +165,7 @@ def _half_open(now: datetime) -> None:
             changed_by=None,
         )
         if moved:
-            breaker = EngineBreaker.objects.get(pk=1)
+            breaker = EngineBreaker.objects.get(source=source[:128])
             record_event(
                 "breaker.engine",
                 "system",
@@ -134,43 +175,67 @@ def _half_open(now: datetime) -> None:
                 data=breaker.as_json(),
             )
             broadcast("engine_breaker", breaker.as_json())
+            _lift_later(source)
+    return bool(moved)
 
 
-def admit_trial(stage: str, result: CheckResult) -> CheckResult:
+def trial_places(source: str) -> int:
+    """How many more of this engine's patches may go on now: none while OPEN, the free trial
+    places while HALF_OPEN, any number (-1) while CLOSED."""
+    row = (
+        EngineBreaker.objects.filter(source=source[:128]).values("state", "trials_admitted").first()
+    )
+    if row is None or row["state"] == E.CLOSED:
+        return -1
+    if row["state"] == E.OPEN:
+        return 0
+    return max(0, tunables.get("engine_breaker.half_open_trials") - row["trials_admitted"])
+
+
+def admit_trial(stage: str, result: CheckResult, source: str) -> CheckResult:
     """At apply, while HALF_OPEN, take one of the limited trial places or be told to wait."""
     if stage != "apply" or result.value != E.HALF_OPEN:
         return result
     limit = tunables.get("engine_breaker.half_open_trials")
     with transaction.atomic():
         admitted = EngineBreaker.objects.filter(
-            pk=1, state=E.HALF_OPEN, trials_admitted__lt=limit
+            source=source[:128], state=E.HALF_OPEN, trials_admitted__lt=limit
         ).update(trials_admitted=F("trials_admitted") + 1)
         if admitted:
             return CheckResult(
-                "engine_breaker",
+                NAME,
                 True,
                 "half-open: admitted as a trial",
                 metric="trials_in_flight",
                 value="admitted",
                 threshold=limit,
             )
-        current = EngineBreaker.objects.get(pk=1)
+        current = EngineBreaker.objects.get(source=source[:128])
     if current.state != E.HALF_OPEN:
-        return check(stage)
+        return check(stage, source)
     return CheckResult(
-        "engine_breaker",
+        NAME,
         False,
-        f"half-open and all {limit} trial places are in flight; waits for their outcomes",
+        f"{source}'s breaker is half-open and all {limit} trial places are in flight; "
+        "waits for their outcomes",
         metric="trials_in_flight",
         value=current.trials_admitted,
         threshold=limit,
         retry_at=timezone.now() + timedelta(seconds=30),
+        blocked_by=hold_key(source),
     )
 
 
-def record(success: bool, actor: Actor) -> None:
-    """Count one outcome; opens, half-opens back to open, or closes as the design says."""
-    breaker = lock()
+def release_trial(source: str) -> None:
+    EngineBreaker.objects.filter(source=source[:128], trials_admitted__gt=0).update(
+        trials_admitted=F("trials_admitted") - 1
+    )
+
+
+def record(success: bool, actor: Actor, source: str) -> None:
+    """Count one outcome of `source`; opens, half-opens back to open, or closes as the design
+    says. The caller holds this engine's row lock (record_outcome)."""
+    breaker = lock(source)
     failure_threshold, success_threshold, cooldown = (
         tunables.get("engine_breaker.failure_threshold"),
         tunables.get("engine_breaker.success_threshold"),
@@ -216,6 +281,8 @@ def record(success: bool, actor: Actor) -> None:
         )
     else:
         breaker.save(update_fields=fields)
+        if breaker.state == E.HALF_OPEN:
+            _lift_later(breaker.source)  # a trial place came free: the next held patch may go
 
 
 def _open(breaker: EngineBreaker, now: datetime, cooldown: int, fields: list[str]) -> None:
@@ -228,8 +295,8 @@ def _open(breaker: EngineBreaker, now: datetime, cooldown: int, fields: list[str
 # --- admin actions --------------------------------------------------------------------------
 
 
-def force_open(actor: Actor, reason: str) -> EngineBreaker:
-    breaker = lock()
+def force_open(actor: Actor, reason: str, source: str = GLOBAL_SOURCE) -> EngineBreaker:
+    breaker = lock(source)
     breaker.forced = True
     breaker.opened_at = timezone.now()
     breaker.retry_at = None
@@ -240,8 +307,8 @@ def force_open(actor: Actor, reason: str) -> EngineBreaker:
     return breaker
 
 
-def force_close(actor: Actor, reason: str) -> EngineBreaker:
-    breaker = lock()
+def force_close(actor: Actor, reason: str, source: str = GLOBAL_SOURCE) -> EngineBreaker:
+    breaker = lock(source)
     breaker.forced = False
     breaker.consecutive_failures = 0
     breaker.trials_admitted = 0
@@ -257,8 +324,8 @@ def force_close(actor: Actor, reason: str) -> EngineBreaker:
     return breaker
 
 
-def reset(actor: Actor, reason: str) -> EngineBreaker:
-    breaker = lock()
+def reset(actor: Actor, reason: str, source: str = GLOBAL_SOURCE) -> EngineBreaker:
+    breaker = lock(source)
     breaker.forced = False
     breaker.consecutive_failures = breaker.consecutive_successes = breaker.trials_admitted = 0
     breaker.retry_at = breaker.opened_at = None
@@ -271,5 +338,10 @@ def reset(actor: Actor, reason: str) -> EngineBreaker:
         "opened_at",
     ]
     _transition(breaker, E.CLOSED, actor, reason, fields)
-    record_event("breaker.reset", actor, reason=reason, data={"scope": "engine"})
+    record_event(
+        "breaker.reset",
+        actor,
+        reason=reason,
+        data={"scope": "global" if breaker.is_global else "engine", "source": breaker.source},
+    )
     return breaker

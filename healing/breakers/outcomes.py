@@ -37,8 +37,9 @@ def record_outcome(
     error_type = dual.normalise(modification.error_type)
     try:
         with transaction.atomic():
-            # Lock order everywhere: engine breaker row, then the workspace breaker row.
-            engine.lock()
+            # Lock order everywhere: the global breaker row (rate-limit reservations), this
+            # engine's breaker row, then the workspace breaker row.
+            engine.lock(modification.source)
             counted = _counts(modification, success, stage)
             Outcome.objects.create(
                 modification=modification,
@@ -53,9 +54,14 @@ def record_outcome(
             )
             if counted:
                 dual.record(
-                    modification.workspace, modification.workspace_id, error_type, success, actor
+                    modification.workspace,
+                    modification.workspace_id,
+                    error_type,
+                    success,
+                    actor,
+                    modification.source,
                 )
-                engine.record(success, actor)
+                engine.record(success, actor, modification.source)
                 _learn(modification, error_type, success)
     except IntegrityError:
         if Outcome.objects.filter(modification=modification, stage=stage).exists():

@@ -36,9 +36,15 @@ class Context:
         return dual.normalise(self.modification.error_type)
 
     @property
+    def source(self) -> str:
+        return (self.modification.source or "")[:128]
+
+    @property
     def snapshot(self) -> snapshot.Snapshot:
         if self._snapshot is None:
-            self._snapshot = snapshot.take(self.modification.workspace_id, self.error_type)
+            self._snapshot = snapshot.take(
+                self.modification.workspace_id, self.error_type, self.source
+            )
         return self._snapshot
 
 
@@ -78,6 +84,7 @@ class EmergencyStopCheck(PreflightCheck):
                 metric="engine_state",
                 value=state.state,
                 threshold="running",
+                blocked_by="emergency_stop",
             )
         return CheckResult(
             self.name, True, metric="engine_state", value=state.state, threshold="running"
@@ -86,27 +93,23 @@ class EmergencyStopCheck(PreflightCheck):
 
 @register_check
 class EngineBreakerCheck(PreflightCheck):
+    """The global breaker, then the breaker of the engine that submitted this patch."""
+
     name = "engine_breaker"
 
     def run(self, ctx: Context) -> CheckResult:
         if ctx.snapshot.engine_closed:
             return snapshot.check_breakers(
-                ctx.modification.workspace_id, ctx.error_type, ctx.stage, ctx.snapshot
+                ctx.modification.workspace_id, ctx.error_type, ctx.stage, ctx.snapshot, ctx.source
             )[1]
-        return engine.check(ctx.stage, now=ctx.now)
+        return engine.check(ctx.stage, ctx.source, now=ctx.now)
 
     def reserve(self, ctx: Context, result: CheckResult) -> CheckResult:
-        return engine.admit_trial(ctx.stage, result)
+        return engine.admit_trial(ctx.stage, result, ctx.source)
 
     def release(self, ctx: Context, result: CheckResult) -> None:
         if result.value == "admitted":
-            from django.db.models import F
-
-            from ..models import EngineBreaker
-
-            EngineBreaker.objects.filter(pk=1, trials_admitted__gt=0).update(
-                trials_admitted=F("trials_admitted") - 1
-            )
+            engine.release_trial(ctx.source)
 
 
 @register_check
@@ -116,14 +119,20 @@ class BreakerCheck(PreflightCheck):
     def run(self, ctx: Context) -> CheckResult:
         if ctx.snapshot.dual_closed:
             return snapshot.check_breakers(
-                ctx.modification.workspace_id, ctx.error_type, ctx.stage, ctx.snapshot
+                ctx.modification.workspace_id, ctx.error_type, ctx.stage, ctx.snapshot, ctx.source
             )[0]
-        return dual.check(ctx.modification.workspace_id, ctx.error_type, now=ctx.now)
+        return _names(
+            dual.check(ctx.modification.workspace_id, ctx.error_type, ctx.source, now=ctx.now),
+            dual.hold_key(ctx.modification.workspace_id, ctx.error_type, ctx.source),
+        )
 
     def reserve(self, ctx: Context, result: CheckResult) -> CheckResult:
         if ctx.stage != "apply":  # the trial place is taken where the patch would land
             return result
-        return dual.admit_trial(ctx.modification.workspace_id, ctx.error_type, result)
+        return _names(
+            dual.admit_trial(ctx.modification.workspace_id, ctx.error_type, result, ctx.source),
+            dual.hold_key(ctx.modification.workspace_id, ctx.error_type, ctx.source),
+        )
 
 
 @register_check
@@ -132,8 +141,17 @@ class CascadeCheck(PreflightCheck):
 
     def run(self, ctx: Context) -> CheckResult:
         from ..cascades import preflight_check
+        from ..models import CascadeLink
 
-        return preflight_check(ctx.modification)
+        result = preflight_check(ctx.modification)
+        if result.ok:
+            return result
+        cascade_id = (
+            CascadeLink.objects.filter(modification=ctx.modification)
+            .values_list("cascade_id", flat=True)
+            .first()
+        )
+        return _names(result, f"cascade:{cascade_id}")
 
 
 @register_check
@@ -142,7 +160,9 @@ class HealthCheck(PreflightCheck):
     stages = ("apply",)
 
     def run(self, ctx: Context) -> CheckResult:
-        return check_health(ctx.now, tunables.get("preflight.health_retry_seconds"))
+        return _names(
+            check_health(ctx.now, tunables.get("preflight.health_retry_seconds")), "health"
+        )
 
 
 @register_check
@@ -161,6 +181,7 @@ class AnomalyCheck(PreflightCheck):
                 metric="anomaly_risk",
                 value=level,
                 threshold=f"below {block_at}",
+                blocked_by=f"anomaly:{ctx.modification.workspace_id}:{level}",
             )
         return CheckResult(
             self.name, True, metric="anomaly_risk", value=level, threshold=f"below {block_at}"
@@ -173,13 +194,20 @@ class RateLimitCheck(PreflightCheck):
     stages = ("apply",)
 
     def run(self, ctx: Context) -> CheckResult:
-        return ratelimit.check(ctx.modification.pk)
+        return _names(ratelimit.check(ctx.modification.pk), "rate_limit")
 
     def reserve(self, ctx: Context, result: CheckResult) -> CheckResult:
-        return ratelimit.reserve(ctx.modification.pk)
+        return _names(ratelimit.reserve(ctx.modification.pk), "rate_limit")
 
     def release(self, ctx: Context, result: CheckResult) -> None:
         ratelimit.release(ctx.modification.pk)
+
+
+def _names(result: CheckResult, blocked_by: str) -> CheckResult:
+    """A block names what lifts it (healing.actions.unblock)."""
+    if not result.ok and not result.blocked_by:
+        result.blocked_by = blocked_by
+    return result
 
 
 # With the safety switch off an admin has turned the checks off; these still apply.

@@ -1,6 +1,6 @@
 """The shared rate limit: at most N applications in a rolling window, across every worker.
 
-A slot is reserved at the apply pre-flight under the engine breaker's row lock (one serialisation
+A slot is reserved at the apply pre-flight under the global breaker's row lock (one serialisation
 point for all processes), so two workers can never both take the last place; note_application()
 confirms it when the commit lands.
 """
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from .. import tunables
 from ..models import ApplicationSlot
+from ..models.breaker import GLOBAL_SOURCE
 from . import engine
 from .results import CheckResult
 
@@ -45,6 +46,15 @@ def _result(modification_id: int, now: datetime, limit: int, window: int) -> Che
     )
 
 
+def free_places() -> int:
+    """Applications the window allows now (for the unblock sweep)."""
+    limit, window = _limits()
+    used = ApplicationSlot.objects.filter(
+        reserved_at__gte=timezone.now() - timedelta(seconds=window)
+    ).count()
+    return max(0, limit - used)
+
+
 def check(modification_id: int) -> CheckResult:
     limit, window = _limits()
     return _result(modification_id, timezone.now(), limit, window)
@@ -53,7 +63,7 @@ def check(modification_id: int) -> CheckResult:
 def reserve(modification_id: int) -> CheckResult:
     limit, window = _limits()
     with transaction.atomic():
-        engine.lock()  # every reserving process queues here
+        engine.lock(GLOBAL_SOURCE)  # every reserving process queues here
         now = timezone.now()
         result = _result(modification_id, now, limit, window)
         if result.ok:

@@ -13,7 +13,9 @@ class CheckResult:
     metric: str = ""
     value: Any = None
     threshold: Any = None
-    retry_at: datetime | None = None  # None on a block: no automatic retry, a person must act
+    retry_at: datetime | None = None  # None on a block: no set time, it lifts on an event
+    # On a block: what lifts it, "kind" or "kind:key" (healing.actions.unblock.KINDS).
+    blocked_by: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -24,6 +26,7 @@ class CheckResult:
             "value": self.value,
             "threshold": self.threshold,
             "retry_at": self.retry_at.isoformat() if self.retry_at else None,
+            "blocked_by": self.blocked_by or None,
         }
 
 
@@ -36,6 +39,11 @@ class PreflightResult:
     @property
     def blocking(self) -> list[CheckResult]:
         return [c for c in self.checks if not c.ok]
+
+    @property
+    def blocked_by(self) -> list[tuple[str, datetime | None]]:
+        """(what lifts it, when at the earliest) of every block."""
+        return [(c.blocked_by or c.name, c.retry_at) for c in self.blocking]
 
     @property
     def retry_at(self) -> datetime | None:
@@ -53,7 +61,7 @@ class PreflightResult:
             when = (
                 f"retry at {check.retry_at:%Y-%m-%d %H:%M:%S} UTC"
                 if check.retry_at
-                else "waits for a person"
+                else f"lifts on {check.blocked_by or check.name}"
             )
             parts.append(
                 f"{check.name}: {check.reason} ({check.metric}={check.value}, threshold {check.threshold}; {when})"

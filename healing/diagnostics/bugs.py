@@ -20,8 +20,10 @@ import pyflakes.api
 import pyflakes.messages as pm
 import pyflakes.reporter
 
+from healing.sandbox import TestOutcome
+
 from .fixes import TEMPLATES, FixContext, ProposedFix
-from .results import CaseResult, Frame
+from .results import Failure, at
 
 _SKIP = {".git", "node_modules", ".venv", "venv", "__pycache__", "site-packages"}
 
@@ -224,8 +226,11 @@ def propose_bug_fix(tree: Path, bug: BugFinding) -> ProposedFix | None:
         if bug.code == "undefined-name"
         else bug.message
     )
-    case = CaseResult(
-        nodeid=bug.path, outcome="failed", message=message, frames=[Frame(bug.path, bug.line)]
+    case = Failure(
+        TestOutcome(
+            nodeid=bug.path, outcome="failed", message=message, traceback=at(bug.path, bug.line)
+        ),
+        language="python",
     )
     return template.propose(
         FixContext(root=tree, case=case, groups=groups, pattern=f"bug-{bug.code}")

@@ -1,8 +1,9 @@
 """Run the diagnostics over a directory of small buggy programs and count honestly.
 
-Each program directory becomes a fresh git repository; the engine runs its tests, diagnoses the
-failures with the shipped patterns, proposes template fixes and re-runs the tests with each fix.
-Used by bench/diagnostics_corpus.py and tests/test_diagnostics_corpus.py.
+Each program directory becomes a fresh git repository; the engine runs its tests in the sandbox
+(FULL where this machine has it, else PARTIAL), diagnoses the failures with the shipped patterns,
+proposes template fixes and re-runs the tests with each fix. Needs the database (tunables, the
+emergency stop). Used by bench/diagnostics_corpus.py and tests/test_diagnostics_corpus.py.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
+
+from healing.models import Workspace
+from healing.sandbox import capabilities
 
 from .engine import Options, diagnose_workspace
 from .logger import DiagnosticLogger
 from .patterns import PatternSpec, seed_patterns
-from .runners import LocalRunner
+from .runners import SandboxRunner
 
 
 @dataclass
@@ -63,14 +66,19 @@ def evaluate(
     *,
     isolate: bool = True,
     search_budget: int = 20,
+    isolation_level: str = "",
 ) -> ProgramResult:
     result = ProgramResult(program.name)
     with tempfile.TemporaryDirectory(prefix="selfheal-corpus-") as tmp:
         repo = make_repo(program, Path(tmp))
         logger = DiagnosticLogger(program.name)
+        # Never stored: a workspace only as the sandbox reads one.
+        workspace = Workspace(
+            name=program.name, path=str(repo), isolation_level=isolation_level or best_level()
+        )
         outcome = diagnose_workspace(
-            SimpleNamespace(path=str(repo)),
-            LocalRunner(timeout=30),
+            workspace,
+            SandboxRunner(timeout=30),
             patterns or seed_patterns(),
             logger,
             Options(
@@ -93,6 +101,11 @@ def evaluate(
             if any(v.get("passed") for v in verdicts):
                 result.fixed += 1
     return result
+
+
+def best_level() -> str:
+    levels = capabilities()["levels"]
+    return "full" if levels["full"]["available"] else "partial"
 
 
 def evaluate_all(root: Path, **options: Any) -> list[ProgramResult]:

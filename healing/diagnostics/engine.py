@@ -15,8 +15,8 @@ from .generators import FixRequest, GeneratorBackend, GeneratorError
 from .isolation import UNCHECKED, Isolator
 from .logger import DiagnosticLogger
 from .patterns import Diagnosis, PatternSpec, TestFailureAnalyzer
-from .results import RunResult
-from .runners import RunnerError, TestRunner, scratch_tree
+from .results import FAILED, RunResult
+from .runners import RunnerError, SandboxRunner, head_tree
 from .search import search_fix
 
 
@@ -60,7 +60,7 @@ class Outcome:
 
 
 def verify_fix(
-    runner: TestRunner, workspace: Any, baseline: RunResult, diff: str, target: str
+    runner: SandboxRunner, workspace: Any, baseline: RunResult, diff: str, target: str
 ) -> dict[str, Any]:
     """Run the whole suite with the fix applied: does the target pass, and nothing new fail?"""
     try:
@@ -70,7 +70,8 @@ def verify_fix(
     failing_before = {c.nodeid for c in baseline.failures}
     failing_after = {c.nodeid for c in after.failures}
     target_fixed = target not in failing_after and (
-        any(c.nodeid == target and not c.failed for c in after.cases) or "::" not in target
+        any(c.nodeid == target and c.outcome not in FAILED for c in after.cases)
+        or "::" not in target
     )
     new_failures = sorted(failing_after - failing_before)
     return {
@@ -85,7 +86,7 @@ def verify_fix(
 
 def diagnose_workspace(
     workspace: Any,
-    runner: TestRunner,
+    runner: SandboxRunner,
     patterns: list[PatternSpec],
     logger: DiagnosticLogger,
     options: Options | None = None,
@@ -99,24 +100,24 @@ def diagnose_workspace(
     outcome = Outcome(result=result)
     failures = result.failures[: options.max_failures]
     isolator = Isolator(runner, workspace, logger, budget=options.isolation_budget)
-    with scratch_tree(Path(workspace.path)) as tree:
-        for case in failures:
-            with logger.context("diagnose", test=case.nodeid, message=case.message) as ctx:
-                diagnosis = analyzer.diagnose(case, tree)
-                ctx["result"] = {
-                    "patterns": [p.slug for p, _ in diagnosis.matches],
-                    "fixes": [f.template for f in diagnosis.fixes],
-                }
-            if generator is not None and not diagnosis.fixes and case.source_frame() is not None:
-                ask_generator(generator, diagnosis, tree, logger)
-            if options.isolate:
-                with logger.context("isolate", test=case.nodeid) as ctx:
-                    isolation = isolator.classify(result, case.nodeid)
-                    ctx["result"] = isolation.as_dict()
-                diagnosis.isolation = isolation.verdict
-                diagnosis.isolation_detail = isolation.as_dict()
-                logger.log_state_change(case.nodeid, "verdict", UNCHECKED, isolation.verdict)
-            outcome.diagnoses.append(diagnosis)
+    tree = head_tree(workspace)
+    for case in failures:
+        with logger.context("diagnose", test=case.nodeid, message=case.message) as ctx:
+            diagnosis = analyzer.diagnose(case, tree)
+            ctx["result"] = {
+                "patterns": [p.slug for p, _ in diagnosis.matches],
+                "fixes": [f.template for f in diagnosis.fixes],
+            }
+        if generator is not None and not diagnosis.fixes and case.source_frame() is not None:
+            ask_generator(generator, diagnosis, tree, logger)
+        if options.isolate:
+            with logger.context("isolate", test=case.nodeid) as ctx:
+                isolation = isolator.classify(result, case.nodeid)
+                ctx["result"] = isolation.as_dict()
+            diagnosis.isolation = isolation.verdict
+            diagnosis.isolation_detail = isolation.as_dict()
+            logger.log_state_change(case.nodeid, "verdict", UNCHECKED, isolation.verdict)
+        outcome.diagnoses.append(diagnosis)
     if options.verify_fixes:
         for diagnosis in outcome.diagnoses:
             for fix in diagnosis.fixes:
@@ -132,36 +133,34 @@ def diagnose_workspace(
 
 
 def search_logic_failures(
-    runner: TestRunner, workspace: Any, outcome: Outcome, logger: DiagnosticLogger, budget: int
+    runner: SandboxRunner, workspace: Any, outcome: Outcome, logger: DiagnosticLogger, budget: int
 ) -> None:
     """Assertion failures that no verified fix explains: try single-token mutants (search.py)."""
     failing = {c.nodeid for c in outcome.result.failures}
-    with scratch_tree(Path(workspace.path)) as tree:
-        for diagnosis in outcome.diagnoses:
-            case = diagnosis.case
-            if case.exception_type != "AssertionError" or diagnosis.isolation in {
-                "flaky",
-                "order_dependent",
-            }:
-                continue
-            if any(
-                (outcome.verifications.get(f.diff) or {}).get("passed") for f in diagnosis.fixes
-            ):
-                continue
-            found = search_fix(
-                runner,
-                workspace,
-                tree,
-                case,
-                failing,
-                logger,
-                budget=budget,
-                pattern="search-mutation",
-            )
-            if found is not None:
-                fix, verdict = found
-                diagnosis.fixes.append(fix)
-                outcome.verifications[fix.diff] = verdict
+    tree = head_tree(workspace)
+    for diagnosis in outcome.diagnoses:
+        case = diagnosis.case
+        if case.exception_type != "AssertionError" or diagnosis.isolation in {
+            "flaky",
+            "order_dependent",
+        }:
+            continue
+        if any((outcome.verifications.get(f.diff) or {}).get("passed") for f in diagnosis.fixes):
+            continue
+        found = search_fix(
+            runner,
+            workspace,
+            tree,
+            case,
+            failing,
+            logger,
+            budget=budget,
+            pattern="search-mutation",
+        )
+        if found is not None:
+            fix, verdict = found
+            diagnosis.fixes.append(fix)
+            outcome.verifications[fix.diff] = verdict
 
 
 def ask_generator(

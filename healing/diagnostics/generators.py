@@ -9,6 +9,7 @@ touched file syntactically valid; anything else raises GeneratorError.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -99,6 +100,9 @@ def check_diff(root: Path, diff: str) -> list[str]:
         text=True,
         timeout=30,
         check=False,
+        # The tree may be a plain checkout (the sandbox's cache) inside another repository:
+        # git must not take that one for it.
+        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(root.resolve().parent)},
     )
     if proc.returncode != 0:
         raise GeneratorError(f"the diff does not apply: {proc.stderr.strip()[:300]}")

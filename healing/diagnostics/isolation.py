@@ -14,7 +14,7 @@ from typing import Any
 
 from .logger import DiagnosticLogger
 from .results import RunResult
-from .runners import RunnerError, TestRunner
+from .runners import RunnerError, SandboxRunner
 
 REAL, FLAKY, ORDER_DEPENDENT, UNCHECKED = "real", "flaky", "order_dependent", ""
 
@@ -40,7 +40,7 @@ class Isolation:
 class Isolator:
     def __init__(
         self,
-        runner: TestRunner,
+        runner: SandboxRunner,
         workspace: Any,
         logger: DiagnosticLogger,
         *,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .fixes import TEMPLATES, FixContext, ProposedFix
-from .results import CaseResult
+from .results import Failure
 
 
 @dataclass
@@ -36,7 +36,7 @@ class PatternSpec:
             self._compiled = re.compile(self.regex, re.M)
         return self._compiled
 
-    def match(self, case: CaseResult) -> dict[str, str] | None:
+    def match(self, case: Failure) -> dict[str, str] | None:
         """The regex's named groups when this pattern explains the failure, else None."""
         if self.language not in (case.language, "any"):
             return None
@@ -65,7 +65,7 @@ class PatternSpec:
 
 @dataclass
 class Diagnosis:
-    case: CaseResult
+    case: Failure
     matches: list[tuple[PatternSpec, dict[str, str]]]
     fixes: list[ProposedFix]
     isolation: str = ""  # real | flaky | order_dependent | "" (not checked)
@@ -106,7 +106,7 @@ class TestFailureAnalyzer:
     def __init__(self, patterns: list[PatternSpec]) -> None:
         self.patterns = sorted(patterns, key=lambda p: (p.priority, p.slug))
 
-    def match_known_patterns(self, case: CaseResult) -> list[tuple[PatternSpec, dict[str, str]]]:
+    def match_known_patterns(self, case: Failure) -> list[tuple[PatternSpec, dict[str, str]]]:
         matches = []
         for pattern in self.patterns:
             try:
@@ -117,7 +117,7 @@ class TestFailureAnalyzer:
                 matches.append((pattern, groups))
         return matches
 
-    def diagnose(self, case: CaseResult, root: Path) -> Diagnosis:
+    def diagnose(self, case: Failure, root: Path) -> Diagnosis:
         matches = self.match_known_patterns(case)
         fixes: list[ProposedFix] = []
         seen: set[str] = set()

@@ -1,35 +1,60 @@
-"""Per-test results and the JUnit XML they come from (pytest's and node's reporters)."""
+"""How the diagnostics read a sandbox run: its tests are the sandbox's own `TestOutcome`s (the
+sandbox runs them and parses their reports); a failure is read for the exception it names, the
+frames of its traceback and its language."""
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - parsing our own runner's output, not untrusted input
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from healing.sandbox import TestOutcome
 
 FAILED = frozenset({"failed", "error"})
 
 
 @dataclass
 class Frame:
-    path: str  # repository-relative when inside the tree, else as reported
+    path: str  # repository-relative when inside the tree, else absolute as reported
     line: int
 
 
+def is_js(test_id: str) -> bool:
+    return bool(re.search(r"\.(m?js|cjs)(::|$)", test_id))
+
+
 @dataclass
-class CaseResult:
-    nodeid: str
-    outcome: str  # passed | failed | error | skipped
-    message: str = ""  # "ExceptionType: text" where it can be told
-    details: str = ""  # the traceback text
-    duration_ms: float = 0.0
-    language: str = "python"
-    frames: list[Frame] = field(default_factory=list)
+class Failure:
+    """One failed test of a sandbox run, as the analyser reads it."""
+
+    test: TestOutcome
+    language: str = ""  # python | javascript; from the test's file when not given
+
+    def __post_init__(self) -> None:
+        if not self.language:
+            self.language = "javascript" if is_js(self.test.nodeid) else "python"
+
+    @property
+    def nodeid(self) -> str:
+        return self.test.nodeid
+
+    @property
+    def outcome(self) -> str:
+        return self.test.outcome
+
+    @property
+    def message(self) -> str:
+        return self.test.message
+
+    @property
+    def details(self) -> str:
+        return self.test.traceback
 
     @property
     def failed(self) -> bool:
-        return self.outcome in FAILED
+        return self.test.outcome in FAILED
 
     @property
     def exception_type(self) -> str:
@@ -37,6 +62,11 @@ class CaseResult:
             r"\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning))\b", self.message
         )
         return match.group(1).rsplit(".", 1)[-1] if match else ""
+
+    @cached_property
+    def frames(self) -> list[Frame]:
+        text = self.test.traceback
+        return js_frames(text) if self.language == "javascript" else python_frames(text)
 
     def source_frame(self) -> Frame | None:
         """The innermost frame in the repository, preferring code over tests."""
@@ -47,23 +77,34 @@ class CaseResult:
         return inside[-1] if inside else None
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["exception_type"] = self.exception_type
-        return data
+        return {
+            **asdict(self.test),
+            "language": self.language,
+            "exception_type": self.exception_type,
+            "frames": [asdict(f) for f in self.frames],
+        }
+
+
+def at(path: str, line: int, language: str = "python") -> str:
+    """A traceback line naming one place (for a failure that did not come from a test run: a
+    static finding)."""
+    if language == "javascript":
+        return f"    at {path}:{line}:1\n"
+    return f'  File "{path}", line {line}\n'
 
 
 @dataclass
 class RunResult:
     backend: str
-    cases: list[CaseResult] = field(default_factory=list)
+    cases: list[TestOutcome] = field(default_factory=list)
     duration_ms: float = 0.0
     output_tail: str = ""
     coverage: dict[str, Any] | None = None  # {"percent": float, "files": {path: percent}}
-    error: str = ""  # the runner could not run the tests at all
+    error: str = ""  # the tests could not be run at all (or not all of them)
 
     @property
-    def failures(self) -> list[CaseResult]:
-        return [c for c in self.cases if c.failed]
+    def failures(self) -> list[Failure]:
+        return [Failure(c) for c in self.cases if c.outcome in FAILED]
 
     def totals(self) -> dict[str, int]:
         counts = {"total": len(self.cases), "passed": 0, "failed": 0, "error": 0, "skipped": 0}
@@ -85,137 +126,64 @@ def _is_test_path(path: str) -> bool:
 _PY_FRAME = re.compile(
     r'^(?:E?\s*File "(?P<a>[^"]+)", line (?P<b>\d+)|(?P<c>[^\s:][^:\n]*\.py):(?P<d>\d+):)', re.M
 )
-_JS_FRAME = re.compile(r"\(?(?:file://)?(?P<p>/[^\s():]+\.(?:m?js|cjs|ts)):(?P<l>\d+)(?::\d+)?\)?")
+# The sandbox reports paths inside its tree relative to it; others stay absolute.
+_JS_FRAME = re.compile(
+    r"(?:^|[\s(])(?:file://)?(?P<p>[^\s():]+\.(?:m?js|cjs|ts)):(?P<l>\d+)(?::\d+)?\)?", re.M
+)
 _PY_EXC_LINE = re.compile(r"^E\s+(?P<m>[A-Za-z_][\w.]*(?:Error|Exception)\b.*)$", re.M)
 _JS_CAUSE = re.compile(r"(?:cause: )?(?P<t>[A-Z]\w*Error)(?: \[[^\]]*\])*: (?P<m>.*)")
+_JS_LOAD_ERROR = re.compile(r"^(?P<t>\w*Error)(?: \[[^\]]*\])?: (?P<m>.+)$", re.M)
 
 
-def relativize(path: str, root: Path | None) -> str:
-    if root is None:
-        return path
-    p = Path(path)
-    if not p.is_absolute():
-        return path
-    try:
-        return str(p.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return path
+def python_frames(text: str) -> list[Frame]:
+    return [
+        Frame((m.group("a") or m.group("c")).strip(), int(m.group("b") or m.group("d")))
+        for m in _PY_FRAME.finditer(text)
+    ]
 
 
-def python_frames(text: str, root: Path | None) -> list[Frame]:
-    frames = []
-    for m in _PY_FRAME.finditer(text):
-        path = m.group("a") or m.group("c")
-        line = int(m.group("b") or m.group("d"))
-        frames.append(Frame(relativize(path.strip(), root), line))
-    return frames
-
-
-def js_frames(text: str, root: Path | None) -> list[Frame]:
+def js_frames(text: str) -> list[Frame]:
     frames = []
     for m in _JS_FRAME.finditer(text):
-        if "node:" in m.group("p") or "/node_modules/" in m.group("p"):
+        if m.group("p").startswith("node:") or "/node_modules/" in m.group("p"):
             continue
-        frames.append(Frame(relativize(m.group("p"), root), int(m.group("l"))))
+        frames.append(Frame(m.group("p"), int(m.group("l"))))
     # node prints the innermost frame first; keep the Python order (outermost first).
     return list(reversed(frames))
 
 
-def parse_pytest_junit(xml_text: str, root: Path | None) -> list[CaseResult]:
-    """pytest's JUnit XML (junit_family=xunit1, which carries file and line)."""
-    cases = []
-    tree = ET.fromstring(xml_text)  # noqa: S314
-    for tc in tree.iter("testcase"):
-        file = tc.get("file") or ""
-        classname = tc.get("classname") or ""
-        name = tc.get("name") or ""
-        nodeid = _pytest_nodeid(file, classname, name)
-        outcome, message, details = "passed", "", ""
-        if not classname and file:
-            nodeid = file  # a collection error: the whole module failed to load
-        for child in tc:
-            if child.tag in {"failure", "error"}:
-                outcome = "failed" if child.tag == "failure" else "error"
-                message = child.get("message") or ""
-                details = child.text or ""
-                break
-            if child.tag == "skipped":
-                outcome, message = "skipped", child.get("message") or ""
-        if outcome in FAILED:
-            found = _PY_EXC_LINE.findall(details)
-            if found and (not message or message == "collection failure" or ":" not in message):
-                message = found[-1].strip()
-            elif not message and details:
-                message = details.strip().splitlines()[-1]
-            if message.startswith("assert "):
-                message = f"AssertionError: {message}"  # pytest's rewritten asserts drop the type
-        cases.append(
-            CaseResult(
-                nodeid=nodeid,
-                outcome=outcome,
-                message=message.strip(),
-                details=details,
-                duration_ms=float(tc.get("time") or 0) * 1000,
-                language="python",
-                frames=python_frames(details, root) if outcome in FAILED else [],
-            )
-        )
-    return cases
+def read_pytest(test: TestOutcome) -> TestOutcome:
+    """A pytest test under its pytest id, its message the exception line where it can be told."""
+    message = test.message
+    if test.traceback and message == test.traceback[: len(message)]:
+        message = ""  # the report had no message attribute: the sandbox fell back to the text
+    if test.outcome in FAILED:
+        found = _PY_EXC_LINE.findall(test.traceback)
+        if found and (not message or message == "collection failure" or ":" not in message):
+            message = found[-1].strip()
+        elif not message and test.traceback:
+            message = test.traceback.strip().splitlines()[-1]
+        if message.startswith("assert "):
+            message = f"AssertionError: {message}"  # pytest's rewritten asserts drop the type
+    return replace(test, nodeid=test.test_id or test.nodeid, message=message.strip())
 
 
-def _pytest_nodeid(file: str, classname: str, name: str) -> str:
-    if not file:
-        # A collection error: pytest names the module in `name`, e.g. "tests.test_x".
-        return name.replace(".", "/") + ".py" if name and "/" not in name else name
-    module = file[:-3].replace("/", ".") if file.endswith(".py") else file
-    klass = classname[len(module) + 1 :] if classname.startswith(module + ".") else ""
-    parts = [file, *(klass.split(".") if klass else []), name]
-    return "::".join(p for p in parts if p)
+def read_node(test: TestOutcome, file: str) -> TestOutcome:
+    """A `node --test` test of `file` (its report does not say which file), as `file::name`;
+    a file that failed to load is reported as one test named after the file."""
+    outcome = "failed" if test.outcome in FAILED else test.outcome
+    message = test.message
+    if outcome == "failed":
+        causes = [m for m in _JS_CAUSE.finditer(test.traceback) if m.group("t") != "Error"]
+        if causes:
+            message = f"{causes[0].group('t')}: {causes[0].group('m').strip()}"
+    nodeid = file if test.name == file else f"{file}::{test.name}"
+    return replace(test, nodeid=nodeid, outcome=outcome, message=message, test_id=nodeid)
 
 
-_JS_LOAD_ERROR = re.compile(r"^(?P<t>\w*Error)(?: \[[^\]]*\])?: (?P<m>.+)$", re.M)
-
-
-def node_load_failure(stderr: str, root: Path | None) -> tuple[str, list[Frame]]:
-    """The message and frames of a test file that failed to load (node prints them to stderr)."""
-    m = _JS_LOAD_ERROR.search(stderr)
-    message = (
-        f"{m.group('t')}: {m.group('m').strip()}"
-        if m
-        else (stderr.strip().splitlines() or [""])[-1]
-    )
-    return message, js_frames(stderr, root)
-
-
-def parse_node_junit(xml_text: str, test_file: str, root: Path | None) -> list[CaseResult]:
-    """node --test's JUnit reporter, run once per test file (it does not say which file)."""
-    cases = []
-    tree = ET.fromstring(xml_text)  # noqa: S314
-    for tc in tree.iter("testcase"):
-        if any(child.tag == "testcase" for child in tc):
-            continue  # a describe() block; its tests are listed on their own
-        name = tc.get("name") or ""
-        outcome, message, details = "passed", "", ""
-        for child in tc:
-            if child.tag in {"failure", "error"}:
-                outcome = "failed"
-                details = (child.text or "").strip()
-                message = child.get("message") or ""
-                causes = [m for m in _JS_CAUSE.finditer(details) if m.group("t") != "Error"]
-                if causes:
-                    message = f"{causes[0].group('t')}: {causes[0].group('m').strip()}"
-                break
-            if child.tag == "skipped":
-                outcome = "skipped"
-        cases.append(
-            CaseResult(
-                nodeid=f"{test_file}::{name}",
-                outcome=outcome,
-                message=message,
-                details=details,
-                duration_ms=float(tc.get("time") or 0) * 1000,
-                language="javascript",
-                frames=js_frames(details, root) if outcome in FAILED else [],
-            )
-        )
-    return cases
+def node_load_failure(output: str) -> str:
+    """The message of a test file that failed to load (node prints it, not to the report)."""
+    m = _JS_LOAD_ERROR.search(output)
+    if m:
+        return f"{m.group('t')}: {m.group('m').strip()}"
+    return (output.strip().splitlines() or [""])[-1]

@@ -22,8 +22,8 @@ from .fixes.base import diff_applies
 from .fixes.javascript import _code_only
 from .fixes.python import _repo_functions
 from .logger import DiagnosticLogger
-from .results import CaseResult
-from .runners import RunnerError, TestRunner
+from .results import Failure
+from .runners import RunnerError, SandboxRunner
 
 PY_SWAPS = {
     "<": ["<=", ">"],
@@ -84,7 +84,7 @@ def called_names(test_line: str) -> set[str]:
     }  # fmt: skip
 
 
-def _python_targets(root: Path, case: CaseResult) -> Iterator[tuple[str, str, int, int]]:
+def _python_targets(root: Path, case: Failure) -> Iterator[tuple[str, str, int, int]]:
     """(path, text, first line, last line) of the source functions the failing test calls."""
     names: set[str] = set(
         re.findall(r"where .*? = (?:[\w.]+\.)?(\w+)\(", case.message + case.details)
@@ -128,7 +128,7 @@ def _python_mutants(path: str, text: str, first: int, last: int) -> Iterator[Mut
             yield Mutant(path, row, tok.string, option, mutated)
 
 
-def _js_targets(root: Path, case: CaseResult) -> Iterator[tuple[str, str, int, int]]:
+def _js_targets(root: Path, case: Failure) -> Iterator[tuple[str, str, int, int]]:
     names: set[str] = set()
     for frame in case.frames:
         try:
@@ -175,10 +175,10 @@ def _js_mutants(path: str, text: str, first: int, last: int) -> Iterator[Mutant]
 
 
 def search_fix(
-    runner: TestRunner,
+    runner: SandboxRunner,
     workspace: Any,
     tree: Path,
-    case: CaseResult,
+    case: Failure,
     baseline_failing: set[str],
     logger: DiagnosticLogger,
     *,

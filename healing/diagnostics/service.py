@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
 
 from django.utils import timezone
 
 from healing import tunables
 from healing.models import DiagnosticRun, KnownPattern, Workspace
+from healing.sandbox import IsolationUnavailable
 
 from .actions import RunInProgress, claim_run, do_fail_run, do_finish_run, do_request_run
 from .bugs import scan_tree
@@ -17,7 +17,7 @@ from .engine import Options, diagnose_workspace
 from .generators import GeneratorError, configured_generator
 from .logger import DiagnosticLogger
 from .patterns import PatternSpec
-from .runners import RunnerError, get_runner, scratch_tree
+from .runners import RunnerError, SandboxRunner, head_tree
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def execute(run_id: int) -> DiagnosticRun | None:
     if run is None:
         return None
     settings = tunables.get_group("diagnostics.", run.workspace)
-    run = claim_run(run_id, settings["diagnostics.runner"])
+    run = claim_run(run_id, SandboxRunner.name)
     if run is None:
         return None  # another worker has it, or it is not queued any more
     logger = DiagnosticLogger(f"run-{run.pk}")
@@ -52,9 +52,7 @@ def execute(run_id: int) -> DiagnosticRun | None:
         with logger.context(
             "diagnostic_run", run=run.pk, workspace=workspace.name, settings=settings
         ):
-            runner = get_runner(
-                settings["diagnostics.runner"], timeout=settings["diagnostics.test_timeout_seconds"]
-            )
+            runner = SandboxRunner(timeout=settings["diagnostics.test_timeout_seconds"])
             base_commit = workspace.head_commit()
             options = Options(
                 isolation_budget=settings["diagnostics.isolation_budget"],
@@ -74,12 +72,14 @@ def execute(run_id: int) -> DiagnosticRun | None:
             )
             bugs = []
             if settings["diagnostics.static_analysis"]:
-                with (
-                    logger.context("static_analysis") as ctx,
-                    scratch_tree(Path(workspace.path)) as tree,
-                ):
-                    bugs = scan_tree(tree)
+                with logger.context("static_analysis") as ctx:
+                    bugs = scan_tree(head_tree(workspace))
                     ctx["result"] = {"bugs": len(bugs)}
+    except IsolationUnavailable as exc:
+        # Blocked, never run with less isolation than the workspace requires.
+        log.warning("diagnostic run %s blocked: %s", run.pk, exc)
+        do_fail_run(run, f"blocked: {exc}", logger)
+        return DiagnosticRun.objects.get(pk=run.pk)
     except (RunnerError, GeneratorError, OSError, ValueError) as exc:
         log.warning("diagnostic run %s failed: %s", run.pk, exc)
         do_fail_run(run, str(exc), logger)

@@ -1,28 +1,29 @@
 """Test generation: Hypothesis's ghostwriter writes property-based tests for a module without
-tests; they run (with the configured runner); the ones that pass are proposed as a LOW_RISK
-modification that only adds a test file."""
+tests; they run; the ones that pass are proposed as a LOW_RISK modification that only adds a test
+file. Ghostwriting imports the module, so it runs in the sandbox like the tests themselves."""
 
 from __future__ import annotations
 
 import ast
 import re
-import subprocess
-import sys
-import tempfile
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .bugs import python_files
 from .fixes import make_diff
-from .runners import PY_TEST_GLOBS, RunnerError, TestRunner, clean_env, find_tests, scratch_tree
+from .runners import PY_TEST_GLOBS, RunnerError, SandboxRunner, find_tests, head_tree
 
+# Run in the sandbox: the module's import-time code runs there, never in the worker. The text is
+# printed between two markers, as the run's output also holds whatever the module printed.
 _GHOSTWRITE = """
 import importlib, sys
 sys.path.insert(0, ".")
 from hypothesis.extra import ghostwriter
 module = importlib.import_module(sys.argv[1])
-print(ghostwriter.magic(module))
+text = ghostwriter.magic(module)
+print(sys.argv[2] + "\\n" + text + "\\n" + sys.argv[2], flush=True)
 """
 
 
@@ -71,26 +72,18 @@ def modules_without_tests(tree: Path) -> list[str]:
     return found
 
 
-def ghostwrite(tree: Path, module: str, timeout: float = 120) -> str:
+def ghostwrite(runner: SandboxRunner, workspace: Any, module: str) -> str:
     if not re.fullmatch(r"[A-Za-z_][\w.]*", module):
         raise TestGenError(f"{module!r} is not a module name")
-    with tempfile.TemporaryDirectory(prefix="selfheal-ghost-") as home:
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-c", _GHOSTWRITE, module],
-                cwd=tree,
-                env=clean_env(Path(home)),
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise TestGenError(f"the ghostwriter ran past {timeout:.0f} s") from exc
-    if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    marker = f"--- ghostwritten {secrets.token_hex(8)} ---"
+    ran = runner.run_command(workspace, ["python", "-c", _GHOSTWRITE, module, marker])
+    if ran.cut_short:
+        raise TestGenError(f"the sandbox stopped the ghostwriter: {ran.limit_hit}")
+    parts = ran.output_tail.split(marker + "\n")
+    if ran.detail.get("exit_code") != 0 or len(parts) < 3:
+        tail = (ran.output_tail.strip().splitlines() or ["no output"])[-1]
         raise TestGenError(f"the ghostwriter could not write tests for {module}: {tail}")
-    return proc.stdout
+    return parts[-2].removesuffix("\n")
 
 
 def drop_tests(text: str, names: set[str]) -> str:
@@ -107,14 +100,14 @@ def drop_tests(text: str, names: set[str]) -> str:
     return "".join(lines)
 
 
-def generate(
-    runner: TestRunner, workspace: Any, module: str, timeout: float = 120
-) -> GeneratedTests | None:
-    with scratch_tree(Path(workspace.path)) as tree:
-        text = ghostwrite(tree, module, timeout)
-    compile(text, "<ghostwritten>", "exec")
+def generate(runner: SandboxRunner, workspace: Any, module: str) -> GeneratedTests | None:
+    text = ghostwrite(runner, workspace, module)
+    try:
+        compile(text, "<ghostwritten>", "exec")
+    except (SyntaxError, ValueError) as exc:
+        raise TestGenError(f"the ghostwriter's tests for {module} do not compile: {exc}") from exc
     relpath = f"test_{module.replace('.', '_')}_ghostwritten.py"
-    if (Path(workspace.path) / relpath).exists():
+    if (head_tree(workspace) / relpath).exists():
         raise TestGenError(f"{relpath} exists already")
     try:
         result = runner.run(workspace, diff=make_diff(relpath, "", text), test_ids=[relpath])
@@ -142,13 +135,9 @@ def generate_and_propose(workspace_id: int, module: str, requested_by_id: int | 
 
     from .actions import do_record_fix, submit_proposal
     from .fixes import ProposedFix
-    from .runners import get_runner
 
     workspace = Workspace.objects.get(pk=workspace_id)
-    settings = tunables.get_group("diagnostics.", workspace)
-    runner = get_runner(
-        settings["diagnostics.runner"], timeout=settings["diagnostics.test_timeout_seconds"]
-    )
+    runner = SandboxRunner(timeout=tunables.get("diagnostics.test_timeout_seconds", workspace))
     generated = generate(runner, workspace, module)
     if generated is None:
         return None

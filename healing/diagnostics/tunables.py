@@ -8,16 +8,6 @@ GROUP = "Self-debugging"
 
 register(
     Tunable(
-        "diagnostics.runner",
-        "local",
-        GROUP,
-        "Where diagnostic runs execute the tests: the sandbox (the workspace's isolation level and "
-        "limits), or the local runner (a scratch git worktree with no network and its own PIDs, "
-        "but the file system not isolated; it reports per-file coverage and JavaScript too).",
-        kind=str,
-        choices=("local", "sandbox"),
-    ),
-    Tunable(
         "diagnostics.schedule_interval_minutes",
         1440,
         GROUP,
@@ -31,7 +21,8 @@ register(
         "diagnostics.test_timeout_seconds",
         300,
         GROUP,
-        "Longest one test run may take before the diagnostic run gives up.",
+        "Wall-clock limit of one sandboxed test run of a diagnostic (the other limits are the "
+        "sandbox's).",
         kind=int,
         min=5,
         max=3600,

@@ -73,7 +73,13 @@ def do_submit_patch(
         raise IntakeError({field: [str(exc)]}) from None
     classification = envelope["error_classification"]
     with transaction.atomic():
-        if Modification.objects.filter(patch_id=envelope["patch_id"]).exists():
+        # patch_id is unique per submitter: another agent's ids are neither seen nor claimed.
+        mine = (
+            Modification.objects.filter(submitted_by=submitted_by)
+            if submitted_by is not None
+            else Modification.objects.filter(submitted_by__isnull=True, source=source[:128])
+        )
+        if mine.filter(patch_id=envelope["patch_id"]).exists():
             raise _duplicate(envelope["patch_id"])
         try:
             with transaction.atomic():

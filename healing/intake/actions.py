@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 
 from .. import breakers
 from ..actions import ConcurrentTransition, transition
 from ..actions.queue import do_reclaim_validation
+from ..actions.unblock import do_block
 from ..models import InvalidTransition, Modification
 from ..models.modification import ModificationStatus
 from ..policy import assess_safety
@@ -45,6 +47,8 @@ def do_process_modification(
         report = run_pipeline(context_for(mod))
     except DATABASE_DOWN:
         raise  # not the patch's fault: the task retries, the row stays in validating
+    except SoftTimeLimitExceeded:
+        raise  # the task rejects it as timed out, with the stage and the limit
     except Exception as exc:  # noqa: BLE001 - our bug must not leave a patch in validating forever
         log.exception("validation of modification %s crashed", modification_id)
         report = _crashed(mod, exc)
@@ -102,21 +106,17 @@ def _conclude(mod: Modification, report: Report) -> Modification:
             mod, S.REJECTED, ACTOR, report.reject_reason(), expected_from=S.VALIDATING, data=summary
         )
     if not preflight.ok:
-        blocking = preflight.blocking
-        retry = [c.retry_at for c in blocking if c.retry_at is not None]
-        reason = "; ".join(c.reason or c.name for c in blocking)
-        return transition(
+        reason = "; ".join(c.reason or c.name for c in preflight.blocking)
+        # When the block lifts the patch starts intake again from the top (blocked → received,
+        # then process_modification), since HEAD and the settings may have moved meanwhile.
+        return do_block(
             mod,
-            S.BLOCKED,
             ACTOR,
             reason,
+            preflight.blocked_by,
             expected_from=S.VALIDATING,
+            resume_at=S.RECEIVED,
             data=summary,
-            block_reason=reason,
-            blocked_until=max(retry) if retry else None,
-            # When the block lifts the patch starts intake again from the top (blocked → received,
-            # then process_modification), since HEAD and the settings may have moved meanwhile.
-            blocked_from=S.RECEIVED,
         )
     mod = transition(
         mod,

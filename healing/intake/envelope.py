@@ -70,6 +70,20 @@ def _message(error: SchemaError) -> str:
         return f"Must be {error.validator_value!r}."
     if error.validator == "type":
         return f"Must be of type {error.validator_value}."
+    # Say the bound, not the (possibly huge) value that broke it.
+    if error.validator == "maxItems":
+        return f"At most {error.validator_value} items."
+    if error.validator == "maxLength":
+        return f"At most {error.validator_value} characters."
+    if error.validator == "minLength":
+        return f"At least {error.validator_value} character(s)."
+    if error.validator == "uniqueItems":
+        return "Items must be unique."
+    if error.validator == "pattern" and list(error.absolute_path)[:2] == [
+        "error_classification",
+        "targets",
+    ]:
+        return "A test id or id prefix, without spaces or control characters."
     message = error.message
     return message if len(message) <= 300 else message[:300] + "…"
 

@@ -6,8 +6,10 @@ import logging
 from datetime import datetime
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from ..queueing import DATABASE_DOWN, RETRY_WHILE_DATABASE_DOWN
+from ..timelimits import timed_out
 from .actions import do_process_modification
 
 log = logging.getLogger(__name__)
@@ -25,5 +27,8 @@ def process_modification(modification_id: int, handed_over_at: str | None = None
     modification is gone or another worker has it). `handed_over_at` (ISO time): validate again
     a patch the apply sent back to validating at that time."""
     handed_over = datetime.fromisoformat(handed_over_at) if handed_over_at else None
-    mod = do_process_modification(modification_id, handed_over)
+    try:
+        mod = do_process_modification(modification_id, handed_over)
+    except SoftTimeLimitExceeded:
+        return timed_out(modification_id, "validation", "healing.process_modification")
     return mod.status if mod is not None else None

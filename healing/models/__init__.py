@@ -2,12 +2,20 @@
 
 from .audit import AuditEvent
 from .backup import Backup
-from .breaker import ApplicationSlot, EngineBreaker, ErrorTypeCircuit, Outcome, WorkspaceBreaker
+from .breaker import (
+    ApplicationSlot,
+    EngineBreaker,
+    ErrorTypeCircuit,
+    Hold,
+    Outcome,
+    WorkspaceBreaker,
+)
 from .cascade import Cascade, CascadeLink
 from .config import Setting, SettingChange
 from .diagnostics import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
 from .engine import EngineState
 from .environment import EnvironmentBuild, EnvironmentStatus
+from .identity import ExternalIdentity
 from .journal import ApplyJournal, ApplyJournalStep, JournalState, WorkspaceLock
 from .modification import InvalidTransition, Modification, ModificationStatus
 from .sandbox import SandboxRun, SandboxRunKind
@@ -36,6 +44,7 @@ __all__ = [
     "ConfidenceScore",
     "EngineBreaker",
     "ErrorTypeCircuit",
+    "Hold",
     "Outcome",
     "SuccessRate",
     "ThresholdAdaptation",
@@ -48,6 +57,7 @@ __all__ = [
     "EngineState",
     "EnvironmentBuild",
     "EnvironmentStatus",
+    "ExternalIdentity",
     "InvalidTransition",
     "DEFAULT_SETUP_INPUTS",
     "IsolationLevel",

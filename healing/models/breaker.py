@@ -44,12 +44,20 @@ class WorkspaceBreaker(models.Model):
 
 
 class ErrorTypeCircuit(models.Model):
-    """Counters and open/closed state of one error type in one workspace."""
+    """Counters and open/closed state of one error type in one workspace, for one engine
+    (`source`): one engine's failures never open a circuit for another. A circuit an admin forces
+    open has no source and holds every engine."""
 
     workspace = models.ForeignKey(
         "healing.Workspace", on_delete=models.CASCADE, related_name="circuits"
     )
     error_type = models.CharField(max_length=16)
+    source = models.CharField(
+        max_length=128,
+        blank=True,
+        default="",
+        help_text="The engine whose outcomes it counts; empty: opened by an admin for every engine.",
+    )
     is_open = models.BooleanField(default=False)
     forced = models.BooleanField(
         default=False, help_text="Opened by an admin: no cool-down, only a reset lifts it."
@@ -74,16 +82,18 @@ class ErrorTypeCircuit(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["workspace", "error_type"], name="circuit_per_workspace_type"
+                fields=["workspace", "error_type", "source"],
+                name="circuit_per_workspace_type_source",
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.workspace_id}/{self.error_type}: {'open' if self.is_open else 'closed'}"
+        return f"{self.workspace_id}/{self.error_type}/{self.source or 'all'}: {'open' if self.is_open else 'closed'}"
 
     def as_json(self) -> dict:
         return {
             "error_type": self.error_type,
+            "source": self.source,
             "open": self.is_open,
             "forced": self.forced,
             "attempts": self.attempts,
@@ -97,15 +107,29 @@ class ErrorTypeCircuit(models.Model):
         }
 
 
+# The source of the operator-level breaker that holds every engine at once.
+GLOBAL_SOURCE = ""
+
+
 class EngineBreakerManager(models.Manager["EngineBreaker"]):
     def current(self) -> EngineBreaker:
-        breaker, _ = self.get_or_create(pk=1)
+        """The operator-level global breaker."""
+        return self.for_source(GLOBAL_SOURCE)
+
+    def for_source(self, source: str) -> EngineBreaker:
+        breaker, _ = self.get_or_create(source=source[:128])
         return breaker
+
+    def engines(self) -> models.QuerySet[EngineBreaker]:
+        return self.exclude(source=GLOBAL_SOURCE).order_by("source")
 
 
 class EngineBreaker(models.Model):
-    """The one engine-wide breaker (CLOSED/OPEN/HALF_OPEN)."""
+    """One breaker per engine (`source`, CLOSED/OPEN/HALF_OPEN), counted from that engine's
+    outcomes only; the row with source "" is the operator-level global breaker, which counts
+    nothing and is only opened and closed by an admin."""
 
+    source = models.CharField(max_length=128, unique=True, default=GLOBAL_SOURCE)
     state = models.CharField(
         max_length=12, choices=EngineBreakerState.choices, default=EngineBreakerState.CLOSED
     )
@@ -126,10 +150,16 @@ class EngineBreaker(models.Model):
     objects = EngineBreakerManager()
 
     def __str__(self) -> str:
-        return self.state
+        return f"{self.source or 'global'}: {self.state}"
+
+    @property
+    def is_global(self) -> bool:
+        return self.source == GLOBAL_SOURCE
 
     def as_json(self) -> dict:
         return {
+            "source": self.source,
+            "scope": "global" if self.is_global else "engine",
             "state": self.state,
             "forced": self.forced,
             "consecutive_failures": self.consecutive_failures,
@@ -141,6 +171,34 @@ class EngineBreaker(models.Model):
             "changed_by": self.changed_by.get_username() if self.changed_by else None,
             "reason": self.reason,
         }
+
+
+class Hold(models.Model):
+    """One thing that holds a blocked modification: `kind` and `key` name what lifts it
+    (emergency_stop, engine_breaker:<source>, global_breaker, dual_breaker:<workspace>:<type>:<source>,
+    rate_limit, isolation_unavailable:<level>, cascade:<id>, health, anomaly:<level>). A
+    modification resumes when its last hold is lifted (healing.actions.unblock)."""
+
+    modification = models.ForeignKey(
+        "healing.Modification", on_delete=models.CASCADE, related_name="holds"
+    )
+    kind = models.CharField(max_length=32)
+    key = models.CharField(max_length=200, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["modification", "kind", "key"], name="one_hold_per_key")
+        ]
+        indexes = [models.Index(fields=["kind", "key"])]
+
+    def __str__(self) -> str:
+        return f"{self.modification_id} held by {self.label}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.key}" if self.key else self.kind
 
 
 class OutcomeQuerySet(models.QuerySet["Outcome"]):

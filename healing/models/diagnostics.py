@@ -62,12 +62,18 @@ class KnownPattern(models.Model):
         from django.core.exceptions import ValidationError
 
         from healing.diagnostics.fixes import TEMPLATES
+        from healing.validation.rules import check_rule
 
         errors = {}
         try:
             re.compile(self.regex)
         except re.error as exc:
             errors["regex"] = f"Not a valid regular expression: {exc}"
+        else:
+            # Patterns run on text the tests under judgement print: linear time only.
+            why = check_rule(self.regex)
+            if why:
+                errors["regex"] = f"Refused: {why} (no backreferences or lookaround)."
         if self.fix_template and self.fix_template not in TEMPLATES:
             errors["fix_template"] = f"No fix template called {self.fix_template!r}."
         if errors:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -148,7 +150,8 @@ class Modification(models.Model):
     workspace = models.ForeignKey(
         "healing.Workspace", on_delete=models.PROTECT, related_name="modifications"
     )
-    patch_id = models.CharField(max_length=128, unique=True)
+    # Unique per submitter, not globally: one agent learns nothing of another's ids.
+    patch_id = models.CharField(max_length=128)
     source = models.CharField(
         max_length=128,
         db_index=True,
@@ -170,6 +173,11 @@ class Modification(models.Model):
         max_length=64, blank=True, help_text="HEAD the patch was checked against."
     )
     applied_commit = models.CharField(max_length=64, blank=True)
+    approved_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="review_digest() when the patch was approved; the apply refuses any other.",
+    )
 
     # Classification: the claim, the inference and the effective (stricter) result.
     claimed_error_type = models.CharField(max_length=16, choices=ErrorType.choices, blank=True)
@@ -225,6 +233,19 @@ class Modification(models.Model):
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["workspace", "status"]),
             models.Index(fields=["source", "created_at"]),
+            # A workspace's latest patches (the workspaces page), without sorting its history.
+            models.Index(fields=["workspace", "-created_at"], name="mod_workspace_latest"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submitted_by", "patch_id"], name="patch_id_unique_per_submitter"
+            ),
+            # Patches without a user (builtin:, model:) are told apart by their source.
+            models.UniqueConstraint(
+                fields=["source", "patch_id"],
+                condition=models.Q(submitted_by__isnull=True),
+                name="patch_id_unique_per_source_without_user",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -235,6 +256,25 @@ class Modification(models.Model):
 
     def get_api_url(self) -> str:
         return f"/api/v1/patches/{self.pk}/"
+
+    def review_digest(self) -> str:
+        """sha256 over what a reviewer judges: the diff, the base commit, the safety level and
+        the findings (canonical JSON). An approval is bound to it; the apply recomputes it."""
+        findings = sorted(
+            json.dumps({"stage": name, **f}, sort_keys=True, ensure_ascii=False)
+            for name, stage in (self.validation or {}).items()
+            if isinstance(stage, dict)
+            for f in stage.get("findings", [])
+            if isinstance(f, dict)
+        )
+        reviewed = {
+            "diff": self.diff,
+            "base_commit": self.base_commit,
+            "safety_level": self.safety_level,
+            "findings": findings,
+        }
+        canonical = json.dumps(reviewed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
     @property
     def is_terminal(self) -> bool:

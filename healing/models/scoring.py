@@ -10,6 +10,13 @@ class CalibrationMethod(models.TextChoices):
     UNCALIBRATED = "uncalibrated"
     TEMPERATURE = "temperature_scaling"
     BETA = "beta_calibration"
+    # What decides the overall score: the evidence model once fitted, else the formula.
+    EVIDENCE = "evidence_logistic"
+    FORMULA = "formula"
+
+
+CALIBRATORS = (CalibrationMethod.TEMPERATURE, CalibrationMethod.BETA)
+DECIDERS = (CalibrationMethod.EVIDENCE, CalibrationMethod.FORMULA)
 
 
 class ConfidenceScore(models.Model):
@@ -43,8 +50,18 @@ class ConfidenceScore(models.Model):
 
 
 class CalibrationFitQuerySet(models.QuerySet["CalibrationFit"]):
-    def active(self) -> CalibrationFit | None:
-        return self.filter(is_active=True).order_by("-created_at", "-id").first()
+    def active(self, method: str | None = None) -> CalibrationFit | None:
+        """The active calibrator (temperature or beta), or of `method`."""
+        methods = [method] if method else list(CALIBRATORS)
+        return (
+            self.filter(is_active=True, method__in=methods).order_by("-created_at", "-id").first()
+        )
+
+    def decider(self) -> CalibrationFit | None:
+        """The latest record of what decides scores (the evidence model or the formula)."""
+        return (
+            self.filter(is_active=True, method__in=DECIDERS).order_by("-created_at", "-id").first()
+        )
 
 
 class CalibrationFit(models.Model):
@@ -56,6 +73,10 @@ class CalibrationFit(models.Model):
     n_samples = models.PositiveIntegerField(default=0)
     ece_raw = models.FloatField(null=True, blank=True)
     ece_calibrated = models.FloatField(null=True, blank=True)
+    brier_raw = models.FloatField(null=True, blank=True)
+    brier_calibrated = models.FloatField(
+        null=True, blank=True, help_text="Brier score, out of fold like ece_calibrated."
+    )
     reliability = models.JSONField(
         default=dict, help_text="bins → count, mean confidence, accuracy (raw and calibrated)"
     )
@@ -79,6 +100,8 @@ class CalibrationFit(models.Model):
             "n_samples": self.n_samples,
             "ece_raw": self.ece_raw,
             "ece_calibrated": self.ece_calibrated,
+            "brier_raw": self.brier_raw,
+            "brier_calibrated": self.brier_calibrated,
             "reliability": self.reliability,
             "active": self.is_active,
             "note": self.note,

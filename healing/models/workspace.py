@@ -9,7 +9,11 @@ from django.db import models
 
 DEFAULT_PROTECTED_PATHS = [
     ".git/**",
-    ".github/workflows/**",
+    ".github/**",
+    "**/.gitattributes",
+    ".gitmodules",
+    "**/CODEOWNERS",
+    "**/.pre-commit-config.yaml",
     ".gitlab-ci.yml",
     ".ci/**",
     ".circleci/**",
@@ -167,9 +171,11 @@ class Workspace(models.Model):
         return Path(self.path)
 
     def is_protected(self, relpath: str) -> bool:
-        """Protected paths never change through a patch; `.git/` always is."""
-        patterns = [".git/**", *self.protected_paths]
-        return relpath == ".git" or relpath.startswith(".git/") or _matches_any(relpath, patterns)
+        """Protected paths never change through a patch; `.git/` always is. Case-insensitive:
+        a case-folding checkout or CI reads `.GitHub/Workflows` as `.github/workflows`."""
+        folded = relpath.casefold()
+        patterns = [p.casefold() for p in [".git/**", *self.protected_paths]]
+        return folded == ".git" or folded.startswith(".git/") or _matches_any(folded, patterns)
 
     def is_allowed(self, relpath: str) -> bool:
         return _matches_any(relpath, self.allowed_paths or ["**"])

@@ -2,19 +2,25 @@
 
 FULL     bubblewrap: own user, PID, network, IPC and UTS namespaces; only the scratch tree and a
          reports directory are writable; the toolchain is bound read-only; home, the project, its
-         database, var dir and secrets are absent; a clean environment.
-PARTIAL  a plain subprocess with rlimits, a clean environment and, where the kernel allows
-         (`unshare`), its own network, PID and mount namespaces. The file system is NOT isolated.
+         database, var dir and secrets are absent; a clean environment; uid 65534 inside.
+PARTIAL  `unshare`: own network, PID and mount namespaces, rlimits and a clean environment; the
+         file system is confined by confine.py (Selfheal's project, var dir, database, sockets,
+         the repository, /root, /home, /run and /tmp under empty tmpfs; everything read-only but
+         the scratch root and a private /tmp), and the tests run unprivileged. Unavailable
+         (never weaker) where the kernel refuses the mount namespace.
 NONE     the test command runs directly with the rlimits and a clean environment. Admin-only.
+         Where the kernel allows, in a PID namespace of its own (with a fresh /proc), only so that
+         nothing it starts outlives the run and the worker's /proc is out of its sight.
 
 Each backend also says how its scratch tree is prepared (`prepare`, see scratch.py): FULL binds
 a cached checkout read-only; PARTIAL and NONE mount it as the lower layer of an overlay in a
-mount namespace of their own (NONE takes only the user and mount namespaces it needs for that);
-where the kernel allows no overlay, a git worktree.
+mount namespace of their own; where the kernel allows no overlay, a git worktree.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -31,7 +37,6 @@ from .scratch import (
     namespace_prefix,
     overlay_supported,
     overlay_tree,
-    scratch_tree,
 )
 
 
@@ -129,6 +134,12 @@ class FullIsolation(IsolationBackend):
         cmd = [
             bwrap,
             "--unshare-all",
+            "--unshare-user",
+            # Not root inside: the tests run as nobody in their namespaces.
+            "--uid",
+            str(NOBODY),
+            "--gid",
+            str(NOBODY),
             "--die-with-parent",
             "--new-session",
             "--cap-drop",
@@ -172,44 +183,76 @@ class FullIsolation(IsolationBackend):
             cmd += ["--bind", str(scratch.root), str(scratch.root)]
         for source, target in scratch.binds:
             cmd += ["--ro-bind", str(source), str(target)]
-        cmd += ["--chdir", str(scratch.tree)]
+        # Nothing but the binds above and the private /tmp is writable, not even bwrap's own root.
+        cmd += ["--remount-ro", "/", "--chdir", str(scratch.tree)]
         for key, value in env.items():
             cmd += ["--setenv", key, value]
         return [*cmd, "--", *argv]
 
 
+NOBODY = 65534
+CONFINE = Path(__file__).with_name("confine.py")
+# Always hidden under PARTIAL (the per-run ones, project, var dir, database, repository, are
+# added by `_hidden`); /tmp comes back as the run's private /tmp.
+HIDDEN = ("/root", "/home", "/run", "/tmp", "/var/tmp", "/mnt", "/media", "/srv")  # noqa: S108
+
+
 @lru_cache(maxsize=1)
 def _unshare_flags() -> tuple[list[str], str]:
-    """The strongest `unshare` this kernel lets us use, probed once."""
+    """PARTIAL's `unshare`: user, network, PID and mount namespaces, probed once with
+    confine.py."""
     unshare = shutil.which("unshare")
     if unshare is None:
-        return [], "unshare is not installed: no network isolation"
-    candidates = [
-        (
-            [
-                unshare,
-                "--user",
-                "--map-root-user",
-                "--net",
-                "--pid",
-                "--fork",
-                "--kill-child",
-                "--mount",
-                "--mount-proc",
-            ],
-            "own network, PID and mount namespaces",
-        ),
-        ([unshare, "--user", "--map-root-user", "--net"], "own network namespace"),
-        ([unshare, "--net"], "own network namespace"),
-    ]
-    for flags, why in candidates:
-        try:
-            out = subprocess.run([*flags, "true"], capture_output=True, timeout=10, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if out.returncode == 0:
-            return flags, why
-    return [], "the kernel refuses unshare here: no network isolation"
+        return [], "unshare is not installed"
+    common = ["--net", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc"]
+    flags = [unshare, "--user", "--map-root-user", *common]
+    spec = {
+        "overlay": None,
+        "tree": "/",
+        "hide": list(HIDDEN),
+        "keep_rw": [],
+        "keep_ro": _toolchain_dirs(),
+        "symlinks": [(p, os.readlink(p)) for p in _toolchain_paths() if os.path.islink(p)],
+        "private_tmp": "/tmp",  # noqa: S108
+    }
+    try:
+        out = subprocess.run(
+            [*flags, *_confine(spec), "true"], capture_output=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return [], f"unshare failed: {exc}"
+    if out.returncode != 0:
+        return [], f"the kernel refuses the namespaces: {out.stderr.decode(errors='replace')[:200]}"
+    return flags, "own network, PID and mount namespaces; file system confined; unprivileged"
+
+
+def _confine(spec: dict[str, object]) -> list[str]:
+    # -I -S: nothing of the environment, the current directory or site-packages is imported.
+    return [sys.executable, "-I", "-S", str(CONFINE), json.dumps(spec), "--"]
+
+
+def _toolchain_dirs() -> list[str]:
+    return [p for p in _toolchain_paths() if not os.path.islink(p)]
+
+
+def _hidden(scratch: Scratch) -> list[str]:
+    """Everything of Selfheal's a test must not reach, whatever the paths are configured to."""
+    from django.conf import settings
+
+    paths = [*HIDDEN, str(settings.BASE_DIR), str(settings.VAR_DIR)]
+    cache = getattr(settings, "SELFHEAL_SANDBOX_CACHE", None)
+    if cache:
+        paths.append(str(cache))
+    db = settings.DATABASES["default"]
+    if "sqlite" in db.get("ENGINE", "") and str(db.get("NAME", ":memory:")).startswith("/"):
+        paths.append(str(Path(db["NAME"]).parent))
+    redis = os.environ.get("SELFHEAL_REDIS_SOCKET")
+    if redis:
+        paths.append(str(Path(redis).parent))
+    if scratch.repo is not None:
+        paths.append(str(scratch.repo.resolve()))
+    # Never a parent of the toolchain's system part (/usr) or of / itself.
+    return sorted({p for p in paths if p not in {"/", "/usr", "/etc", "/proc", "/dev"}})
 
 
 @lru_cache(maxsize=1)
@@ -222,7 +265,7 @@ def _bwrap_on_overlay() -> tuple[bool, str]:
 
     from .scratch import overlay_options, remove_tree
 
-    probe = Path(tempfile.mkdtemp(prefix="selfheal-ovl-"))
+    probe = Path(tempfile.mkdtemp(prefix="ovl-"))
     try:
         options = overlay_options(probe / "lower", probe / "upper", probe / "work")
         scratch = Scratch.under(probe, "lower", "upper", "work", overlay=options)
@@ -247,28 +290,54 @@ def network_isolation() -> list[str]:
 @register
 class PartialIsolation(IsolationBackend):
     level = "partial"
-    label = "Partial (resource limits)"
+    label = "Partial (namespaces, confined file system)"
 
     def available(self) -> tuple[bool, str]:
-        return (
-            True,
-            f"rlimits and a clean environment; {_unshare_flags()[1]}; "
-            f"scratch tree: {_tree_strategy(self._mounts())}",
-        )
-
-    def _mounts(self) -> bool:
-        return "--mount" in _unshare_flags()[0]
+        flags, why = _unshare_flags()
+        if not flags:
+            return False, f"PARTIAL needs its own mount, PID and network namespaces: {why}"
+        return True, f"rlimits and a clean environment; {why}; scratch tree: {_tree_strategy()}"
 
     def prepare(
         self, repo: Path, commit: str, diff: str | None = None
     ) -> AbstractContextManager[Scratch]:
-        # The overlay needs the mount namespace the run gets from unshare.
-        return (overlay_tree if self._mounts() else scratch_tree)(repo, commit, diff)
+        return overlay_tree(repo, commit, diff)
 
     def wrap(self, argv: list[str], *, scratch: Scratch, env: dict[str, str]) -> list[str]:
-        if scratch.overlay is not None:
-            argv = mount_and_run(scratch, argv)
-        return [*_unshare_flags()[0], *argv]
+        spec = {
+            "overlay": scratch.overlay,
+            "tree": str(scratch.tree),
+            "hide": _hidden(scratch),
+            "keep_rw": [str(scratch.root)],
+            "keep_ro": _toolchain_dirs(),
+            "symlinks": [(p, os.readlink(p)) for p in _toolchain_paths() if os.path.islink(p)],
+            "private_tmp": "/tmp",  # noqa: S108 - a fresh tmpfs inside the run's namespace
+        }
+        return [*_unshare_flags()[0], *_confine(spec), *argv]
+
+
+@lru_cache(maxsize=1)
+def _reaper_flags() -> list[str]:
+    """NONE's `unshare`: a PID namespace (and a fresh /proc) only, so that whatever the run
+    starts dies with it, detached or not; a mount namespace for the overlay."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return []
+    flags = [
+        unshare,
+        "--user",
+        "--map-root-user",
+        "--mount",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+    ]
+    try:
+        out = subprocess.run([*flags, "true"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return flags if out.returncode == 0 else []
 
 
 @register
@@ -277,22 +346,24 @@ class NoIsolation(IsolationBackend):
     label = "NONE — no isolation (admin only, dangerous)"
 
     def available(self) -> tuple[bool, str]:
+        reaper = "own PID namespace" if _reaper_flags() else "no PID namespace"
         return (
             True,
-            "NO ISOLATION: tests run directly on this machine (rlimits and a clean environment "
-            f"only); scratch tree: {_tree_strategy()}",
+            "NO ISOLATION: tests run directly on this machine (rlimits, a clean environment and "
+            f"{reaper} only); scratch tree: {_tree_strategy()}",
         )
 
     def wrap(self, argv: list[str], *, scratch: Scratch, env: dict[str, str]) -> list[str]:
+        reaper = _reaper_flags()
         if scratch.overlay is not None:
-            # Only the user and mount namespaces the overlay needs: no isolation is implied.
-            return [*namespace_prefix(), *mount_and_run(scratch, argv)]
-        return list(argv)
+            # Only the namespaces the overlay and the reaping need: no isolation is implied.
+            return [*(reaper or namespace_prefix()), *mount_and_run(scratch, argv)]
+        return [*reaper, *argv]
 
 
-def _tree_strategy(mounts: bool = True) -> str:
+def _tree_strategy() -> str:
     ok, why = overlay_supported()
-    if ok and mounts:
+    if ok:
         return why
     return "git worktree (costs the repository)" + ("" if ok else f": {why}")
 

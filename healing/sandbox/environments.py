@@ -17,6 +17,7 @@ import json
 import os
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -60,7 +61,12 @@ tunables.register(
 
 
 class EnvironmentNotReady(IsolationUnavailable):
-    """The run needs an environment that is building or failed: the patch waits (blocked)."""
+    """The run needs an environment that is building or failed: the patch waits (blocked) on
+    `holds` ("environment_building:<key>", "environment_failed:<key>"; see actions)."""
+
+    def __init__(self, message: str, holds: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.holds = holds or []
 
 
 def limits_for(workspace: Any) -> Limits:
@@ -232,9 +238,15 @@ def ensure(workspace: Any, commit: str, diff: str | None = None) -> list[Any]:
         else:
             waiting.append(build)
     if failed:
-        raise EnvironmentNotReady(f"{FAILED_PREFIX} ({failed[0].key[:12]}):\n{failed[0].log_tail}")
+        raise EnvironmentNotReady(
+            f"{FAILED_PREFIX} ({failed[0].key[:12]}):\n{failed[0].log_tail}",
+            [f"environment_failed:{b.key}" for b in failed],
+        )
     if waiting:
-        raise EnvironmentNotReady(f"{BUILDING} ({', '.join(b.key[:12] for b in waiting)})")
+        raise EnvironmentNotReady(
+            f"{BUILDING} ({', '.join(b.key[:12] for b in waiting)})",
+            [f"environment_building:{b.key}" for b in waiting],
+        )
     return ready
 
 
@@ -347,6 +359,19 @@ def own_network() -> bool:
     return shutil.which("slirp4netns") is not None
 
 
+def _read_plain(path: Path, limit: int = MB) -> str:
+    """A file the build wrote, read only if it is a plain file (never through a link the setup
+    planted to a file of the host's); empty otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return ""
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return ""
+        return fh.read(limit).decode("utf-8", "replace")
+
+
 def _size(path: Path) -> int:
     total = 0
     for dirpath, _dirs, files in os.walk(path):
@@ -452,22 +477,19 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
                     env=env,
                 )  # fmt: skip
             untracked = [n for n in TREE_DIRS if not (scratch.tree / n).exists()]
-            execution = execute(
-                argv, cwd=scratch.tree, env=env, limits=limits,
-                output_path=scratch.root / "build.log",
-            )  # fmt: skip
+            execution = execute(argv, cwd=scratch.tree, env=env, limits=limits)
             log.append(execution.output)
             for name in untracked:
                 # What the setup put in the tree (npm's node_modules, composer's vendor) is kept
                 # with the environment; test runs bind it back at the same place in their tree.
-                if execution.exit_code == 0 and (scratch.tree / name).is_dir():
+                made = scratch.tree / name
+                # Never a link: bound into every run, it would bring in whatever it points at.
+                if execution.exit_code == 0 and made.is_dir() and not made.is_symlink():
                     (env_dir / "tree").mkdir(exist_ok=True)
                     shutil.move(scratch.tree / name, env_dir / "tree" / name)
                     log.append(f"selfheal: kept {name}/ with the environment")
-            freeze = (
-                (out_dir / "freeze.txt").read_text() if (out_dir / "freeze.txt").exists() else ""
-            )
-            added = (out_dir / "tools").read_text().split() if (out_dir / "tools").exists() else []
+            freeze = _read_plain(out_dir / "freeze.txt")
+            added = _read_plain(out_dir / "tools").split()
     except DiffDoesNotApply as exc:
         remove(env_dir)
         return finish("failed", f"selfheal: the tree cannot be made: {exc}")

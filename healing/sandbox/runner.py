@@ -8,10 +8,12 @@ import re
 import select
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import psutil
 
@@ -37,11 +39,15 @@ PROGRESS_EVERY_S = 1.0
 PROGRESS_LINE = re.compile(rb"^([.FEsxX]+)\s*(\[\s*\d+%\])?\s*$", re.M)
 
 
-def count_progress(output_path: Path) -> tuple[int, int]:
+def _tail(out: BinaryIO, size: int) -> bytes:
+    """The last `size` bytes of the output, read through the worker's own descriptor."""
+    end = os.fstat(out.fileno()).st_size
+    return os.pread(out.fileno(), size, max(0, end - size))
+
+
+def count_progress(out: BinaryIO) -> tuple[int, int]:
     """(tests run, failures) so far, read from pytest's progress characters in the output."""
-    with open(output_path, "rb") as fh:
-        fh.seek(max(0, output_path.stat().st_size - 256 * 1024))
-        data = fh.read()
+    data = _tail(out, 256 * 1024)
     marks = b"".join(m.group(1) for m in PROGRESS_LINE.finditer(data))
     return len(marks), marks.count(b"F") + marks.count(b"E")
 
@@ -88,22 +94,35 @@ def _kill_tree(pid: int, known: list[psutil.Process]) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
+@contextlib.contextmanager
+def _killed_on_the_way_out(pid: int, seen: list[psutil.Process]) -> Iterator[None]:
+    """The task's time limit (or anything else) interrupting the wait kills the tree too."""
+    try:
+        yield
+    except BaseException:
+        _kill_tree(pid, seen)
+        with contextlib.suppress(ChildProcessError):
+            os.wait4(pid, 0)
+        raise
+
+
 def execute(
     argv: list[str],
     *,
     cwd: Path,
     env: dict[str, str],
     limits: Limits,
-    output_path: Path,
     should_stop: Callable[[], bool] = lambda: False,
-    on_progress: Callable[[float, Path], None] | None = None,
+    on_progress: Callable[[float, BinaryIO], None] | None = None,
 ) -> Execution:
+    """Run `argv`; its output goes to an unlinked file of the worker's: no path the tests could
+    replace (with a link to a host file, say) is ever read back."""
     started = time.monotonic()
     next_progress = started + PROGRESS_EVERY_S
     max_output = limits.max_output_kb * 1024
     limit_hit: str | None = None
     seen: list[psutil.Process] = []
-    with open(output_path, "wb") as out:
+    with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(  # noqa: S603 - argv is built by the backend, never a shell string
             argv,
             cwd=cwd,
@@ -116,7 +135,7 @@ def execute(
             preexec_fn=limits.preexec(),  # noqa: PLW1509
         )
         tick, next_census, next_stop_poll = 0.002, started + 0.05, started + 0.05
-        with _exit_notice(proc.pid) as exited:
+        with _exit_notice(proc.pid) as exited, _killed_on_the_way_out(proc.pid, seen):
             while True:
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
@@ -124,7 +143,7 @@ def execute(
                 now = time.monotonic()
                 if now - started > limits.wall_time_s:
                     limit_hit = "wall_time"
-                elif output_path.stat().st_size > max_output:
+                elif os.fstat(out.fileno()).st_size > max_output:
                     limit_hit = "output"
                 elif now >= next_stop_poll:
                     next_stop_poll = now + 0.1
@@ -140,7 +159,7 @@ def execute(
                 if on_progress is not None and limit_hit is None and now >= next_progress:
                     next_progress = now + PROGRESS_EVERY_S
                     with contextlib.suppress(Exception):  # progress is informative; never fatal
-                        on_progress(now - started, output_path)
+                        on_progress(now - started, out)
                 if limit_hit is not None:
                     _kill_tree(proc.pid, seen)
                     pid, status, usage = os.wait4(proc.pid, 0)
@@ -153,6 +172,8 @@ def execute(
                     time.sleep(tick)
                 tick = min(tick * 1.5, 0.02)
         proc.returncode = os.waitstatus_to_exitcode(status)
+        size = os.fstat(out.fileno()).st_size
+        tail = _tail(out, 64 * 1024).decode("utf-8", "replace")
     # Anything of the tree still alive (a daemon that left the group under NONE) dies too.
     if any(p.is_running() for p in seen):
         _kill_tree(proc.pid, seen)
@@ -164,10 +185,6 @@ def execute(
     cpu = usage.ru_utime + usage.ru_stime
     if limit_hit is None and sig in (signal.SIGXCPU, signal.SIGKILL) and cpu >= limits.cpu_s - 0.5:
         limit_hit = "cpu"
-    size = output_path.stat().st_size
-    with open(output_path, "rb") as fh:
-        fh.seek(max(0, size - 64 * 1024))
-        tail = fh.read().decode("utf-8", "replace")
     return Execution(
         exit_code=proc.returncode,
         signal=sig,

@@ -27,9 +27,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..gitapply import apply_args, apply_argv, stdin_of
+
 
 class DiffDoesNotApply(Exception):
     pass
+
+
+# Nothing in a path a test can see says who runs it.
+SCRATCH_PREFIX = "sbx-"
 
 
 @dataclass
@@ -45,6 +51,7 @@ class Scratch:
     patched: Path | None = None  # the patched copies of the touched files (the overlay's upper)
     # `mount -o` options of the overlay the run mounts on `tree` inside its namespace.
     overlay: str | None = None
+    repo: Path | None = None  # the workspace's repository, hidden from the run
 
     @classmethod
     def under(cls, root: Path, *extra_dirs: str, **fields: Any) -> Scratch:
@@ -87,21 +94,15 @@ def _git(repo: Path, *args: str, stdin: str | None = None) -> subprocess.Complet
 
 @contextmanager
 def scratch_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[Scratch]:
-    root = Path(tempfile.mkdtemp(prefix="selfheal-sbx-"))
-    scratch = Scratch.under(root)
+    root = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+    scratch = Scratch.under(root, repo=repo)
     scratch.tree.rmdir()  # git worktree add makes it
     try:
         out = _git(repo, "worktree", "add", "--detach", "--quiet", str(scratch.tree), commit)
         if out.returncode != 0:
             raise DiffDoesNotApply(f"cannot check out {commit}: {out.stderr.strip()[:500]}")
         if diff:
-            out = _git(
-                scratch.tree,
-                "apply",
-                "--whitespace=nowarn",
-                "-",
-                stdin=diff if diff.endswith("\n") else diff + "\n",
-            )
+            out = _git(scratch.tree, *apply_args(), stdin=stdin_of(diff))
             if out.returncode != 0:
                 raise DiffDoesNotApply(out.stderr.strip()[:2000] or "git apply failed")
         yield scratch
@@ -131,18 +132,51 @@ def _cache_root(repo: Path) -> Path:
     return path
 
 
+def _cache_git(
+    repo: Path, commit: str, *args: str, cache: Path
+) -> subprocess.CompletedProcess[str]:
+    """git on the cached checkout of `commit`, with its own index kept beside it."""
+    env = {
+        **os.environ,
+        "GIT_INDEX_FILE": str(cache / f".index-{commit}"),
+        "GIT_WORK_TREE": str(cache / commit),
+    }
+    return subprocess.run(
+        ["git", "-C", str(repo), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _intact(repo: Path, commit: str, cache: Path) -> bool:
+    """Whether the cached checkout is still exactly `commit`: its index's stat data (ctime
+    included, which no process can set back) against every file, and no file added."""
+    if not (cache / f".index-{commit}").is_file():
+        return False
+    changed = _cache_git(repo, commit, "diff-files", "--quiet", cache=cache)
+    if changed.returncode != 0:
+        return False
+    extra = _cache_git(repo, commit, "ls-files", "--others", cache=cache)
+    return extra.returncode == 0 and not extra.stdout.strip()
+
+
 def base_tree(repo: Path, commit: str) -> Path:
     """A pristine checkout of `commit`, made once (under a lock) and reused by every run of it.
 
-    Not a registered worktree: a private index and checkout-index, then an atomic rename."""
+    Not a registered worktree: a private index (kept, to check the checkout before each use)
+    and checkout-index, then an atomic rename. A checkout that no longer matches its index
+    (a run under NONE can reach it) is made again."""
     cache = _cache_root(repo)
     target = cache / commit
-    if target.is_dir():
-        return target
     with open(cache / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if target.is_dir():
-            return target
+            if _intact(repo, commit, cache):
+                return target
+            remove_tree(target)
         token = uuid.uuid4().hex
         staging, index = cache / f".staging-{token}", cache / f".index-{token}"
         staging.mkdir()
@@ -160,6 +194,9 @@ def base_tree(repo: Path, commit: str) -> Path:
                 if out.returncode != 0:
                     raise DiffDoesNotApply(f"cannot check out {commit}: {out.stderr.strip()[:500]}")
             staging.rename(target)
+            index.rename(cache / f".index-{commit}")
+            # The rename changed what the index recorded (ctimes): record it again.
+            _cache_git(repo, commit, "update-index", "-q", "--refresh", cache=cache)
         finally:
             index.unlink(missing_ok=True)
             shutil.rmtree(staging, ignore_errors=True)
@@ -169,6 +206,7 @@ def base_tree(repo: Path, commit: str) -> Path:
         )
         for stale in old[:-KEEP_BASE_TREES]:
             shutil.rmtree(stale, ignore_errors=True)
+            (cache / f".index-{stale.name}").unlink(missing_ok=True)
     return target
 
 
@@ -207,8 +245,8 @@ def mounted_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[S
             yield scratch
         return
     base = base_tree(repo, commit)
-    root = Path(tempfile.mkdtemp(prefix="selfheal-sbx-"))
-    scratch = Scratch.under(root, base=base)
+    root = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+    scratch = Scratch.under(root, base=base, repo=repo)
     try:
         scratch.binds.append((base, scratch.tree))
         if paths:
@@ -221,11 +259,11 @@ def mounted_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[S
                 shutil.copy2(source, scratch.patched / rel)
             # Outside any repository, git apply patches plain files, like patch(1).
             out = subprocess.run(
-                ["git", "apply", "--whitespace=nowarn", "-"],
+                apply_argv(),
                 cwd=scratch.patched,
                 capture_output=True,
                 text=True,
-                input=diff if diff.endswith("\n") else diff + "\n",
+                input=stdin_of(diff),
                 timeout=120,
                 check=False,  # type: ignore[union-attr]
                 env={**os.environ, "GIT_CEILING_DIRECTORIES": str(root)},
@@ -279,7 +317,7 @@ def overlay_supported() -> tuple[bool, str]:
     (Linux 5.11 and later, unless disabled). Probed once with a real mount."""
     if shutil.which("unshare") is None or shutil.which("mount") is None:
         return False, "unshare or mount is not installed"
-    probe = Path(tempfile.mkdtemp(prefix="selfheal-ovl-"))
+    probe = Path(tempfile.mkdtemp(prefix="ovl-"))
     try:
         for name in ("lower", "upper", "work", "tree"):
             (probe / name).mkdir()
@@ -323,7 +361,7 @@ def overlay_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[S
     worktree where the kernel allows no overlay or a path cannot be passed to mount."""
     ok, _why = overlay_supported()
     base = base_tree(repo, commit) if ok else None
-    root = Path(tempfile.mkdtemp(prefix="selfheal-sbx-"))
+    root = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
     options = overlay_options(base, root / "upper", root / "work") if base else None
     if options is None:
         remove_tree(root)
@@ -331,16 +369,16 @@ def overlay_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[S
             yield scratch
         return
     scratch = Scratch.under(
-        root, "upper", "work", base=base, patched=root / "upper", overlay=options
+        root, "upper", "work", base=base, patched=root / "upper", overlay=options, repo=repo
     )
     try:
         if diff:
             out = subprocess.run(
                 [
                     *namespace_prefix(),
-                    *mount_and_run(scratch, ["git", "apply", "--whitespace=nowarn", "-"]),
+                    *mount_and_run(scratch, apply_argv()),
                 ],
-                input=diff if diff.endswith("\n") else diff + "\n",
+                input=stdin_of(diff),
                 capture_output=True,
                 text=True,
                 timeout=120,

@@ -10,9 +10,10 @@ from django.db import transaction
 from .. import breakers, scoring
 from ..actions import transition
 from ..actions.environments import do_wait_for_environment
+from ..actions.unblock import do_block
 from ..broadcast import send_now, workspace_group
 from ..models import Modification, ModificationStatus, SandboxRunKind
-from ..policy import decide_after_sandbox
+from ..policy import decide_after_sandbox, sandbox_success
 from ..queueing import send_later
 from . import IsolationUnavailable, run_tests, store_run
 from .environments import EnvironmentNotReady
@@ -36,18 +37,30 @@ def _progress_sender(mod: Modification) -> Any:
 
 def run_sandbox_stage(mod: Modification) -> Modification:
     try:
-        result = run_tests(mod.workspace, diff=mod.diff, progress=_progress_sender(mod))
+        # On the commit validation judged, not whatever HEAD has become since.
+        result = run_tests(
+            mod.workspace,
+            diff=mod.diff,
+            progress=_progress_sender(mod),
+            commit=mod.base_commit or None,
+        )
     except EnvironmentNotReady as exc:
         # Waits (blocked) until the build finishes; a failed build's log tail is the reason.
-        return do_wait_for_environment(mod, str(exc))
+        return do_wait_for_environment(mod, exc)
     except IsolationUnavailable as exc:
-        return transition(
-            mod, S.BLOCKED, None, str(exc), expected_from=S.SANDBOXING, block_reason=str(exc)
+        # Never a downgrade: the patch waits until this machine can give the level again.
+        level = mod.workspace.isolation_level
+        return do_block(
+            mod,
+            None,
+            str(exc),
+            [(f"isolation_unavailable:{level}", None)],
+            expected_from=S.SANDBOXING,
         )
     with transaction.atomic():
         run = store_run(mod.workspace, result, kind=SandboxRunKind.PATCHED, modification=mod)
         if result.limit_hit != "emergency_stop":
-            breakers.record_outcome(mod, success=result.ok, stage="sandbox")
+            breakers.record_outcome(mod, success=sandbox_success(mod, result), stage="sandbox")
         scoring.score_modification(mod, result)
         gate = scoring.confidence_gate(mod)
         if result.limit_hit == "emergency_stop":
@@ -61,8 +74,12 @@ def run_sandbox_stage(mod: Modification) -> Modification:
             "new_failures": result.new_failures,
             "fixed": result.fixed,
         }
-        extra = {"block_reason": reason} if status == S.BLOCKED else {}
-        transition(mod, status, None, reason, expected_from=S.SANDBOXING, data=data, **extra)
+        if status == S.BLOCKED:
+            do_block(
+                mod, None, reason, [("emergency_stop", None)], expected_from=S.SANDBOXING, data=data
+            )
+        else:
+            transition(mod, status, None, reason, expected_from=S.SANDBOXING, data=data)
         if status == S.APPROVED:
             from .tasks import apply_modification
 

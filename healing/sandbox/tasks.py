@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 
 from .. import tunables
@@ -13,6 +14,7 @@ from ..actions import ConcurrentTransition
 from ..apply import signals  # noqa: F401 - connects recovery to worker_ready
 from ..models import Modification, ModificationStatus
 from ..queueing import DATABASE_DOWN, RETRY_WHILE_DATABASE_DOWN, send_later
+from ..timelimits import timed_out
 
 S = ModificationStatus
 
@@ -52,8 +54,15 @@ def sandbox_modification(modification_id: int) -> str | None:
     wall = int(tunables.get("sandbox.wall_time_s", mod.workspace))
     if not _claim("sandbox", mod.pk, wall * 3 + 120):
         return None
+    from .stop import watching
+
     try:
-        return run_sandbox_stage(mod).status
+        with watching(mod.pk):  # a cancel of this patch kills its runs
+            return run_sandbox_stage(mod).status
+    except ConcurrentTransition:
+        return None  # cancelled (or otherwise moved) while the sandbox ran: nothing to record
+    except SoftTimeLimitExceeded:
+        return timed_out(mod.pk, "sandbox", "healing.sandbox_modification")
     finally:
         _release("sandbox", mod.pk)
 

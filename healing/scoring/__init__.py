@@ -1,10 +1,12 @@
-"""Confidence scoring and calibration (issue #5). See docs/architecture.md for the contract.
+"""Confidence scoring and calibration. See docs/architecture.md for the contract.
 
     score_modification(mod, sandbox=None) -> dict     stores a ConfidenceScore, mod.confidence(_detail)
     confidence_gate(mod) -> ConfidenceGate            threshold per error type and the floor
 
-The formula is in formula.py, the calibration maths in calibration.py, the measured components in
-components.py, refitting and threshold learning in learning.py (run by the beat task in tasks.py).
+The score estimates P(the patch, if applied, stays applied). Once enough outcomes exist the
+evidence model (model.py, fitted by the beat refit in learning.py) decides it from what was
+measured about the patch (evidence.py); until then the design's formula (formula.py) does, with
+components measured from the patch's own source only (components.py).
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from django.db import transaction
 
 from .. import tunables as registry
 from ..models import CalibrationFit, ConfidenceScore, Modification
+from ..models.scoring import CalibrationMethod
 from . import components as c
+from . import evidence as ev
 from . import tunables as _tunables  # noqa: F401 - registers the scoring tunables
 from .calibration import CALIBRATORS, Calibrator
 from .formula import base_probability, combine, model_probability
+from .model import EvidenceModel
 from .tunables import DEFAULT_THRESHOLDS
 
 ERROR_TYPES = tuple(DEFAULT_THRESHOLDS)
@@ -28,14 +33,14 @@ ERROR_TYPES = tuple(DEFAULT_THRESHOLDS)
 @dataclass
 class ConfidenceGate:
     auto_apply_ok: bool  # at or above the error type's threshold
-    reject: bool  # below the floor on measured evidence: rejected on the score alone
+    reject: bool  # no test evidence and below the floor: rejected on the score alone
     reason: str
     detail: dict[str, Any] = field(default_factory=dict)
 
 
 def active_calibrator() -> tuple[CalibrationFit | None, Calibrator | None]:
     """The active fit, when it is of the method an admin chose; else none (uncalibrated)."""
-    fit = CalibrationFit.objects.active()
+    fit = CalibrationFit.objects.active(registry.get("scoring.calibration_method"))
     if (
         fit is None
         or fit.method != registry.get("scoring.calibration_method")
@@ -62,7 +67,12 @@ def error_type_of(modification: Modification) -> str:
 def score_modification(modification: Modification, sandbox: Any = None) -> dict[str, Any]:
     """Compute and store the ConfidenceScore of a modification; returns its JSON form."""
     settings = registry.get_many(
-        ["scoring.temperature", "scoring.history_min_samples", "scoring.pattern_weight"],
+        [
+            "scoring.temperature",
+            "scoring.history_prior_mean",
+            "scoring.history_prior_strength",
+            "scoring.pattern_weight",
+        ],
         modification.workspace,
     )
     claimed = c.claims(modification)
@@ -79,7 +89,8 @@ def score_modification(modification: Modification, sandbox: Any = None) -> dict[
         "historical_success": c.historical_success(
             modification,
             error_type,
-            settings["scoring.history_min_samples"],
+            settings["scoring.history_prior_mean"],
+            settings["scoring.history_prior_strength"],
             claimed.get("historical_success"),
         ),
         "pattern_similarity": c.pattern_similarity(
@@ -90,12 +101,21 @@ def score_modification(modification: Modification, sandbox: Any = None) -> dict[
             sandbox, claimed.get("test_coverage"), modification.workspace
         ),
     }
-    overall = combine(p, {name: part.used for name, part in parts.items()})
+    formula_score = combine(p, {name: part.used for name, part in parts.items()})
+    evidence = ev.measure(modification, sandbox, p, bool(logits), parts)
+    decision = _decide(evidence, formula_score)
+    overall = decision["score"]
     syntax = c.syntax_confidence(modification, claimed.get("syntax_confidence"))
     logic = c.logic_confidence(sandbox, claimed.get("logic_confidence"))
     method = fit.method if fit is not None else "uncalibrated"
     detail = {
         "overall_confidence": round(overall, 6),
+        "decided_by": decision["method"],
+        "formula_score": round(formula_score, 6),
+        "quality": decision["quality"],
+        "evidence": evidence,
+        "reasons": ev.reasons(evidence),
+        "model": decision.get("model"),
         "syntax_confidence": round(syntax.used, 6),
         "logic_confidence": round(logic.used, 6),
         "calibration_method": method,
@@ -143,6 +163,36 @@ def score_modification(modification: Modification, sandbox: Any = None) -> dict[
     return detail
 
 
+def _decide(evidence: dict[str, Any], formula_score: float) -> dict[str, Any]:
+    """The evidence model's probability once fitted, else the formula's score; with the out-of-fold
+    ECE and Brier score of whichever decides (None before any outcome was measured)."""
+    record = CalibrationFit.objects.decider()
+    quality: dict[str, Any] = {
+        "method": "formula",
+        "ece": None,
+        "brier": None,
+        "n": 0,
+        "fit_id": None,
+    }
+    if record is not None:
+        quality = {
+            "method": record.method,
+            "ece": record.ece_calibrated,
+            "brier": record.brier_calibrated,
+            "n": record.n_samples,
+            "fit_id": record.pk,
+        }
+    if record is None or record.method != CalibrationMethod.EVIDENCE:
+        return {"method": "formula", "score": formula_score, "quality": quality}
+    model = EvidenceModel.from_params(record.params)
+    return {
+        "method": record.method,
+        "score": model.predict(evidence["features"]),
+        "quality": quality,
+        "model": {"fit_id": record.pk, "pulls": model.contributions(evidence["features"])},
+    }
+
+
 def threshold_for(error_type: str, workspace: Any = None) -> dict[str, float]:
     """The admin's threshold, the learnt shift and the bounds it is kept within."""
     from ..models import AdaptiveThreshold
@@ -173,31 +223,44 @@ def threshold_for(error_type: str, workspace: Any = None) -> dict[str, float]:
 
 
 def confidence_gate(modification: Modification) -> ConfidenceGate:
-    """should_attempt_fix: threshold per error type; the floor counts measured evidence only,
-    so a missing history (or unmeasured coverage) never rejects a patch on its own."""
+    """should_attempt_fix: threshold per error type. The floor rejects only a patch with no test
+    evidence at all (counting measured components only, so a missing history never rejects it);
+    a patch whose tests ran is judged by that evidence, and below the threshold waits for a person."""
     error_type = error_type_of(modification)
     limits = threshold_for(error_type, modification.workspace)
     detail = dict(modification.confidence_detail or {})
     score = modification.confidence
     method = detail.get("calibration_method", "uncalibrated")
-    label = "" if detail.get("calibrated") else " (uncalibrated)"
-    info = {"error_type": error_type, "score": score, "calibration_method": method, **limits}
+    label = _label(detail)
+    reasons = list(detail.get("reasons") or [])
+    info = {
+        "error_type": error_type,
+        "score": score,
+        "calibration_method": method,
+        "decided_by": detail.get("decided_by", "formula"),
+        "reasons": reasons,
+        **limits,
+    }
     if score is None:
         return ConfidenceGate(False, False, "no confidence score yet: waits for a person", info)
-    floor_score = _measured_only(detail)
+    tested = bool((detail.get("evidence") or {}).get("tests_run"))
+    floor_score = (
+        score if detail.get("decided_by") == "evidence_logistic" else _measured_only(detail)
+    )
     info["floor_score"] = floor_score
-    if floor_score is not None and floor_score < limits["floor"]:
+    if not tested and floor_score is not None and floor_score < limits["floor"]:
         return ConfidenceGate(
             False,
             True,
-            f"confidence {floor_score:.2f}{label} on measured evidence is below the floor {limits['floor']:.2f}",
+            f"confidence {floor_score:.2f}{label} with no test evidence is below the floor {limits['floor']:.2f}",
             info,
         )
     if score < limits["threshold"]:
+        why = f" ({'; '.join(reasons[:4])})" if reasons else ""
         return ConfidenceGate(
             False,
             False,
-            f"confidence {score:.2f}{label} is below the {error_type} threshold {limits['threshold']:.2f}: waits for a person",
+            f"confidence {score:.2f}{label} is below the {error_type} threshold {limits['threshold']:.2f}: waits for a person{why}",
             info,
         )
     return ConfidenceGate(
@@ -206,6 +269,12 @@ def confidence_gate(modification: Modification) -> ConfidenceGate:
         f"confidence {score:.2f}{label} ≥ the {error_type} threshold {limits['threshold']:.2f}",
         info,
     )
+
+
+def _label(detail: dict[str, Any]) -> str:
+    if detail.get("decided_by") == "evidence_logistic":
+        return " (evidence model)"
+    return "" if detail.get("calibrated") else " (uncalibrated)"
 
 
 def _measured_only(detail: dict[str, Any]) -> float | None:

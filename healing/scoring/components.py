@@ -72,39 +72,46 @@ def claims(modification: Modification) -> dict[str, float]:
     return out
 
 
+def source_record(modification: Modification, error_type: str) -> tuple[int, int]:
+    """(attempts, successes) of the patch's own source on its workspace and error type. Other
+    sources' outcomes never count: one engine's failures say nothing about another's patches."""
+    totals = SuccessRate.objects.filter(
+        workspace_id=modification.workspace_id,
+        error_type=error_type,
+        source=modification.source[:128],
+    ).aggregate(n=Sum("attempts"), s=Sum("successes"))
+    return totals["n"] or 0, totals["s"] or 0
+
+
 def historical_success(
-    modification: Modification, error_type: str, min_samples: int, claimed: float | None
+    modification: Modification,
+    error_type: str,
+    prior_mean: float,
+    prior_strength: float,
+    claimed: float | None,
 ) -> Component:
-    """Laplace-smoothed (s + 1) / (n + 2) from recorded outcomes, most specific level with enough."""
-    levels = (
-        (
-            "workspace, error type and source",
-            {
-                "workspace_id": modification.workspace_id,
-                "error_type": error_type,
-                "source": modification.source,
-            },
-        ),
-        (
-            "workspace and error type",
-            {"workspace_id": modification.workspace_id, "error_type": error_type},
-        ),
-        ("error type, all workspaces", {"error_type": error_type}),
+    """The source's record here under a Beta(k·m, k·(1−m)) prior: posterior mean
+    (s + k·m) / (n + k), as a factor relative to the prior mean (capped at 1), so a new source is
+    neutral and a handful of failures lowers it by little. Never measured without outcomes."""
+    n, s = source_record(modification, error_type)
+    alpha = prior_strength * prior_mean
+    detail = {
+        "attempts": n,
+        "successes": s,
+        "source": modification.source,
+        "prior": {"mean": prior_mean, "strength": prior_strength},
+    }
+    if n == 0:
+        return choose(None, claimed, 1.0, "", detail)
+    posterior = (s + alpha) / (n + prior_strength)
+    detail["posterior_mean"] = round(posterior, 6)
+    return choose(
+        min(1.0, posterior / prior_mean),
+        claimed,
+        1.0,
+        f"{n} outcome(s) of this source on this workspace and error type (Beta prior)",
+        detail,
     )
-    for label, filters in levels:
-        totals = SuccessRate.objects.filter(**filters).aggregate(
-            n=Sum("attempts"), s=Sum("successes")
-        )
-        n, s = totals["n"] or 0, totals["s"] or 0
-        if n >= min_samples:
-            return choose(
-                (s + 1) / (n + 2),
-                claimed,
-                1.0,
-                f"outcomes by {label}",
-                {"attempts": n, "successes": s},
-            )
-    return choose(None, claimed, 1.0, "", {"attempts": 0})
 
 
 def changed_tokens(diff: str) -> set[str]:
@@ -119,11 +126,14 @@ def changed_tokens(diff: str) -> set[str]:
 def pattern_similarity(
     modification: Modification, weight: float, claimed: float | None
 ) -> Component:
-    """Best Jaccard similarity of changed-line tokens to patches applied and still applied."""
+    """Best Jaccard similarity of changed-line tokens to the same source's patches applied and
+    still applied here: what other engines had kept says nothing about this one."""
     mine = changed_tokens(modification.diff)
     kept = (
         Modification.objects.filter(
-            workspace_id=modification.workspace_id, status=ModificationStatus.APPLIED
+            workspace_id=modification.workspace_id,
+            source=modification.source,
+            status=ModificationStatus.APPLIED,
         )
         .exclude(pk=modification.pk)
         .order_by("-status_changed_at")
@@ -149,7 +159,7 @@ def pattern_similarity(
         _as_factor(best, weight),
         _as_factor(claimed, weight),
         1.0,
-        "similarity to kept patches",
+        f"similarity to {compared} kept patch(es) of this source",
         detail,
     )
 

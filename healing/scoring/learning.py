@@ -1,7 +1,10 @@
-"""Refitting the calibrator from real outcomes, and learning thresholds within the admin's bounds.
+"""Refitting the calibrator and the evidence model from real outcomes, and learning thresholds
+within the admin's bounds.
 
 Labels: the final outcome of each scored modification (its latest Outcome row): applied and kept
-is right; rejected in the sandbox, failed or rolled back is wrong.
+is right; rejected in the sandbox, failed or rolled back is wrong. A patch that passed the sandbox
+but was never applied (rejected on its score, waiting for a person) has no label yet: nothing
+says whether it would have stayed applied.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from ..models import (
     Outcome,
     ThresholdAdaptation,
 )
+from ..models.scoring import CalibrationMethod
+from . import model as evidence_model
 from .calibration import CALIBRATORS, Samples, cross_validated, ece, reliability
 from .tunables import DEFAULT_THRESHOLDS
 
@@ -31,25 +36,43 @@ class LabelledScores:
     samples: Samples
     overall: np.ndarray
     error_types: list[str]
+    details: list[dict[str, Any]]
+
+
+def final_labels() -> dict[int, int]:
+    """modification id → 1 (applied and kept) or 0 (failed, rejected in the sandbox, rolled back)."""
+    labels = {}
+    for pk, stage, success in Outcome.objects.final_per_modification().values_list(
+        "modification_id", "stage", "success"
+    ):
+        if stage == "rollback" or not success:
+            labels[pk] = 0
+        elif stage in ("apply", "verify"):
+            labels[pk] = 1
+    return labels
 
 
 def labelled_scores() -> LabelledScores:
-    finals = dict(
-        Outcome.objects.final_per_modification().values_list("modification_id", "success")
-    )
+    finals = final_labels()
     rows = list(
         ConfidenceScore.objects.filter(modification_id__in=list(finals))
         .order_by("modification_id")
         .values_list(
-            "modification_id", "logits", "base_probability", "overall", "modification__error_type"
+            "modification_id",
+            "logits",
+            "base_probability",
+            "overall",
+            "modification__error_type",
+            "modification__confidence_detail",
         )
     )
     return LabelledScores(
         Samples.build(
-            [r[1] or [] for r in rows], [r[2] for r in rows], [int(finals[r[0]]) for r in rows]
+            [r[1] or [] for r in rows], [r[2] for r in rows], [finals[r[0]] for r in rows]
         ),
         np.array([r[3] for r in rows], dtype=float),
         [r[4] or "logic" for r in rows],
+        [r[5] if isinstance(r[5], dict) else {} for r in rows],
     )
 
 
@@ -86,7 +109,9 @@ def do_refit_calibration(method: str | None = None) -> dict[str, Any]:
         },
         note="ECE of the calibrated scores is out of fold (5-fold cross-fitting).",
     )
-    CalibrationFit.objects.exclude(pk=fit.pk).filter(is_active=True).update(is_active=False)
+    CalibrationFit.objects.exclude(pk=fit.pk).filter(
+        is_active=True, method__in=list(CALIBRATORS)
+    ).update(is_active=False)
     CalibrationFit.objects.filter(pk=fit.pk).update(is_active=True)
     fit.is_active = True
     record_event(
@@ -101,6 +126,95 @@ def do_refit_calibration(method: str | None = None) -> dict[str, Any]:
         },
     )
     return {"status": "fitted", **fit.as_json()}
+
+
+@transaction.atomic
+def do_refit_confidence_model() -> dict[str, Any]:
+    """Decide what scores patches: with enough labelled outcomes (both kinds), fit the evidence
+    model and store it active with its out-of-fold ECE and Brier score beside the formula's on the
+    same patches; else record the formula's figures (its scores were made before each outcome
+    was known, so they are out of sample as they stand)."""
+    minimum = tunables.get("scoring.model_min_outcomes")
+    data = labelled_scores()
+    keep = [i for i, d in enumerate(data.details) if (d.get("evidence") or {}).get("features")]
+    y = data.samples.labels[keep]
+    formula = np.array(
+        [data.details[i].get("formula_score", data.overall[i]) for i in keep], dtype=float
+    )
+    n = len(keep)
+    if not n:
+        return {"decided_by": "formula", "n_samples": 0, "needed": minimum}
+    can_fit = n >= minimum and evidence_model.fittable(y)
+    wanted = CalibrationMethod.EVIDENCE if can_fit else CalibrationMethod.FORMULA
+    latest = CalibrationFit.objects.decider()
+    if latest is not None and latest.method == wanted and latest.n_samples == n:
+        # Nothing new to learn from: keep the record (a beat every 15 minutes adds no rows).
+        return {"decided_by": latest.method, **latest.as_json(), "needed": minimum}
+    formula_q = evidence_model.quality(np.clip(formula, 0.0, 1.0), y)
+    if can_fit:
+        x = evidence_model.matrix([data.details[i]["evidence"]["features"] for i in keep])
+        fitted = evidence_model.EvidenceModel.fit(x, y)
+        model_q = evidence_model.quality(evidence_model.out_of_fold(x, y), y)
+        fit = _store_decider(
+            CalibrationMethod.EVIDENCE,
+            fitted.params(),
+            n,
+            formula_q,
+            model_q,
+            "scikit-learn LogisticRegression on the evidence; ECE and Brier out of fold "
+            "(stratified 5-fold); raw = the formula on the same patches.",
+        )
+    else:
+        fit = _store_decider(
+            CalibrationMethod.FORMULA,
+            {},
+            n,
+            formula_q,
+            formula_q,
+            f"{n} labelled outcomes, {minimum} (with at least {evidence_model.FOLDS} of each "
+            "kind) needed for the evidence model: the formula decides; its scores were made "
+            "before each outcome was known.",
+        )
+    return {"decided_by": fit.method, **fit.as_json(), "needed": minimum}
+
+
+def _store_decider(
+    method: str,
+    params: dict[str, Any],
+    n: int,
+    raw: dict[str, Any],
+    decided: dict[str, Any],
+    note: str,
+) -> CalibrationFit:
+    fit = CalibrationFit.objects.create(
+        method=method,
+        params=params,
+        n_samples=n,
+        ece_raw=raw["ece"],
+        ece_calibrated=decided["ece"],
+        brier_raw=raw["brier"],
+        brier_calibrated=decided["brier"],
+        reliability={"raw": raw["reliability"], "calibrated": decided["reliability"], "bins": 10},
+        note=note,
+    )
+    CalibrationFit.objects.filter(
+        is_active=True, method__in=[CalibrationMethod.EVIDENCE, CalibrationMethod.FORMULA]
+    ).exclude(pk=fit.pk).update(is_active=False)
+    CalibrationFit.objects.filter(pk=fit.pk).update(is_active=True)
+    fit.is_active = True
+    record_event(
+        "confidence_model.refit",
+        "system",
+        reason=f"{method} decides, on {n} outcomes",
+        data={
+            "fit_id": fit.pk,
+            "ece": fit.ece_calibrated,
+            "brier": fit.brier_calibrated,
+            "formula_ece": fit.ece_raw,
+            "formula_brier": fit.brier_raw,
+        },
+    )
+    return fit
 
 
 def choose_threshold(

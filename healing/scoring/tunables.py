@@ -33,8 +33,8 @@ register(
         "scoring.floor",
         0.2,
         GROUP,
-        "Below this (counting measured evidence only) a patch is rejected on its score; between the "
-        "floor and the threshold it waits for a person.",
+        "Below this a patch with no test evidence at all (the sandbox ran no test) is rejected on "
+        "its score; a patch with test evidence is never rejected on its score alone.",
         min=0.0,
         max=1.0,
     ),
@@ -64,14 +64,32 @@ register(
         max=100000,
     ),
     Tunable(
-        "scoring.history_min_samples",
-        5,
+        "scoring.history_prior_mean",
+        0.9,
         GROUP,
-        "Outcomes needed before a historical success rate is used (workspace/type/source, then "
-        "workspace/type, then type).",
+        "The share of kept patches a source is credited with before its own outcomes here (the "
+        "Beta prior's mean; the history factor is the posterior mean relative to it).",
+        min=0.05,
+        max=0.99,
+    ),
+    Tunable(
+        "scoring.history_prior_strength",
+        10.0,
+        GROUP,
+        "How many outcomes the prior weighs: a handful of a source's outcomes cannot swamp it.",
+        min=1.0,
+        max=1000.0,
+        unit="outcomes",
+    ),
+    Tunable(
+        "scoring.model_min_outcomes",
+        50,
+        GROUP,
+        "Labelled outcomes (with both kept and failed patches, at least 5 of each) needed before "
+        "the evidence model is fitted and decides scores; until then the formula decides.",
         kind=int,
-        min=1,
-        max=1000,
+        min=20,
+        max=100000,
     ),
     Tunable(
         "scoring.pattern_weight",

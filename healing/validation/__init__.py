@@ -4,7 +4,9 @@
     report = run_pipeline(ctx)
     report.rejected, report.findings, report.as_json()
 
-Stages, in order: paths, diff, syntax, danger, imports, tests, anomaly, classification.
+The diff is applied once by git (diff.prepare) before any stage runs; every stage reads the
+files git wrote (ctx.files). Stages, in order: paths, diff, unicode, syntax, danger, imports,
+tests, anomaly, classification. The whole run has a time limit (validation.time_limit_seconds).
 Add one by subclassing `Stage` and decorating it with `@register` in a module imported here.
 """
 
@@ -14,7 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import anomaly, danger, dependencies, diff, imports, judge, syntax  # noqa: F401 - registers the stages
+from .. import tunables
+from . import anomaly, danger, dependencies, diff, imports, judge, paths, syntax, unicode  # noqa: F401 - registers the stages
 from .base import (
     REGISTRY,
     FileChange,
@@ -25,7 +28,8 @@ from .base import (
     register,
     stages,
 )
-from .diff import DiffParseError, file_changes, parse_diff
+from .deadline import Deadline, TooComplex
+from .diff import DiffParseError, parse_diff, prepare
 
 if TYPE_CHECKING:
     from ..models import Modification
@@ -87,28 +91,41 @@ def context_for(modification: Modification) -> ValidationContext:
 def run_pipeline(ctx: ValidationContext) -> Report:
     started = time.perf_counter()
     report = Report(ctx)
+    seconds = tunables.get("validation.time_limit_seconds", ctx.workspace)
+    ctx.deadline = Deadline(seconds)
     try:
         ctx.patchset = parse_diff(ctx.diff)
-        ctx.files = file_changes(ctx.patchset)
     except DiffParseError as exc:
-        finding = Finding("high", str(exc), "diff.unparseable", blocking=True)
-        ctx.findings.append(finding)
-        report.results.append(
-            StageResult("diff", [finding], (time.perf_counter() - started) * 1000)
-        )
-        ctx.risk_level = "none"
-        return report
+        return _refused(report, Finding("high", str(exc), "diff.unparseable", blocking=True))
     pending: list[tuple[Stage, StageResult]] = []
     try:
+        prepare(ctx)
         for stage in stages():
+            ctx.deadline.check()
             if stage.needs_all_findings:
                 _settle(pending, ctx)
             result = stage(ctx)
             report.results.append(result)
             pending.append((stage, result))
-    finally:
         _settle(pending, ctx)
+    except TooComplex as exc:
+        ctx.background.clear()
+        return _refused(
+            report,
+            Finding("high", f"rejected: {exc}", "validation.too_complex", blocking=True),
+        )
     report.duration_ms = (time.perf_counter() - started) * 1000
+    return report
+
+
+def _refused(report: Report, finding: Finding) -> Report:
+    ctx = report.ctx
+    ctx.findings.append(finding)
+    report.results.append(
+        StageResult("diff" if finding.rule.startswith("diff.") else "validation", [finding], 0.0)
+    )
+    report.duration_ms = sum(r.duration_ms for r in report.results)
+    ctx.risk_level = ctx.risk_level or "none"
     return report
 
 

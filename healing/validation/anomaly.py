@@ -55,7 +55,7 @@ tunables.register(
 )
 
 RISK_LEVELS = ("none", "low", "medium", "high", "critical")
-DANGER_PREFIXES = ("danger.", "secret.", "path.")
+DANGER_PREFIXES = ("danger.", "secret.", "path.", "unicode.")
 
 
 @register

@@ -14,10 +14,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .deadline import Deadline
+
 if TYPE_CHECKING:
     from unidiff import PatchSet
 
     from ..models import Workspace
+    from .diff import Declared
+    from .gitresult import GitResult
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
@@ -61,8 +65,10 @@ class FileChange:
     is_removed: bool = False
     is_binary: bool = False
     new_mode: str = ""
+    old_mode: str = ""
     header: str = ""
     hunks: int = 0
+    # From git's diff of the two trees; lines numbered as git counts them (by "\n" alone).
     added: dict[int, str] = field(default_factory=dict)  # line number after → text
     removed: dict[int, str] = field(default_factory=dict)  # line number before → text
     before: str | None = None
@@ -113,8 +119,12 @@ class ValidationContext:
     submitted_at: datetime | None = None
 
     patchset: PatchSet | None = None
-    files: list[FileChange] = field(default_factory=list)
-    head_commit: str = ""
+    declared: list[Declared] = field(default_factory=list)  # unidiff's reading, to compare only
+    git: GitResult | None = None  # what git wrote; None when it refused the diff
+    git_error: str = ""
+    files: list[FileChange] = field(default_factory=list)  # from `git`, never from the text
+    head_commit: str = ""  # the base commit the patch was validated against
+    deadline: Deadline = field(default_factory=lambda: Deadline.none())
     trees: dict[str, Any] = field(default_factory=dict)  # path → ast.Module or tree_sitter.Tree
     findings: list[Finding] = field(default_factory=list)  # everything so far, all stages
 

@@ -1,26 +1,24 @@
-"""Dangerous patterns, on syntax trees: only code the patch adds is judged.
+"""Dangerous patterns, judged on the whole file as git will write it.
 
-Calls are recognised by their resolved names in the tree (so a comment or a docstring that says
-"os.system" is not a hit); string literals are scanned for shell and SQL destruction; added lines
-of every file are scanned for private keys and tokens. Files without a grammar (shell scripts, SQL,
-YAML) fall back to a scan of their added lines.
+Each touched file's full new content is parsed (Python's ast, tree-sitter for JavaScript,
+TypeScript and PHP) and every reference is resolved through imports and aliases (pyscan, tsscan).
+A hit is the patch's when it sits on a line git's diff adds, or when the file holds more of it
+after the patch than before (the same call moved, re-spelt or re-aliased elsewhere is still
+counted). Secrets are looked for in the added lines of every file; files without a grammar
+(shell scripts, SQL, YAML) fall back to a scan of their added lines.
 """
 
 from __future__ import annotations
 
 import ast
-import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .base import FileChange, Finding, Stage, ValidationContext, register
 from .danger_rules import (
     HARMLESS_PATHS,
     HARMLESS_PREFIXES,
-    JS_CALLS,
-    JS_WRITE_CALLS,
-    PHP_CALLS,
-    PHP_WRITE_CALLS,
-    PY_CALLS,
     PY_SUBPROCESS,
     PY_WRITE_CALLS,
     RISKY_TEXT,
@@ -32,49 +30,43 @@ from .danger_rules import (
     SQL_DESTROY,
     TEXT_CODE,
 )
-from .grammars import text as node_text
-from .grammars import walk
-from .pyindex import PyIndex, index_for
+from .lines import LineMap
+from .pyscan import Hit, scan
+from .rules import compile_rule
+from .syntax import parse_before
+
+_DRIVE = compile_rule(r"^[A-Za-z]:[\\/]")
 
 
-def scan_string(value: str, file: str, line: int, column: int | None) -> list[Finding]:
-    findings = []
+def scan_string(value: str) -> list[tuple[str, str, str, bool]]:
+    """(severity, rule, message, blocking) for shell and SQL destruction in a string."""
+    hits: list[tuple[str, str, str, bool]] = []
+    if not RISKY_TEXT.search(value):
+        return hits
     for match in RM_RF.finditer(value):
         root = RM_RF_ROOTS.match(match["rest"])
-        findings.append(
-            Finding(
+        hits.append(
+            (
                 "critical" if root else "high",
-                f"recursive forced delete: {match.group(0).strip()[:80]!r}",
                 "danger.rm_rf",
-                file=file,
-                line=line,
-                column=column,
-                blocking=bool(root),
+                f"recursive forced delete: {match.group(0).strip()[:80]!r}",
+                bool(root),
             )
         )
     if SQL_DESTROY.search(value):
-        findings.append(
-            Finding(
-                "high",
-                f"destructive SQL: {value.strip()[:80]!r}",
-                "danger.sql_destroy",
-                file=file,
-                line=line,
-                column=column,
-            )
+        hits.append(
+            ("high", "danger.sql_destroy", f"destructive SQL: {value.strip()[:80]!r}", False)
         )
     elif SQL_DELETE_ALL.search(value):
-        findings.append(
-            Finding(
+        hits.append(
+            (
                 "medium",
-                f"DELETE without WHERE: {value.strip()[:80]!r}",
                 "danger.sql_delete_all",
-                file=file,
-                line=line,
-                column=column,
+                f"DELETE without WHERE: {value.strip()[:80]!r}",
+                False,
             )
         )
-    return findings
+    return hits
 
 
 def outside_repo_literal(value: str) -> bool:
@@ -85,83 +77,114 @@ def outside_repo_literal(value: str) -> bool:
         value.startswith(("/", "~", "\\"))
         or value.startswith("../")
         or "/../" in value
-        or bool(re.match(r"^[A-Za-z]:[\\/]", value))
+        or bool(_DRIVE.search(value))
     )
 
 
-# --- Python -------------------------------------------------------------------------------
+# --- which hits are the patch's ---------------------------------------------------------------
 
 
-def dotted(node: ast.AST) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = dotted(node.value)
-        return f"{base}.{node.attr}" if base else ""
-    return ""
+class Located:
+    """A hit with its git lines and a key that does not depend on where it is."""
+
+    def __init__(self, hit: Hit, key: str, lines: tuple[int, int], column: int | None) -> None:
+        self.hit, self.key, self.lines, self.column = hit, key, lines, column
 
 
-def _resolve(name: str, aliases: dict[str, str]) -> str:
-    head, _, rest = name.partition(".")
-    if head in aliases:
-        return aliases[head] + (f".{rest}" if rest else "")
-    return name
+def the_patchs(
+    after: list[Located], before: list[Located] | None, added: set[int]
+) -> list[Located]:
+    """Hits on added lines, and for every kind of hit there is more of after the patch than
+    before, that many more. `before` None: the old file did not parse, added lines only."""
+    chosen = [h for h in after if any(n in added for n in range(h.lines[0], h.lines[1] + 1))]
+    if before is None:
+        return chosen
+    had = Counter((h.hit.rule, h.key) for h in before)
+    has = Counter((h.hit.rule, h.key) for h in after)
+    shown = Counter((h.hit.rule, h.key) for h in chosen)
+    for h in after:
+        k = (h.hit.rule, h.key)
+        if has[k] - had[k] > shown[k] and h not in chosen:
+            chosen.append(h)
+            shown[k] += 1
+    return chosen
 
 
-def python_findings(change: FileChange, index: PyIndex) -> list[Finding]:
-    """Calls and strings on added lines (the index holds only those)."""
-    aliases = index.aliases
-    findings: list[Finding] = []
-    path = change.path
-    for node in index.calls:
-        name = _resolve(dotted(node.func), aliases)
-        line, col = node.lineno, node.col_offset + 1
-        if name in PY_CALLS:
-            severity, rule, message = PY_CALLS[name]
-            findings.append(
-                Finding(severity, f"{name}: {message}", rule, file=path, line=line, column=col)
-            )
-        if name in PY_SUBPROCESS or name.startswith("subprocess."):
-            for kw in node.keywords:
-                if kw.arg == "shell" and not (
-                    isinstance(kw.value, ast.Constant) and not kw.value.value
-                ):
-                    findings.append(
-                        Finding(
-                            "high",
-                            f"{name} with shell=True runs a shell command",
-                            "danger.shell_true",
-                            file=path,
-                            line=line,
-                            column=col,
-                        )
+def _findings(located: Iterable[Located], path: str) -> list[Finding]:
+    return [
+        Finding(
+            h.hit.severity,
+            h.hit.message,
+            h.hit.rule,
+            file=path,
+            line=h.lines[0],
+            column=h.column,
+            blocking=h.hit.blocking,
+        )
+        for h in located
+    ]
+
+
+# --- Python -----------------------------------------------------------------------------------
+
+
+def python_hits(tree: ast.Module, text: str) -> list[Located]:
+    facts = scan(tree)
+    hits = list(facts.hits)
+    for name, call in facts.calls:
+        hits.extend(_python_call_hits(name, call))
+    for node in facts.strings:
+        hits.extend(
+            Hit(sev, rule, msg, node, block)
+            for sev, rule, msg, block in scan_string(str(node.value))
+        )
+    lines = LineMap(text)
+    out = []
+    for hit in hits:
+        try:
+            key = ast.unparse(hit.node)  # type: ignore[arg-type]
+        except (ValueError, RecursionError, AttributeError):
+            key = ast.dump(hit.node)
+        out.append(Located(hit, key, lines.py_lines(hit.node), hit.node.col_offset + 1))  # type: ignore[attr-defined]
+    return out
+
+
+def _python_call_hits(name: str, node: ast.Call) -> list[Hit]:
+    hits = []
+    if name in PY_SUBPROCESS or name.startswith(("subprocess.", "asyncio.create_subprocess")):
+        for kw in node.keywords:
+            if kw.arg == "shell" and not (
+                isinstance(kw.value, ast.Constant) and not kw.value.value
+            ):
+                hits.append(
+                    Hit(
+                        "high",
+                        "danger.shell_true",
+                        f"{name} with shell=True runs a shell command",
+                        node,
                     )
-        if (
-            name in {"yaml.load", "yaml.load_all"}
-            and not any(kw.arg == "Loader" for kw in node.keywords)
-            and len(node.args) < 2
-        ):
-            findings.append(
-                Finding(
-                    "high",
-                    f"{name} without a safe Loader can build arbitrary objects",
-                    "danger.deserialize",
-                    file=path,
-                    line=line,
-                    column=col,
                 )
+    if (
+        name in {"yaml.load", "yaml.load_all", "yaml.unsafe_load", "yaml.full_load"}
+        and not any(kw.arg == "Loader" for kw in node.keywords)
+        and len(node.args) < 2
+    ):
+        hits.append(
+            Hit(
+                "high",
+                "danger.deserialize",
+                f"{name} without a safe Loader can build arbitrary objects",
+                node,
             )
-        if name in PY_WRITE_CALLS or name.endswith(
-            (".write_text", ".write_bytes", ".unlink", ".rmdir")
-        ):
-            findings.extend(_python_write(node, name, path))
-    for node in index.strings:
-        if RISKY_TEXT.search(node.value):
-            findings.extend(scan_string(node.value, path, node.lineno, node.col_offset + 1))
-    return findings
+        )
+    if name in PY_WRITE_CALLS or name.endswith(
+        (".write_text", ".write_bytes", ".unlink", ".rmdir")
+    ):
+        hits.extend(_python_write(node, name))
+    return hits
 
 
-def _python_write(node: ast.Call, name: str, path: str) -> list[Finding]:
+def _python_write(node: ast.Call, name: str) -> list[Hit]:
     literal = None
     if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
         literal = node.args[0].value
@@ -187,156 +210,14 @@ def _python_write(node: ast.Call, name: str, path: str) -> list[Finding]:
         if not set(mode_text) & set("wax+"):
             return []
     return [
-        Finding(
+        Hit(
             "critical",
-            f"{name} writes outside the repository: {literal!r}",
             "danger.write_outside",
-            file=path,
-            line=node.lineno,
-            column=node.col_offset + 1,
-            blocking=True,
+            f"{name} writes outside the repository: {literal!r}",
+            node,
+            True,
         )
     ]
-
-
-# --- JavaScript / TypeScript / PHP (tree-sitter) --------------------------------------------
-
-
-def _node_on_added(node: object, added: set[int]) -> bool:
-    start = node.start_point[0] + 1  # type: ignore[attr-defined]
-    end = node.end_point[0] + 1  # type: ignore[attr-defined]
-    return any(n in added for n in range(start, end + 1))
-
-
-def _first_string_arg(args: object) -> str | None:
-    if args is None:
-        return None
-    for child in args.named_children:  # type: ignore[attr-defined]
-        target = (
-            child.named_children[0] if child.type == "argument" and child.named_children else child
-        )
-        if target.type in {"string", "encapsed_string", "template_string"}:
-            return node_text(target)[1:-1]
-        return None
-    return None
-
-
-def tree_findings(change: FileChange, tree: object, language: str) -> list[Finding]:
-    added = set(change.added)
-    path = change.path
-    findings: list[Finding] = []
-    calls = PHP_CALLS if language == "php" else JS_CALLS
-    writes = PHP_WRITE_CALLS if language == "php" else JS_WRITE_CALLS
-    for node in walk(tree.root_node):  # type: ignore[attr-defined]
-        kind = node.type
-        if kind in {"call_expression", "new_expression", "function_call_expression"}:
-            if not _node_on_added(node, added):
-                continue
-            func = (
-                node.child_by_field_name("function")
-                or node.child_by_field_name("constructor")
-                or node.child_by_field_name("name")
-            )
-            name = node_text(func).replace("?.", ".").lstrip("\\")
-            args = node.child_by_field_name("arguments")
-            line, col = node.start_point[0] + 1, node.start_point[1] + 1
-            if name in calls:
-                severity, rule, message = calls[name]
-                findings.append(
-                    Finding(severity, f"{name}: {message}", rule, file=path, line=line, column=col)
-                )
-            elif name == "setTimeout" and _first_string_arg(args) is not None:
-                findings.append(
-                    Finding(
-                        "medium",
-                        "setTimeout with a string runs code",
-                        "danger.eval",
-                        file=path,
-                        line=line,
-                        column=col,
-                    )
-                )
-            elif (
-                language != "php"
-                and name.endswith((".exec", ".execSync"))
-                and "child" in name.lower()
-            ):
-                findings.append(
-                    Finding(
-                        "high",
-                        f"{name}: runs a shell command",
-                        "danger.os_system",
-                        file=path,
-                        line=line,
-                        column=col,
-                    )
-                )
-            if name in {
-                "spawn",
-                "child_process.spawn",
-                "spawnSync",
-                "child_process.spawnSync",
-            } and "shell: true" in node_text(args).replace("'", "").replace('"', ""):
-                findings.append(
-                    Finding(
-                        "high",
-                        f"{name} with shell: true",
-                        "danger.shell_true",
-                        file=path,
-                        line=line,
-                        column=col,
-                    )
-                )
-            if name in writes:
-                literal = _first_string_arg(args)
-                if literal is not None and outside_repo_literal(literal):
-                    if name == "fopen" and not re.search(
-                        r"[wax+]", node_text(args).split(",", 1)[-1]
-                    ):
-                        continue
-                    findings.append(
-                        Finding(
-                            "critical",
-                            f"{name} writes outside the repository: {literal!r}",
-                            "danger.write_outside",
-                            file=path,
-                            line=line,
-                            column=col,
-                            blocking=True,
-                        )
-                    )
-        elif kind == "shell_command_expression" and _node_on_added(node, added):
-            findings.append(
-                Finding(
-                    "high",
-                    "backtick shell command",
-                    "danger.os_system",
-                    file=path,
-                    line=node.start_point[0] + 1,
-                    column=node.start_point[1] + 1,
-                )
-            )
-            findings.extend(
-                scan_string(node_text(node), path, node.start_point[0] + 1, node.start_point[1] + 1)
-            )
-        elif kind in {
-            "string",
-            "template_string",
-            "encapsed_string",
-            "string_value",
-            "heredoc",
-            "nowdoc",
-        } and _node_on_added(node, added):
-            if node.parent is not None and node.parent.type in {
-                "string",
-                "template_string",
-                "encapsed_string",
-            }:
-                continue
-            findings.extend(
-                scan_string(node_text(node), path, node.start_point[0] + 1, node.start_point[1] + 1)
-            )
-    return findings
 
 
 # --- text (secrets everywhere; the rest where there is no tree) -----------------------------
@@ -349,7 +230,7 @@ def secret_findings(change: FileChange) -> list[Finding]:
         return findings
     for line_no, line in change.added.items():
         for pattern, severity, what, blocking in SECRETS:
-            if pattern.search(line):
+            if pattern.search(line):  # type: ignore[attr-defined]
                 findings.append(
                     Finding(
                         severity,
@@ -367,9 +248,12 @@ def secret_findings(change: FileChange) -> list[Finding]:
 def text_findings(change: FileChange) -> list[Finding]:
     findings: list[Finding] = []
     for line_no, line in change.added.items():
-        findings.extend(scan_string(line, change.path, line_no, None))
+        for severity, rule, message, blocking in scan_string(line):
+            findings.append(
+                Finding(severity, message, rule, file=change.path, line=line_no, blocking=blocking)
+            )
         for pattern, severity, rule, message in TEXT_CODE:
-            if pattern.search(line):
+            if pattern.search(line):  # type: ignore[attr-defined]
                 findings.append(
                     Finding(
                         severity,
@@ -394,6 +278,17 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return out
 
 
+def _before_hits(
+    change: FileChange, language: str, hits_of: Callable[[Any, str], list[Located]]
+) -> list[Located] | None:
+    if change.before is None or change.is_added:
+        return []
+    tree, clean = parse_before(language, change.before)
+    if tree is None or not clean:
+        return None
+    return hits_of(tree, change.before)
+
+
 @register
 class DangerStage(Stage):
     name = "danger"
@@ -401,18 +296,27 @@ class DangerStage(Stage):
     title = "Dangerous patterns and secrets"
 
     def run(self, ctx: ValidationContext) -> list[Finding]:
+        from .tsscan import tree_hits
+
         findings: list[Finding] = []
         for change in ctx.readable_files():
-            if change.is_binary or not change.added:
+            ctx.deadline.check()
+            if change.is_binary or change.is_removed or change.after is None:
                 continue
             findings.extend(secret_findings(change))
             tree = ctx.trees.get(change.path)
             language = change.language
-            index = index_for(ctx, change) if language == "python" else None
-            if index is not None:
-                findings.extend(python_findings(change, index))
-            elif tree is not None and language is not None:
-                findings.extend(tree_findings(change, tree, language))
-            else:
+            if tree is None or language is None:
                 findings.extend(text_findings(change))
+                continue
+            if language == "python":
+                hits_of: Callable[[Any, str], list[Located]] = python_hits
+            else:
+
+                def hits_of(t: Any, text: str, language: str = language) -> list[Located]:
+                    return tree_hits(t, text, language)
+
+            after = hits_of(tree, change.after)
+            before = _before_hits(change, language, hits_of)
+            findings.extend(_findings(the_patchs(after, before, set(change.added)), change.path))
         return _dedupe(findings)

@@ -1,9 +1,12 @@
 """What the danger stage looks for: dangerous calls per language, destructive shell and SQL
-text, secrets. Kept apart from the stage so the tables are easy to read and extend."""
+text, secrets. Kept apart from the stage so the tables are easy to read and extend.
+
+Every pattern is compiled by RE2 (rules.compile_rule): matching takes linear time whatever the
+text, so a patch cannot stall a worker on a rule."""
 
 from __future__ import annotations
 
-import re
+from .rules import compile_rule
 
 # --- what is dangerous --------------------------------------------------------------------
 
@@ -11,13 +14,30 @@ PY_CALLS: dict[str, tuple[str, str, str]] = {
     # dotted name → (severity, rule, message)
     "eval": ("high", "danger.eval", "eval() runs arbitrary code"),
     "exec": ("high", "danger.exec", "exec() runs arbitrary code"),
-    "compile": ("medium", "danger.compile", "compile() of dynamic code"),
+    "compile": ("high", "danger.compile", "compile() of dynamic code"),
     "__import__": ("medium", "danger.dynamic_import", "__import__() of a dynamic module"),
     "os.system": ("high", "danger.os_system", "os.system() runs a shell command"),
     "os.popen": ("high", "danger.os_system", "os.popen() runs a shell command"),
     "os.execv": ("high", "danger.exec_process", "replaces the process"),
     "os.execl": ("high", "danger.exec_process", "replaces the process"),
     "pty.spawn": ("high", "danger.exec_process", "spawns a shell"),
+    "pty.fork": ("high", "danger.exec_process", "forks a pseudo-terminal"),
+    "importlib.import_module": ("medium", "danger.dynamic_import", "imports a module by name"),
+    "importlib.__import__": ("medium", "danger.dynamic_import", "imports a module by name"),
+    "sys.modules": ("medium", "danger.dynamic_import", "reaches modules by name"),
+    "code.interact": ("high", "danger.exec", "runs an interactive interpreter"),
+    "code.InteractiveInterpreter": ("high", "danger.exec", "runs arbitrary code"),
+    "code.InteractiveConsole": ("high", "danger.exec", "runs arbitrary code"),
+    "runpy.run_path": ("high", "danger.exec", "runs a file as code"),
+    "runpy.run_module": ("high", "danger.exec", "runs a module as code"),
+    "codeop.compile_command": ("medium", "danger.compile", "compiles dynamic code"),
+    "os.fork": ("medium", "danger.exec_process", "forks the process"),
+    "os.forkpty": ("high", "danger.exec_process", "forks a pseudo-terminal"),
+    "os.kill": ("medium", "danger.exec_process", "sends a signal"),
+    "os.killpg": ("medium", "danger.exec_process", "sends a signal"),
+    "asyncio.create_subprocess_shell": ("high", "danger.os_system", "runs a shell command"),
+    "asyncio.create_subprocess_exec": ("high", "danger.exec_process", "runs a process"),
+    "multiprocessing.Process": ("medium", "danger.exec_process", "starts a process"),
     "pickle.loads": ("high", "danger.deserialize", "pickle.loads() of data can run code"),
     "pickle.load": ("high", "danger.deserialize", "pickle.load() of data can run code"),
     "cPickle.loads": ("high", "danger.deserialize", "pickle loads of data can run code"),
@@ -44,6 +64,56 @@ PY_CALLS: dict[str, tuple[str, str, str]] = {
     "smtplib.SMTP": ("medium", "danger.network", "opens an SMTP connection"),
     "aiohttp.ClientSession": ("medium", "danger.network", "new network client"),
 }
+# Modules whose members run code, processes or native calls: a name on them computed at run time
+# (getattr with a non-literal, __dict__, vars()) is refused.
+DANGEROUS_MODULES = frozenset(
+    {
+        "os", "subprocess", "pty", "ctypes", "cffi", "builtins", "__builtins__", "importlib",
+        "sys", "shutil", "pickle", "marshal", "socket", "code", "codeop", "runpy", "asyncio",
+        "multiprocessing", "posix", "nt", "_posixsubprocess", "_winapi", "dill", "shelve",
+    }
+)  # fmt: skip
+# The same module under another name.
+MODULE_ALIASES = {
+    "posix": "os",
+    "nt": "os",
+    "__builtin__": "builtins",
+    "__builtins__": "builtins",
+    "_pickle": "pickle",
+    "cPickle": "pickle",
+    "_posixsubprocess": "subprocess",
+    "_subprocess": "subprocess",
+}
+_PROCESS_PREFIXES = ("os.exec", "os.spawn", "os.posix_spawn")
+
+
+def py_danger(name: str) -> tuple[str, str, str] | None:
+    """(severity, rule, message) for a resolved dotted name that runs code, or None."""
+    if name in PY_CALLS:
+        return PY_CALLS[name]
+    if name.startswith(_PROCESS_PREFIXES):
+        return ("high", "danger.exec_process", "runs or replaces a process")
+    if name.startswith("subprocess.") and name.split(".")[1] in SUBPROCESS_RUNNERS:
+        return ("high", "danger.subprocess", "runs a process")
+    if name.startswith("pty."):
+        return ("high", "danger.exec_process", "pseudo-terminal process control")
+    if name.startswith(("ctypes.", "cffi.", "_ctypes.")):
+        return ("high", "danger.native", "calls native code")
+    return None
+
+
+SUBPROCESS_RUNNERS = frozenset(
+    {
+        "run",
+        "call",
+        "check_call",
+        "check_output",
+        "Popen",
+        "getoutput",
+        "getstatusoutput",
+        "fork_exec",
+    }
+)
 PY_SUBPROCESS = {
     "subprocess.run",
     "subprocess.call",
@@ -120,44 +190,44 @@ PHP_CALLS: dict[str, tuple[str, str, str]] = {
 }
 PHP_WRITE_CALLS = {"file_put_contents", "fopen", "unlink", "rmdir", "rename", "chmod", "copy"}
 
-RM_RF = re.compile(
+RM_RF = compile_rule(
     r"\brm\s+(?:-[a-zA-Z]*r[a-zA-Z]*f[a-zA-Z]*|-[a-zA-Z]*f[a-zA-Z]*r[a-zA-Z]*|-r\s+-f|-f\s+-r|--recursive\s+--force|--force\s+--recursive)\b(?P<rest>[^;&|\n]*)"
 )
-RM_RF_ROOTS = re.compile(
+RM_RF_ROOTS = compile_rule(
     r"^\s*(?:--no-preserve-root\s+)?(?:/|/\*|~|~/|\$HOME|\$\{HOME\}|\*|\.|\./\*|/home\b|/etc\b|/usr\b|/var\b|/boot\b|/root\b)\s*(?:$|[\s'\"`])"
 )
-SQL_DESTROY = re.compile(
+SQL_DESTROY = compile_rule(
     r"\b(?:DROP\s+(?:TABLE|DATABASE|SCHEMA|VIEW|INDEX)|TRUNCATE\s+(?:TABLE\s+)?[\w`\"\[])",
-    re.IGNORECASE,
+    ignore_case=True,
 )
-SQL_DELETE_ALL = re.compile(r"\bDELETE\s+FROM\s+[\w`\"\[\].]+\s*(?:;|$)", re.IGNORECASE)
+SQL_DELETE_ALL = compile_rule(r"\bDELETE\s+FROM\s+[\w`\"\[\].]+\s*(?:;|$)", ignore_case=True)
 
-SECRETS: list[tuple[re.Pattern[str], str, str, bool]] = [
+SECRETS: list[tuple[object, str, str, bool]] = [
     # pattern, severity, what, blocking
     (
-        re.compile(
+        compile_rule(
             r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----"
         ),
         "critical",
         "a private key",
         True,
     ),
-    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "critical", "an AWS access key id", True),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "critical", "a GitHub token", True),
-    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{60,}\b"), "critical", "a GitHub token", True),
-    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), "critical", "a Slack token", True),
-    (re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"), "critical", "a Google API key", True),
-    (re.compile(r"\b[sr]k_live_[0-9A-Za-z]{20,}\b"), "critical", "a Stripe live key", True),
-    (re.compile(r"\bglpat-[0-9A-Za-z_\-]{20,}\b"), "critical", "a GitLab token", True),
-    (re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_\-]{32,}\b"), "critical", "an API secret key", True),
+    (compile_rule(r"\bAKIA[0-9A-Z]{16}\b"), "critical", "an AWS access key id", True),
+    (compile_rule(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "critical", "a GitHub token", True),
+    (compile_rule(r"\bgithub_pat_[A-Za-z0-9_]{60,}\b"), "critical", "a GitHub token", True),
+    (compile_rule(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), "critical", "a Slack token", True),
+    (compile_rule(r"\bAIza[0-9A-Za-z_\-]{35}\b"), "critical", "a Google API key", True),
+    (compile_rule(r"\b[sr]k_live_[0-9A-Za-z]{20,}\b"), "critical", "a Stripe live key", True),
+    (compile_rule(r"\bglpat-[0-9A-Za-z_\-]{20,}\b"), "critical", "a GitLab token", True),
+    (compile_rule(r"\bsk-(?:proj-)?[A-Za-z0-9_\-]{32,}\b"), "critical", "an API secret key", True),
     (
-        re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
+        compile_rule(r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
         "high",
         "a JSON web token",
         False,
     ),
     (
-        re.compile(
+        compile_rule(
             r"(?i)\b(?:api[_-]?key|secret[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|password|passwd)\b[\"']?\s*[:=]\s*[\"'][^\"'\s]{12,}[\"']"
         ),
         "high",
@@ -167,15 +237,8 @@ SECRETS: list[tuple[re.Pattern[str], str, str, bool]] = [
 ]
 
 
-# Names that make a Python statement worth walking: every part of a dangerous dotted name.
-PY_TRIGGER_WORDS = frozenset(
-    part
-    for name in [*PY_CALLS, *PY_SUBPROCESS, *PY_WRITE_CALLS, "yaml.load", "yaml.load_all", "shell"]
-    for part in name.split(".")
-) | frozenset({"write_text", "write_bytes", "unlink", "rmdir", "Path"})
-
 # A cheap first look: most strings mention none of the words the real patterns need.
-RISKY_TEXT = re.compile(r"(?i)\brm\s|drop\s|truncate\s|delete\s")
+RISKY_TEXT = compile_rule(r"(?i)\brm\s|drop\s|truncate\s|delete\s")
 
 
 SECRET_HINTS = (
@@ -196,27 +259,27 @@ SECRET_HINTS = (
 
 
 TEXT_CODE = [
-    (re.compile(r"\beval\s*\("), "high", "danger.eval", "eval() runs arbitrary code"),
+    (compile_rule(r"\beval\s*\("), "high", "danger.eval", "eval() runs arbitrary code"),
     (
-        re.compile(r"\bos\.system\s*\("),
+        compile_rule(r"\bos\.system\s*\("),
         "high",
         "danger.os_system",
         "os.system() runs a shell command",
     ),
     (
-        re.compile(r"\bshell\s*=\s*True\b"),
+        compile_rule(r"\bshell\s*=\s*True\b"),
         "high",
         "danger.shell_true",
         "shell=True runs a shell command",
     ),
     (
-        re.compile(r"\b(?:pickle|marshal)\.loads?\s*\("),
+        compile_rule(r"\b(?:pickle|marshal)\.loads?\s*\("),
         "high",
         "danger.deserialize",
         "unpickling of data can run code",
     ),
     (
-        re.compile(r"\bcurl\b[^\n|]*\|\s*(?:ba|z)?sh\b"),
+        compile_rule(r"\bcurl\b[^\n|]*\|\s*(?:ba|z)?sh\b"),
         "critical",
         "danger.pipe_to_shell",
         "downloads and runs a script",

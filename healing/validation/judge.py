@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import ast
 import fnmatch
-import re
 
 from .base import FileChange, Finding, Stage, ValidationContext, register
+from .rules import compile_rule
 
 TEST_FILE_GLOBS = [
     "test_*.py",
@@ -49,16 +49,16 @@ TEST_CONFIG_GLOBS = [
     "babel.config.*",
 ]
 
-SKIP_ADDED = re.compile(
+SKIP_ADDED = compile_rule(
     r"@pytest\.mark\.(?:skip|skipif|xfail)|pytest\.skip\(|pytest\.xfail\(|@unittest\.skip|unittest\.skip\(|"
     r"\bself\.skipTest\(|\b(?:xit|xdescribe|xtest)\s*\(|\b(?:it|describe|test)\.(?:skip|todo)\s*\(|"
     r"markTestSkipped|markTestIncomplete|@group\s+skip|--deselect|-k\s+['\"]?not\b|"
     r"\bassert\s+True\b|expect\(true\)\.toBe\(true\)|assertTrue\(true\)"
 )
-TEST_DEF = re.compile(
+TEST_DEF = compile_rule(
     r"^\s*(?:async\s+)?def\s+test|^\s*(?:it|test)\s*\(|^\s*(?:public\s+)?function\s+test"
 )
-ASSERTION = re.compile(
+ASSERTION = compile_rule(
     r"\bassert\b|\bexpect\s*\(|\$this->assert|\bassert[A-Z]\w*\(|\.should\b|self\.assert"
 )
 
@@ -161,6 +161,7 @@ class JudgeStage(Stage):
     def run(self, ctx: ValidationContext) -> list[Finding]:
         findings: list[Finding] = []
         for change in ctx.readable_files():
+            ctx.deadline.check()
             if is_test_config(change.path):
                 findings.append(
                     Finding("medium", "edits test configuration", "tests.config", file=change.path)

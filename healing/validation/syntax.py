@@ -4,11 +4,13 @@ TypeScript and PHP with tree-sitter. Trees are kept on the context for the later
 from __future__ import annotations
 
 import ast
+import functools
 import warnings
 from typing import Any
 
 from .base import FileChange, Finding, Stage, ValidationContext, register
 from .grammars import first_error, parser_for
+from .lines import LineMap
 
 
 def parse_source(language: str, source: str) -> tuple[Any, Finding | None]:
@@ -52,6 +54,13 @@ def parse_source(language: str, source: str) -> tuple[Any, Finding | None]:
     )
 
 
+@functools.lru_cache(maxsize=16)
+def parse_before(language: str, source: str) -> tuple[Any, bool]:
+    """(tree or None, parsed cleanly) of a file as it was: shared by the danger and import stages."""
+    tree, finding = parse_source(language, source)
+    return tree, finding is None or finding.rule != "syntax.error"
+
+
 _BEFORE_OK: dict[tuple[str, str], bool] = {}  # (language, blob id) → parsed; blobs never change
 
 
@@ -81,6 +90,7 @@ class SyntaxStage(Stage):
     def run(self, ctx: ValidationContext) -> list[Finding]:
         findings: list[Finding] = []
         for change in ctx.readable_files():
+            ctx.deadline.check()
             language = change.language
             if language is None or change.is_removed or change.is_binary:
                 continue
@@ -99,13 +109,18 @@ class SyntaxStage(Stage):
             if tree is not None:
                 ctx.trees[change.path] = tree
             if finding is not None:
+                line = finding.line
+                if language == "python" and line:
+                    # Python ends lines at a lone \r too; the review page numbers as git does.
+                    lines = LineMap(change.after)
+                    line = lines.git_line(lines.py_offset(line, 0))
                 findings.append(
                     Finding(
                         finding.severity,
                         finding.message,
                         finding.rule,
                         file=change.path,
-                        line=finding.line,
+                        line=line,
                         column=finding.column,
                         blocking=finding.blocking,
                     )

@@ -11,6 +11,7 @@ from .loop import (
     do_execute_attempt,
     do_reject_attempt,
     do_run_healing_cycle,
+    do_set_loop_interval,
     do_start_loop,
     do_stop_loop,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "do_rollup_telemetry",
     "do_run_healing_cycle",
     "do_set_baseline",
+    "do_set_loop_interval",
     "do_start_loop",
     "do_stop_loop",
     "do_take_system_snapshot",

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from healing import tunables
-from healing.actions import record_event
+from healing.actions import do_change_setting, record_event
 from healing.actions.audit import Actor
 from healing.broadcast import broadcast
 from healing.models import EngineState, Modification, ModificationStatus
@@ -96,6 +96,13 @@ def do_start_loop(user: AbstractBaseUser, reason: str = "") -> HealingLoopState:
 @transaction.atomic
 def do_stop_loop(user: AbstractBaseUser, reason: str = "") -> HealingLoopState:
     return _set_loop(user, False, reason)
+
+
+@transaction.atomic
+def do_set_loop_interval(user: AbstractBaseUser, seconds: Any, reason: str = "") -> int:
+    """Store the time between two cycles (the tunable's bounds apply); returns the cleaned value.
+    Raises ValidationError for a value out of bounds, storing nothing."""
+    return int(do_change_setting(user, "loop.interval_seconds", seconds, reason))
 
 
 def _set_loop(user: AbstractBaseUser, running: bool, reason: str) -> HealingLoopState:

@@ -14,7 +14,10 @@
     const checked = Array.from(root.querySelectorAll("input[name=ids]:checked")).map(function (el) { return el.value; });
     const comment = root.querySelector("#bulk-comment");
     const active = document.activeElement && root.contains(document.activeElement) ? document.activeElement.id : null;
-    return {checked: checked, comment: comment ? comment.value : "", active: active};
+    // Typed text a refresh must not wipe (a breaker action's reason), by id.
+    const kept = {};
+    root.querySelectorAll("input[data-keep]").forEach(function (el) { if (el.id && el.value) kept[el.id] = el.value; });
+    return {checked: checked, comment: comment ? comment.value : "", active: active, kept: kept};
   }
 
   function restore(state) {
@@ -24,6 +27,10 @@
     });
     const comment = root.querySelector("#bulk-comment");
     if (comment) comment.value = state.comment;
+    Object.keys(state.kept).forEach(function (id) {
+      const el = document.getElementById(id);
+      if (el) el.value = state.kept[id];
+    });
     if (state.active) {
       const el = document.getElementById(state.active);
       if (el) el.focus();

@@ -1,6 +1,12 @@
 // Review page: live sandbox progress for this patch, and a notice when its status changes.
 (function () {
   "use strict";
+  // A form that ends something for good asks first (no inline handlers: the CSP forbids them).
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
   const page = document.getElementById("review");
   if (!page || !window.selfhealLive) return;
   const id = Number(page.dataset.modificationId);

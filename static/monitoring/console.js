@@ -1,6 +1,10 @@
 // Monitoring console: Φ and κ over time (with the healthy band and the κ target) and the host.
 (function () {
   "use strict";
+  // The source picker reloads the page for the chosen source (no inline handler: see the CSP).
+  document.querySelectorAll("select[data-submit-on-change]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
   const data = JSON.parse(document.getElementById("monitoring-data").textContent);
   const layout = function (title, extra) {
     return Object.assign({title: {text: title, font: {size: 14}}, margin: {l: 50, r: 20, t: 36, b: 36},
@@ -35,9 +39,21 @@
       const el = document.getElementById("system-status");
       if (el) el.textContent = p.status;
     });
-    window.selfhealLive.on("healing_loop", function (p) {
+    const showLoop = function (running) {
       const el = document.getElementById("loop-state");
-      if (el) el.textContent = p.running ? "running" : "stopped";
+      if (el) el.textContent = running ? "running" : "stopped";
+      const start = document.getElementById("loop-start");
+      const stop = document.getElementById("loop-stop");
+      if (start) start.hidden = running;
+      if (stop) stop.hidden = !running;
+    };
+    window.selfhealLive.on("healing_loop", function (p) { showLoop(p.running); });
+    // After a (re)connect, what changed while the socket was down is read once from the API.
+    window.selfhealLive.on("open", function () {
+      fetch("/api/v1/status/", {credentials: "same-origin", headers: {Accept: "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) { if (body && body.loop) showLoop(body.loop.running); })
+        .catch(function () {});
     });
   }
 })();

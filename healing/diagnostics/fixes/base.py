@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import os
 import shutil
 import subprocess
 import tempfile
@@ -17,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..results import CaseResult, Frame
+from ..results import Failure, Frame
 
 
 @dataclass
 class FixContext:
     root: Path  # the tree the failure happened in (repository root)
-    case: CaseResult
+    case: Failure
     groups: dict[str, str] = field(default_factory=dict)  # named groups of the pattern's regex
     pattern: str = ""
 
@@ -176,8 +177,6 @@ def make_diff(relpath: str, old: str, new: str) -> str:
 
 
 def diff_applies(root: Path, diff: str) -> bool:
-    if not (root / ".git").exists():
-        return True  # not a repository (a bare directory in a bench): compile() was the check
     proc = subprocess.run(
         ["git", "-C", str(root), "apply", "--check", "-"],
         input=diff,
@@ -185,6 +184,9 @@ def diff_applies(root: Path, diff: str) -> bool:
         text=True,
         timeout=30,
         check=False,
+        # The tree is often no repository (the sandbox's cached checkout of HEAD): git then checks
+        # plain files, like patch(1), and must not take an enclosing repository for it.
+        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(root.resolve().parent)},
     )
     return proc.returncode == 0
 

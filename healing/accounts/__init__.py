@@ -1,0 +1,1 @@
+"""Signing in: local accounts with a failed-login throttle, and OpenID Connect."""

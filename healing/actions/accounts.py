@@ -1,0 +1,112 @@
+"""Accounts signed in through the company's identity provider, and the roles they hold."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import ExternalIdentity
+from ..roles import Role
+from .audit import record_event
+
+# The roles a provider's groups may grant (and so take away again at the next sign-in).
+PROVIDER_ROLES = (Role.REVIEWER, Role.OPERATOR, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class ExternalSignIn:
+    issuer: str
+    subject: str
+    username: str  # wanted, e.g. preferred_username; suffixed when a local account has it
+    email: str
+    groups: tuple[str, ...]
+    roles: frozenset[Role]
+
+
+@transaction.atomic
+def do_set_roles(user: AbstractBaseUser, roles: set[Role], *, actor: str, reason: str) -> bool:
+    """Give `user` exactly `roles` among the provider-grantable ones; True if anything changed.
+
+    The agent role is left alone: it is granted with `manage.py create_api_user`, not here.
+    """
+    groups = {g.name: g for g in Group.objects.filter(name__in=[r.value for r in PROVIDER_ROLES])}
+    had = {Role(n) for n in user.groups.filter(name__in=groups).values_list("name", flat=True)}  # type: ignore[attr-defined]
+    if had == roles:
+        return False
+    user.groups.remove(*(groups[r.value] for r in had - roles))  # type: ignore[attr-defined]
+    user.groups.add(*(groups[r.value] for r in roles - had))  # type: ignore[attr-defined]
+    user.__dict__.pop("_selfheal_roles", None)  # roles_of() caches on the instance
+    record_event(
+        "account.roles_changed",
+        actor,
+        reason=reason,
+        data={
+            "user": user.get_username(),
+            "from": sorted(r.value for r in had),
+            "to": sorted(r.value for r in roles),
+        },
+    )
+    return True
+
+
+@transaction.atomic
+def do_external_sign_in(sign_in: ExternalSignIn) -> AbstractBaseUser | None:
+    """Find (or create) the user linked to the provider's account and re-sync its roles.
+
+    Returns None when the account is new and its groups map to no role: nobody is created
+    for it. A known account whose groups no longer map to a role keeps its user but loses
+    every role, so the caller can refuse the sign-in and say why.
+    """
+    identity = (
+        ExternalIdentity.objects.select_for_update()
+        .select_related("user")
+        .filter(issuer=sign_in.issuer, subject=sign_in.subject)
+        .first()
+    )
+    actor = f"oidc:{sign_in.issuer}"
+    if identity is None:
+        if not sign_in.roles:
+            return None
+        User = get_user_model()
+        user = User.objects.create_user(  # type: ignore[attr-defined]
+            _free_username(sign_in), email=sign_in.email
+        )  # no password: this user signs in at the provider only
+        identity = ExternalIdentity.objects.create(
+            user=user, issuer=sign_in.issuer, subject=sign_in.subject, groups=list(sign_in.groups)
+        )
+        record_event(
+            "account.created",
+            actor,
+            reason="first sign-in through the identity provider",
+            data={"user": user.get_username(), "subject": sign_in.subject},
+        )
+    else:
+        user = identity.user
+        identity.groups = list(sign_in.groups)
+        identity.last_sign_in_at = timezone.now()
+        identity.save(update_fields=["groups", "last_sign_in_at"])
+        if sign_in.email and user.email != sign_in.email:  # type: ignore[attr-defined]
+            user.email = sign_in.email  # type: ignore[attr-defined]
+            user.save(update_fields=["email"])
+    do_set_roles(
+        user,
+        set(sign_in.roles),
+        actor=actor,
+        reason=f"groups at sign-in: {', '.join(sign_in.groups) or 'none'}",
+    )
+    return user
+
+
+def _free_username(sign_in: ExternalSignIn) -> str:
+    User = get_user_model()
+    base = (sign_in.username or sign_in.subject)[:120]
+    if not User.objects.filter(username=base).exists():
+        return base
+    # Taken (by a local account or another provider's): a stable suffix from the subject.
+    digest = hashlib.sha256(f"{sign_in.issuer} {sign_in.subject}".encode()).hexdigest()[:8]
+    return f"{base}-{digest}"
