@@ -238,3 +238,22 @@ def test_it_keeps_the_hosts_loopback_services_out_of_reach_of_the_build(
         [build] = _build_now(ws, commit)
     assert not accepted and "REACHED" not in build.log_tail
     assert "refused" in build.log_tail
+
+
+@needs_bwrap
+def test_it_follows_no_link_the_setup_plants_to_a_host_file(
+    db: Any, tmp_path: Path, env_root: Path
+) -> None:
+    # The build cannot see the host, but it can name a host path in a link for Selfheal to
+    # follow afterwards: into the build record (freeze) or into every test run (node_modules).
+    secret_dir = tmp_path / "host-secrets"
+    secret_dir.mkdir()
+    (secret_dir / "token").write_text("leaked-token==1.0\n")
+    setup = (
+        f"ln -s {secret_dir} node_modules && "
+        f"trap 'ln -sf {secret_dir}/token \"$SELFHEAL_OUT/freeze.txt\"' EXIT"
+    )
+    ws = _workspace(tmp_path, setup)
+    [build] = _build_now(ws, ws.head_commit())
+    assert "leaked-token" not in build.packages
+    assert not (Path(build.path) / "tree" / "node_modules").exists()
