@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from healing.breakers import dual
 from healing.models import (
+    EnvironmentBuild,
     ErrorTypeCircuit,
     IsolationLevel,
     Modification,
@@ -189,5 +190,6 @@ def workspace_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 .order_by("-created_at", "-id")[:DETAIL_PATCHES]
             ),
             "limit": DETAIL_PATCHES,
+            "builds": list(EnvironmentBuild.objects.for_workspace(workspace.pk)[:10]),
         },
     )

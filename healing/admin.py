@@ -7,6 +7,26 @@ from .models import AuditEvent, EngineState, Modification, Setting, SettingChang
 class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ("name", "path", "branch", "isolation_level", "is_active", "is_demo")
     search_fields = ("name", "path")
+    fields = (
+        "name",
+        "path",
+        "branch",
+        "test_command",
+        "setup_command",
+        "setup_inputs",
+        "interpreter",
+        "isolation_level",
+        "languages",
+        "allowed_paths",
+        "protected_paths",
+        "import_allowlist",
+        "import_denylist",
+        "policy_overrides",
+        "allow_binary",
+        "is_self",
+        "is_demo",
+        "is_active",
+    )
 
 
 @admin.register(Modification)

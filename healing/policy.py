@@ -127,6 +127,12 @@ RULES: list[Rule] = [
         "anomaly risk is medium: a large or frequent change, or a new network call",
     ),
     Rule(
+        "dependency.change",
+        L.MEDIUM_RISK,
+        lambda m: _has(m, rules={"dependency.change"}),
+        "changes a setup input (requirements, lock file): the project's dependencies change",
+    ),
+    Rule(
         "import.not_allowed",
         L.MEDIUM_RISK,
         lambda m: _has(m, rules={"import.not_allowed"}),

@@ -8,6 +8,7 @@ BEAT_SCHEDULE: dict = {
     # Cheap: it only queues the workspaces whose diagnostics.schedule_interval_minutes has passed.
     "diagnostics-schedule": {"task": "healing.schedule_diagnostics", "schedule": 300.0},
     "healing.prune_backups": {"task": "healing.prune_backups", "schedule": 3600.0},
+    "healing.prune_environments": {"task": "healing.prune_environments", "schedule": 3600.0},
     # Cheap: one query over the open modifications; it re-sends work a broker or database outage left waiting.
     "healing.requeue_stalled": {"task": "healing.requeue_stalled", "schedule": 60.0},
     # Cheap: one grouped query over the holds of blocked patches, then one check per distinct

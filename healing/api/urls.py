@@ -15,6 +15,11 @@ urlpatterns: list = [
         name="api-envelope-schema",
     ),
     path("workspaces/", workspaces.WorkspaceListView.as_view(), name="api-workspaces"),
+    path(
+        "workspaces/<int:pk>/environments/",
+        workspaces.WorkspaceEnvironmentsView.as_view(),
+        name="api-workspace-environments",
+    ),
     path("diagnostics/runs/", diagnostics.RunListCreate.as_view(), name="api-diagnostic-runs"),
     path("diagnostics/runs/<int:pk>/", diagnostics.RunDetail.as_view(), name="api-diagnostic-run"),
     path(

@@ -7,15 +7,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..actions.environments import do_rebuild_environment
 from ..actions.workspaces import do_register_workspace
-from ..models import IsolationLevel, Workspace
-from ..permissions import IsAdmin, IsStaffRole
+from ..models import EnvironmentBuild, IsolationLevel, Workspace
+from ..models.workspace import validate_interpreter
+from ..permissions import IsAdmin, IsStaffRole, role_required
+from ..roles import Role
+
+IsOperatorOrAdmin = role_required(Role.OPERATOR, Role.ADMIN)
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
@@ -27,6 +33,9 @@ class WorkspaceSerializer(serializers.ModelSerializer):
             "path",
             "branch",
             "test_command",
+            "setup_command",
+            "setup_inputs",
+            "interpreter",
             "languages",
             "allowed_paths",
             "protected_paths",
@@ -55,6 +64,11 @@ class WorkspaceCreateSerializer(serializers.Serializer):
     test_command = serializers.CharField(
         max_length=1024, required=False, default="python -m pytest -q"
     )
+    setup_command = serializers.CharField(
+        max_length=1024, required=False, allow_blank=True, default=""
+    )
+    setup_inputs = _string_list()
+    interpreter = serializers.CharField(max_length=1024, required=False, allow_blank=True)
     languages = serializers.ListField(
         child=serializers.ChoiceField(["python", "javascript", "typescript", "php"]),
         required=False,
@@ -72,6 +86,13 @@ class WorkspaceCreateSerializer(serializers.Serializer):
     def validate_name(self, value: str) -> str:
         if Workspace.objects.filter(name=value).exists():
             raise serializers.ValidationError(f"A workspace named {value!r} exists already.")
+        return value
+
+    def validate_interpreter(self, value: str) -> str:
+        try:
+            validate_interpreter(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
         return value
 
     def validate_policy_overrides(self, value: dict[str, Any]) -> dict[str, Any]:
@@ -113,3 +134,56 @@ class WorkspaceListView(APIView):
             **data,
         )
         return Response(WorkspaceSerializer(workspace).data, status=status.HTTP_201_CREATED)
+
+
+class EnvironmentBuildSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EnvironmentBuild
+        fields = [
+            "id",
+            "key",
+            "status",
+            "commit",
+            "setup_command",
+            "interpreter",
+            "inputs",
+            "path",
+            "duration_ms",
+            "size_bytes",
+            "log_tail",
+            "packages",
+            "tools_added",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "last_used_at",
+        ]
+
+
+class WorkspaceEnvironmentsView(APIView):
+    def get_permissions(self) -> list[Any]:
+        return [IsOperatorOrAdmin()] if self.request.method == "POST" else [IsStaffRole()]
+
+    @extend_schema(
+        summary="Build the environment of the workspace's HEAD if it is missing or failed",
+        request=None,
+        responses={202: EnvironmentBuildSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        workspace = get_object_or_404(Workspace, pk=pk)
+        build = do_rebuild_environment(request.user, workspace)
+        if build is None:
+            return Response(
+                {"detail": f"{workspace.name} has no setup command: it has no environment."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(EnvironmentBuildSerializer(build).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="A workspace's environment builds, newest first",
+        responses=EnvironmentBuildSerializer(many=True),
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        workspace = get_object_or_404(Workspace, pk=pk)
+        builds = EnvironmentBuild.objects.for_workspace(workspace.pk)[:100]
+        return Response(EnvironmentBuildSerializer(builds, many=True).data)

@@ -14,6 +14,7 @@ from .cascade import Cascade, CascadeLink
 from .config import Setting, SettingChange
 from .diagnostics import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
 from .engine import EngineState
+from .environment import EnvironmentBuild, EnvironmentStatus
 from .identity import ExternalIdentity
 from .journal import ApplyJournal, ApplyJournalStep, JournalState, WorkspaceLock
 from .modification import InvalidTransition, Modification, ModificationStatus
@@ -26,7 +27,7 @@ from .scoring import (
     ThresholdAdaptation,
 )
 from .token import ApiToken, hash_key
-from .workspace import IsolationLevel, Workspace
+from .workspace import DEFAULT_SETUP_INPUTS, IsolationLevel, Workspace
 
 __all__ = [
     "ApiToken",
@@ -57,8 +58,11 @@ __all__ = [
     "FixProposal",
     "KnownPattern",
     "EngineState",
+    "EnvironmentBuild",
+    "EnvironmentStatus",
     "ExternalIdentity",
     "InvalidTransition",
+    "DEFAULT_SETUP_INPUTS",
     "IsolationLevel",
     "Modification",
     "ModificationStatus",

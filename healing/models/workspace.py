@@ -39,6 +39,29 @@ def default_languages() -> list[str]:
     return ["python"]
 
 
+# The files a setup command reads: their content (with the command and the interpreter) is the
+# key of the environment, so a commit that changes none of them reuses the one built before.
+DEFAULT_SETUP_INPUTS = [
+    "requirements*.txt",
+    "constraints*.txt",
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "poetry.lock",
+    "uv.lock",
+    "Pipfile.lock",
+    "package.json",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "composer.json",
+    "composer.lock",
+]
+
+
+def default_setup_inputs() -> list[str]:
+    return list(DEFAULT_SETUP_INPUTS)
+
+
 class IsolationLevel(models.TextChoices):
     FULL = "full", "Full (bubblewrap)"
     PARTIAL = "partial", "Partial (resource limits)"
@@ -75,6 +98,14 @@ def validate_git_worktree(value: str) -> None:
         raise ValidationError(f"{value!r} is inside the git work tree {top}; register its root.")
 
 
+def validate_interpreter(value: str) -> None:
+    """Empty (Selfheal's own), or an absolute path to an executable."""
+    import os
+
+    if value and not (os.path.isabs(value) and os.access(value, os.X_OK)):
+        raise ValidationError(f"{value!r} is not an executable absolute path.")
+
+
 class WorkspaceQuerySet(models.QuerySet["Workspace"]):
     def active(self) -> WorkspaceQuerySet:
         return self.filter(is_active=True)
@@ -87,6 +118,25 @@ class Workspace(models.Model):
     path = models.CharField(max_length=1024, validators=[validate_git_worktree])
     branch = models.CharField(max_length=255, default="main")
     test_command = models.CharField(max_length=1024, default="python -m pytest -q")
+    setup_command = models.CharField(
+        max_length=1024,
+        blank=True,
+        default="",
+        help_text="Installs the project's dependencies into its environment (e.g. "
+        "'python -m pip install -r requirements.txt'). Empty: no environment of its own.",
+    )
+    setup_inputs = models.JSONField(
+        default=default_setup_inputs,
+        blank=True,
+        help_text="Glob patterns (from the repository root) of the files the setup command reads.",
+    )
+    interpreter = models.CharField(
+        max_length=1024,
+        blank=True,
+        default="",
+        validators=[validate_interpreter],
+        help_text="The Python the environment's virtualenv is made from. Empty: Selfheal's own.",
+    )
     languages = models.JSONField(default=default_languages, blank=True)
     allowed_paths = models.JSONField(default=default_allowed_paths, blank=True)
     protected_paths = models.JSONField(default=default_protected_paths, blank=True)

@@ -81,13 +81,20 @@ OUTPUT_TAIL = 8000
 
 
 def _environment(
-    scratch: Any, level: str, workspace: Any, *, reporters: bool = True
+    scratch: Any,
+    level: str,
+    workspace: Any,
+    *,
+    reporters: bool = True,
+    project_env: Path | None = None,
 ) -> dict[str, str]:
     """A clean environment: nothing of the worker's (its secrets) is inherited. Without
     `reporters`, the command names its own reports (run_command)."""
     junit = scratch.reports / "junit.xml"
+    # The workspace's own environment (read-only, see environments.py) or Selfheal's.
+    prefix = project_env or Path(sys.prefix)
     env = {
-        "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{prefix / 'bin'}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(scratch.home),
         "TMPDIR": "/tmp" if level == "full" else str(scratch.tmp),  # noqa: S108 - a private tmpfs under FULL
         "LANG": "C.UTF-8",
@@ -102,7 +109,10 @@ def _environment(
         del env["PYTEST_ADDOPTS"], env["NODE_OPTIONS"]
     from .. import tunables
 
-    if not tunables.get("sandbox.pytest_plugin_autoload", workspace):
+    if project_env is not None:
+        # Its plugins are the project's own: pytest loads them as the project's CI would.
+        env["VIRTUAL_ENV"] = str(project_env)
+    elif not tunables.get("sandbox.pytest_plugin_autoload", workspace):
         # The interpreter is Selfheal's: its installed pytest plugins are not the workspace's,
         # and importing them cost ~1.5 s of every run (schemathesis, hypothesis, pytest-django).
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
@@ -180,6 +190,7 @@ def _run_in_scratch(
     *,
     command: list[str] | None = None,
     measure_all: bool = False,
+    project_env: Path | None = None,
 ) -> SandboxResult:
     """One run on a scratch tree: the workspace's test command, or `command` (run_command)."""
     from . import reports, stop
@@ -203,7 +214,13 @@ def _run_in_scratch(
             else:
                 argv = _own_command(command, scratch, measure_all)
                 coverage_files = []
-            env = _environment(scratch, backend.level, workspace, reporters=command is None)
+            env = _environment(
+                scratch, backend.level, workspace, reporters=command is None,
+                project_env=project_env,
+            )  # fmt: skip
+            if project_env is not None:
+                # Read-only at the path it was built at (FULL binds it; elsewhere its modes).
+                scratch.binds += _environment_binds(project_env, scratch.tree)
             wrapped = backend.wrap(
                 ["/bin/sh", "-c", 'exec "$@"', "sh", *argv], scratch=scratch, env=env
             )
@@ -285,6 +302,7 @@ def _run_in_scratch(
             **({"limit_inferred": True} if inferred else {}),
             **({"findings": findings} if findings else {}),
             "command": argv,
+            **({"environment": str(project_env)} if project_env else {}),
             **(
                 {"warning": "NO ISOLATION: this run was not sandboxed"}
                 if backend.level == "none"
@@ -292,6 +310,19 @@ def _run_in_scratch(
             ),
         },
     )
+
+
+def _environment_binds(project_env: Path, tree: Path) -> list[tuple[Path, Path]]:
+    """The environment, the interpreter its virtualenv points at when that is not /usr's, and
+    what the setup put in the tree (node_modules, vendor) back at its place."""
+    binds = [(project_env, project_env)]
+    kept = project_env / "tree"
+    if kept.is_dir():
+        binds += [(path, tree / path.name) for path in sorted(kept.iterdir())]
+    prefix = Path(os.path.realpath(project_env / "bin" / "python")).parent.parent
+    if not str(prefix).startswith("/usr"):
+        binds.append((prefix, prefix))
+    return binds
 
 
 def _inconsistencies(exit_code: int | None, tests: list[TestOutcome]) -> list[str]:
@@ -330,9 +361,13 @@ def _progress_reporter(
 def console_results(modification: Any) -> dict[str, Any]:
     """The review page's view of a patch's sandbox runs, each against the baseline."""
     from ..models.sandbox import SandboxRun
+    from .environments import dependency_change
 
     runs = []
+    dependencies = None
     for run in SandboxRun.objects.for_modification(modification.pk):
+        if dependencies is None and run.kind == "patched":
+            dependencies = dependency_change(run.detail or {})
         tests = run.tests or []
         runs.append(
             {
@@ -348,17 +383,24 @@ def console_results(modification: Any) -> dict[str, Any]:
                 "fixed": run.fixed,
             }
         )
-    return {"runs": runs}
+    return {"runs": runs, "dependencies": dependencies}
 
 
-def baseline(workspace: Any, commit: str, backend: Any, limits: Any) -> Any:
+def baseline(
+    workspace: Any, commit: str, backend: Any, limits: Any, project_env: Path | None = None
+) -> Any:
     """The run of the unpatched commit, cached per (workspace, commit, test command)."""
     from ..models import SandboxRun, SandboxRunKind
 
     cached = SandboxRun.objects.baseline_for(workspace.pk, commit, workspace.test_command)
-    if cached is not None:
+    # A baseline run in another environment (before a setup command was set, say) is no baseline.
+    if cached is not None and (cached.detail or {}).get("environment") == (
+        str(project_env) if project_env else None
+    ):
         return cached
-    result = _run_in_scratch(workspace, backend, commit, None, None, limits)
+    result = _run_in_scratch(
+        workspace, backend, commit, None, None, limits, project_env=project_env
+    )
     return store_run(workspace, result, kind=SandboxRunKind.BASELINE)
 
 
@@ -431,6 +473,7 @@ def run_command(
     holds all the runner kept of the output (its last 64 KB). Raises IsolationUnavailable."""
     from dataclasses import replace
 
+    from . import environments
     from .limits import Limits
 
     backend = _backend_for(workspace)
@@ -440,9 +483,13 @@ def run_command(
     if wall_time_s is not None:
         limits = replace(limits, wall_time_s=wall_time_s)
     commit = workspace.head_commit()
+    # The workspace's environment (the patched tree's for a dependency change), or
+    # EnvironmentNotReady: the caller waits for the build.
+    envs = environments.ensure(workspace, commit, diff)
     return _run_in_scratch(
-        workspace, backend, commit, diff, None, limits, command=argv, measure_all=coverage
-    )
+        workspace, backend, commit, diff, None, limits, command=argv, measure_all=coverage,
+        project_env=Path(envs[-1].path) if envs else None,
+    )  # fmt: skip
 
 
 def run_tests(
@@ -462,6 +509,7 @@ def run_tests(
     reports no test, or whose report disagrees with the runner's exit status, fails. Raises
     IsolationUnavailable when the workspace's isolation level cannot be had (the caller blocks
     the patch)."""
+    from . import environments
     from .limits import Limits
 
     backend = _backend_for(workspace)
@@ -469,11 +517,19 @@ def run_tests(
         return stopped
     limits = Limits.for_workspace(workspace)
     commit = commit or workspace.head_commit()
-    result = _run_in_scratch(workspace, backend, commit, diff, test_ids, limits, progress)
+    # The workspace's environments (the commit's, and the patched tree's when the diff changes a
+    # setup input), or EnvironmentNotReady: the caller blocks until the build finishes.
+    envs = environments.ensure(workspace, commit, diff)
+    base_env, patched_env = (Path(envs[0].path), Path(envs[-1].path)) if envs else (None, None)
+    result = _run_in_scratch(
+        workspace, backend, commit, diff, test_ids, limits, progress, project_env=patched_env
+    )
+    if envs:
+        result.detail["environments"] = {"base": envs[0].key, "patched": envs[-1].key}
     if diff is None or result.cut_short or "error" in result.detail:
         # A run cut short by a limit (or a diff that does not apply) fails whatever the baseline says.
         return result
-    base = baseline(workspace, commit, backend, limits)
+    base = baseline(workspace, commit, backend, limits, base_env)
     if result.limit_hit == base.limit_hit:
         # The unpatched tree meets the same wall (a suite that wants a network the sandbox does
         # not give, say): not the patch's doing, so the patch is judged by its new failures.

@@ -9,12 +9,14 @@ from django.db import transaction
 
 from .. import breakers, scoring
 from ..actions import transition
+from ..actions.environments import do_wait_for_environment
 from ..actions.unblock import do_block
 from ..broadcast import send_now, workspace_group
 from ..models import Modification, ModificationStatus, SandboxRunKind
 from ..policy import decide_after_sandbox, sandbox_success
 from ..queueing import send_later
 from . import IsolationUnavailable, run_tests, store_run
+from .environments import EnvironmentNotReady
 
 log = logging.getLogger(__name__)
 S = ModificationStatus
@@ -42,6 +44,9 @@ def run_sandbox_stage(mod: Modification) -> Modification:
             progress=_progress_sender(mod),
             commit=mod.base_commit or None,
         )
+    except EnvironmentNotReady as exc:
+        # Waits (blocked) until the build finishes; a failed build's log tail is the reason.
+        return do_wait_for_environment(mod, exc)
     except IsolationUnavailable as exc:
         # Never a downgrade: the patch waits until this machine can give the level again.
         level = mod.workspace.isolation_level

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import tunables
-from . import anomaly, danger, diff, imports, judge, paths, syntax, unicode  # noqa: F401 - registers the stages
+from . import anomaly, danger, dependencies, diff, imports, judge, paths, syntax, unicode  # noqa: F401 - registers the stages
 from .base import (
     REGISTRY,
     FileChange,

@@ -20,6 +20,15 @@ class Command(BaseCommand):
         parser.add_argument("--branch", default=None, help="Defaults to the checked-out branch.")
         parser.add_argument("--language", action="append", dest="languages", default=None)
         parser.add_argument(
+            "--setup-command",
+            default="",
+            help="Installs the project's dependencies into its own environment, e.g. "
+            "'python -m pip install -r requirements.txt'.",
+        )
+        parser.add_argument(
+            "--interpreter", default="", help="The Python its environment is made from."
+        )
+        parser.add_argument(
             "--isolation", choices=[c.value for c in IsolationLevel], default=IsolationLevel.FULL
         )
 
@@ -33,6 +42,8 @@ class Command(BaseCommand):
                 branch=options["branch"],
                 languages=options["languages"] or ["python"],
                 isolation_level=options["isolation"],
+                setup_command=options["setup_command"],
+                interpreter=options["interpreter"],
             )
         except ValidationError as exc:
             messages = exc.message_dict if hasattr(exc, "error_dict") else {"error": exc.messages}
