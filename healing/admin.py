@@ -1,12 +1,46 @@
 from django.contrib import admin
 
-from .models import AuditEvent, EngineState, Modification, Setting, SettingChange, Workspace
+from .models import (
+    AuditEvent,
+    EngineState,
+    Modification,
+    RemoteLanding,
+    Setting,
+    SettingChange,
+    Workspace,
+)
 
 
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
-    list_display = ("name", "path", "branch", "isolation_level", "is_active", "is_demo")
-    search_fields = ("name", "path")
+    list_display = (
+        "name",
+        "path",
+        "remote_url",
+        "landing",
+        "branch",
+        "isolation_level",
+        "is_active",
+        "is_demo",
+    )
+    search_fields = ("name", "path", "remote_url")
+
+
+@admin.register(RemoteLanding)
+class RemoteLandingAdmin(admin.ModelAdmin):
+    """Pushes to remotes: the refs and commit ids (the remote workspace's backups)."""
+
+    list_display = (
+        "modification",
+        "operation",
+        "mode",
+        "target_ref",
+        "state",
+        "pr_url",
+        "created_at",
+    )
+    list_filter = ("state", "mode")
+    readonly_fields = [f.name for f in RemoteLanding._meta.fields]
 
 
 @admin.register(Modification)

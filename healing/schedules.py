@@ -10,4 +10,6 @@ BEAT_SCHEDULE: dict = {
     "healing.prune_backups": {"task": "healing.prune_backups", "schedule": 3600.0},
     # Cheap: one query over the open modifications; it re-sends work a broker or database outage left waiting.
     "healing.requeue_stalled": {"task": "healing.requeue_stalled", "schedule": 60.0},
+    # The fallback for forge webhooks that never arrive (remote workspaces, pull_request landing).
+    "healing.poll_pull_requests": {"task": "healing.poll_pull_requests", "schedule": 120.0},
 }

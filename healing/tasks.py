@@ -7,6 +7,7 @@ from celery import shared_task
 from .broadcast import send_now
 from .diagnostics.tasks import *  # noqa: F403
 from .intake.tasks import *  # noqa: F403
+from .remote.tasks import *  # noqa: F403
 from .sandbox.tasks import *  # noqa: F403
 from .scoring.tasks import *  # noqa: F403
 

@@ -10,6 +10,7 @@ from .engine import EngineState
 from .identity import ExternalIdentity
 from .journal import ApplyJournal, ApplyJournalStep, JournalState, WorkspaceLock
 from .modification import InvalidTransition, Modification, ModificationStatus
+from .remote import RemoteLanding, RemoteLandingState
 from .sandbox import SandboxRun, SandboxRunKind
 from .scoring import (
     AdaptiveThreshold,
@@ -18,7 +19,7 @@ from .scoring import (
     SuccessRate,
     ThresholdAdaptation,
 )
-from .workspace import IsolationLevel, Workspace
+from .workspace import Forge, IsolationLevel, Landing, Workspace
 
 __all__ = [
     "ApplyJournal",
@@ -54,4 +55,8 @@ __all__ = [
     "Setting",
     "SettingChange",
     "Workspace",
+    "Forge",
+    "Landing",
+    "RemoteLanding",
+    "RemoteLandingState",
 ]
