@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 
 from .models import (
@@ -41,6 +43,12 @@ class RemoteLandingAdmin(admin.ModelAdmin):
     )
     list_filter = ("state", "mode")
     readonly_fields = [f.name for f in RemoteLanding._meta.fields]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False  # written by the landing only
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Modification)

@@ -37,6 +37,7 @@ CLASSES: dict[str, set[str]] = {
     "agent_or_console": {"agent", "reviewer", "operator", "admin", "staff"},
     "agent_or_operator": {"agent", "operator", "admin", "staff"},
     "staff": {"staff"},  # Django's admin site: is_staff accounts, not roles
+    "signed": set(),  # no person: a forge that signs the body with the shared secret
 }
 
 # URL name → class. One row per routed URL; the admin site's own names are matched by namespace.
@@ -80,6 +81,7 @@ ACCESS: dict[str, str] = {
     "api-patch-sandbox-runs": "agent_or_console",
     "api-envelope-schema": "authenticated",
     "api-workspaces": "console",  # GET: console; POST: admin
+    "api-forge-webhook": "signed",
     # sandbox, apply, backups
     "api-patch-rollback": "operator",
     "api-backups": "admin",
