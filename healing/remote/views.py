@@ -29,7 +29,7 @@ def forge_webhook(request: HttpRequest, workspace_id: int) -> JsonResponse:
         .exclude(remote_url="")
         .first()
     )
-    headers = dict(request.headers)
+    headers = request.headers  # case-insensitive, as HTTP headers are
     # An unknown workspace answers like a bad signature: nothing to learn by probing ids.
     forge = forges.adapter_for(workspace) if workspace is not None else None
     if forge is None or not forge.verify_webhook(headers, request.body):

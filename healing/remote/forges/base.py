@@ -8,6 +8,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -49,10 +50,12 @@ class ForgeAdapter:
         """`state`: success | failure | pending (mapped to the forge's words)."""
         raise NotImplementedError
 
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> bool:
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         raise NotImplementedError
 
-    def webhook_event(self, headers: dict[str, str], payload: dict[str, Any]) -> PullRequest | None:
+    def webhook_event(
+        self, headers: Mapping[str, str], payload: dict[str, Any]
+    ) -> PullRequest | None:
         raise NotImplementedError
 
     # -- shared --

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import Any
 
 from .base import ForgeAdapter, PullRequest, hmac_sha256, register, webhook_secret
@@ -46,11 +47,13 @@ class Gitea(ForgeAdapter):
             },
         )
 
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> bool:
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         given = headers.get("X-Gitea-Signature", "") or headers.get("X-Forgejo-Signature", "")
         return bool(webhook_secret()) and hmac.compare_digest(given, hmac_sha256(body))
 
-    def webhook_event(self, headers: dict[str, str], payload: dict[str, Any]) -> PullRequest | None:
+    def webhook_event(
+        self, headers: Mapping[str, str], payload: dict[str, Any]
+    ) -> PullRequest | None:
         pr = payload.get("pull_request")
         if not isinstance(pr, dict):
             return None

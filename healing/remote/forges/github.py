@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import Any
 
 from .base import ForgeAdapter, PullRequest, hmac_sha256, register, webhook_secret
@@ -53,11 +54,13 @@ class GitHub(ForgeAdapter):
             },
         )
 
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> bool:
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         given = headers.get("X-Hub-Signature-256", "")
         return bool(webhook_secret()) and hmac.compare_digest(given, f"sha256={hmac_sha256(body)}")
 
-    def webhook_event(self, headers: dict[str, str], payload: dict[str, Any]) -> PullRequest | None:
+    def webhook_event(
+        self, headers: Mapping[str, str], payload: dict[str, Any]
+    ) -> PullRequest | None:
         pr = payload.get("pull_request")
         if headers.get("X-GitHub-Event") != "pull_request" or not isinstance(pr, dict):
             return None

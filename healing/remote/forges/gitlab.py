@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -50,11 +51,13 @@ class GitLab(ForgeAdapter):
             },
         )
 
-    def verify_webhook(self, headers: dict[str, str], body: bytes) -> bool:
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         secret = webhook_secret()
         return bool(secret) and hmac.compare_digest(headers.get("X-Gitlab-Token", ""), secret)
 
-    def webhook_event(self, headers: dict[str, str], payload: dict[str, Any]) -> PullRequest | None:
+    def webhook_event(
+        self, headers: Mapping[str, str], payload: dict[str, Any]
+    ) -> PullRequest | None:
         attrs = payload.get("object_attributes")
         if payload.get("object_kind") != "merge_request" or not isinstance(attrs, dict):
             return None
