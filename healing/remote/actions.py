@@ -315,28 +315,37 @@ def _delete_branch(
 
 
 def recover_remote() -> list[int]:
-    """Patches whose worker died around a push: ask the remote where the ref is."""
+    """Remote patches left in `applying` by a worker that died: judged by the remote's ref, the
+    only truth that survives. Returns the ids of the patches settled."""
+    from ..apply.recovery import _lock_held_by_live_worker
+
     done = []
-    for landing in RemoteLanding.objects.filter(state=L.PUSHING, operation="apply").select_related(
-        "workspace", "modification"
-    ):
-        mod = landing.modification
-        if mod.status != S.APPLYING:
+    stuck = Modification.objects.filter(status=S.APPLYING).exclude(workspace__remote_url="")
+    for mod in stuck.select_related("workspace"):
+        if _lock_held_by_live_worker(mod.workspace_id):
             continue
         try:
-            with workspace_lock(landing.workspace):
-                now = remote_ref(landing.workspace, landing.target_ref)
-                if now == landing.new_commit:
-                    _after_push(mod, "system", landing)
-                else:
-                    landing.state = L.FAILED
-                    landing.error = "the worker died before the push landed"
-                    landing.save(update_fields=["state", "error"])
-                    transition(
-                        mod, S.FAILED, "system", "recovered: the push never reached the remote"
-                    )
-        except Exception as exc:  # noqa: BLE001 - one bad remote must not stop recovery of the rest
-            log.warning("recovering remote landing %s failed: %s", landing.pk, exc)
-            continue
-        done.append(landing.pk)
+            with workspace_lock(mod.workspace):
+                if _recover_one(mod):
+                    done.append(mod.pk)
+        except Exception as exc:  # noqa: BLE001 - one bad remote must not stop the rest
+            log.warning("recovering the remote apply of %s failed: %s", mod.pk, exc)
     return done
+
+
+def _recover_one(mod: Modification) -> bool:
+    landing = mod.remote_landings.filter(operation="apply").first()
+    if landing is None or landing.state in (L.FAILED, L.REJECTED):
+        transition(mod, S.FAILED, "system", "recovered: the worker died before pushing anything")
+        return True
+    if landing.state == L.OPEN and landing.pr_number:
+        return False  # a pull request waits for the forge; the webhook or the poll settles it
+    pushed = landing.state != L.PUSHING
+    if not pushed and remote_ref(mod.workspace, landing.target_ref) != landing.new_commit:
+        landing.state, landing.error = L.FAILED, "the worker died before the push landed"
+        landing.save(update_fields=["state", "error"])
+        transition(mod, S.FAILED, "system", "recovered: the push never reached the remote")
+        return True
+    # Pushed (or an open request never announced): finish what the dead worker started.
+    _after_push(mod, "system", landing)
+    return True
