@@ -134,3 +134,53 @@ def test_it_rolls_back_with_a_revert_commit_pushed_the_same_way(remote: Any) -> 
         head,
         "pushed",
     )
+
+
+def test_it_lets_exactly_one_of_two_racing_pushes_land(
+    remote: Any, tmp_path: Path, settings: Any
+) -> None:
+    """Two workers (two mirrors) push on the same head at once: one lands, the other is told the
+    remote moved (by its own lease check or by the server's ref lock) — never a plain error."""
+    import threading
+
+    from healing.apply import gitops
+    from healing.remote.mirror import refresh
+
+    bare, url = remote
+    ws = _workspace(url)
+    author = gitops.Author("T", "t@x.invalid")
+    for round_ in range(6):
+        base = refresh(ws)
+        commits = [
+            gitops.commit_from_files(
+                mirror_path(ws),
+                base,
+                {f"w{i}.txt": (f"{round_}\n".encode(), "100644")},
+                "w\n",
+                author,
+            )
+            for i in (1, 2)
+        ]
+        outcomes: list[str] = []
+        gate = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=_racing_push, args=(ws, c, base, gate, outcomes))
+            for c in commits
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["landed", "moved"], outcomes
+        assert remote_head(bare) in commits
+
+
+def _racing_push(ws: Any, commit: str, base: str, gate: Any, outcomes: list[str]) -> None:
+    gate.wait()
+    try:
+        remote_push.push(ws, commit, "refs/heads/main", base)
+        outcomes.append("landed")
+    except remote_push.RemoteMoved:
+        outcomes.append("moved")
+    except Exception as exc:  # noqa: BLE001 - the test reports what it was
+        outcomes.append(f"error: {exc}")

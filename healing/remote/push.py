@@ -10,6 +10,7 @@ from . import credentials
 from .mirror import RemoteError, mirror_path
 
 ZERO = "0" * 40
+MOVED = ("stale info", "fetch first", "non-fast-forward", "already exists", "but expected")
 
 
 class RemoteMoved(Exception):
@@ -40,9 +41,9 @@ def push(workspace: Any, commit: str, ref: str, expect: str) -> None:
     if out.returncode == 0:
         return
     text = credentials.scrub((out.stdout + out.stderr).decode(errors="replace").strip(), workspace)
-    if any(
-        word in text for word in ("stale info", "fetch first", "non-fast-forward", "already exists")
-    ):
+    # A lease seen stale by our side, or by the server when another push won the race there
+    # ("cannot lock ref …: is at X but expected Y").
+    if any(word in text for word in MOVED):
         raise RemoteMoved(f"{ref} on the remote moved: {text[-500:]}")
     raise RemoteError(f"git push: {text[-1500:]}")
 
