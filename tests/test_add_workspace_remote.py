@@ -53,6 +53,7 @@ def test_it_registers_a_remote_with_its_landing_and_forge() -> None:
         (["--remote", "https://git.example.com/a.git", "--landing", "pull_request"], "forge"),
         (["--remote", "https://git.example.com/a.git", "--credentials-env", "$(id)"], "environment"),
         (["--remote", "ftp://git.example.com/a.git"], "git URL"),
+        (["--remote", "ssh://h/a.git", "--credentials-env", "file:/k';touch /tmp/p'"], "letters"),
     ],
 )
 def test_it_refuses_a_bad_remote_clearly(args: list[str], message: str) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+SAFE_PATH = re.compile(r"^[A-Za-z0-9._/-]+$")
 SCHEMES = {"https", "http", "ssh", "git", "file"}
 SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*$")
 
@@ -40,8 +41,9 @@ def check_remote_url(value: str) -> None:
 
 def check_reference(value: str) -> None:
     if value.startswith("file:"):
-        if not Path(value[5:]).is_absolute():
-            raise ValidationError("file: needs an absolute path.")
+        # It ends up in GIT_SSH_COMMAND, which a shell reads: plain path characters only.
+        if not Path(value[5:]).is_absolute() or not SAFE_PATH.match(value[5:]):
+            raise ValidationError("file: needs an absolute path of letters, digits and ./_-.")
         return
     if not ENV_NAME.match(value):
         raise ValidationError("Name an environment variable (NAME) or a file (file:/path).")
