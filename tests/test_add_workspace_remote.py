@@ -51,7 +51,10 @@ def test_it_registers_a_remote_with_its_landing_and_forge() -> None:
     [
         (["--remote", "https://tok:secret@git.example.com/a.git"], "credentials"),
         (["--remote", "https://git.example.com/a.git", "--landing", "pull_request"], "forge"),
-        (["--remote", "https://git.example.com/a.git", "--credentials-env", "$(id)"], "environment"),
+        (
+            ["--remote", "https://git.example.com/a.git", "--credentials-env", "$(id)"],
+            "environment",
+        ),
         (["--remote", "ftp://git.example.com/a.git"], "git URL"),
         (["--remote", "ssh://h/a.git", "--credentials-env", "file:/k';touch /tmp/p'"], "letters"),
     ],
