@@ -1,16 +1,41 @@
+from typing import Any
+
 from django.contrib import admin
 
-from .models import AuditEvent, EngineState, Modification, Setting, SettingChange, Workspace
+from .models import (
+    AuditEvent,
+    EngineState,
+    Modification,
+    RemoteLanding,
+    Setting,
+    SettingChange,
+    Workspace,
+)
 
 
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
-    list_display = ("name", "path", "branch", "isolation_level", "is_active", "is_demo")
-    search_fields = ("name", "path")
+    list_display = (
+        "name",
+        "path",
+        "remote_url",
+        "landing",
+        "branch",
+        "isolation_level",
+        "is_active",
+        "is_demo",
+    )
+    search_fields = ("name", "path", "remote_url")
     fields = (
         "name",
         "path",
+        "remote_url",
         "branch",
+        "landing",
+        "credentials_env",
+        "forge",
+        "forge_api",
+        "forge_repo",
         "test_command",
         "setup_command",
         "setup_inputs",
@@ -27,6 +52,29 @@ class WorkspaceAdmin(admin.ModelAdmin):
         "is_demo",
         "is_active",
     )
+
+
+@admin.register(RemoteLanding)
+class RemoteLandingAdmin(admin.ModelAdmin):
+    """Pushes to remotes: the refs and commit ids (the remote workspace's backups)."""
+
+    list_display = (
+        "modification",
+        "operation",
+        "mode",
+        "target_ref",
+        "state",
+        "pr_url",
+        "created_at",
+    )
+    list_filter = ("state", "mode")
+    readonly_fields = [f.name for f in RemoteLanding._meta.fields]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False  # written by the landing only
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Modification)

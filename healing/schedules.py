@@ -15,4 +15,6 @@ BEAT_SCHEDULE: dict = {
     # block. Time-based lifts (rate-limit window, breaker cool-down, health retry), an isolation
     # level that became available, and any lift whose event was lost, resume within seconds.
     "healing.sweep_holds": {"task": "healing.sweep_holds", "schedule": 5.0},
+    # The fallback for forge webhooks that never arrive (remote workspaces, pull_request landing).
+    "healing.poll_pull_requests": {"task": "healing.poll_pull_requests", "schedule": 120.0},
 }

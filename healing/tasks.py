@@ -8,6 +8,7 @@ from .breakers.tasks import *  # noqa: F403
 from .broadcast import send_now
 from .diagnostics.tasks import *  # noqa: F403
 from .intake.tasks import *  # noqa: F403
+from .remote.tasks import *  # noqa: F403
 from .sandbox.environment_tasks import *  # noqa: F403
 from .sandbox.tasks import *  # noqa: F403
 from .scoring.tasks import *  # noqa: F403

@@ -37,7 +37,7 @@ CLASSES: dict[str, set[str]] = {
     "agent_or_console": {"agent", "reviewer", "operator", "admin", "staff"},
     "agent_or_operator": {"agent", "operator", "admin", "staff"},
     "staff": {"staff"},  # Django's admin site: is_staff accounts, not roles
-    # No session or token opens it: only a request signed with the chat platform's secret.
+    # No person: only a request signed with a shared secret (the chat platform's, a forge's).
     "signed": set(),
 }
 
@@ -69,6 +69,7 @@ ACCESS: dict[str, str] = {
     "cancel": "operator",
     "bulk-approve": "reviewer",
     "engine-stop": "operator",
+    "breaker-action": "admin",
     "engine-resume": "operator",
     "thresholds": "admin",
     "thresholds-history": "admin",
@@ -97,6 +98,8 @@ ACCESS: dict[str, str] = {
     "api-patch-sandbox-runs": "agent_or_console",
     "api-envelope-schema": "authenticated",
     "api-workspaces": "console",  # GET: console; POST: admin
+    "api-workspace-environments": "console",  # GET: console; POST (rebuild): operator
+    "api-forge-webhook": "signed",
     # sandbox, apply, backups
     "api-patch-rollback": "operator",
     "api-backups": "admin",

@@ -23,18 +23,29 @@ def current_branch(path: str) -> str:
 
 @transaction.atomic
 def do_register_workspace(
-    user: AbstractBaseUser | None, *, name: str, path: str, branch: str | None = None, **fields: Any
+    user: AbstractBaseUser | None,
+    *,
+    name: str,
+    path: str = "",
+    branch: str | None = None,
+    **fields: Any,
 ) -> Workspace:
-    """Validate (the path must be a git work tree) and store a workspace. Raises ValidationError."""
+    """Validate (a git work tree, or a remote URL without credentials in it: exactly one) and
+    store a workspace. Raises ValidationError."""
     workspace = Workspace(name=name, path=path, branch=branch or "main", **fields)
     workspace.full_clean(exclude=["branch"])
-    if branch is None:
+    if branch is None and path:
         workspace.branch = current_branch(path)
     workspace.save()
+    where = (
+        {"remote_url": workspace.remote_url, "landing": workspace.landing}
+        if workspace.is_remote
+        else {"path": path}
+    )
     record_event(
         "workspace.register",
         user if user is not None else "system",
         workspace_id=workspace.pk,
-        data={"name": name, "path": path, "branch": workspace.branch},
+        data={"name": name, "branch": workspace.branch, **where},
     )
     return workspace

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from ..remote.views import forge_webhook
 from . import diagnostics, patches, sandbox, workspaces
 
 urlpatterns: list = [
@@ -20,6 +21,7 @@ urlpatterns: list = [
         workspaces.WorkspaceEnvironmentsView.as_view(),
         name="api-workspace-environments",
     ),
+    path("forges/<int:workspace_id>/webhook/", forge_webhook, name="api-forge-webhook"),
     path("diagnostics/runs/", diagnostics.RunListCreate.as_view(), name="api-diagnostic-runs"),
     path("diagnostics/runs/<int:pk>/", diagnostics.RunDetail.as_view(), name="api-diagnostic-run"),
     path(

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from ..actions.environments import do_rebuild_environment
 from ..actions.workspaces import do_register_workspace
-from ..models import EnvironmentBuild, IsolationLevel, Workspace
+from ..models import EnvironmentBuild, Forge, IsolationLevel, Landing, Workspace
 from ..models.workspace import validate_interpreter
 from ..permissions import IsAdmin, IsStaffRole, role_required
 from ..roles import Role
@@ -31,6 +31,12 @@ class WorkspaceSerializer(serializers.ModelSerializer):
             "id",
             "name",
             "path",
+            "remote_url",
+            "landing",
+            "credentials_env",
+            "forge",
+            "forge_api",
+            "forge_repo",
             "branch",
             "test_command",
             "setup_command",
@@ -59,7 +65,14 @@ def _string_list() -> serializers.ListField:
 
 class WorkspaceCreateSerializer(serializers.Serializer):
     name = serializers.SlugField(max_length=64)
-    path = serializers.CharField(max_length=1024)
+    path = serializers.CharField(max_length=1024, required=False, default="")
+    # A remote instead of a path; credentials by reference (healing/remote/credentials.py).
+    remote_url = serializers.CharField(max_length=1024, required=False, default="")
+    landing = serializers.ChoiceField([c.value for c in Landing], required=False)
+    credentials_env = serializers.CharField(max_length=1024, required=False)
+    forge = serializers.ChoiceField([c.value for c in Forge], required=False)
+    forge_api = serializers.URLField(max_length=1024, required=False)
+    forge_repo = serializers.CharField(max_length=255, required=False)
     branch = serializers.CharField(max_length=255, required=False)
     test_command = serializers.CharField(
         max_length=1024, required=False, default="python -m pytest -q"
@@ -82,6 +95,11 @@ class WorkspaceCreateSerializer(serializers.Serializer):
     isolation_level = serializers.ChoiceField([c.value for c in IsolationLevel], required=False)
     allow_binary = serializers.BooleanField(required=False)
     is_self = serializers.BooleanField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("path")) == bool(attrs.get("remote_url")):
+            raise serializers.ValidationError("Give exactly one of path and remote_url.")
+        return attrs
 
     def validate_name(self, value: str) -> str:
         if Workspace.objects.filter(name=value).exists():

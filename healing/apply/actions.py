@@ -103,6 +103,10 @@ def do_apply(mod: Modification, actor: Actor = None) -> Modification:
         )
     if mod.review_digest() != mod.approved_digest:
         return _changed_since_approval(mod, actor)
+    if workspace.is_remote:  # fetch, build in the mirror, push (healing/remote/)
+        from ..remote.actions import do_apply_remote
+
+        return do_apply_remote(mod, actor)
     head = workspace.head_commit()
     if not mod.base_commit or head != mod.base_commit:
         return _send_back_to_validation(mod, actor, head)
@@ -199,6 +203,10 @@ def do_rollback(
         )
         return mod
     workspace = mod.workspace
+    if workspace.is_remote:  # a revert pushed the way the patch landed (healing/remote/)
+        from ..remote.actions import do_rollback_remote
+
+        return do_rollback_remote(mod, actor, reason)
     repo = workspace.repo_path
     with workspace_lock(workspace) as holder:
         base = _check_branch(workspace)

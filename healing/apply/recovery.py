@@ -44,8 +44,12 @@ def recover_in_flight() -> list[tuple[int, str]]:
             data={"journal_id": journal.pk, "state": state, "operation": journal.operation},
         )
         _settle_modification(journal, state)
+    # Remote workspaces keep no journal: the remote's ref tells (healing/remote/).
+    from ..remote.actions import recover_remote
+
+    recover_remote()
     # A worker may also die after claiming `applying` but before its first journal row.
-    for mod in Modification.objects.filter(status=S.APPLYING).exclude(
+    for mod in Modification.objects.filter(status=S.APPLYING, workspace__remote_url="").exclude(
         journals__state=JournalState.IN_FLIGHT
     ):
         last = mod.journals.filter(operation="apply").order_by("-created_at", "-id").first()

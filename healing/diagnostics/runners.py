@@ -31,7 +31,7 @@ class RunnerError(Exception):
 
 def head_tree(workspace: Any) -> Path:
     """The sandbox's cached checkout of the workspace's HEAD, to read (never to run)."""
-    repo = Path(workspace.path)
+    repo = workspace.repo_path  # the work tree, or this worker's mirror of a remote
     try:
         return base_tree(repo, workspace.head_commit())
     except (DiffDoesNotApply, OSError) as exc:

@@ -16,6 +16,7 @@ from ..models import InvalidTransition, Modification
 from ..models.modification import ModificationStatus
 from ..policy import assess_safety
 from ..queueing import DATABASE_DOWN
+from ..remote.mirror import refresh_if_remote
 from ..validation import Finding, Report, StageResult, context_for, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def do_process_modification(
         except (ConcurrentTransition, InvalidTransition):
             return None  # someone else has it, or it has moved on (cancelled, blocked)
     try:
+        refresh_if_remote(mod.workspace)  # this worker's mirror, fetched before validation
         report = run_pipeline(context_for(mod))
     except DATABASE_DOWN:
         raise  # not the patch's fault: the task retries, the row stays in validating

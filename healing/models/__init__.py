@@ -18,6 +18,7 @@ from .environment import EnvironmentBuild, EnvironmentStatus
 from .identity import ExternalIdentity
 from .journal import ApplyJournal, ApplyJournalStep, JournalState, WorkspaceLock
 from .modification import InvalidTransition, Modification, ModificationStatus
+from .remote import RemoteLanding, RemoteLandingState
 from .sandbox import SandboxRun, SandboxRunKind
 from .scoring import (
     AdaptiveThreshold,
@@ -27,7 +28,7 @@ from .scoring import (
     ThresholdAdaptation,
 )
 from .token import ApiToken, hash_key
-from .workspace import DEFAULT_SETUP_INPUTS, IsolationLevel, Workspace
+from .workspace import DEFAULT_SETUP_INPUTS, Forge, IsolationLevel, Landing, Workspace
 
 __all__ = [
     "ApiToken",
@@ -69,4 +70,8 @@ __all__ = [
     "Setting",
     "SettingChange",
     "Workspace",
+    "Forge",
+    "Landing",
+    "RemoteLanding",
+    "RemoteLandingState",
 ]

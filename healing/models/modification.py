@@ -35,7 +35,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     # Back to validating: HEAD moved since the patch was checked, so it is checked again.
     S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.REJECTED, S.VALIDATING, S.BLOCKED, S.CANCELLED}),
     S.APPROVED: frozenset({S.APPLYING, S.VALIDATING, S.BLOCKED, S.CANCELLED}),
-    S.APPLYING: frozenset({S.APPLIED, S.FAILED}),
+    # Remote workspaces: a push the remote refused (it moved) goes back to validating; a pull
+    # request closed unmerged on the forge is rejected.
+    S.APPLYING: frozenset({S.APPLIED, S.FAILED, S.VALIDATING, S.REJECTED}),
     S.APPLIED: frozenset({S.ROLLED_BACK}),
     S.FAILED: frozenset({S.ROLLED_BACK}),
     # A block lifts back into the stage it interrupted (or the patch is given up).

@@ -106,6 +106,32 @@ def validate_interpreter(value: str) -> None:
         raise ValidationError(f"{value!r} is not an executable absolute path.")
 
 
+# --- remote workspaces (a remote URL instead of a path; see healing/remote/) ---
+class Landing(models.TextChoices):
+    PUSH = "push", "Push to the branch"
+    PULL_REQUEST = "pull_request", "Open a pull request"
+    BRANCH = "branch", "Push a branch only"
+
+
+class Forge(models.TextChoices):
+    NONE = "none", "None"
+    GITHUB = "github", "GitHub"
+    GITLAB = "gitlab", "GitLab"
+    GITEA = "gitea", "Gitea / Forgejo"
+
+
+def validate_remote_url(value: str) -> None:
+    from ..remote.credentials import check_remote_url
+
+    check_remote_url(value)
+
+
+def validate_credentials_ref(value: str) -> None:
+    from ..remote.credentials import check_reference
+
+    check_reference(value)
+
+
 class WorkspaceQuerySet(models.QuerySet["Workspace"]):
     def active(self) -> WorkspaceQuerySet:
         return self.filter(is_active=True)
@@ -115,8 +141,24 @@ class Workspace(models.Model):
     """A git repository on disk that the engine guards."""
 
     name = models.SlugField(max_length=64, unique=True)
-    path = models.CharField(max_length=1024, validators=[validate_git_worktree])
+    path = models.CharField(max_length=1024, blank=True, validators=[validate_git_worktree])
     branch = models.CharField(max_length=255, default="main")
+    remote_url = models.CharField(
+        max_length=1024,
+        blank=True,
+        validators=[validate_remote_url],
+        help_text="A URL git fetches from and pushes to, instead of a path. No credentials in it.",
+    )
+    landing = models.CharField(max_length=16, choices=Landing.choices, default=Landing.PUSH)
+    credentials_env = models.CharField(
+        max_length=1024,
+        blank=True,
+        validators=[validate_credentials_ref],
+        help_text="Where the workers find the token or SSH key: ENV_NAME or file:/absolute/path.",
+    )
+    forge = models.CharField(max_length=16, choices=Forge.choices, default=Forge.NONE)
+    forge_api = models.URLField(max_length=1024, blank=True)
+    forge_repo = models.CharField(max_length=255, blank=True, help_text="OWNER/NAME on the forge.")
     test_command = models.CharField(max_length=1024, default="python -m pytest -q")
     setup_command = models.CharField(
         max_length=1024,
@@ -166,8 +208,25 @@ class Workspace(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        super().clean()
+        if bool(self.path) == bool(self.remote_url):
+            raise ValidationError("Give exactly one of path and remote_url.")
+        needs_forge = self.remote_url and self.landing == Landing.PULL_REQUEST
+        if needs_forge and (self.forge == Forge.NONE or not self.forge_repo):
+            raise ValidationError("pull_request landing needs a forge and forge_repo.")
+
+    @property
+    def is_remote(self) -> bool:
+        return bool(self.remote_url)
+
     @property
     def repo_path(self) -> Path:
+        """Where the git objects are read on this host: the work tree, or this worker's mirror."""
+        if self.remote_url:
+            from ..remote.mirror import mirror_path
+
+            return mirror_path(self)
         return Path(self.path)
 
     def is_protected(self, relpath: str) -> bool:
@@ -181,6 +240,10 @@ class Workspace(models.Model):
         return _matches_any(relpath, self.allowed_paths or ["**"])
 
     def head_commit(self) -> str:
+        if self.remote_url:
+            from ..remote.mirror import refresh
+
+            return refresh(self)  # fetched first: another host may have pushed
         out = subprocess.run(
             ["git", "-C", self.path, "rev-parse", "HEAD"],
             capture_output=True,

@@ -179,7 +179,18 @@ def complexity_penalty(modification: Modification, claimed: float | None) -> Com
         files = unidiff.PatchSet(modification.diff)
     except Exception:  # noqa: BLE001 - a diff validation already judged; here it is just unmeasurable
         return choose(None, claimed, 1.0, "", {"note": "diff not parseable"})
-    root = Path(modification.workspace.path)
+    workspace = modification.workspace
+    if workspace.is_remote:  # no work tree here: the cached checkout of the checked commit
+        from ..sandbox.scratch import DiffDoesNotApply, base_tree
+
+        try:
+            if not modification.base_commit:
+                raise DiffDoesNotApply("no base commit")
+            root = base_tree(workspace.repo_path, modification.base_commit)
+        except (DiffDoesNotApply, OSError):
+            return choose(None, claimed, 1.0, "", {"note": "no checkout to measure"})
+    else:
+        root = Path(workspace.path)
     worst, where = 0, ""
     measured_any = False
     for patched in files:

@@ -7,15 +7,26 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from healing.actions.workspaces import do_register_workspace
-from healing.models import IsolationLevel
+from healing.models import Forge, IsolationLevel, Landing
 
 
 class Command(BaseCommand):
-    help = "Register a git work tree as a workspace the engine guards."
+    help = "Register a git work tree (PATH) or a remote repository (--remote URL) as a workspace."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
-        parser.add_argument("path")
+        parser.add_argument("path", nargs="?", default="")
+        # A remote instead of a path (healing/remote/): credentials by reference only.
+        parser.add_argument("--remote", default="", help="A URL git fetches from and pushes to.")
+        parser.add_argument("--landing", choices=[c.value for c in Landing], default=Landing.PUSH)
+        parser.add_argument(
+            "--credentials-env", default="", help="ENV_NAME or file:/path holding a token or key."
+        )
+        parser.add_argument("--forge", choices=[c.value for c in Forge], default=Forge.NONE)
+        parser.add_argument(
+            "--forge-api", default="", help="API base URL (enterprise, self-hosted)."
+        )
+        parser.add_argument("--forge-repo", default="", help="OWNER/NAME on the forge.")
         parser.add_argument("--test-command", default="python -m pytest -q")
         parser.add_argument("--branch", default=None, help="Defaults to the checked-out branch.")
         parser.add_argument("--language", action="append", dest="languages", default=None)
@@ -37,7 +48,13 @@ class Command(BaseCommand):
             workspace = do_register_workspace(
                 None,
                 name=options["name"],
-                path=str(Path(options["path"]).expanduser().resolve()),
+                path=str(Path(options["path"]).expanduser().resolve()) if options["path"] else "",
+                remote_url=options["remote"],
+                landing=options["landing"],
+                credentials_env=options["credentials_env"],
+                forge=options["forge"],
+                forge_api=options["forge_api"],
+                forge_repo=options["forge_repo"],
                 test_command=options["test_command"],
                 branch=options["branch"],
                 languages=options["languages"] or ["python"],
@@ -50,4 +67,5 @@ class Command(BaseCommand):
             raise CommandError(
                 "; ".join(f"{k}: {' '.join(v)}" for k, v in messages.items())
             ) from None
-        self.stdout.write(f"Workspace {workspace.name} (id {workspace.pk}) guards {workspace.path}")
+        where = workspace.remote_url or workspace.path
+        self.stdout.write(f"Workspace {workspace.name} (id {workspace.pk}) guards {where}")

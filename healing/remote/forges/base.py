@@ -1,0 +1,119 @@
+"""One interface for the forges (GitHub REST v3, GitLab v4, Gitea/Forgejo v1), in a registry."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .. import credentials
+
+WEBHOOK_SECRET_ENV = "SELFHEAL_FORGE_WEBHOOK_SECRET"  # noqa: S105 - a variable name
+
+
+class ForgeError(Exception):
+    """The forge refused or could not be reached; the message is shown on the patch."""
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: str
+    url: str
+    state: str = "open"  # open | merged | closed
+
+
+class ForgeAdapter:
+    name: ClassVar[str] = ""
+    default_api: ClassVar[str] = ""
+
+    def __init__(self, workspace: Any) -> None:
+        self.workspace = workspace
+        self.api = (workspace.forge_api or self.default_api).rstrip("/")
+
+    # -- what each forge implements --
+    def auth_headers(self, token: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    def open_pull_request(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        raise NotImplementedError
+
+    def get_pull_request(self, number: str) -> PullRequest:
+        raise NotImplementedError
+
+    def set_status(self, commit: str, state: str, description: str, target_url: str) -> None:
+        """`state`: success | failure | pending (mapped to the forge's words)."""
+        raise NotImplementedError
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        raise NotImplementedError
+
+    def webhook_event(
+        self, headers: Mapping[str, str], payload: dict[str, Any]
+    ) -> PullRequest | None:
+        raise NotImplementedError
+
+    # -- shared --
+    def _token(self) -> str:
+        secret = credentials.resolve(self.workspace)
+        if secret is None or not secret.value:
+            raise ForgeError("no API token: set credentials_env to a token")
+        _, sep, password = secret.value.partition(":")
+        return password if sep else secret.value
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        token = self._token()
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"{self.api}{path}", data=data, method=method)  # noqa: S310 - configured https base
+        req.add_header("Accept", "application/json")
+        req.add_header("User-Agent", "selfheal")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        for key, value in self.auth_headers(token).items():
+            req.add_header(key, value)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+                raw = resp.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read()[:500].decode(errors="replace")
+            raise ForgeError(
+                credentials.scrub(
+                    f"{self.name} {method} {path}: HTTP {exc.code} {detail}", self.workspace
+                )
+            ) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ForgeError(
+                credentials.scrub(f"{self.name} {method} {path}: {reason}", self.workspace)
+            ) from None
+        return json.loads(raw) if raw.strip() else {}
+
+
+def webhook_secret() -> str:
+    return os.environ.get(WEBHOOK_SECRET_ENV, "")
+
+
+def hmac_sha256(body: bytes) -> str:
+    return hmac.new(webhook_secret().encode(), body, hashlib.sha256).hexdigest()
+
+
+REGISTRY: dict[str, type[ForgeAdapter]] = {}
+
+
+def register(cls: type[ForgeAdapter]) -> type[ForgeAdapter]:
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def adapter_for(workspace: Any) -> ForgeAdapter:
+    from . import gitea, github, gitlab  # noqa: F401 - they register themselves
+
+    try:
+        return REGISTRY[workspace.forge](workspace)
+    except KeyError:
+        raise ForgeError(f"no forge adapter for {workspace.forge!r}") from None

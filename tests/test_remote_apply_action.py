@@ -1,0 +1,186 @@
+"""do_apply / do_rollback on a remote workspace served by a real `git daemon` on loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from healing.apply.actions import do_apply, do_rollback
+from healing.models import AuditEvent, RemoteLanding, Workspace
+from healing.remote import push as remote_push
+from healing.remote.mirror import mirror_path
+from tests import factories
+from tests.apply_helpers import FIX, approved_modification, make_repo
+from tests.remote_helpers import bare_remote, git_daemon, move_remote, remote_head
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def remote(tmp_path: Path, settings: Any) -> Any:
+    settings.SELFHEAL_MIRRORS = tmp_path / "var-a" / "mirrors"
+    bare = bare_remote(tmp_path / "served", make_repo(tmp_path))
+    with git_daemon(tmp_path / "served") as url:
+        yield bare, f"{url}repo.git"
+
+
+def _workspace(url: str, **fields: Any) -> Workspace:
+    return Workspace.objects.create(
+        name="remote",
+        remote_url=url,
+        branch="main",
+        isolation_level="partial",
+        **fields,
+    )
+
+
+def test_it_pushes_the_commit_with_the_base_as_parent(remote: Any, tmp_path: Path) -> None:
+    bare, url = remote
+    base = remote_head(bare)
+    ws = _workspace(url)
+    mod = approved_modification(ws)
+    assert mod.base_commit == base
+
+    do_apply(mod)
+
+    mod.refresh_from_db()
+    assert mod.status == "applied", mod.status
+    assert remote_head(bare) == mod.applied_commit
+    assert factories.git(bare, "rev-parse", f"{mod.applied_commit}^").strip() == base
+    assert "return a - b" in factories.git(bare, "show", f"{mod.applied_commit}:app.py")
+    landing = RemoteLanding.objects.get(modification=mod)
+    assert (landing.state, landing.base_commit, landing.new_commit) == (
+        "pushed",
+        base,
+        mod.applied_commit,
+    )
+    # The mirror is bare: no work tree was written to on this host.
+    assert (mirror_path(ws) / "HEAD").is_file() and not (mirror_path(ws) / "app.py").exists()
+
+
+def test_it_sends_the_patch_back_to_validation_when_the_remote_moved(
+    remote: Any, tmp_path: Path, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    bare, url = remote
+    ws = _workspace(url)
+    mod = approved_modification(ws)
+    moved = move_remote(bare, tmp_path)
+    sent: list[tuple] = []
+    monkeypatch.setattr("healing.queueing.send_later", lambda *args: sent.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_apply(mod)
+
+    mod.refresh_from_db()
+    assert mod.status == "validating"
+    assert remote_head(bare) == moved  # nothing of ours on the remote
+    assert [s[:2] for s in sent if s[0] == "healing.process_modification"] == [
+        ("healing.process_modification", mod.pk)
+    ]
+    assert AuditEvent.objects.filter(modification=mod, to_state="validating").exists()
+
+
+def test_it_refuses_a_push_whose_lease_is_stale(remote: Any, tmp_path: Path) -> None:
+    """The compare-and-swap itself: the remote moved between our fetch and our push."""
+    bare, url = remote
+    ws = _workspace(url)
+    mod = approved_modification(ws)
+    base = mod.base_commit
+    from healing.apply import gitops
+
+    new = gitops.commit_from_diff(
+        mirror_path(ws), base, FIX, "fix\n", gitops.Author("T", "t@x.invalid")
+    )
+    moved = move_remote(bare, tmp_path)
+
+    with pytest.raises(remote_push.RemoteMoved):
+        remote_push.push(ws, new, "refs/heads/main", base)
+    assert remote_head(bare) == moved
+
+
+def test_it_lands_only_a_branch_in_branch_mode(remote: Any) -> None:
+    bare, url = remote
+    base = remote_head(bare)
+    ws = _workspace(url, landing="branch")
+    mod = approved_modification(ws)
+
+    do_apply(mod)
+
+    mod.refresh_from_db()
+    assert mod.status == "applied"
+    assert remote_head(bare) == base
+    assert remote_head(bare, f"refs/heads/selfheal/{mod.patch_id}") == mod.applied_commit
+
+
+def test_it_rolls_back_with_a_revert_commit_pushed_the_same_way(remote: Any) -> None:
+    bare, url = remote
+    ws = _workspace(url)
+    mod = approved_modification(ws)
+    do_apply(mod)
+    mod.refresh_from_db()
+
+    do_rollback(mod, None, "bad idea")
+
+    mod.refresh_from_db()
+    assert mod.status == "rolled_back"
+    head = remote_head(bare)
+    assert factories.git(bare, "rev-parse", f"{head}^").strip() == mod.applied_commit
+    assert "return a + b" in factories.git(bare, "show", f"{head}:app.py").split("def sub")[1]
+    revert = RemoteLanding.objects.get(modification=mod, operation="rollback")
+    assert (revert.base_commit, revert.new_commit, revert.state) == (
+        mod.applied_commit,
+        head,
+        "pushed",
+    )
+
+
+def test_it_lets_exactly_one_of_two_racing_pushes_land(
+    remote: Any, tmp_path: Path, settings: Any
+) -> None:
+    """Two workers (two mirrors) push on the same head at once: one lands, the other is told the
+    remote moved (by its own lease check or by the server's ref lock) — never a plain error."""
+    import threading
+
+    from healing.apply import gitops
+    from healing.remote.mirror import refresh
+
+    bare, url = remote
+    ws = _workspace(url)
+    author = gitops.Author("T", "t@x.invalid")
+    for round_ in range(6):
+        base = refresh(ws)
+        commits = [
+            gitops.commit_from_files(
+                mirror_path(ws),
+                base,
+                {f"w{i}.txt": (f"{round_}\n".encode(), "100644")},
+                "w\n",
+                author,
+            )
+            for i in (1, 2)
+        ]
+        outcomes: list[str] = []
+        gate = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=_racing_push, args=(ws, c, base, gate, outcomes))
+            for c in commits
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["landed", "moved"], outcomes
+        assert remote_head(bare) in commits
+
+
+def _racing_push(ws: Any, commit: str, base: str, gate: Any, outcomes: list[str]) -> None:
+    gate.wait()
+    try:
+        remote_push.push(ws, commit, "refs/heads/main", base)
+        outcomes.append("landed")
+    except remote_push.RemoteMoved:
+        outcomes.append("moved")
+    except Exception as exc:  # noqa: BLE001 - the test reports what it was
+        outcomes.append(f"error: {exc}")
