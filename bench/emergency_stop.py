@@ -29,6 +29,8 @@ def sandbox_processes() -> dict[int, Path]:
     """pid → scratch root of every live process working inside a sandbox scratch tree."""
     import psutil
 
+    from healing.sandbox.scratch import SCRATCH_PREFIX
+
     found = {}
     for proc in psutil.process_iter():
         try:
@@ -38,7 +40,7 @@ def sandbox_processes() -> dict[int, Path]:
         except psutil.Error:
             continue
         for parent in (cwd, *cwd.parents):
-            if parent.name.startswith("selfheal-sbx-"):
+            if parent.name.startswith(SCRATCH_PREFIX):
                 found[proc.pid] = parent
     return found
 

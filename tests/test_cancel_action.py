@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from healing.models import AuditEvent, Modification
+from healing.sandbox.scratch import SCRATCH_PREFIX
 from healing.sandbox.tasks import sandbox_modification
 from tests import factories
 from tests.console_helpers import awaiting
@@ -107,12 +108,12 @@ def test_it_kills_the_running_sandbox_of_a_cancelled_patch(
         base_commit=ws.head_commit(),
         safety_level="SAFE",
     )
-    scratch_before = set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*"))
+    scratch_before = set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"))
     sandbox_modification.delay(mod.pk)
     deadline = time.monotonic() + 60
     while (
         time.monotonic() < deadline
-        and not set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*")) - scratch_before
+        and not set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")) - scratch_before
     ):
         time.sleep(0.05)
     time.sleep(1.0)
@@ -125,10 +126,10 @@ def test_it_kills_the_running_sandbox_of_a_cancelled_patch(
     # Gone well before the 30 s wall time could have struck.
     while time.monotonic() - cancelled_at < 15 and (
         _sandbox_processes()
-        or set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*")) != scratch_before
+        or set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")) != scratch_before
     ):
         time.sleep(0.1)
     assert _sandbox_processes() == []
-    assert set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*")) == scratch_before
+    assert set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")) == scratch_before
     print(f"cancel → sandbox gone in {time.monotonic() - cancelled_at:.2f} s")
     assert Modification.objects.get(pk=mod.pk).status == "cancelled"

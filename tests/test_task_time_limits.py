@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from healing.models import AuditEvent, Modification
+from healing.sandbox.scratch import SCRATCH_PREFIX
 from healing.sandbox.tasks import sandbox_modification
 from selfheal_site.celery import app
 from tests import factories
@@ -86,7 +87,7 @@ def test_it_rejects_a_sandbox_that_outlives_the_time_limit_and_frees_the_worker(
         base_commit=ws.head_commit(),
         safety_level="SAFE",
     )
-    scratch_before = set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*"))
+    scratch_before = set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"))
     started = time.monotonic()
     # The sender puts the limits in the message (from the annotations of its own settings, which
     # this process loaded long ago; the worker was started with the same 4 s).
@@ -103,7 +104,7 @@ def test_it_rejects_a_sandbox_that_outlives_the_time_limit_and_frees_the_worker(
     while time.monotonic() < deadline and _sandbox_processes():
         time.sleep(0.1)
     assert _sandbox_processes() == []
-    assert set(Path(tempfile.gettempdir()).glob("selfheal-sbx-*")) == scratch_before
+    assert set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")) == scratch_before
 
     # The same single-process worker is free: the next patch's sandbox runs to its end.
     quick = factories.make_modification(
