@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from approvals import tasks as approvals_tasks
 from approvals.actions import do_map_chat_user
 from approvals.models import Approval
 from healing.actions import do_change_setting
@@ -28,6 +29,9 @@ def platform(settings: Any, admin_user: Any) -> Iterator[ChatPlatform]:
     settings.CHAT_BOT_TOKEN = BOT_TOKEN
     settings.CHAT_RESPONSE_HOSTS = ["127.0.0.1"]
     settings.SITE_URL = "https://selfheal.example"
+    # Eager mode runs only registered tasks (a name this process never imported goes to the
+    # broker, where no worker listens here): the message update is approvals' own task.
+    assert approvals_tasks.post_chat_response.name == "approvals.post_chat_response"
     app.conf.task_always_eager = True
     with running_platform() as chat:
         do_change_setting(admin_user, "notifications.chat_url", chat.post_url)
