@@ -129,7 +129,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "selfheal:cache",
-    }
+    },
+    # Per process, for what must keep answering while Redis is down (/healthz's short memory).
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "selfheal"},
 }
 
 # --- Task time limits: no patch holds a worker ----------------------------------------------

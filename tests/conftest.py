@@ -13,10 +13,17 @@ from tests import factories
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Any:
-    """The process-local cache (anonymous /healthz answers) never carries over between tests."""
-    from django.core.cache import cache
+    """Cached answers (anonymous /healthz, login throttle counts) never carry over between tests.
+    The shared cache's keys only: a flush would also empty the broker's queues and the channel
+    layer, which live in the same Redis."""
+    from django.core.cache import caches
 
-    cache.clear()
+    caches["local"].clear()
+    shared = caches["default"]
+    client = shared._cache.get_client(write=True)  # type: ignore[attr-defined]
+    keys = list(client.scan_iter(match=f"{shared.key_prefix}:*"))
+    if keys:
+        client.delete(*keys)
     yield
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from selfheal_site import embedded_redis
+from selfheal_site.celery_queues import PATCH_QUEUE
 from tests import factories
 from tests.conftest import _database_url_for_tests
 from tests.intake_helpers import FIX_DIFF
@@ -65,7 +66,8 @@ def test_it_reports_the_broker_down_and_recovers_by_itself(
         # set_as_current=False: a new Celery app otherwise becomes the current app, and every
         # shared task in this process (for the tests that run after this one) would follow it.
         client = Celery(broker=f"redis+socket://{private_redis}", set_as_current=False)
-        client.send_task("healing.process_modification", args=[mod.pk])
+        # A bare client knows no routes: name the queue the patch worker consumes.
+        client.send_task("healing.process_modification", args=[mod.pk], queue=PATCH_QUEUE)
         client.close()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
