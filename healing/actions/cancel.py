@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -21,7 +21,7 @@ def _kill_sandbox(modification_id: int) -> None:
 
 
 @transaction.atomic
-def do_cancel(modification: Modification, actor: AbstractBaseUser, reason: str) -> Modification:
+def do_cancel(modification: Modification, actor: User, reason: str) -> Modification:
     """Any state before `applying` → cancelled (operators and admins). A running sandbox of the
     patch is killed after the commit. Raises ValidationError or InvalidTransition."""
     reason = (reason or "").strip()

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from .. import tunables
 from ..actions import actor_label
+from ..actors import signed_in
 from ..intake import IntakeError, decode_body, do_submit_patch, schema
 from ..lanes import submit_refusal
 from ..models import Modification
@@ -273,7 +274,7 @@ class PatchListView(APIView):
             envelope = decode_body(body)
             _check_lane(request.user, request.auth, envelope)
             mod = do_submit_patch(
-                envelope, submitted_by=request.user, source=actor_label(request.user)
+                envelope, submitted_by=signed_in(request), source=actor_label(signed_in(request))
             )
         except IntakeError as exc:
             return _error(exc)
