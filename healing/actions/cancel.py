@@ -46,7 +46,7 @@ def do_cancel(modification: Modification, actor: User, reason: str) -> Modificat
 
 # Where a stage that ran out of time leaves the patch. (An apply that hangs mid-landing is
 # resolved from its journal by apply recovery, never guessed here.)
-TIMED_OUT_TO = {S.VALIDATING: S.REJECTED, S.SANDBOXING: S.REJECTED}
+TIMED_OUT_TO: dict[str, S] = {S.VALIDATING: S.REJECTED, S.SANDBOXING: S.REJECTED}
 
 
 @transaction.atomic
