@@ -292,7 +292,7 @@ def _cell(value: Any) -> Any:
 
 @console_user
 @require_GET
-def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
+def audit_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     events, _params, errors = audit_queryset(request)
     if errors:
         return HttpResponseBadRequest("; ".join(errors.values()))

@@ -123,7 +123,9 @@ class DegradationView(APIView):
 
 
 class BaselineSerializer(serializers.Serializer):
-    source = serializers.CharField(max_length=128)
+    # DRF's serializer metaclass pops declared fields off the class, so this does not shadow
+    # Field.source at run time; the stubs cannot see that.
+    source = serializers.CharField(max_length=128)  # type: ignore[assignment]
     basin_coords = serializers.ListField(
         child=serializers.FloatField(), required=False, allow_null=True
     )
@@ -200,7 +202,7 @@ class HistoryView(APIView):
                 raise ValidationError({"points": ["must be an integer between 10 and 20000."]})
             max_points = int(points)
         source = request.query_params.get("source") or telemetry.default_source()
-        body = (
+        body: dict[str, Any] = (
             telemetry.history(source, since, until, max_points)
             if source
             else {"source": None, "points": 0}

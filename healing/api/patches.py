@@ -158,7 +158,7 @@ class PatchSerializer(serializers.ModelSerializer):
     @extend_schema_field(FindingsJson)
     def get_findings(self, mod: Modification) -> list[dict[str, Any]]:
         """Every finding of every stage, worst first."""
-        order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+        order: dict[str | None, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
         found = [
             {"stage": name, **f}
             for name, stage in (mod.validation or {}).items()
@@ -296,7 +296,7 @@ class PatchListView(APIView):
         if wanted:
             qs = qs.filter(status__in=wanted.split(","))
         paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
+        page: list[Modification] | None = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(PatchSerializer(page, many=True).data)
 
 
