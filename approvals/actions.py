@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -113,14 +113,14 @@ def _stale_message(current: Modification) -> str:
     return message + "."
 
 
-def _is_submitter(current: Modification, user: AbstractBaseUser) -> bool:
+def _is_submitter(current: Modification, user: User) -> bool:
     if current.submitted_by_id is not None:
         return current.submitted_by_id == user.pk
     name = user.get_username()
     return current.source in {f"agent:{name}", f"user:{name}", f"cli:{name}"}
 
 
-def _check_reviewer(current: Modification, user: AbstractBaseUser, comment: str) -> None:
+def _check_reviewer(current: Modification, user: User, comment: str) -> None:
     if not has_role(user, Role.REVIEWER):
         raise ApprovalRefused("Deciding on a patch needs the reviewer role.", "forbidden")
     if has_role(user, Role.AGENT):
@@ -180,7 +180,7 @@ def _apply_later(modification_id: int) -> None:
 @transaction.atomic
 def do_approve(
     modification: Modification,
-    user: AbstractBaseUser,
+    user: User,
     comment: str = "",
     *,
     seen_round: int | None = None,
@@ -309,7 +309,7 @@ def _sync(target: Modification, source: Modification) -> None:
 @transaction.atomic
 def do_reject(
     modification: Modification,
-    user: AbstractBaseUser,
+    user: User,
     comment: str = "",
     *,
     seen_round: int | None = None,
@@ -354,7 +354,7 @@ class BulkResult:
     message: str
 
 
-def do_bulk_approve(ids: list[int], user: AbstractBaseUser, comment: str = "") -> list[BulkResult]:
+def do_bulk_approve(ids: list[int], user: User, comment: str = "") -> list[BulkResult]:
     """Approve a selection of SAFE/LOW/MEDIUM patches, each on its own: one refusal does not
     undo the others. HIGH_RISK and CRITICAL are refused here; they need their own page."""
     results: list[BulkResult] = []
@@ -388,7 +388,7 @@ LINK_REFUSAL_CODES = frozenset({"wrong_user", "used", "expired", "moved_on", "ch
 
 
 def do_issue_action_links(
-    modification: Modification, users: list[AbstractBaseUser]
+    modification: Modification, users: list[User]
 ) -> dict[int, dict[str, str]]:
     """Approve and reject links for each reviewer a notice goes to, bound to the patch as it is
     now (its review digest). Returns {user pk: {action: token}}; only hashes are stored."""
@@ -417,7 +417,7 @@ def do_issue_action_links(
 
 
 @transaction.atomic
-def do_decide_by_link(token: str, user: AbstractBaseUser, comment: str = "") -> ApprovalOutcome:
+def do_decide_by_link(token: str, user: User, comment: str = "") -> ApprovalOutcome:
     """The confirming click on a link: claims the link (once, before it expires) and decides as
     the reviewer it was sent to, on the digest it was sent with. A refusal rolls the claim back,
     so a missing comment can be given on a second try. Raises ApprovalRefused."""
@@ -444,7 +444,7 @@ def do_decide_by_link(token: str, user: AbstractBaseUser, comment: str = "") -> 
 
 
 def _reject_seen(
-    modification: Modification, user: AbstractBaseUser, comment: str, digest: str
+    modification: Modification, user: User, comment: str, digest: str
 ) -> ApprovalOutcome:
     # A rejection is bound to what was shown, like an approval: checked under the row lock.
     current = _lock(modification)
@@ -505,7 +505,7 @@ def do_decide_from_chat(
 
 
 @transaction.atomic
-def do_map_chat_user(actor: AbstractBaseUser | None, chat_user_id: str, user: Any) -> Any:
+def do_map_chat_user(actor: User | None, chat_user_id: str, user: Any) -> Any:
     """An admin says which account a chat user is (audited). Remapping replaces the old one."""
     from .models import ChatIdentity
 

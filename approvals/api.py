@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from healing.actions import do_emergency_stop, do_resume
 from healing.actions.cancel import do_cancel
+from healing.actors import signed_in
 from healing.models import EngineState, Modification
 from healing.permissions import IsOperator, IsReviewer, IsStaffRole
 
@@ -52,7 +53,7 @@ class EmergencyStopView(APIView):
     def post(self, request: Request) -> Response:
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        state = do_emergency_stop(request.user, serializer.validated_data["reason"])
+        state = do_emergency_stop(signed_in(request), serializer.validated_data["reason"])
         return Response(state.as_json())
 
 
@@ -63,7 +64,7 @@ class ResumeView(APIView):
     def post(self, request: Request) -> Response:
         serializer = OptionalReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        state = do_resume(request.user, serializer.validated_data["reason"])
+        state = do_resume(signed_in(request), serializer.validated_data["reason"])
         return Response(state.as_json())
 
 
@@ -151,7 +152,7 @@ class CancelView(APIView):
         modification = get_object_or_404(Modification, pk=pk)
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        do_cancel(modification, request.user, serializer.validated_data["reason"])
+        do_cancel(modification, signed_in(request), serializer.validated_data["reason"])
         return Response(
             {
                 "id": modification.pk,

@@ -78,7 +78,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         action = content.get("action")
         if action in ("watch_workspace", "unwatch_workspace"):
             try:
-                workspace_id = int(content.get("workspace_id"))
+                raw: Any = content.get("workspace_id")  # None: the TypeError below
+                workspace_id = int(raw)
             except (TypeError, ValueError):
                 await self._error("workspace_id must be an integer")
                 return

@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from healing.actors import signed_in
 from healing.models import Modification
 from healing.queueing import send_later
 
@@ -77,7 +78,7 @@ def action_link(request: HttpRequest, token: str) -> HttpResponse:
     }
     if request.method == "POST":
         try:
-            outcome = do_decide_by_link(token, request.user, request.POST.get("comment", ""))
+            outcome = do_decide_by_link(token, signed_in(request), request.POST.get("comment", ""))
         except ApprovalRefused as exc:
             status = {"wrong_user": 403, "used": 410, "expired": 410, "comment_required": 400}
             context.update(error=exc.message, code=exc.code)
@@ -86,7 +87,7 @@ def action_link(request: HttpRequest, token: str) -> HttpResponse:
             return _page(request, context, status.get(exc.code, 409))
         mod.refresh_from_db()
         return _page(request, {**context, "outcome": outcome.message, "mod": mod})
-    problem = link_problem(link, request.user)
+    problem = link_problem(link, signed_in(request))
     if problem is not None:
         return _page(
             request, {**context, "error": problem.message, "code": problem.code}, problem.status

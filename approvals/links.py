@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
@@ -67,7 +67,7 @@ class LinkProblem:
     status: int
 
 
-def link_problem(link: ActionLink, user: AbstractBaseUser) -> LinkProblem | None:
+def link_problem(link: ActionLink, user: User) -> LinkProblem | None:
     """What stops this link from deciding now, checked in order of what a reviewer can act on."""
     if link.user_id != user.pk:
         return LinkProblem(

@@ -214,7 +214,8 @@ class QueuePanel(Panel):
             .values_list("safety_level")
             .annotate(n=Count("*"))
         )
-        items = list(
+        # Rows that carry two display-only attributes (waiting, bulk_ok) to the template.
+        items: list[Any] = list(
             awaiting.select_related("workspace")
             .only(*LIST_FIELDS)
             .order_by("created_at", "id")[:QUEUE_LIMIT]
@@ -440,12 +441,14 @@ class CascadesPanel(Panel):
         for leaf in open_children:
             chain = [leaf]
             node = leaf
+            top: Modification | None = leaf  # the last one reached; None past the root
             for _ in range(3):
-                node = node.parent if node.parent_id else None
-                if node is None:
+                top = node.parent if node.parent_id else None
+                if top is None:
                     break
+                node = top
                 chain.append(node)
-            truncated = bool(node is not None and node.parent_id)
+            truncated = bool(top is not None and top.parent_id)
             chains.append(
                 {
                     "nodes": list(reversed(chain)),

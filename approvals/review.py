@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from healing.models import AuditEvent, Modification
 from healing.models.modification import ModificationStatus
@@ -81,7 +81,7 @@ def sandbox_section(modification: Modification) -> dict[str, Any]:
     return {"available": True, **console_results(modification)}
 
 
-def review_context(modification: Modification, user: AbstractBaseUser, view: str) -> dict[str, Any]:
+def review_context(modification: Modification, user: User, view: str) -> dict[str, Any]:
     round_ = approval_round(modification.pk)
     decisions = list(
         Approval.objects.filter(modification=modification)

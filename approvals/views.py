@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from healing.actions import do_emergency_stop, do_resume
 from healing.actions.cancel import do_cancel
+from healing.actors import signed_in
 from healing.models import AuditEvent, InvalidTransition, Modification, SettingChange, Workspace
 from healing.tunables import REGISTRY
 
@@ -53,7 +54,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     )
     view = "split" if request.GET.get("view") == "split" else "unified"
     return render(
-        request, "approvals/review.html", review_context(modification, request.user, view)
+        request, "approvals/review.html", review_context(modification, signed_in(request), view)
     )
 
 
@@ -83,7 +84,7 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     modification = get_object_or_404(Modification, pk=pk)
     try:
-        do_cancel(modification, request.user, request.POST.get("reason", ""))
+        do_cancel(modification, signed_in(request), request.POST.get("reason", ""))
     except (ValidationError, InvalidTransition) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:
@@ -107,7 +108,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
     if not ids:
         messages.error(request, "Select at least one LOW or MEDIUM patch to approve.")
         return redirect("dashboard")
-    results = do_bulk_approve(ids[:200], request.user, request.POST.get("comment", ""))
+    results = do_bulk_approve(ids[:200], signed_in(request), request.POST.get("comment", ""))
     approved = [r for r in results if r.ok]
     if approved:
         messages.success(request, f"Approved {len(approved)} patch(es).")
@@ -122,7 +123,7 @@ def engine_stop(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            do_emergency_stop(request.user, request.POST.get("reason", ""))
+            do_emergency_stop(signed_in(request), request.POST.get("reason", ""))
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
@@ -139,7 +140,7 @@ def engine_stop(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def engine_resume(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        do_resume(request.user, request.POST.get("reason", "").strip())
+        do_resume(signed_in(request), request.POST.get("reason", "").strip())
         messages.success(request, "The engine runs again.")
         return redirect(_safe_next(request) or "dashboard")
     return render(request, "approvals/engine_resume.html")
@@ -291,7 +292,7 @@ def _cell(value: Any) -> Any:
 
 @console_user
 @require_GET
-def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
+def audit_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     events, _params, errors = audit_queryset(request)
     if errors:
         return HttpResponseBadRequest("; ".join(errors.values()))

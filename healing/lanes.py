@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from .actions.audit import actor_label
 from .models import ApiToken
@@ -20,26 +20,26 @@ from .roles import Role, has_role
 
 SOURCE_GRANT = "source:"
 
-User = AbstractBaseUser | AnonymousUser
+RequestUser = User | AnonymousUser
 
 
-def _limited(user: User) -> bool:
+def _limited(user: RequestUser) -> bool:
     """Agents are held to their lane; operators and admins are not."""
     return has_role(user, Role.AGENT) and not has_role(user, Role.OPERATOR)
 
 
-def _granted(user: User, name: str) -> bool:
+def _granted(user: RequestUser, name: str) -> bool:
     return user.groups.filter(name=name).exists()  # type: ignore[union-attr]
 
 
-def may_write_source(user: User, source: str) -> bool:
+def may_write_source(user: RequestUser, source: str) -> bool:
     if not _limited(user):
         return True
     own = actor_label(user)  # type: ignore[arg-type]
     return source == own or source.startswith(own + "/") or _granted(user, SOURCE_GRANT + source)
 
 
-def workspace_grant(user: User, token: ApiToken | None) -> list[str] | None:
+def workspace_grant(user: RequestUser, token: ApiToken | None) -> list[str] | None:
     """The workspace names this key (or, without one, the user's live keys) was granted;
     None when there is no grant. Empty: a grant whose workspaces were all deleted."""
     names: Iterable[str | None]
@@ -55,7 +55,7 @@ def workspace_grant(user: User, token: ApiToken | None) -> list[str] | None:
     return sorted({n for n in names if n})
 
 
-def may_submit_to(user: User, workspace: str, token: ApiToken | None = None) -> bool:
+def may_submit_to(user: RequestUser, workspace: str, token: ApiToken | None = None) -> bool:
     if not _limited(user):
         return True
     granted = workspace_grant(user, token)
@@ -64,7 +64,7 @@ def may_submit_to(user: User, workspace: str, token: ApiToken | None = None) -> 
     return not ApiToken.objects.live().filter(workspaces__name=workspace).exists()
 
 
-def submit_refusal(user: User, workspace: str, token: ApiToken | None = None) -> str:
+def submit_refusal(user: RequestUser, workspace: str, token: ApiToken | None = None) -> str:
     """'' when may_submit_to() allows it, else a message that names the grant."""
     if may_submit_to(user, workspace, token):
         return ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 
 class Role(StrEnum):
@@ -24,7 +24,7 @@ IMPLIED: dict[Role, set[Role]] = {
 }
 
 
-def roles_of(user: AbstractBaseUser | AnonymousUser | None) -> set[Role]:
+def roles_of(user: User | AnonymousUser | None) -> set[Role]:
     if user is None or not user.is_authenticated or not user.is_active:
         return set()
     cached = getattr(user, "_selfheal_roles", None)
@@ -33,19 +33,19 @@ def roles_of(user: AbstractBaseUser | AnonymousUser | None) -> set[Role]:
     roles: set[Role] = set()
     if getattr(user, "is_superuser", False):
         roles |= IMPLIED[Role.ADMIN]
-    names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+    names = set(user.groups.values_list("name", flat=True))
     for role in Role:
         if role.value in names:
             roles |= IMPLIED[role]
-    user._selfheal_roles = roles  # type: ignore[union-attr]
+    setattr(user, "_selfheal_roles", roles)  # noqa: B010 -- a per-request cache, not a field
     return roles
 
 
-def has_role(user: AbstractBaseUser | AnonymousUser | None, role: Role | str) -> bool:
+def has_role(user: User | AnonymousUser | None, role: Role | str) -> bool:
     return Role(role) in roles_of(user)
 
 
-def primary_role(user: AbstractBaseUser | AnonymousUser | None) -> Role | None:
+def primary_role(user: User | AnonymousUser | None) -> Role | None:
     roles = roles_of(user)
     for role in (Role.ADMIN, Role.OPERATOR, Role.REVIEWER, Role.AGENT):
         if role in roles:

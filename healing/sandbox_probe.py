@@ -17,9 +17,6 @@ def bubblewrap_works() -> tuple[bool, str]:
     return result
 
 
-bubblewrap_works.cache_clear = lambda: _probe.cache_clear()  # type: ignore[attr-defined]
-
-
 @lru_cache(maxsize=1)
 def _probe() -> tuple[bool, str]:
     bwrap = shutil.which("bwrap")
@@ -55,3 +52,7 @@ def _probe() -> tuple[bool, str]:
 def best_isolation_level() -> tuple[str, str]:
     ok, why = bubblewrap_works()
     return ("full", why) if ok else ("partial", why)
+
+
+# After _probe, so its type is known; mypy has no notion of attributes set on a function.
+bubblewrap_works.cache_clear = lambda: _probe.cache_clear()  # type: ignore[attr-defined]

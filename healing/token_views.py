@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,17 +24,18 @@ from .actions.tokens import (
     do_revoke_token,
     do_rotate_token,
 )
+from .actors import signed_in
 from .models import ApiToken
 from .roles import Role, has_role
 
 MAX_EXPIRY_DAYS = 3650
 
 
-def _require_admin(request: HttpRequest) -> AbstractBaseUser:
+def _require_admin(request: HttpRequest) -> User:
     """The signed-in admin (the actor of every change here), or a 403."""
     if not has_role(request.user, Role.ADMIN):
         raise PermissionDenied("API tokens are managed by admins.")
-    return request.user  # type: ignore[return-value]
+    return signed_in(request)
 
 
 def _names(raw: str) -> list[str]:

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from healing import tunables
 from healing.actions.audit import actor_label
+from healing.actors import signed_in
 from healing.api.parsers import DepthLimitedJSONParser
 from healing.lanes import may_write_source
 from healing.models import EngineState, Modification
@@ -54,7 +55,7 @@ class SnapshotsView(APIView):
                 request.data,
                 dim=limits["monitoring.basin_dim"],
                 max_batch=limits["monitoring.max_batch"],
-                default_source=actor_label(request.user),
+                default_source=actor_label(signed_in(request)),
             )
         except SnapshotErrors as exc:
             raise ValidationError(exc.fields) from None
@@ -122,7 +123,9 @@ class DegradationView(APIView):
 
 
 class BaselineSerializer(serializers.Serializer):
-    source = serializers.CharField(max_length=128)
+    # DRF's serializer metaclass pops declared fields off the class, so this does not shadow
+    # Field.source at run time; the stubs cannot see that.
+    source = serializers.CharField(max_length=128)  # type: ignore[assignment]
     basin_coords = serializers.ListField(
         child=serializers.FloatField(), required=False, allow_null=True
     )
@@ -140,7 +143,7 @@ class BaselineView(APIView):
         data = serializer.validated_data
         _own_lane(request, {data["source"]})
         baseline = actions.do_set_baseline(
-            request.user,
+            signed_in(request),
             source=data["source"],
             basin_coords=data.get("basin_coords"),
             reason=data["reason"],
@@ -199,7 +202,7 @@ class HistoryView(APIView):
                 raise ValidationError({"points": ["must be an integer between 10 and 20000."]})
             max_points = int(points)
         source = request.query_params.get("source") or telemetry.default_source()
-        body = (
+        body: dict[str, Any] = (
             telemetry.history(source, since, until, max_points)
             if source
             else {"source": None, "points": 0}
@@ -215,7 +218,7 @@ class LoopStartView(APIView):
     def post(self, request: Request) -> Response:
         serializer = MonitoringReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        actions.do_start_loop(request.user, serializer.validated_data["reason"])
+        actions.do_start_loop(signed_in(request), serializer.validated_data["reason"])
         return Response(loop_status())
 
 
@@ -226,7 +229,7 @@ class LoopStopView(APIView):
     def post(self, request: Request) -> Response:
         serializer = MonitoringReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        actions.do_stop_loop(request.user, serializer.validated_data["reason"])
+        actions.do_stop_loop(signed_in(request), serializer.validated_data["reason"])
         return Response(loop_status())
 
 
@@ -243,7 +246,9 @@ class LoopIntervalView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            actions.do_set_loop_interval(request.user, data["interval_seconds"], data["reason"])
+            actions.do_set_loop_interval(
+                signed_in(request), data["interval_seconds"], data["reason"]
+            )
         except DjangoValidationError as exc:
             raise ValidationError({"interval_seconds": exc.messages}) from None
         return Response(loop_status())
@@ -271,7 +276,7 @@ class AttemptApproveView(APIView):
         attempt = get_object_or_404(HealingAttempt.objects.select_related("modification"), pk=pk)
         if not _may_decide(request.user, attempt):
             raise PermissionDenied("Approving this action needs the operator role.")
-        actions.do_execute_attempt(attempt, request.user)
+        actions.do_execute_attempt(attempt, signed_in(request))
         return Response(attempt.as_json())
 
 
@@ -285,7 +290,7 @@ class AttemptRejectView(APIView):
             raise PermissionDenied("Rejecting this action needs the operator role.")
         serializer = MonitoringReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        actions.do_reject_attempt(attempt, request.user, serializer.validated_data["reason"])
+        actions.do_reject_attempt(attempt, signed_in(request), serializer.validated_data["reason"])
         return Response(attempt.as_json())
 
 
@@ -307,5 +312,5 @@ class FitnessView(APIView):
         serializer = FitnessSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return Response(
-            actions.do_compute_fitness(mod, serializer.validated_data["phase"], request.user)
+            actions.do_compute_fitness(mod, serializer.validated_data["phase"], signed_in(request))
         )

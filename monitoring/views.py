@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework.exceptions import AuthenticationFailed
 
+from healing.actors import signed_in
 from healing.roles import Role, has_role
 from healing.tokens import ApiTokenAuthentication
 from selfheal_site.env import env
@@ -145,7 +146,7 @@ def loop_start(request: HttpRequest) -> HttpResponse:
     reason = _reason(request)
     if reason is None:
         return _refused(request, f"The reason is longer than {REASON_MAX} characters.")
-    actions.do_start_loop(request.user, reason)
+    actions.do_start_loop(signed_in(request), reason)
     messages.success(request, "The healing loop runs.")
     return redirect("monitoring-console")
 
@@ -155,7 +156,7 @@ def loop_stop(request: HttpRequest) -> HttpResponse:
     reason = _reason(request)
     if reason is None:
         return _refused(request, f"The reason is longer than {REASON_MAX} characters.")
-    actions.do_stop_loop(request.user, reason)
+    actions.do_stop_loop(signed_in(request), reason)
     messages.success(request, "The healing loop is stopped.")
     return redirect("monitoring-console")
 
@@ -169,7 +170,7 @@ def loop_interval(request: HttpRequest) -> HttpResponse:
     if not raw.isdigit():
         return _refused(request, f"The interval must be a whole number of seconds, not {raw!r}.")
     try:
-        seconds = actions.do_set_loop_interval(request.user, int(raw), reason)
+        seconds = actions.do_set_loop_interval(signed_in(request), int(raw), reason)
     except ValidationError as exc:
         return _refused(request, " ".join(exc.messages))
     messages.success(request, f"The healing loop runs every {seconds} s.")

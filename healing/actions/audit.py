@@ -6,11 +6,10 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from ..actors import Actor
 from ..broadcast import broadcast
 from ..models import AuditEvent
 from ..roles import Role, has_role
-
-Actor = AbstractBaseUser | str | None
 
 
 def actor_label(actor: Actor) -> str:

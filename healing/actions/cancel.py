@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -21,7 +21,7 @@ def _kill_sandbox(modification_id: int) -> None:
 
 
 @transaction.atomic
-def do_cancel(modification: Modification, actor: AbstractBaseUser, reason: str) -> Modification:
+def do_cancel(modification: Modification, actor: User, reason: str) -> Modification:
     """Any state before `applying` → cancelled (operators and admins). A running sandbox of the
     patch is killed after the commit. Raises ValidationError or InvalidTransition."""
     reason = (reason or "").strip()
@@ -46,7 +46,7 @@ def do_cancel(modification: Modification, actor: AbstractBaseUser, reason: str) 
 
 # Where a stage that ran out of time leaves the patch. (An apply that hangs mid-landing is
 # resolved from its journal by apply recovery, never guessed here.)
-TIMED_OUT_TO = {S.VALIDATING: S.REJECTED, S.SANDBOXING: S.REJECTED}
+TIMED_OUT_TO: dict[str, S] = {S.VALIDATING: S.REJECTED, S.SANDBOXING: S.REJECTED}
 
 
 @transaction.atomic

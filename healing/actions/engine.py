@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -34,7 +34,7 @@ def _run_stop_hooks(state: EngineState) -> None:
 
 
 @transaction.atomic
-def do_emergency_stop(user: AbstractBaseUser, reason: str) -> EngineState:
+def do_emergency_stop(user: User, reason: str) -> EngineState:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("An emergency stop needs a reason.")
@@ -54,7 +54,7 @@ def do_emergency_stop(user: AbstractBaseUser, reason: str) -> EngineState:
 
 
 @transaction.atomic
-def do_resume(user: AbstractBaseUser, reason: str = "") -> EngineState:
+def do_resume(user: User, reason: str = "") -> EngineState:
     state = EngineState.objects.select_for_update().get_or_create(pk=1)[0]
     if state.state == EngineRunState.RUNNING:
         return state

@@ -26,7 +26,7 @@ S = ModificationStatus
 ACTOR = "system:requeue"
 BATCH = 500  # one sweep; the next sweep takes the rest
 
-TASK_FOR_STATUS = {
+TASK_FOR_STATUS: dict[str, str] = {
     S.RECEIVED: "healing.process_modification",
     S.VALIDATING: "healing.process_modification",  # taken over by do_reclaim_validation
     S.SANDBOXING: "healing.sandbox_modification",

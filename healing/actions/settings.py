@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,9 +12,7 @@ from .audit import record_event
 
 
 @transaction.atomic
-def do_change_setting(
-    user: AbstractBaseUser | None, key: str, raw_value: Any, reason: str = ""
-) -> Any:
+def do_change_setting(user: User | None, key: str, raw_value: Any, reason: str = "") -> Any:
     """Validate and store one tunable; returns the cleaned value. Raises ValidationError."""
     tunable = tunables.get_tunable(key)
     value = tunable.clean(raw_value)

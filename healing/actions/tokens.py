@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -52,7 +52,7 @@ def _workspaces(names: Iterable[str]) -> list[Workspace]:
 @transaction.atomic
 def do_create_token(
     actor: Actor,
-    user: AbstractBaseUser,
+    user: User,
     *,
     name: str = "",
     expires_at: datetime | None = None,

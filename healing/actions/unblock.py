@@ -41,7 +41,7 @@ ACTOR = "system:unblock"
 UNLIMITED = -1
 
 # The stage a resumed patch goes back to, and the task that takes it from there.
-RESUME_TASK = {
+RESUME_TASK: dict[str, str] = {
     S.RECEIVED: "healing.process_modification",
     S.SANDBOXING: "healing.sandbox_modification",
     S.APPROVED: "healing.apply_modification",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from ..models import Workspace
@@ -23,7 +23,7 @@ def current_branch(path: str) -> str:
 
 @transaction.atomic
 def do_register_workspace(
-    user: AbstractBaseUser | None,
+    user: User | None,
     *,
     name: str,
     path: str = "",

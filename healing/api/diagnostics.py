@@ -27,6 +27,8 @@ from healing.diagnostics.runners import RunnerError, head_tree
 from healing.models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern, Workspace
 from healing.permissions import IsOperator, IsStaffRole
 
+from ..actors import signed_in
+
 
 @extend_schema_field(OpenApiTypes.STR)
 class WorkspaceField(serializers.Field):
@@ -180,7 +182,7 @@ class RunListCreate(APIView):
         data = RunRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
         data.is_valid(raise_exception=True)
         try:
-            run = do_request_run(data.validated_data["workspace"], request.user)
+            run = do_request_run(data.validated_data["workspace"], signed_in(request))
         except RunInProgress as exc:
             return Response(
                 {"error": "conflict", "detail": str(exc), "run": RunSerializer(exc.run).data},
@@ -274,7 +276,7 @@ class BugFix(APIView):
             )
             proposal = submit_proposal(
                 proposal,
-                request.user,
+                signed_in(request),
                 error_type="security" if bug.tool == "bandit" else "logic",
                 severity=bug.severity
                 if bug.severity in {"low", "medium", "high", "critical"}

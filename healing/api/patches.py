@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from .. import tunables
 from ..actions import actor_label
+from ..actors import signed_in
 from ..intake import IntakeError, decode_body, do_submit_patch, schema
 from ..lanes import submit_refusal
 from ..models import Modification
@@ -157,7 +158,7 @@ class PatchSerializer(serializers.ModelSerializer):
     @extend_schema_field(FindingsJson)
     def get_findings(self, mod: Modification) -> list[dict[str, Any]]:
         """Every finding of every stage, worst first."""
-        order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+        order: dict[str | None, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
         found = [
             {"stage": name, **f}
             for name, stage in (mod.validation or {}).items()
@@ -273,7 +274,7 @@ class PatchListView(APIView):
             envelope = decode_body(body)
             _check_lane(request.user, request.auth, envelope)
             mod = do_submit_patch(
-                envelope, submitted_by=request.user, source=actor_label(request.user)
+                envelope, submitted_by=signed_in(request), source=actor_label(signed_in(request))
             )
         except IntakeError as exc:
             return _error(exc)
@@ -295,7 +296,7 @@ class PatchListView(APIView):
         if wanted:
             qs = qs.filter(status__in=wanted.split(","))
         paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
+        page: list[Modification] | None = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(PatchSerializer(page, many=True).data)
 
 

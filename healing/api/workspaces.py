@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from ..actions.environments import do_rebuild_environment
 from ..actions.workspaces import do_register_workspace
+from ..actors import signed_in
 from ..models import EnvironmentBuild, Forge, IsolationLevel, Landing, Workspace
 from ..models.workspace import validate_interpreter
 from ..permissions import IsAdmin, IsStaffRole, role_required
@@ -145,7 +146,7 @@ class WorkspaceListView(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         workspace = do_register_workspace(
-            request.user,
+            signed_in(request),
             name=data.pop("name"),
             path=data.pop("path"),
             branch=data.pop("branch", None),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -22,7 +22,7 @@ def _reason(reason: str) -> str:
 
 @transaction.atomic
 def do_engine_breaker_action(
-    user: AbstractBaseUser, action: str, reason: str, source: str = GLOBAL_SOURCE
+    user: User, action: str, reason: str, source: str = GLOBAL_SOURCE
 ) -> EngineBreaker:
     """On the global breaker (source "") or on one engine's. Closing or resetting it resumes
     the patches it held (on commit)."""
@@ -38,7 +38,7 @@ def do_engine_breaker_action(
 
 @transaction.atomic
 def do_workspace_breaker_action(
-    user: AbstractBaseUser,
+    user: User,
     workspace_id: int,
     action: str,
     reason: str,

@@ -116,6 +116,8 @@ def check(stage: str, source: str = GLOBAL_SOURCE, *, now: datetime | None = Non
                 blocked_by=hold_key(source),
             )
         if row["retry_at"] and row["retry_at"] > now:
+            value: int | str
+            limit: int | str
             if row["consecutive_failures"] >= threshold:
                 metric, value, limit = (
                     "consecutive_failures",

@@ -36,7 +36,7 @@ def do_request_run(
     run = DiagnosticRun.objects.create(
         workspace=workspace,
         trigger=trigger,
-        requested_by=actor if getattr(actor, "pk", None) else None,
+        requested_by=actor if not isinstance(actor, str) and getattr(actor, "pk", None) else None,
     )
     record_event(
         "diagnostics.requested",

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 from unidiff import PatchSet
@@ -47,6 +47,12 @@ class FixRequest:
 
 class GeneratorBackend:
     name: ClassVar[str] = ""
+
+    if TYPE_CHECKING:
+        # What configured_generator() passes every registered backend (from the settings).
+        def __init__(
+            self, base_url: str, model: str, api_key: str = "", timeout: float = 30.0
+        ) -> None: ...
 
     @property
     def label(self) -> str:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from healing.models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern, Workspace
 from healing.roles import Role, has_role
 
+from ..actors import signed_in
 from .actions import RunInProgress, do_request_run
 
 
@@ -44,7 +45,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose an active workspace.")
         return redirect("diagnostics-runs")
     try:
-        run = do_request_run(workspace, request.user)
+        run = do_request_run(workspace, signed_in(request))
     except RunInProgress as exc:
         messages.error(request, str(exc))
         return redirect(exc.run.get_absolute_url())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from ..actions import record_event
@@ -58,9 +58,7 @@ def _diff_of(patch_data: dict[str, Any]) -> str:
     return built
 
 
-def do_submit_patch(
-    envelope: Any, *, submitted_by: AbstractBaseUser | None, source: str
-) -> Modification:
+def do_submit_patch(envelope: Any, *, submitted_by: User | None, source: str) -> Modification:
     envelope = validate_envelope(envelope)
     workspace = Workspace.objects.active().filter(name=envelope["workspace"]).first()
     if workspace is None:

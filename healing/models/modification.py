@@ -3,10 +3,14 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class ModificationStatus(models.TextChoices):
@@ -139,7 +143,7 @@ class ModificationQuerySet(models.QuerySet["Modification"]):
     def for_workspace(self, workspace_id: int) -> ModificationQuerySet:
         return self.filter(workspace_id=workspace_id)
 
-    def submitted_by(self, user: settings.AUTH_USER_MODEL) -> ModificationQuerySet:  # type: ignore[valid-type]
+    def submitted_by(self, user: User) -> ModificationQuerySet:
         return self.filter(submitted_by=user)
 
     def recent_from_source(self, source: str, window: timedelta) -> ModificationQuerySet:

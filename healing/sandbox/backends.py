@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
@@ -177,8 +178,8 @@ class FullIsolation(IsolationBackend):
             cmd += ["--ro-bind", path, path]
         if scratch.overlay is not None:
             # Not the whole root: the overlay's upper and work directories stay out of reach.
-            for path in (scratch.tree, scratch.reports, scratch.home, scratch.tmp):
-                cmd += ["--bind", str(path), str(path)]
+            for mount in (scratch.tree, scratch.reports, scratch.home, scratch.tmp):
+                cmd += ["--bind", str(mount), str(mount)]
         else:
             cmd += ["--bind", str(scratch.root), str(scratch.root)]
         for source, target in scratch.binds:
@@ -226,7 +227,7 @@ def _unshare_flags() -> tuple[list[str], str]:
     return flags, "own network, PID and mount namespaces; file system confined; unprivileged"
 
 
-def _confine(spec: dict[str, object]) -> list[str]:
+def _confine(spec: Mapping[str, object]) -> list[str]:
     # -I -S: nothing of the environment, the current directory or site-packages is imported.
     return [sys.executable, "-I", "-S", str(CONFINE), json.dumps(spec), "--"]
 

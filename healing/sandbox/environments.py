@@ -339,8 +339,8 @@ def _bwrap_build(
         cmd += ["--ro-bind", str(resolv), "/etc/resolv.conf"]
     if not str(interpreter_prefix).startswith("/usr"):
         cmd += ["--ro-bind", str(interpreter_prefix), str(interpreter_prefix)]
-    for path in (env_dir, work, cache):
-        cmd += ["--bind", str(path), str(path)]
+    for mount in (env_dir, work, cache):
+        cmd += ["--bind", str(mount), str(mount)]
     home = Path(env["HOME"])
     for rel in USER_CONFIG:
         cmd += ["--ro-bind-try", str(Path.home() / rel), str(home / rel)]

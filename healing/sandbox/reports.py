@@ -90,11 +90,11 @@ def parse_junit(path: Path, root: Path | None = None) -> list[TestOutcome]:
     if data is None:
         return []
     try:
-        root = ET.fromstring(data)  # noqa: S314 - bounded bytes; expat refuses entity bombs
+        document = ET.fromstring(data)  # noqa: S314 - bounded bytes; expat refuses entity bombs
     except ET.ParseError:
         return []
     outcomes: list[TestOutcome] = []
-    for case in root.iter("testcase"):
+    for case in document.iter("testcase"):
         if any(child.tag == "testcase" for child in case):
             continue  # node's describe() block: its tests are listed on their own
         outcomes.append(_outcome(case, path.name))

@@ -250,6 +250,7 @@ def mounted_tree(repo: Path, commit: str, diff: str | None = None) -> Iterator[S
     try:
         scratch.binds.append((base, scratch.tree))
         if paths:
+            assert diff is not None  # the paths were read from it
             scratch.patched = root / "patched"
             for rel in paths:
                 source = base / rel

@@ -63,6 +63,7 @@ def run_sandbox_stage(mod: Modification) -> Modification:
             breakers.record_outcome(mod, success=sandbox_success(mod, result), stage="sandbox")
         scoring.score_modification(mod, result)
         gate = scoring.confidence_gate(mod)
+        status: str
         if result.limit_hit == "emergency_stop":
             # Interrupted, not judged: the patch waits in `blocked` until the engine resumes.
             status, reason = S.BLOCKED, "emergency stop during the sandbox run"

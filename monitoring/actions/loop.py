@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -89,23 +89,23 @@ def do_compute_fitness(
 
 
 @transaction.atomic
-def do_start_loop(user: AbstractBaseUser, reason: str = "") -> HealingLoopState:
+def do_start_loop(user: User, reason: str = "") -> HealingLoopState:
     return _set_loop(user, True, reason)
 
 
 @transaction.atomic
-def do_stop_loop(user: AbstractBaseUser, reason: str = "") -> HealingLoopState:
+def do_stop_loop(user: User, reason: str = "") -> HealingLoopState:
     return _set_loop(user, False, reason)
 
 
 @transaction.atomic
-def do_set_loop_interval(user: AbstractBaseUser, seconds: Any, reason: str = "") -> int:
+def do_set_loop_interval(user: User, seconds: Any, reason: str = "") -> int:
     """Store the time between two cycles (the tunable's bounds apply); returns the cleaned value.
     Raises ValidationError for a value out of bounds, storing nothing."""
     return int(do_change_setting(user, "loop.interval_seconds", seconds, reason))
 
 
-def _set_loop(user: AbstractBaseUser, running: bool, reason: str) -> HealingLoopState:
+def _set_loop(user: User, running: bool, reason: str) -> HealingLoopState:
     HealingLoopState.objects.current()
     state = HealingLoopState.objects.select_for_update().get(pk=1)
     if state.running == running:
@@ -299,9 +299,7 @@ def do_execute_attempt(
 
 
 @transaction.atomic
-def do_reject_attempt(
-    attempt: HealingAttempt, user: AbstractBaseUser, reason: str = ""
-) -> HealingAttempt:
+def do_reject_attempt(attempt: HealingAttempt, user: User, reason: str = "") -> HealingAttempt:
     _claim_attempt(
         attempt, AttemptStatus.REJECTED, decided_by=user, decided_at=timezone.now(), outcome=reason
     )

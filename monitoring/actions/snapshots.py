@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -60,7 +60,8 @@ def do_ingest_snapshots(cleaned: list[dict[str, Any]], *, is_demo: bool = False)
     """Store validated snapshots (monitoring.validation.clean_snapshots) in bulk. Unknown
     workspace names or modification ids are errors for the whole batch: nothing half-stored."""
     names = {c["workspace"] for c in cleaned if c.get("workspace")}
-    workspaces = (
+    # Keyed by name; a snapshot without a workspace looks up None (and finds nothing).
+    workspaces: dict[Any, int] = (
         dict(Workspace.objects.filter(name__in=names).values_list("name", "id")) if names else {}
     )
     missing = sorted(names - set(workspaces))
@@ -270,6 +271,10 @@ def _rollup_values(
 def _merge_rollup(row: TelemetryRollup, new: dict[str, Any]) -> None:
     n0, n1 = row.count, new["count"]
 
+    @overload
+    def wmean(old: float, fresh: float | None) -> float: ...
+    @overload
+    def wmean(old: float | None, fresh: float | None) -> float | None: ...
     def wmean(old: float | None, fresh: float | None) -> float | None:
         if old is None or fresh is None:
             return fresh if old is None else old

@@ -275,10 +275,10 @@ class JsModulePathCloseMatch(FixTemplate):
             better = close_match(wanted, siblings, 0.75)
             if not better:
                 return None
-            new = re.sub(
-                r"(['\"])" + re.escape(wanted) + r"\1",
-                lambda m, to=better: m.group(1) + to + m.group(1),
-                text,
-            )
+
+            def requote(m: re.Match[str], to: str = better) -> str:
+                return m.group(1) + to + m.group(1)
+
+            new = re.sub(r"(['\"])" + re.escape(wanted) + r"\1", requote, text)
             return Edit(frame.path, new, f"Require `{better}`; `{wanted}` does not exist.")
         return None

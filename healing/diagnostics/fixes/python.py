@@ -251,11 +251,11 @@ class ModuleCloseMatch(FixTemplate):
 
 
 def _enclosing(tree: ast.AST, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    best = None
+    best: ast.FunctionDef | ast.AsyncFunctionDef | None = None
     for node in ast.walk(tree):
-        inside = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
-            node.lineno <= line <= (node.end_lineno or 0)
-        )
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        inside = node.lineno <= line <= (node.end_lineno or 0)
         if inside and (best is None or node.lineno > best.lineno):
             best = node
     return best
@@ -496,7 +496,7 @@ def _repo_functions(
     root: Path, name: str
 ) -> list[tuple[str, str, ast.FunctionDef, ast.ClassDef | None]]:
     """(path, text, function, enclosing class) for every function called `name` outside tests."""
-    found = []
+    found: list[tuple[str, str, ast.FunctionDef, ast.ClassDef | None]] = []
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root)
         if {".git", "node_modules", ".venv"} & set(rel.parts) or rel.name.startswith("test_"):
