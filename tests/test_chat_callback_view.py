@@ -12,9 +12,9 @@ import pytest
 
 from approvals import tasks as approvals_tasks
 from approvals.actions import do_map_chat_user
-from approvals.models import Approval
+from approvals.models import Approval, Decision
 from healing.actions import do_change_setting
-from healing.models import Modification
+from healing.models import AuditEvent, Modification
 from selfheal_site.celery import app
 from tests import factories
 from tests.chat_helpers import BOT_TOKEN, SIGNING_SECRET, ChatPlatform, running_platform
@@ -86,9 +86,17 @@ def test_it_approves_on_a_signed_click_and_updates_the_message(
     mod, message = _held(workspace, platform)
     status, answer, response_url = platform.click(callback, message, "approve", "U_RITA")
     assert status == 200 and answer["ok"] is True
-    mod.refresh_from_db()
-    assert mod.status in {"approved", "applying", "applied", "failed"}
-    assert Approval.objects.get(modification=mod).user == rita
+    # Approved, then the pipeline goes on (with eager tasks it may even have run to its end: this
+    # made-up patch has no base commit, so the apply sends it back through validation).
+    approval = Approval.objects.get(modification=mod)
+    assert approval.user == rita and approval.decision == Decision.APPROVE
+    assert AuditEvent.objects.filter(
+        modification_id=mod.pk,
+        kind="modification.transition",
+        from_state="awaiting_approval",
+        to_state="approved",
+        actor=rita,
+    ).exists()
     [update] = platform.updates_for(response_url)
     assert update["replace_original"] is True
     assert f"{mod.patch_id} approved." in update["text"] and "<@U_RITA>" in str(update["blocks"])
