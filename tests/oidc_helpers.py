@@ -41,7 +41,7 @@ class Provider:
             "scopes": "openid email profile groups",
             "roles_claim": "groups",
             "role_map": dict(item.split("=") for item in ROLE_MAP.split(",")),
-            "timeout": 10.0,
+            "timeout": 30.0,
         }
         return {**cfg, **overrides}
 

@@ -65,7 +65,7 @@ def browser() -> Iterator[Any]:
 
 def _sign_in(browser: Any, base: str, username: str) -> Any:
     page = browser.new_context(base_url=base).new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(60_000)  # a provider and two servers on a loaded CI machine
     page.goto("/login/?next=/audit/")
     page.get_by_role("link", name="Sign in with Test IdP").click()
     page.wait_for_selector("#provider-username")  # the provider's own page
