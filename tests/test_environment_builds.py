@@ -140,7 +140,7 @@ def test_it_keeps_selfheals_var_dir_and_other_environments_out_of_the_build(
 
 
 @needs_bwrap
-def test_it_blocks_patches_on_a_failed_build_with_its_log_tail_and_lifts_after_a_rebuild(
+def test_it_blocks_patches_on_a_failed_build_naming_it_and_lifts_after_a_rebuild(
     db: Any, tmp_path: Path, env_root: Path, admin_user: Any
 ) -> None:
     # Fails the first time only (the index was down, say): the cache it keeps says it tried.
@@ -162,13 +162,15 @@ def test_it_blocks_patches_on_a_failed_build_with_its_log_tail_and_lifts_after_a
         ("environment_building", build.key)
     ]
     # The build fails; the lift it sends puts the patch back in the sandbox, where it blocks on
-    # the failure with the build's log tail as its reason.
+    # the failure: the reason names the build, never its log (the engine reads the reason).
     assert build_environment(build.pk) == "failed"
     assert lift_holds(building) == [mod.pk]
     assert sandbox_modification(mod.pk) == "blocked"
     mod.refresh_from_db()
     assert mod.block_reason.startswith("environment build failed")
-    assert "no such package: left-pad" in mod.block_reason
+    assert build.key[:12] in mod.block_reason and "workspace" in mod.block_reason
+    assert "left-pad" not in mod.block_reason
+    assert "no such package: left-pad" in EnvironmentBuild.objects.get().log_tail
     assert lift_holds(failed) == []  # a failure holds until a person asks again
     # A person retries once the cause is gone: the patch waits for the new build, then runs.
     rebuilt = do_rebuild_environment(admin_user, ws)
@@ -257,3 +259,35 @@ def test_it_follows_no_link_the_setup_plants_to_a_host_file(
     [build] = _build_now(ws, ws.head_commit())
     assert "leaked-token" not in build.packages
     assert not (Path(build.path) / "tree" / "node_modules").exists()
+
+
+@needs_bwrap
+def test_it_gives_a_patched_build_no_credentials_and_shows_none_in_its_log(
+    db: Any, tmp_path: Path, env_root: Path, monkeypatch: Any
+) -> None:
+    # A patch touching requirements.txt makes a build that runs the patched tree's setup: it
+    # prints what it can read and fails, hoping the log reaches the engine through the block.
+    ws = _workspace(tmp_path, 'env; cat "$HOME/.npmrc" "$HOME/.pip/pip.conf"; exit 1')
+    home = tmp_path / "home"
+    (home / ".pip").mkdir(parents=True)
+    (home / ".npmrc").write_text("//npm.example/:_authToken=npm-token-7f3a9c\n")
+    (home / ".pip" / "pip.conf").write_text("[global]\nindex-url = https://u:pip-conf-4b2d@x/\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PIP_INDEX_URL", "https://deploy:idx-secret-91e2@pypi.example/simple")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy-user:proxy-pw-55aa@proxy.example:3128")
+    bump = "--- a/requirements.txt\n+++ b/requirements.txt\n@@ -1 +1 @@\n-# nothing yet\n+six\n"
+    with pytest.raises(EnvironmentNotReady, match="environment building"):
+        ensure(ws, ws.head_commit(), bump)
+    for build in EnvironmentBuild.objects.filter(status="pending"):
+        build_environment(build.pk)
+    with pytest.raises(EnvironmentNotReady, match="environment build failed") as blocked:
+        ensure(ws, ws.head_commit(), bump)
+    patched = EnvironmentBuild.objects.exclude(diff="").get()
+    assert "setup command exited 1" in patched.log_tail  # it ran and printed
+    for secret in ("npm-token-7f3a9c", "pip-conf-4b2d", "idx-secret-91e2", "proxy-pw-55aa"):
+        assert secret not in patched.log_tail and secret not in str(blocked.value)
+    # The patched build was given none of it; the commit's own build (the workspace's code) had
+    # the index's URL, and its log shows it redacted.
+    assert "PIP_INDEX_URL" not in patched.log_tail and "HTTPS_PROXY" not in patched.log_tail
+    own = EnvironmentBuild.objects.get(diff="").log_tail
+    assert "[PIP_INDEX_URL redacted]" in own and "idx-secret-91e2" not in own

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -27,7 +28,7 @@ from typing import Any
 
 from .. import tunables
 from ..tunables import Tunable
-from . import IsolationUnavailable
+from . import IsolationUnavailable, _redact
 from .limits import Limits
 
 GROUP = "Environments"
@@ -238,8 +239,9 @@ def ensure(workspace: Any, commit: str, diff: str | None = None) -> list[Any]:
         else:
             waiting.append(build)
     if failed:
+        # Never the log itself: the reason is shown to the engine that sent the patch.
         raise EnvironmentNotReady(
-            f"{FAILED_PREFIX} ({failed[0].key[:12]}):\n{failed[0].log_tail}",
+            f"{FAILED_PREFIX} ({failed[0].key[:12]}): see the workspace's environments page",
             [f"environment_failed:{b.key}" for b in failed],
         )
     if waiting:
@@ -283,6 +285,30 @@ BUILD_ETC = (
 # Directories a setup command fills inside the project's tree.
 TREE_DIRS = ("node_modules", "vendor")
 USER_CONFIG = (".npmrc", ".config/pip/pip.conf", ".pip/pip.conf", ".composer/auth.json")
+# What may hold an index's credentials: a patched build (the setup code of a patch's tree) gets
+# none of it, nor any variable whose value carries a URL's user info.
+CREDENTIAL_ETC = ("/etc/pip.conf", "/etc/xdg/pip", "/etc/npmrc")
+URL_USERINFO = re.compile(r"://[^/\s@]+@")
+
+
+def passed_env(patched: bool) -> dict[str, str]:
+    """The machine's index and proxy settings a build gets (none with credentials if patched)."""
+    passed = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+    if patched:
+        passed = {k: v for k, v in passed.items() if not URL_USERINFO.search(v)}
+    return passed
+
+
+def redact_log(text: str, env: dict[str, str]) -> str:
+    """The sandbox's redaction, plus the values of every variable the build was given and the
+    user info of any URL (an index's token printed by pip or by the setup)."""
+    text = _redact(text)
+    for name in PASSED_ENV:
+        value = env.get(name) or os.environ.get(name) or ""
+        if len(value) >= 6 and value in text:
+            text = text.replace(value, f"[{name} redacted]")
+    return URL_USERINFO.sub("://[redacted]@", text)
+
 
 # Run inside the build sandbox: the setup command, then Selfheal's instruments where absent,
 # pinned against everything the project installed (so none of its pins moves), then the freeze.
@@ -312,7 +338,14 @@ python -m pip freeze --all > "$SELFHEAL_OUT/freeze.txt" 2>/dev/null || true
 
 
 def _bwrap_build(
-    argv: list[str], *, env_dir: Path, work: Path, tree: Path, cache: Path, env: dict[str, str]
+    argv: list[str],
+    *,
+    env_dir: Path,
+    work: Path,
+    tree: Path,
+    cache: Path,
+    env: dict[str, str],
+    patched: bool,
 ) -> list[str]:
     from .backends import ETC_FILES
 
@@ -331,6 +364,8 @@ def _bwrap_build(
         "--tmpfs", "/tmp", "--dir", "/var/tmp",  # noqa: S108 - inside the sandbox
     ]  # fmt: skip
     for path in (*ETC_FILES, *BUILD_ETC):
+        if patched and path in CREDENTIAL_ETC:
+            continue
         if not (slirp and path == "/etc/resolv.conf"):
             cmd += ["--ro-bind-try", path, path]
     if slirp:
@@ -342,7 +377,7 @@ def _bwrap_build(
     for path in (env_dir, work, cache):
         cmd += ["--bind", str(path), str(path)]
     home = Path(env["HOME"])
-    for rel in USER_CONFIG:
+    for rel in () if patched else USER_CONFIG:
         cmd += ["--ro-bind-try", str(Path.home() / rel), str(home / rel)]
     cmd += ["--chdir", str(tree)]
     for key, value in env.items():
@@ -420,6 +455,8 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
     started = time.monotonic()
     env_dir = Path(build.path)
     log: list[str] = []
+    patched = bool(build.diff)
+    passed = passed_env(patched)
 
     def finish(status: str, message: str = "", **fields: Any) -> dict[str, Any]:
         if message:
@@ -427,7 +464,7 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
         return {
             "status": status,
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            "log_tail": "\n".join(log)[-LOG_TAIL:],
+            "log_tail": redact_log("\n".join(log), passed)[-LOG_TAIL:],
             **fields,
         }
 
@@ -467,14 +504,14 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
                 "CI": "1",
                 "SELFHEAL_SETUP": build.setup_command,
                 "SELFHEAL_OUT": str(out_dir),
-                **{k: os.environ[k] for k in PASSED_ENV if k in os.environ},
+                **passed,
             }
             tools = list(TOOLS) if "python" in (workspace.languages or ["python"]) else []
             argv = ["/bin/sh", "-c", BUILD_SCRIPT, "sh", *tools]
             if use_bwrap:
                 argv = _bwrap_build(
                     argv, env_dir=env_dir, work=scratch.root, tree=scratch.tree, cache=cache,
-                    env=env,
+                    env=env, patched=patched,
                 )  # fmt: skip
             untracked = [n for n in TREE_DIRS if not (scratch.tree / n).exists()]
             execution = execute(argv, cwd=scratch.tree, env=env, limits=limits)
