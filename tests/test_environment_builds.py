@@ -291,3 +291,28 @@ def test_it_gives_a_patched_build_no_credentials_and_shows_none_in_its_log(
     assert "PIP_INDEX_URL" not in patched.log_tail and "HTTPS_PROXY" not in patched.log_tail
     own = EnvironmentBuild.objects.get(diff="").log_tail
     assert "[PIP_INDEX_URL redacted]" in own and "idx-secret-91e2" not in own
+
+
+@needs_bwrap
+@pytest.mark.skipif(not own_network(), reason="needs slirp4netns")
+def test_it_closes_the_lan_and_the_metadata_address_to_a_patched_build(
+    db: Any, tmp_path: Path, env_root: Path
+) -> None:
+    # Nothing is dialled: `ip route get` only asks the build's routing table where a packet to
+    # the address would go (a LAN host, the cloud's metadata service, an IPv4-mapped neighbour).
+    probe = (
+        "for a in 10.1.2.3 172.20.0.1 192.168.1.1 169.254.169.254 100.64.0.1; do "
+        'echo "ROUTE $a: $(/usr/sbin/ip route get $a 2>&1 | head -1)"; done; '
+        'echo "ROUTE fd00::1: $(/usr/sbin/ip -6 route get fd00::1 2>&1 | head -1)"'
+    )
+    ws = _workspace(tmp_path, probe)
+    bump = "--- a/requirements.txt\n+++ b/requirements.txt\n@@ -1 +1 @@\n-# nothing yet\n+six\n"
+    _build_now(ws, ws.head_commit(), bump)
+    patched = EnvironmentBuild.objects.exclude(diff="").get()
+    routes = [line for line in patched.log_tail.splitlines() if line.startswith("ROUTE ")]
+    assert len(routes) == 6, patched.log_tail
+    for line in routes:
+        assert "no route to host" in line.lower() or "unreachable" in line, line
+    # The commit's own build (the workspace's code, which may use a LAN mirror) is routed out.
+    own = EnvironmentBuild.objects.get(diff="").log_tail
+    assert "ROUTE 10.1.2.3: 10.1.2.3 via 10.0.2.2 dev tap0" in own, own

@@ -384,7 +384,8 @@ def _bwrap_build(
         cmd += ["--setenv", key, value]
     if slirp:
         cmd += ["--setenv", "SELFHEAL_WAIT_NET", "1"]
-        return [sys.executable, str(Path(__file__).with_name("build_net.py")), *cmd, "--", *argv]
+        net = [sys.executable, str(Path(__file__).with_name("build_net.py"))]
+        return [*net, *(["--no-private"] if patched else []), *cmd, "--", *argv]
     return [*cmd, "--", *argv]
 
 
@@ -471,6 +472,19 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
     use_bwrap = bubblewrap_works()[0]
     if not use_bwrap and workspace.isolation_level == "full":
         return finish("failed", "bubblewrap does not work here: a FULL workspace is not built")
+    # A patch's setup code is never run on the host, nor on the host's network.
+    if patched and not use_bwrap:
+        return finish(
+            "failed",
+            "selfheal: bubblewrap does not work here: a patch's setup code "
+            "runs only in the build sandbox, so this patched environment is not built",
+        )
+    if patched and not own_network():
+        return finish(
+            "failed",
+            "selfheal: slirp4netns is not installed: a patch's setup code "
+            "would share the host's network, so this patched environment is not built",
+        )
     if use_bwrap and not own_network():
         log.append("selfheal: slirp4netns is not installed: the build shares the host's network")
     remove(env_dir)
