@@ -70,8 +70,9 @@ def test_it_keys_the_environment_by_the_setup_inputs_not_by_the_commit(
     bump = "--- a/requirements.txt\n+++ b/requirements.txt\n@@ -1 +1 @@\n-# nothing yet\n+six\n"
     patched = needed(ws, ws.head_commit(), bump)
     assert patched[0] != first and patched[2] == bump
-    # The patched tree's key is the key of the commit that makes the same change.
-    assert needed(ws, _commit(ws, "requirements.txt", "six\n"), None)[0] == patched[0]
+    assert needed(ws, ws.head_commit(), bump)[0] == patched[0]  # the same diff: the same key
+    # A commit making the same change never gets what a patch's setup code built.
+    assert needed(ws, _commit(ws, "requirements.txt", "six\n"), None)[0] != patched[0]
     ws.setup_command = "true # another command"
     assert needed(ws, ws.head_commit(), None)[0] != patched[0]
 
@@ -316,3 +317,27 @@ def test_it_closes_the_lan_and_the_metadata_address_to_a_patched_build(
     # The commit's own build (the workspace's code, which may use a LAN mirror) is routed out.
     own = EnvironmentBuild.objects.get(diff="").log_tail
     assert "ROUTE 10.1.2.3: 10.1.2.3 via 10.0.2.2 dev tap0" in own, own
+
+
+@needs_bwrap
+def test_it_keeps_a_patched_builds_cache_and_environment_from_the_workspaces_builds(
+    db: Any, tmp_path: Path, env_root: Path
+) -> None:
+    # A patch's setup code leaves a poisoned wheel in the pip cache for the next build to install.
+    setup = (
+        'if [ -e "$PIP_CACHE_DIR/poison.whl" ]; then echo POIS""ONED; fi; '
+        'touch "$PIP_CACHE_DIR/poison.whl"'
+    )
+    ws = _workspace(tmp_path, setup)
+    bump = "--- a/requirements.txt\n+++ b/requirements.txt\n@@ -1 +1 @@\n-# nothing yet\n+six\n"
+    with pytest.raises(EnvironmentNotReady, match="environment building"):
+        ensure(ws, ws.head_commit(), bump)
+    patched = EnvironmentBuild.objects.exclude(diff="").get()
+    assert build_environment(patched.pk) == "ready"
+    own = EnvironmentBuild.objects.get(diff="")
+    assert build_environment(own.pk) == "ready"
+    own.refresh_from_db()
+    assert "POISONED" not in own.log_tail, own.log_tail
+    # Nor does a commit making the patch's change reuse the patch's environment.
+    [built] = _build_now(ws, _commit(ws, "requirements.txt", "six\n"))
+    assert built.pk not in (patched.pk, own.pk)

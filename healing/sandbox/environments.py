@@ -170,7 +170,9 @@ def patched_inputs(base: dict[str, bytes], diff: str, touched: list[str]) -> dic
         }
 
 
-def key_for(workspace: Any, inputs: dict[str, bytes]) -> tuple[str, dict[str, str]]:
+def key_for(workspace: Any, inputs: dict[str, bytes], diff: str = "") -> tuple[str, dict[str, str]]:
+    """A patched tree's key carries its diff: what a patch's setup code built is shared with no
+    other run (no commit, no other patch) unless the very same diff asks for it."""
     interpreter = interpreter_of(workspace)
     digests = {path: hashlib.sha256(content).hexdigest() for path, content in inputs.items()}
     material = {
@@ -179,6 +181,8 @@ def key_for(workspace: Any, inputs: dict[str, bytes]) -> tuple[str, dict[str, st
         "identity": interpreter_identity(interpreter),
         "inputs": digests,
     }
+    if diff:
+        material["patched_tree"] = hashlib.sha256(diff.encode()).hexdigest()
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest(), digests
 
 
@@ -208,7 +212,7 @@ def _compute_needed(
     touched = changed_inputs(diff, patterns) if diff else []
     if not touched:
         return (*key_for(workspace, base), "")
-    return (*key_for(workspace, patched_inputs(base, diff or "", touched)), diff or "")
+    return (*key_for(workspace, patched_inputs(base, diff or "", touched), diff or ""), diff or "")
 
 
 def ensure(workspace: Any, commit: str, diff: str | None = None) -> list[Any]:
@@ -497,14 +501,20 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
     if venv.returncode != 0:
         remove(env_dir)
         return finish("failed", f"selfheal: making the virtualenv exited {venv.returncode}")
-    # A pip cache per workspace: a build never reads what another workspace's build wrote.
+    # A pip cache per workspace: a build never reads what another workspace's build wrote. A
+    # patched build gets an empty one of its own, thrown away with its scratch: what a patch's
+    # setup code writes there would otherwise be installed by the workspace's next builds.
     cache = root() / ".cache" / str(workspace.pk)
-    cache.mkdir(parents=True, exist_ok=True)
+    if not patched:
+        cache.mkdir(parents=True, exist_ok=True)
     limits = limits_for(workspace)
     try:
         with scratch_tree(workspace.repo_path, build.commit, build.diff or None) as scratch:
             out_dir = scratch.root / "out"
             out_dir.mkdir()
+            if patched:
+                cache = scratch.root / "pip-cache"
+                cache.mkdir()
             env = {
                 "PATH": f"{env_dir / 'bin'}:/usr/local/bin:/usr/bin:/bin",
                 "VIRTUAL_ENV": str(env_dir),
