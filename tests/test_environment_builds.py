@@ -341,3 +341,24 @@ def test_it_keeps_a_patched_builds_cache_and_environment_from_the_workspaces_bui
     # Nor does a commit making the patch's change reuse the patch's environment.
     [built] = _build_now(ws, _commit(ws, "requirements.txt", "six\n"))
     assert built.pk not in (patched.pk, own.pk)
+
+
+@needs_bwrap
+def test_it_never_hangs_on_a_fifo_the_setup_plants_for_selfheal_to_read(
+    db: Any, tmp_path: Path, env_root: Path
+) -> None:
+    import signal
+
+    def hung(*_: Any) -> None:
+        raise TimeoutError("the worker hangs reading the build's output")
+
+    # No instrument is missing here, so the build never writes out/tools: the setup's FIFO stays.
+    ws = _workspace(tmp_path, 'mkfifo "$SELFHEAL_OUT/tools"')
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        [build] = _build_now(ws, ws.head_commit())
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert build.tools_added == [] and "out/tools ignored: " in build.log_tail

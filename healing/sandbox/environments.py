@@ -18,7 +18,6 @@ import os
 import re
 import shlex
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -399,17 +398,17 @@ def own_network() -> bool:
     return shutil.which("slirp4netns") is not None
 
 
-def _read_plain(path: Path, limit: int = MB) -> str:
-    """A file the build wrote, read only if it is a plain file (never through a link the setup
-    planted to a file of the host's); empty otherwise."""
+def _read_out(scratch_root: Path, rel: str, log: list[str]) -> str:
+    """A file the build wrote: read without following a link or blocking on a FIFO it planted;
+    empty (and said in the log) if it is anything but a plain file."""
+    from .reports import UntrustedFile, read_untrusted
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
+        content = read_untrusted(scratch_root, rel, MB)
+    except UntrustedFile as exc:
+        log.append(f"selfheal: {rel} ignored: {exc}")
         return ""
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            return ""
-        return fh.read(limit).decode("utf-8", "replace")
+    return (content or b"").decode("utf-8", "replace")
 
 
 def _size(path: Path) -> int:
@@ -549,8 +548,8 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
                     (env_dir / "tree").mkdir(exist_ok=True)
                     shutil.move(scratch.tree / name, env_dir / "tree" / name)
                     log.append(f"selfheal: kept {name}/ with the environment")
-            freeze = _read_plain(out_dir / "freeze.txt")
-            added = _read_plain(out_dir / "tools").split()
+            freeze = _read_out(scratch.root, "out/freeze.txt", log)
+            added = _read_out(scratch.root, "out/tools", log).split()
     except DiffDoesNotApply as exc:
         remove(env_dir)
         return finish("failed", f"selfheal: the tree cannot be made: {exc}")
