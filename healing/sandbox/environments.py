@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -580,7 +579,3 @@ def dependency_diff(before: dict[str, str], after: dict[str, str]) -> dict[str, 
             if before[n] != after[n]
         },
     }
-
-
-def command_line(argv: list[str]) -> str:
-    return shlex.join(argv)
