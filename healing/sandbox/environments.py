@@ -147,6 +147,7 @@ def changed_inputs(diff: str, patterns: list[str]) -> list[str]:
 
 def patched_inputs(base: dict[str, bytes], diff: str, touched: list[str]) -> dict[str, bytes]:
     """The setup inputs after the diff: the touched ones patched in a scratch directory."""
+    from ..gitapply import apply_argv, stdin_of
     from .scratch import DiffDoesNotApply
 
     with tempfile.TemporaryDirectory(prefix="selfheal-inputs-") as tmp:
@@ -154,10 +155,13 @@ def patched_inputs(base: dict[str, bytes], diff: str, touched: list[str]) -> dic
         for path, content in base.items():
             (work / path).parent.mkdir(parents=True, exist_ok=True)
             (work / path).write_bytes(content)
+        # The shared invocation (same strip level and whitespace handling as everywhere), only
+        # the touched inputs: git reads the diff here exactly as the sandbox and the apply do.
+        argv = apply_argv()
         out = subprocess.run(
-            ["git", "apply", "--whitespace=nowarn", *[f"--include={p}" for p in touched], "-"],
-            cwd=work, input=diff if diff.endswith("\n") else diff + "\n", capture_output=True,
-            text=True, timeout=60, check=False, env={**os.environ, "GIT_CEILING_DIRECTORIES": tmp},
+            [*argv[:-1], *[f"--include={p}" for p in touched], argv[-1]],
+            cwd=work, input=stdin_of(diff), capture_output=True, text=True, timeout=60,
+            check=False, env={**os.environ, "GIT_CEILING_DIRECTORIES": tmp},
         )  # fmt: skip
         if out.returncode != 0:
             raise DiffDoesNotApply(out.stderr.strip()[:2000] or "git apply failed")
