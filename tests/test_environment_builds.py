@@ -70,8 +70,9 @@ def test_it_keys_the_environment_by_the_setup_inputs_not_by_the_commit(
     bump = "--- a/requirements.txt\n+++ b/requirements.txt\n@@ -1 +1 @@\n-# nothing yet\n+six\n"
     patched = needed(ws, ws.head_commit(), bump)
     assert patched[0] != first and patched[2] == bump
-    # The patched tree's key is the key of the commit that makes the same change.
-    assert needed(ws, _commit(ws, "requirements.txt", "six\n"), None)[0] == patched[0]
+    assert needed(ws, ws.head_commit(), bump)[0] == patched[0]  # the same diff: the same key
+    # A commit making the same change never gets what a patch's setup code built.
+    assert needed(ws, _commit(ws, "requirements.txt", "six\n"), None)[0] != patched[0]
     ws.setup_command = "true # another command"
     assert needed(ws, ws.head_commit(), None)[0] != patched[0]
 
@@ -140,7 +141,7 @@ def test_it_keeps_selfheals_var_dir_and_other_environments_out_of_the_build(
 
 
 @needs_bwrap
-def test_it_blocks_patches_on_a_failed_build_with_its_log_tail_and_lifts_after_a_rebuild(
+def test_it_blocks_patches_on_a_failed_build_naming_it_and_lifts_after_a_rebuild(
     db: Any, tmp_path: Path, env_root: Path, admin_user: Any
 ) -> None:
     # Fails the first time only (the index was down, say): the cache it keeps says it tried.
@@ -162,13 +163,15 @@ def test_it_blocks_patches_on_a_failed_build_with_its_log_tail_and_lifts_after_a
         ("environment_building", build.key)
     ]
     # The build fails; the lift it sends puts the patch back in the sandbox, where it blocks on
-    # the failure with the build's log tail as its reason.
+    # the failure: the reason names the build, never its log (the engine reads the reason).
     assert build_environment(build.pk) == "failed"
     assert lift_holds(building) == [mod.pk]
     assert sandbox_modification(mod.pk) == "blocked"
     mod.refresh_from_db()
     assert mod.block_reason.startswith("environment build failed")
-    assert "no such package: left-pad" in mod.block_reason
+    assert build.key[:12] in mod.block_reason and "workspace" in mod.block_reason
+    assert "left-pad" not in mod.block_reason
+    assert "no such package: left-pad" in EnvironmentBuild.objects.get().log_tail
     assert lift_holds(failed) == []  # a failure holds until a person asks again
     # A person retries once the cause is gone: the patch waits for the new build, then runs.
     rebuilt = do_rebuild_environment(admin_user, ws)
@@ -257,3 +260,105 @@ def test_it_follows_no_link_the_setup_plants_to_a_host_file(
     [build] = _build_now(ws, ws.head_commit())
     assert "leaked-token" not in build.packages
     assert not (Path(build.path) / "tree" / "node_modules").exists()
+
+
+@needs_bwrap
+def test_it_gives_a_patched_build_no_credentials_and_shows_none_in_its_log(
+    db: Any, tmp_path: Path, env_root: Path, monkeypatch: Any
+) -> None:
+    # A patch touching requirements.txt makes a build that runs the patched tree's setup: it
+    # prints what it can read and fails, hoping the log reaches the engine through the block.
+    ws = _workspace(tmp_path, 'env; cat "$HOME/.npmrc" "$HOME/.pip/pip.conf"; exit 1')
+    home = tmp_path / "home"
+    (home / ".pip").mkdir(parents=True)
+    (home / ".npmrc").write_text("//npm.example/:_authToken=npm-token-7f3a9c\n")
+    (home / ".pip" / "pip.conf").write_text("[global]\nindex-url = https://u:pip-conf-4b2d@x/\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PIP_INDEX_URL", "https://deploy:idx-secret-91e2@pypi.example/simple")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy-user:proxy-pw-55aa@proxy.example:3128")
+    bump = "--- a/requirements.txt\n+++ b/requirements.txt\n@@ -1 +1 @@\n-# nothing yet\n+six\n"
+    with pytest.raises(EnvironmentNotReady, match="environment building"):
+        ensure(ws, ws.head_commit(), bump)
+    for build in EnvironmentBuild.objects.filter(status="pending"):
+        build_environment(build.pk)
+    with pytest.raises(EnvironmentNotReady, match="environment build failed") as blocked:
+        ensure(ws, ws.head_commit(), bump)
+    patched = EnvironmentBuild.objects.exclude(diff="").get()
+    assert "setup command exited 1" in patched.log_tail  # it ran and printed
+    for secret in ("npm-token-7f3a9c", "pip-conf-4b2d", "idx-secret-91e2", "proxy-pw-55aa"):
+        assert secret not in patched.log_tail and secret not in str(blocked.value)
+    # The patched build was given none of it; the commit's own build (the workspace's code) had
+    # the index's URL, and its log shows it redacted.
+    assert "PIP_INDEX_URL" not in patched.log_tail and "HTTPS_PROXY" not in patched.log_tail
+    own = EnvironmentBuild.objects.get(diff="").log_tail
+    assert "[PIP_INDEX_URL redacted]" in own and "idx-secret-91e2" not in own
+
+
+@needs_bwrap
+@pytest.mark.skipif(not own_network(), reason="needs slirp4netns")
+def test_it_closes_the_lan_and_the_metadata_address_to_a_patched_build(
+    db: Any, tmp_path: Path, env_root: Path
+) -> None:
+    # Nothing is dialled: `ip route get` only asks the build's routing table where a packet to
+    # the address would go (a LAN host, the cloud's metadata service, an IPv4-mapped neighbour).
+    probe = (
+        "for a in 10.1.2.3 172.20.0.1 192.168.1.1 169.254.169.254 100.64.0.1; do "
+        'echo "ROUTE $a: $(/usr/sbin/ip route get $a 2>&1 | head -1)"; done; '
+        'echo "ROUTE fd00::1: $(/usr/sbin/ip -6 route get fd00::1 2>&1 | head -1)"'
+    )
+    ws = _workspace(tmp_path, probe)
+    bump = "--- a/requirements.txt\n+++ b/requirements.txt\n@@ -1 +1 @@\n-# nothing yet\n+six\n"
+    _build_now(ws, ws.head_commit(), bump)
+    patched = EnvironmentBuild.objects.exclude(diff="").get()
+    routes = [line for line in patched.log_tail.splitlines() if line.startswith("ROUTE ")]
+    assert len(routes) == 6, patched.log_tail
+    for line in routes:
+        assert "no route to host" in line.lower() or "unreachable" in line, line
+    # The commit's own build (the workspace's code, which may use a LAN mirror) is routed out.
+    own = EnvironmentBuild.objects.get(diff="").log_tail
+    assert "ROUTE 10.1.2.3: 10.1.2.3 via 10.0.2.2 dev tap0" in own, own
+
+
+@needs_bwrap
+def test_it_keeps_a_patched_builds_cache_and_environment_from_the_workspaces_builds(
+    db: Any, tmp_path: Path, env_root: Path
+) -> None:
+    # A patch's setup code leaves a poisoned wheel in the pip cache for the next build to install.
+    setup = (
+        'if [ -e "$PIP_CACHE_DIR/poison.whl" ]; then echo POIS""ONED; fi; '
+        'touch "$PIP_CACHE_DIR/poison.whl"'
+    )
+    ws = _workspace(tmp_path, setup)
+    bump = "--- a/requirements.txt\n+++ b/requirements.txt\n@@ -1 +1 @@\n-# nothing yet\n+six\n"
+    with pytest.raises(EnvironmentNotReady, match="environment building"):
+        ensure(ws, ws.head_commit(), bump)
+    patched = EnvironmentBuild.objects.exclude(diff="").get()
+    assert build_environment(patched.pk) == "ready"
+    own = EnvironmentBuild.objects.get(diff="")
+    assert build_environment(own.pk) == "ready"
+    own.refresh_from_db()
+    assert "POISONED" not in own.log_tail, own.log_tail
+    # Nor does a commit making the patch's change reuse the patch's environment.
+    [built] = _build_now(ws, _commit(ws, "requirements.txt", "six\n"))
+    assert built.pk not in (patched.pk, own.pk)
+
+
+@needs_bwrap
+def test_it_never_hangs_on_a_fifo_the_setup_plants_for_selfheal_to_read(
+    db: Any, tmp_path: Path, env_root: Path
+) -> None:
+    import signal
+
+    def hung(*_: Any) -> None:
+        raise TimeoutError("the worker hangs reading the build's output")
+
+    # No instrument is missing here, so the build never writes out/tools: the setup's FIFO stays.
+    ws = _workspace(tmp_path, 'mkfifo "$SELFHEAL_OUT/tools"')
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        [build] = _build_now(ws, ws.head_commit())
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert build.tools_added == [] and "out/tools ignored: " in build.log_tail

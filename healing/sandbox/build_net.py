@@ -2,7 +2,13 @@
 the package indexes are reachable, the host's loopback (Selfheal's Redis, database, anything
 listening on 127.0.0.1) is not.
 
-    python build_net.py BWRAP_ARGV...   (BWRAP_ARGV has --unshare-net; `--` separates its command)
+    python build_net.py [--no-private] BWRAP_ARGV...   (BWRAP_ARGV has --unshare-net; `--`
+                                                        separates its command)
+
+With --no-private (a patched build: setup code Selfheal did not get from the workspace), the
+namespace gets unreachable routes for the private, link-local (cloud metadata), shared and
+unique-local ranges before its network comes up: the LAN is out of reach too. Unreachable routes
+need no device, so they are in before slirp4netns adds the default route the build waits for.
 
 A plain script, no Django: the runner starts it with the build's clean environment. Exits with
 bubblewrap's status; slirp4netns dies with it.
@@ -12,13 +18,22 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
+PRIVATE = (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
+    "fc00::/7", "fe80::/10",
+)  # fmt: skip
+
 
 def main(argv: list[str]) -> int:
+    no_private = bool(argv) and argv[0] == "--no-private"
+    if no_private:
+        argv = argv[1:]
     info_r, info_w = os.pipe()
     split = argv.index("--")
     argv = [*argv[:split], "--info-fd", str(info_w), *argv[split:]]
@@ -40,6 +55,8 @@ def main(argv: list[str]) -> int:
         # slirp4netns configuring the same namespace meanwhile makes that setup fail. The
         # child forks the command (it is PID 1 of its own namespace) once it is done.
         _wait_for_child(pid)
+        if no_private:
+            _block_private(pid)
         slirp = subprocess.Popen(  # noqa: S603
             ["slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback", str(pid),
              "tap0"],
@@ -47,11 +64,32 @@ def main(argv: list[str]) -> int:
         )  # fmt: skip
     except (ValueError, KeyError, OSError) as exc:
         print(f"selfheal: no network for the build: {exc}", flush=True)
+    except RuntimeError as exc:
+        # The LAN would be open: no build at all (the build waits for a network never coming).
+        print(f"selfheal: {exc}", flush=True)
+        bwrap.kill()
+        bwrap.wait()
+        return 7
     code = bwrap.wait()
     if slirp is not None:
         slirp.send_signal(signal.SIGTERM)
         slirp.wait()
     return code if code >= 0 else 128 - code
+
+
+def _block_private(pid: int) -> None:
+    """Unreachable routes in the build's namespace, added as the owner of its user namespace
+    (the build itself has dropped every capability)."""
+    ip = shutil.which("ip") or "/usr/sbin/ip"
+    enter = ["nsenter", "--preserve-credentials", "-U", "-n", "-t", str(pid), ip]
+    for net in PRIVATE:
+        family = "-6" if ":" in net else "-4"
+        done = subprocess.run(  # noqa: S603
+            [*enter, family, "route", "add", "unreachable", net],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+        if done.returncode != 0 and not (family == "-6" and "not supported" in done.stderr):
+            raise RuntimeError(f"cannot close {net} to the build: {done.stderr.strip()}")
 
 
 def _wait_for_child(pid: int, timeout_s: float = 10.0) -> None:

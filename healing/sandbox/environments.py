@@ -15,9 +15,8 @@ import functools
 import hashlib
 import json
 import os
-import shlex
+import re
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from typing import Any
 
 from .. import tunables
 from ..tunables import Tunable
-from . import IsolationUnavailable
+from . import IsolationUnavailable, _redact
 from .limits import Limits
 
 GROUP = "Environments"
@@ -148,6 +147,7 @@ def changed_inputs(diff: str, patterns: list[str]) -> list[str]:
 
 def patched_inputs(base: dict[str, bytes], diff: str, touched: list[str]) -> dict[str, bytes]:
     """The setup inputs after the diff: the touched ones patched in a scratch directory."""
+    from ..gitapply import apply_argv, stdin_of
     from .scratch import DiffDoesNotApply
 
     with tempfile.TemporaryDirectory(prefix="selfheal-inputs-") as tmp:
@@ -155,10 +155,13 @@ def patched_inputs(base: dict[str, bytes], diff: str, touched: list[str]) -> dic
         for path, content in base.items():
             (work / path).parent.mkdir(parents=True, exist_ok=True)
             (work / path).write_bytes(content)
+        # The shared invocation (same strip level and whitespace handling as everywhere), only
+        # the touched inputs: git reads the diff here exactly as the sandbox and the apply do.
+        argv = apply_argv()
         out = subprocess.run(
-            ["git", "apply", "--whitespace=nowarn", *[f"--include={p}" for p in touched], "-"],
-            cwd=work, input=diff if diff.endswith("\n") else diff + "\n", capture_output=True,
-            text=True, timeout=60, check=False, env={**os.environ, "GIT_CEILING_DIRECTORIES": tmp},
+            [*argv[:-1], *[f"--include={p}" for p in touched], argv[-1]],
+            cwd=work, input=stdin_of(diff), capture_output=True, text=True, timeout=60,
+            check=False, env={**os.environ, "GIT_CEILING_DIRECTORIES": tmp},
         )  # fmt: skip
         if out.returncode != 0:
             raise DiffDoesNotApply(out.stderr.strip()[:2000] or "git apply failed")
@@ -169,7 +172,9 @@ def patched_inputs(base: dict[str, bytes], diff: str, touched: list[str]) -> dic
         }
 
 
-def key_for(workspace: Any, inputs: dict[str, bytes]) -> tuple[str, dict[str, str]]:
+def key_for(workspace: Any, inputs: dict[str, bytes], diff: str = "") -> tuple[str, dict[str, str]]:
+    """A patched tree's key carries its diff: what a patch's setup code built is shared with no
+    other run (no commit, no other patch) unless the very same diff asks for it."""
     interpreter = interpreter_of(workspace)
     digests = {path: hashlib.sha256(content).hexdigest() for path, content in inputs.items()}
     material = {
@@ -178,6 +183,8 @@ def key_for(workspace: Any, inputs: dict[str, bytes]) -> tuple[str, dict[str, st
         "identity": interpreter_identity(interpreter),
         "inputs": digests,
     }
+    if diff:
+        material["patched_tree"] = hashlib.sha256(diff.encode()).hexdigest()
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest(), digests
 
 
@@ -207,7 +214,7 @@ def _compute_needed(
     touched = changed_inputs(diff, patterns) if diff else []
     if not touched:
         return (*key_for(workspace, base), "")
-    return (*key_for(workspace, patched_inputs(base, diff or "", touched)), diff or "")
+    return (*key_for(workspace, patched_inputs(base, diff or "", touched), diff or ""), diff or "")
 
 
 def ensure(workspace: Any, commit: str, diff: str | None = None) -> list[Any]:
@@ -238,8 +245,9 @@ def ensure(workspace: Any, commit: str, diff: str | None = None) -> list[Any]:
         else:
             waiting.append(build)
     if failed:
+        # Never the log itself: the reason is shown to the engine that sent the patch.
         raise EnvironmentNotReady(
-            f"{FAILED_PREFIX} ({failed[0].key[:12]}):\n{failed[0].log_tail}",
+            f"{FAILED_PREFIX} ({failed[0].key[:12]}): see the workspace's environments page",
             [f"environment_failed:{b.key}" for b in failed],
         )
     if waiting:
@@ -283,6 +291,30 @@ BUILD_ETC = (
 # Directories a setup command fills inside the project's tree.
 TREE_DIRS = ("node_modules", "vendor")
 USER_CONFIG = (".npmrc", ".config/pip/pip.conf", ".pip/pip.conf", ".composer/auth.json")
+# What may hold an index's credentials: a patched build (the setup code of a patch's tree) gets
+# none of it, nor any variable whose value carries a URL's user info.
+CREDENTIAL_ETC = ("/etc/pip.conf", "/etc/xdg/pip", "/etc/npmrc")
+URL_USERINFO = re.compile(r"://[^/\s@]+@")
+
+
+def passed_env(patched: bool) -> dict[str, str]:
+    """The machine's index and proxy settings a build gets (none with credentials if patched)."""
+    passed = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+    if patched:
+        passed = {k: v for k, v in passed.items() if not URL_USERINFO.search(v)}
+    return passed
+
+
+def redact_log(text: str, env: dict[str, str]) -> str:
+    """The sandbox's redaction, plus the values of every variable the build was given and the
+    user info of any URL (an index's token printed by pip or by the setup)."""
+    text = _redact(text)
+    for name in PASSED_ENV:
+        value = env.get(name) or os.environ.get(name) or ""
+        if len(value) >= 6 and value in text:
+            text = text.replace(value, f"[{name} redacted]")
+    return URL_USERINFO.sub("://[redacted]@", text)
+
 
 # Run inside the build sandbox: the setup command, then Selfheal's instruments where absent,
 # pinned against everything the project installed (so none of its pins moves), then the freeze.
@@ -312,7 +344,14 @@ python -m pip freeze --all > "$SELFHEAL_OUT/freeze.txt" 2>/dev/null || true
 
 
 def _bwrap_build(
-    argv: list[str], *, env_dir: Path, work: Path, tree: Path, cache: Path, env: dict[str, str]
+    argv: list[str],
+    *,
+    env_dir: Path,
+    work: Path,
+    tree: Path,
+    cache: Path,
+    env: dict[str, str],
+    patched: bool,
 ) -> list[str]:
     from .backends import ETC_FILES
 
@@ -331,6 +370,8 @@ def _bwrap_build(
         "--tmpfs", "/tmp", "--dir", "/var/tmp",  # noqa: S108 - inside the sandbox
     ]  # fmt: skip
     for path in (*ETC_FILES, *BUILD_ETC):
+        if patched and path in CREDENTIAL_ETC:
+            continue
         if not (slirp and path == "/etc/resolv.conf"):
             cmd += ["--ro-bind-try", path, path]
     if slirp:
@@ -342,14 +383,15 @@ def _bwrap_build(
     for mount in (env_dir, work, cache):
         cmd += ["--bind", str(mount), str(mount)]
     home = Path(env["HOME"])
-    for rel in USER_CONFIG:
+    for rel in () if patched else USER_CONFIG:
         cmd += ["--ro-bind-try", str(Path.home() / rel), str(home / rel)]
     cmd += ["--chdir", str(tree)]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
     if slirp:
         cmd += ["--setenv", "SELFHEAL_WAIT_NET", "1"]
-        return [sys.executable, str(Path(__file__).with_name("build_net.py")), *cmd, "--", *argv]
+        net = [sys.executable, str(Path(__file__).with_name("build_net.py"))]
+        return [*net, *(["--no-private"] if patched else []), *cmd, "--", *argv]
     return [*cmd, "--", *argv]
 
 
@@ -359,17 +401,17 @@ def own_network() -> bool:
     return shutil.which("slirp4netns") is not None
 
 
-def _read_plain(path: Path, limit: int = MB) -> str:
-    """A file the build wrote, read only if it is a plain file (never through a link the setup
-    planted to a file of the host's); empty otherwise."""
+def _read_out(scratch_root: Path, rel: str, log: list[str]) -> str:
+    """A file the build wrote: read without following a link or blocking on a FIFO it planted;
+    empty (and said in the log) if it is anything but a plain file."""
+    from .reports import UntrustedFile, read_untrusted
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
+        content = read_untrusted(scratch_root, rel, MB)
+    except UntrustedFile as exc:
+        log.append(f"selfheal: {rel} ignored: {exc}")
         return ""
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            return ""
-        return fh.read(limit).decode("utf-8", "replace")
+    return (content or b"").decode("utf-8", "replace")
 
 
 def _size(path: Path) -> int:
@@ -420,6 +462,8 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
     started = time.monotonic()
     env_dir = Path(build.path)
     log: list[str] = []
+    patched = bool(build.diff)
+    passed = passed_env(patched)
 
     def finish(status: str, message: str = "", **fields: Any) -> dict[str, Any]:
         if message:
@@ -427,13 +471,26 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
         return {
             "status": status,
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            "log_tail": "\n".join(log)[-LOG_TAIL:],
+            "log_tail": redact_log("\n".join(log), passed)[-LOG_TAIL:],
             **fields,
         }
 
     use_bwrap = bubblewrap_works()[0]
     if not use_bwrap and workspace.isolation_level == "full":
         return finish("failed", "bubblewrap does not work here: a FULL workspace is not built")
+    # A patch's setup code is never run on the host, nor on the host's network.
+    if patched and not use_bwrap:
+        return finish(
+            "failed",
+            "selfheal: bubblewrap does not work here: a patch's setup code "
+            "runs only in the build sandbox, so this patched environment is not built",
+        )
+    if patched and not own_network():
+        return finish(
+            "failed",
+            "selfheal: slirp4netns is not installed: a patch's setup code "
+            "would share the host's network, so this patched environment is not built",
+        )
     if use_bwrap and not own_network():
         log.append("selfheal: slirp4netns is not installed: the build shares the host's network")
     remove(env_dir)
@@ -446,14 +503,20 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
     if venv.returncode != 0:
         remove(env_dir)
         return finish("failed", f"selfheal: making the virtualenv exited {venv.returncode}")
-    # A pip cache per workspace: a build never reads what another workspace's build wrote.
+    # A pip cache per workspace: a build never reads what another workspace's build wrote. A
+    # patched build gets an empty one of its own, thrown away with its scratch: what a patch's
+    # setup code writes there would otherwise be installed by the workspace's next builds.
     cache = root() / ".cache" / str(workspace.pk)
-    cache.mkdir(parents=True, exist_ok=True)
+    if not patched:
+        cache.mkdir(parents=True, exist_ok=True)
     limits = limits_for(workspace)
     try:
         with scratch_tree(workspace.repo_path, build.commit, build.diff or None) as scratch:
             out_dir = scratch.root / "out"
             out_dir.mkdir()
+            if patched:
+                cache = scratch.root / "pip-cache"
+                cache.mkdir()
             env = {
                 "PATH": f"{env_dir / 'bin'}:/usr/local/bin:/usr/bin:/bin",
                 "VIRTUAL_ENV": str(env_dir),
@@ -467,14 +530,14 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
                 "CI": "1",
                 "SELFHEAL_SETUP": build.setup_command,
                 "SELFHEAL_OUT": str(out_dir),
-                **{k: os.environ[k] for k in PASSED_ENV if k in os.environ},
+                **passed,
             }
             tools = list(TOOLS) if "python" in (workspace.languages or ["python"]) else []
             argv = ["/bin/sh", "-c", BUILD_SCRIPT, "sh", *tools]
             if use_bwrap:
                 argv = _bwrap_build(
                     argv, env_dir=env_dir, work=scratch.root, tree=scratch.tree, cache=cache,
-                    env=env,
+                    env=env, patched=patched,
                 )  # fmt: skip
             untracked = [n for n in TREE_DIRS if not (scratch.tree / n).exists()]
             execution = execute(argv, cwd=scratch.tree, env=env, limits=limits)
@@ -488,8 +551,8 @@ def build(build: Any, workspace: Any) -> dict[str, Any]:
                     (env_dir / "tree").mkdir(exist_ok=True)
                     shutil.move(scratch.tree / name, env_dir / "tree" / name)
                     log.append(f"selfheal: kept {name}/ with the environment")
-            freeze = _read_plain(out_dir / "freeze.txt")
-            added = _read_plain(out_dir / "tools").split()
+            freeze = _read_out(scratch.root, "out/freeze.txt", log)
+            added = _read_out(scratch.root, "out/tools", log).split()
     except DiffDoesNotApply as exc:
         remove(env_dir)
         return finish("failed", f"selfheal: the tree cannot be made: {exc}")
@@ -520,7 +583,3 @@ def dependency_diff(before: dict[str, str], after: dict[str, str]) -> dict[str, 
             if before[n] != after[n]
         },
     }
-
-
-def command_line(argv: list[str]) -> str:
-    return shlex.join(argv)
