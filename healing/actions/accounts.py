@@ -102,6 +102,37 @@ def do_external_sign_in(sign_in: ExternalSignIn) -> AbstractBaseUser | None:
     return user
 
 
+class NotAnApiUser(Exception):
+    """The name belongs to an account that is not an API user of that role (e.g. a person)."""
+
+
+@transaction.atomic
+def do_create_api_user(name: str, role: Role, *, actor: str) -> tuple[AbstractBaseUser, bool]:
+    """The API user `name` holding `role`, created if new; (user, created).
+
+    An existing account is only ever *found* here, never converted: a person (signs in with a
+    password or through the provider) or an account without that role is refused, so a key
+    cannot be minted for someone else's account.
+    """
+    User = get_user_model()
+    user = User.objects.select_for_update().filter(username=name).first()
+    if user is not None:
+        if ExternalIdentity.objects.filter(user=user).exists() or user.has_usable_password():
+            raise NotAnApiUser(f"{name} is a person's account, not an API user.")
+        if not user.groups.filter(name=role.value).exists():  # type: ignore[attr-defined]
+            raise NotAnApiUser(f"{name} exists without the {role.value} role; not changed.")
+        return user, False
+    user = User.objects.create_user(name)  # type: ignore[attr-defined]  # no password
+    user.groups.add(Group.objects.get(name=role.value))
+    record_event(
+        "account.created",
+        actor,
+        reason="API user created",
+        data={"user": name, "role": role.value},
+    )
+    return user, True
+
+
 def _free_username(sign_in: ExternalSignIn) -> str:
     User = get_user_model()
     base = (sign_in.username or sign_in.subject)[:120]
