@@ -18,7 +18,7 @@ from django.db.models import F
 
 from healing import tunables
 from healing.actions import ConcurrentTransition, record_event, transition
-from healing.models import AuditEvent, Modification
+from healing.models import AuditEvent, Modification, hash_key
 from healing.models.modification import ModificationStatus, SafetyLevel
 from healing.queueing import send_later
 from healing.roles import Role, has_role
@@ -392,7 +392,7 @@ def do_issue_action_links(
 ) -> dict[int, dict[str, str]]:
     """Approve and reject links for each reviewer a notice goes to, bound to the patch as it is
     now (its review digest). Returns {user pk: {action: token}}; only hashes are stored."""
-    from .links import new_token, token_hash
+    from .links import new_token
     from .models import ActionLink, LinkAction
 
     digest = modification.review_digest()
@@ -404,7 +404,7 @@ def do_issue_action_links(
             tokens.setdefault(user.pk, {})[action] = token
             rows.append(
                 ActionLink(
-                    token_hash=token_hash(token),
+                    token_hash=hash_key(token),
                     user=user,
                     modification=modification,
                     action=action,
