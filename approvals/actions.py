@@ -505,13 +505,20 @@ def do_decide_from_chat(
 
 
 @transaction.atomic
-def do_map_chat_user(actor: AbstractBaseUser | None, chat_user_id: str, user: Any) -> Any:
-    """An admin says which account a chat user is (audited). Remapping replaces the old one."""
+def do_map_chat_user(
+    actor: AbstractBaseUser | None, chat_user_id: str, user: Any, *, rename_from: str = ""
+) -> Any:
+    """An admin says which account a chat user is (audited). Remapping replaces the old one;
+    `rename_from`: the id this mapping had, which then maps to no one (in the same commit)."""
     from .models import ChatIdentity
 
     chat_user_id = (chat_user_id or "").strip()
     if not chat_user_id:
         raise ApprovalRefused("A chat user id is required.", "invalid")
+    data = {"chat_user_id": chat_user_id, "user": user.get_username()}
+    if rename_from and rename_from != chat_user_id:
+        ChatIdentity.objects.filter(chat_user_id=rename_from).delete()
+        data["renamed_from"] = rename_from
     identity, _ = ChatIdentity.objects.update_or_create(
         chat_user_id=chat_user_id, defaults={"user": user}
     )
@@ -519,6 +526,6 @@ def do_map_chat_user(actor: AbstractBaseUser | None, chat_user_id: str, user: An
         "chat.identity",
         actor,
         reason=f"chat user {chat_user_id} is {user.get_username()}",
-        data={"chat_user_id": chat_user_id, "user": user.get_username()},
+        data=data,
     )
     return identity
