@@ -285,11 +285,6 @@ def _bwrap_on_overlay() -> tuple[bool, str]:
         remove_tree(probe)
 
 
-def network_isolation() -> list[str]:
-    """The `unshare` prefix PARTIAL puts before a command (empty where the kernel refuses)."""
-    return list(_unshare_flags()[0])
-
-
 @register
 class PartialIsolation(IsolationBackend):
     level = "partial"
