@@ -18,7 +18,7 @@ from django.db.models import F
 
 from healing import tunables
 from healing.actions import ConcurrentTransition, record_event, transition
-from healing.models import AuditEvent, Modification
+from healing.models import AuditEvent, Modification, hash_key
 from healing.models.modification import ModificationStatus, SafetyLevel
 from healing.queueing import send_later
 from healing.roles import Role, has_role
@@ -392,7 +392,7 @@ def do_issue_action_links(
 ) -> dict[int, dict[str, str]]:
     """Approve and reject links for each reviewer a notice goes to, bound to the patch as it is
     now (its review digest). Returns {user pk: {action: token}}; only hashes are stored."""
-    from .links import new_token, token_hash
+    from .links import new_token
     from .models import ActionLink, LinkAction
 
     digest = modification.review_digest()
@@ -404,7 +404,7 @@ def do_issue_action_links(
             tokens.setdefault(user.pk, {})[action] = token
             rows.append(
                 ActionLink(
-                    token_hash=token_hash(token),
+                    token_hash=hash_key(token),
                     user=user,
                     modification=modification,
                     action=action,
@@ -505,13 +505,20 @@ def do_decide_from_chat(
 
 
 @transaction.atomic
-def do_map_chat_user(actor: User | None, chat_user_id: str, user: Any) -> Any:
-    """An admin says which account a chat user is (audited). Remapping replaces the old one."""
+def do_map_chat_user(
+    actor: User | None, chat_user_id: str, user: Any, *, rename_from: str = ""
+) -> Any:
+    """An admin says which account a chat user is (audited). Remapping replaces the old one;
+    `rename_from`: the id this mapping had, which then maps to no one (in the same commit)."""
     from .models import ChatIdentity
 
     chat_user_id = (chat_user_id or "").strip()
     if not chat_user_id:
         raise ApprovalRefused("A chat user id is required.", "invalid")
+    data = {"chat_user_id": chat_user_id, "user": user.get_username()}
+    if rename_from and rename_from != chat_user_id:
+        ChatIdentity.objects.filter(chat_user_id=rename_from).delete()
+        data["renamed_from"] = rename_from
     identity, _ = ChatIdentity.objects.update_or_create(
         chat_user_id=chat_user_id, defaults={"user": user}
     )
@@ -519,6 +526,6 @@ def do_map_chat_user(actor: User | None, chat_user_id: str, user: Any) -> Any:
         "chat.identity",
         actor,
         reason=f"chat user {chat_user_id} is {user.get_username()}",
-        data={"chat_user_id": chat_user_id, "user": user.get_username()},
+        data=data,
     )
     return identity

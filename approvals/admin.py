@@ -39,6 +39,7 @@ class ChatIdentityAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:  # type: ignore[no-untyped-def]
         from .actions import do_map_chat_user
 
-        if change and "chat_user_id" in form.changed_data:
-            obj.delete()  # renamed: the old id no longer maps to anyone
-        do_map_chat_user(request.user, obj.chat_user_id, obj.user)
+        renamed = change and "chat_user_id" in form.changed_data
+        # Renamed: the old id maps to no one any more, in the same audited action.
+        old = form.initial.get("chat_user_id", "") if renamed else ""
+        do_map_chat_user(request.user, obj.chat_user_id, obj.user, rename_from=old)

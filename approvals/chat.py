@@ -87,10 +87,13 @@ def approval_blocks(modification: Modification, text: str, url: str) -> list[dic
     ]
 
 
-def post_json(url: str, body: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
-    """POST JSON with the bot token; the platform's JSON answer ({} if it sent none)."""
+def post_json(
+    url: str, body: dict[str, Any], timeout: float = 5.0, *, bot_token: bool = False
+) -> dict[str, Any]:
+    """POST JSON; the platform's JSON answer ({} if it sent none). The bot token goes only
+    where asked (our own chat URL): a callback's response_url needs none, and must not get it."""
     headers = {"Content-Type": "application/json; charset=utf-8"}
-    if settings.CHAT_BOT_TOKEN:
+    if bot_token and settings.CHAT_BOT_TOKEN:
         headers["Authorization"] = f"Bearer {settings.CHAT_BOT_TOKEN}"
     request = urllib.request.Request(  # noqa: S310 - http(s) only: a tunable or an allowed host
         url, data=json.dumps(body).encode(), headers=headers, method="POST"
@@ -108,6 +111,10 @@ def response_url_allowed(url: str) -> bool:
     """A callback's response_url is posted to only on the platform's own hosts: a signed payload
     is trusted, but we do not become a relay to anywhere a payload names."""
     parts = urlsplit(url or "")
-    return parts.scheme in {"http", "https"} and (parts.hostname or "") in set(
-        settings.CHAT_RESPONSE_HOSTS
-    )
+    host = parts.hostname or ""
+    # Plain http only on this machine's loopback (a local platform); anywhere else, https.
+    secure = parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK)
+    return secure and host in set(settings.CHAT_RESPONSE_HOSTS)
+
+
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})

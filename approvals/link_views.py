@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
+from unidiff import PatchSet
+from unidiff.errors import UnidiffParseError
 
 from healing.actors import signed_in
 from healing.models import Modification
@@ -22,6 +24,7 @@ from healing.queueing import send_later
 from . import chat
 from .access import reviewer_required
 from .actions import ApprovalRefused, comment_required, do_decide_by_link, do_decide_from_chat
+from .diffview import reviewed_diff
 from .links import expires_at, find_link, link_problem
 
 
@@ -32,22 +35,19 @@ def _summary(mod: Modification) -> dict[str, Any]:
         for finding in (stage or {}).get("findings") or [] if isinstance(stage, dict) else []:
             if isinstance(finding, dict):
                 severities[str(finding.get("severity", "unknown"))] += 1
-    added = removed = 0
-    files = set()
-    for line in (mod.diff or "").splitlines():
-        if line.startswith("+++ ") or line.startswith("--- "):
-            if line[4:] != "/dev/null":
-                files.add(line[4:].removeprefix("a/").removeprefix("b/"))
-        elif line.startswith("+"):
-            added += 1
-        elif line.startswith("-"):
-            removed += 1
+    # The diff the review page shows (git's, once validation has it), read hunk by hunk: a
+    # removed line that starts with "-- " is a removed line, not a file header.
+    diff, _ = reviewed_diff(mod.diff, mod.validation)
+    try:
+        patch = PatchSet(diff)
+    except UnidiffParseError:
+        patch = PatchSet("")
     return {
         "findings": sorted(severities.items()),
         "findings_total": sum(severities.values()),
-        "files": len(files),
-        "added": added,
-        "removed": removed,
+        "files": len(patch),
+        "added": sum(f.added for f in patch),
+        "removed": sum(f.removed for f in patch),
     }
 
 

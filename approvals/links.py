@@ -14,7 +14,6 @@ in once. Opening a link (GET) never decides; only the confirming POST (CSRF-prot
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from healing import tunables
-from healing.models import Modification
+from healing.models import Modification, hash_key
 from healing.models.modification import ModificationStatus
 
 from .models import ActionLink
@@ -33,10 +32,6 @@ from .models import ActionLink
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def link_url(token: str) -> str:
@@ -48,7 +43,7 @@ def find_link(token: str) -> ActionLink | None:
         return None
     return (
         ActionLink.objects.select_related("modification", "modification__workspace", "user")
-        .filter(token_hash=token_hash(token))
+        .filter(token_hash=hash_key(token))
         .first()
     )
 

@@ -236,7 +236,7 @@ def _post_chat(
         )
         if thread:
             body["thread_ts"] = thread
-    answer = chat.post_json(url, body)
+    answer = chat.post_json(url, body, bot_token=True)
     if answer.get("ok") is False:
         raise RuntimeError(f"chat answered: {answer.get('error', 'not ok')}")
     ts = str(answer.get("ts") or "")

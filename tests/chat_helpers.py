@@ -27,6 +27,7 @@ class ChatPlatform:
     def __init__(self) -> None:
         self.posted: list[dict[str, Any]] = []  # chat.postMessage bodies
         self.auth: list[str] = []
+        self.update_auth: list[str] = []  # the Authorization header of each response_url post
         self.updates: dict[str, list[dict[str, Any]]] = {}  # response_url path -> bodies
         self._ts = itertools.count(100)
         self._responses = itertools.count(1)
@@ -42,6 +43,7 @@ class ChatPlatform:
                     answer = {"ok": True, "channel": body.get("channel"), "ts": platform.new_ts()}
                 else:
                     platform.updates.setdefault(self.path, []).append(body)
+                    platform.update_auth.append(self.headers.get("Authorization", ""))
                     platform.updated.set()
                     answer = {"ok": True}
                 raw = json.dumps(answer).encode()

@@ -47,3 +47,26 @@ def test_it_finds_the_same_user_by_subject_even_when_the_name_changes() -> None:
     assert first is not None and renamed is not None and renamed.pk == first.pk
     assert roles_of(renamed) == {Role.ADMIN, Role.OPERATOR, Role.REVIEWER}
     assert ExternalIdentity.objects.count() == 1
+
+
+def test_it_lets_two_simultaneous_first_sign_ins_of_one_account_both_succeed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No row exists to lock at a first sign-in: the other sign-in commits its user between our
+    # look-up and our insert (replayed here at that exact point, as PostgreSQL would interleave).
+    from healing.actions import accounts
+
+    real = accounts._free_username
+    raced: list[object] = []
+
+    def other_sign_in_first(sign_in: ExternalSignIn, **kw: bool) -> str:
+        if not raced:
+            raced.append(None)  # the other sign-in itself takes the name unhindered
+            raced[0] = do_external_sign_in(_sign_in())
+        return real(sign_in, **kw)
+
+    monkeypatch.setattr(accounts, "_free_username", other_sign_in_first)
+    user = do_external_sign_in(_sign_in())
+    assert user is not None and user.pk == raced[0].pk  # type: ignore[attr-defined]
+    assert ExternalIdentity.objects.count() == 1
+    assert AuditEvent.objects.filter(kind="account.created").count() == 1

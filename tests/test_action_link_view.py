@@ -212,3 +212,38 @@ def test_it_asks_for_a_comment_where_the_level_needs_one_and_rejects(
 
 def test_it_answers_404_for_a_made_up_token(rita: Any) -> None:
     assert _client(rita).get("/patches/link/not-a-token/").status_code == 404
+
+
+# Removes a line "-- old note": in the diff it reads "--- old note", like a file header.
+SQL_DIFF = """\
+diff --git a/schema.sql b/schema.sql
+--- a/schema.sql
++++ b/schema.sql
+@@ -1,2 +1,2 @@
+ create table t (id int);
+--- old note
++-- new note
+"""
+GIT_DIFF = (
+    SQL_DIFF
+    + """\
+diff --git a/extra.sql b/extra.sql
+--- a/extra.sql
++++ b/extra.sql
+@@ -1 +1,2 @@
+ select 1;
++select 2;
+"""
+)
+
+
+def test_it_sizes_the_diff_the_review_page_shows_not_the_submitted_text(
+    workspace: Any, rita: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from tests.console_helpers import VALIDATION
+
+    validation = {**VALIDATION, "diff": {"findings": [], "data": {"git_diff": GIT_DIFF}}}
+    with django_capture_on_commit_callbacks(execute=True):
+        awaiting(workspace, diff=SQL_DIFF, validation=validation, files=["schema.sql"])
+    html = _client(rita).get(link_in_mail(mail.outbox, RITA, "approve")).content.decode()
+    assert "<dd>2 files, +2 −1</dd>" in html, html

@@ -133,3 +133,22 @@ def test_it_kills_the_running_sandbox_of_a_cancelled_patch(
     assert set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")) == scratch_before
     print(f"cancel → sandbox gone in {time.monotonic() - cancelled_at:.2f} s")
     assert Modification.objects.get(pk=mod.pk).status == "cancelled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_a_committed_cancel_even_when_redis_is_down(
+    api_as: Any, workspace: Any, operator: Any, settings: Any
+) -> None:
+    from healing.sandbox import stop
+
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there: the kill cannot be sent
+    stop._client.cache_clear()
+    try:
+        mod = awaiting(workspace, "HIGH_RISK")
+        response = api_as(operator).post(
+            f"/api/v1/patches/{mod.pk}/cancel/", {"reason": "wrong branch"}, format="json"
+        )
+    finally:
+        stop._client.cache_clear()
+    assert response.status_code == 200, response.content
+    assert Modification.objects.get(pk=mod.pk).status == "cancelled"

@@ -102,6 +102,27 @@ def test_it_approves_on_a_signed_click_and_updates_the_message(
     assert f"{mod.patch_id} approved." in update["text"] and "<@U_RITA>" in str(update["blocks"])
 
 
+def test_it_sends_the_bot_token_to_no_response_url(
+    workspace: Any, platform: ChatPlatform, callback: str, rita: Any
+) -> None:
+    # The response_url comes from the callback's payload: it is not ours to hand our token to.
+    mod, message = _held(workspace, platform)
+    status, _, response_url = platform.click(callback, message, "approve", "U_RITA")
+    assert status == 200 and platform.updates_for(response_url)
+    assert platform.update_auth == [""]
+    assert platform.auth == [f"Bearer {BOT_TOKEN}"]
+
+
+def test_it_answers_a_response_url_only_over_https_off_this_machine(settings: Any) -> None:
+    from approvals.chat import response_url_allowed
+
+    settings.CHAT_RESPONSE_HOSTS = ["hooks.slack.com", "127.0.0.1"]
+    assert response_url_allowed("https://hooks.slack.com/actions/T1/1/x")
+    assert not response_url_allowed("http://hooks.slack.com/actions/T1/1/x")
+    assert response_url_allowed("http://127.0.0.1:8080/actions/response/1")
+    assert not response_url_allowed("https://evil.example/actions/response/1")
+
+
 def test_it_rejects_on_a_signed_click(
     workspace: Any, platform: ChatPlatform, callback: str, rita: Any
 ) -> None:

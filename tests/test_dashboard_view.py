@@ -239,3 +239,29 @@ def test_it_names_a_few_unavailable_workspaces_and_links_the_rest(
     assert 'href="/workspaces/?unavailable=1">and 7 more</a>' in unavailable
     assert "12 workspaces require full isolation, which this machine cannot give" in html
     assert "strict-00004 and 7 more; their patches are blocked" in html
+
+
+def test_it_writes_nothing_and_moves_no_breaker_when_rendered(
+    workspace: Any, reviewer: Any, agent: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from healing.intake import do_submit_patch
+    from healing.intake.tasks import process_modification
+    from healing.models import AuditEvent, EngineBreaker
+    from tests.intake_helpers import envelope
+    from tests.judgement_helpers import cool_down_engine, fail
+
+    fail(workspace, n=5, source="agent:agent-7")
+    mod = do_submit_patch(envelope(), submitted_by=agent, source="agent:agent-7")
+    assert process_modification.run(mod.pk) == "blocked"
+    cool_down_engine("agent:agent-7")
+    events = AuditEvent.objects.count()
+    client = _client(reviewer)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 200
+    writes = [q["sql"] for q in queries if q["sql"].split()[0] in {"INSERT", "UPDATE", "DELETE"}]
+    assert writes == []
+    assert EngineBreaker.objects.get(source="agent:agent-7").state == "OPEN"
+    assert AuditEvent.objects.count() == events

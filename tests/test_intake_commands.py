@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from healing.actions.accounts import ExternalSignIn, do_external_sign_in
 from healing.models import ApiToken, AuditEvent, Modification, Workspace, hash_key
-from healing.roles import has_role
+from healing.roles import Role, has_role
 from tests import factories
 from tests.intake_helpers import FIX_DIFF
 
@@ -100,6 +102,34 @@ def test_it_creates_an_api_user_and_prints_the_token_last(db: Any) -> None:
     # Same user, same key: it is kept but not printed again (only its hash is stored).
     assert out2.getvalue().strip() == ""
     assert ApiToken.objects.live().get(user=user).key_hash == hash_key(token)
+
+
+@pytest.mark.parametrize("person", ["oidc", "local"])
+def test_it_refuses_to_make_a_persons_account_an_api_user(db: Any, person: str) -> None:
+    # A person already holds the name: the command must not hand their account a key.
+    if person == "oidc":
+        sign_in = ExternalSignIn(
+            issuer="https://id.example.test", subject="sub-9", username="dana",
+            email="dana@example.test", groups=("dev",), roles=frozenset({Role.REVIEWER}),
+        )  # fmt: skip
+        user = do_external_sign_in(sign_in)
+    else:
+        user = factories.make_user("dana", role="reviewer")
+    events = AuditEvent.objects.count()
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="dana"):
+        call_command("create_api_user", "dana", "--role", "agent", stdout=out, stderr=io.StringIO())
+    assert out.getvalue() == ""
+    assert not ApiToken.objects.filter(user=user).exists()
+    assert not has_role(get_user_model().objects.get(pk=user.pk), "agent")
+    assert AuditEvent.objects.count() == events
+
+
+def test_it_records_the_creation_of_an_api_user(db: Any) -> None:
+    call_command("create_api_user", "bot-3", "--role", "agent", stdout=io.StringIO(),
+                 stderr=io.StringIO())  # fmt: skip
+    event = AuditEvent.objects.get(kind="account.created")
+    assert event.data == {"user": "bot-3", "role": "agent"}
 
 
 def test_it_refuses_an_unknown_role(db: Any) -> None:

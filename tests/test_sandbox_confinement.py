@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -213,3 +214,27 @@ def test_it_makes_a_tampered_cached_checkout_again(db: Any, tmp_path: Path) -> N
     assert _outcomes(result) == {"test_app::test_add": "passed"}, result.output_tail
     commit = ws.head_commit()
     assert (base_tree(ws.repo_path, commit) / "app.py").read_text() == FILES["app.py"]
+
+
+def test_it_hides_a_var_dir_reached_through_a_symlink(
+    db: Any, tmp_path: Path, settings: Any
+) -> None:
+    # A deployment's VAR_DIR that is a link (/srv/selfheal -> /opt/...): its target lies outside
+    # every hidden directory, so only resolving the link keeps it out of a PARTIAL run.
+    real = Path(tempfile.mkdtemp(prefix="selfheal-var-", dir="/var/lib"))
+    try:
+        (real / "secret_key").write_text("not-so-secret")
+        link = tmp_path / "var"
+        link.symlink_to(real)
+        settings.VAR_DIR = link
+        ws = _workspace(tmp_path, "partial")
+        test = (
+            "import os\n\n"
+            "def test_unreachable():\n"
+            f"    assert not os.path.lexists({str(real / 'secret_key')!r})\n"
+        )
+        result = run_tests(ws, diff=new_file_diff("test_escape.py", test))
+    finally:
+        shutil.rmtree(real)
+    outcomes = _outcomes(result)
+    assert outcomes and set(outcomes.values()) == {"passed"}, (outcomes, result.output_tail)

@@ -145,3 +145,34 @@ def test_it_refuses_coverage_data_replaced_by_a_fifo(db: Any, tmp_path: Path, le
         result.output_tail[-2000:],
     )
     assert not result.ok
+
+
+# Before coverage.py writes its JSON report, the tests put a link where it goes.
+LINKED_JSON = """import os, sys
+
+
+def test_links_the_coverage_report():
+    junit = next(a for a in sys.argv if a.startswith("--junitxml=")).split("=", 1)[1]
+    os.symlink("/nonexistent-selfheal/coverage.json", os.path.join(os.path.dirname(junit), "coverage.json"))
+"""
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("level", ["partial", "none"])
+def test_it_refuses_a_coverage_report_replaced_by_a_link(
+    db: Any, tmp_path: Path, level: str
+) -> None:
+    from healing.sandbox import run_command
+
+    repo = factories.make_git_repo(tmp_path / "repo", FILES)
+    ws = factories.make_workspace(repo, isolation_level=level)
+    argv = ["python", "-m", "pytest", "-q", "--junitxml={reports}/junit.xml", "test_link.py"]
+
+    result = run_command(ws, argv, diff=new_file_diff("test_link.py", LINKED_JSON), coverage=True)
+
+    findings = result.detail.get("findings", [])
+    assert any(f.startswith("untrusted coverage data") for f in findings), (
+        findings,
+        result.output_tail[-2000:],
+    )
+    assert not result.ok

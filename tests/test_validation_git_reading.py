@@ -151,3 +151,16 @@ def test_it_applies_with_the_same_git_apply_as_the_sandbox(ws: Any, tmp_path: Pa
     subprocess.run(apply_argv(), cwd=plain, input=diff, text=True, check=True)
     assert (plain / "app.py").read_text() != SAME  # -p1, as the apply: refused by validation
     assert "-p1" in apply_argv()
+
+
+def test_it_refuses_cleanly_when_git_cannot_find_the_object_store(tmp_path: Path) -> None:
+    from healing.validation.deadline import Deadline
+    from healing.validation.gitresult import GitApplyFailed, apply_to_tree
+
+    # A linked work tree whose repository has gone: git fails where the objects are asked for.
+    tree = tmp_path / "linked"
+    tree.mkdir()
+    (tree / ".git").write_text(f"gitdir: {tmp_path / 'gone'}\n")
+    diff = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+    with pytest.raises(GitApplyFailed, match="rev-parse"):
+        apply_to_tree(tree, "HEAD", diff, Deadline(30))

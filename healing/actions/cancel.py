@@ -38,7 +38,9 @@ def do_cancel(modification: Modification, actor: User, reason: str) -> Modificat
             "only a patch not yet applying can be cancelled",
         )
     transition(current, S.CANCELLED, actor, reason, expected_from=current.status)
-    transaction.on_commit(lambda: _kill_sandbox(current.pk))
+    # robust: the cancel has committed; Redis being down must not turn it into a 500 (the run
+    # still ends at its own time limit, and the log says the kill was not sent).
+    transaction.on_commit(lambda: _kill_sandbox(current.pk), robust=True)
     modification.status = current.status
     modification.status_changed_at = current.status_changed_at
     return modification

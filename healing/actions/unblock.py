@@ -63,6 +63,10 @@ class HoldKind:
         """Does the condition still hold?"""
         raise NotImplementedError
 
+    def would_hold(self, key: str, now: datetime) -> bool:
+        """`holds` for display: the same answer, but nothing is moved or written."""
+        return self.holds(key, now)
+
     def places(self, key: str, stage: str) -> int:
         """How many held patches may go on at once now (UNLIMITED: all)."""
         return UNLIMITED
@@ -109,6 +113,11 @@ class EngineBreaker(HoldKind):
 
         # Also moves OPEN → HALF_OPEN once the cool-down is over (the time-based lift).
         return not engine.check("intake", key, now=now).ok
+
+    def would_hold(self, key: str, now: datetime) -> bool:
+        from ..breakers import engine
+
+        return not engine.check("intake", key, now=now, move=False).ok
 
     def places(self, key: str, stage: str) -> int:
         from ..breakers import engine
@@ -218,11 +227,15 @@ class Recheck(HoldKind):
         return False
 
 
-def still_holds(label: str, now: datetime | None = None) -> bool:
-    """Does the block named `label` still hold? An unknown kind is taken to hold."""
+def still_holds(label: str, now: datetime | None = None, *, move: bool = True) -> bool:
+    """Does the block named `label` still hold? An unknown kind is taken to hold. `move=False`
+    (display) never moves a breaker's state: a page render writes nothing."""
     kind, key = split(label)
     known = KINDS.get(kind)
-    return known is None or known.holds(key, now or timezone.now())
+    if known is None:
+        return True
+    now = now or timezone.now()
+    return known.holds(key, now) if move else known.would_hold(key, now)
 
 
 # --- blocking -------------------------------------------------------------------------------
@@ -407,7 +420,7 @@ def still_blocked(blocked: Any) -> Any:
     holding = Q(pk__in=[])
     for row in rows:
         label = f"{row['kind']}:{row['key']}" if row["key"] else row["kind"]
-        if still_holds(label, now):
+        if still_holds(label, now, move=False):
             holding |= Q(kind=row["kind"], key=row["key"])
     mine = Hold.objects.filter(modification=OuterRef("pk"))
     return blocked.filter(~Exists(mine) | Exists(mine.filter(holding)))

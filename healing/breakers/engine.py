@@ -77,9 +77,12 @@ def _closed(value: str = E.CLOSED) -> CheckResult:
     return CheckResult(NAME, True, metric="engine_breaker_state", value=value, threshold=E.CLOSED)
 
 
-def check(stage: str, source: str = GLOBAL_SOURCE, *, now: datetime | None = None) -> CheckResult:
+def check(
+    stage: str, source: str = GLOBAL_SOURCE, *, now: datetime | None = None, move: bool = True
+) -> CheckResult:
     """The global breaker, then this engine's. Read-only except for the lazy OPEN → HALF_OPEN
-    move once the cool-down is over."""
+    move once the cool-down is over; `move=False` (a page showing the state) leaves even that to
+    the pre-flight and the sweep, and answers as if it had happened."""
     now = now or timezone.now()
     rows = {
         row["source"]: row
@@ -141,7 +144,8 @@ def check(stage: str, source: str = GLOBAL_SOURCE, *, now: datetime | None = Non
                 retry_at=row["retry_at"],
                 blocked_by=hold_key(source),
             )
-        half_open(source, now)
+        if move:
+            half_open(source, now)
     return CheckResult(
         NAME,
         True,

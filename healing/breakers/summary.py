@@ -44,7 +44,7 @@ def breakers_json() -> dict[str, Any]:
         Modification.objects.order_by().values_list("source", flat=True).distinct()[:ENGINE_LIMIT]
     )
     return {
-        "global": engine_json(EngineBreaker.objects.current()),
+        "global": engine_json(EngineBreaker.objects.peek(GLOBAL_SOURCE)),
         "engines": [
             engine_json(rows.get(source) or EngineBreaker(source=source))
             for source in sorted(sources - {GLOBAL_SOURCE})
@@ -55,7 +55,7 @@ def breakers_json() -> dict[str, Any]:
 def console_summary() -> dict[str, Any]:
     """For the dashboard's breakers panel (approvals.panels.BreakersPanel)."""
     breakers: list[dict[str, Any]] = []
-    for breaker in [EngineBreaker.objects.current(), *EngineBreaker.objects.engines()]:
+    for breaker in [EngineBreaker.objects.peek(GLOBAL_SOURCE), *EngineBreaker.objects.engines()]:
         if breaker.state == E.CLOSED and not breaker.consecutive_failures:
             continue
         data = engine_json(breaker)

@@ -120,6 +120,11 @@ class EngineBreakerManager(models.Manager["EngineBreaker"]):
         breaker, _ = self.get_or_create(source=source[:128])
         return breaker
 
+    def peek(self, source: str) -> EngineBreaker:
+        """For display: the stored breaker, or an unsaved closed one (a read creates no row)."""
+        source = source[:128]
+        return self.filter(source=source).first() or self.model(source=source)
+
     def engines(self) -> models.QuerySet[EngineBreaker]:
         return self.exclude(source=GLOBAL_SOURCE).order_by("source")
 

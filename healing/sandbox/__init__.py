@@ -257,11 +257,15 @@ def _run_in_scratch(
                     coverage = touched_coverage(scratch, coverage_files, touched)
                 except reports.UntrustedFile as exc:
                     findings.append(f"untrusted coverage data: {exc}")
-            coverage_percent, file_coverage = (
-                reports.parse_coverage_json(scratch.reports / "coverage.json")
-                if measure_all
-                else (None, {})
-            )
+            coverage_percent: float | None = None
+            file_coverage: dict[str, float] = {}
+            if measure_all:
+                try:
+                    coverage_percent, file_coverage = reports.parse_coverage_json(
+                        scratch.reports / "coverage.json"
+                    )
+                except reports.UntrustedFile as exc:
+                    findings.append(f"untrusted coverage data: {exc}")
     except DiffDoesNotApply as exc:
         return SandboxResult(
             ok=False,

@@ -252,6 +252,9 @@ def _hidden(scratch: Scratch) -> list[str]:
         paths.append(str(Path(redis).parent))
     if scratch.repo is not None:
         paths.append(str(scratch.repo.resolve()))
+    # Both the configured path and where it leads: a link (a deployment's /srv/selfheal ->
+    # /opt/selfheal-1.2) must not leave its target in view.
+    paths += [os.path.realpath(p) for p in paths]
     # Never a parent of the toolchain's system part (/usr) or of / itself.
     return sorted({p for p in paths if p not in {"/", "/usr", "/etc", "/proc", "/dev"}})
 
@@ -281,11 +284,6 @@ def _bwrap_on_overlay() -> tuple[bool, str]:
         return ok, "" if ok else out.stderr.strip()[:200]
     finally:
         remove_tree(probe)
-
-
-def network_isolation() -> list[str]:
-    """The `unshare` prefix PARTIAL puts before a command (empty where the kernel refuses)."""
-    return list(_unshare_flags()[0])
 
 
 @register

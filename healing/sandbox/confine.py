@@ -95,12 +95,14 @@ def confine(spec: dict) -> None:
     # Held open before the hiding: what is bound back comes from these, not from a path.
     fds = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in [*keep_rw, *keep_ro]}
     hidden: list[str] = []
-    for path in sorted(set(spec["hide"]), key=len):
+    # A link is not mounted over: its target is (the link itself then leads into the tmpfs).
+    never = {"/", "/usr", "/etc", "/proc", "/dev"}
+    targets = {os.path.realpath(p) for p in spec["hide"]} - never
+    private_tmp = os.path.realpath(spec["private_tmp"])
+    for path in sorted(targets, key=len):
         if any(_under(path, h) for h in hidden) or not os.path.isdir(path):
             continue
-        if os.path.islink(path):
-            continue  # its target is hidden (or not) in its own right
-        private = path == spec["private_tmp"]
+        private = path == private_tmp
         mount("tmpfs", path, "tmpfs", 0, "mode=1777,size=256m" if private else "mode=0755,size=1m")
         hidden.append(path)
     for path, fd in fds.items():
@@ -116,8 +118,8 @@ def confine(spec: dict) -> None:
     read_only("/", True, recursive=True)
     for path in keep_rw:
         read_only(path, False, recursive=True)
-    if spec["private_tmp"] in hidden:
-        read_only(spec["private_tmp"], False, recursive=False)
+    if private_tmp in hidden:
+        read_only(private_tmp, False, recursive=False)
     shm = "/dev/shm"  # noqa: S108 - the host's is replaced by one of the run's own
     if os.path.isdir(shm):
         mount("tmpfs", shm, "tmpfs", 0, "mode=1777,size=64m")

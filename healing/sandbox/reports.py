@@ -145,11 +145,9 @@ MAX_COVERAGE_BYTES = 20 * 1024 * 1024
 
 def parse_coverage_json(path: Path) -> tuple[float | None, dict[str, float]]:
     """coverage.py's JSON report: (percent of the whole run, percent per file). The tests ran in
-    the directory that holds it, so it is read like any report they could have tampered with."""
-    try:
-        raw = read_untrusted(path.parent, path.name, MAX_COVERAGE_BYTES)
-    except UntrustedFile:
-        return None, {}
+    the directory that holds it, so it is read like any report they could have tampered with
+    (raises UntrustedFile: the caller records it as a finding, as for a JUnit report)."""
+    raw = read_untrusted(path.parent, path.name, MAX_COVERAGE_BYTES)
     if raw is None:
         return None, {}
     try:

@@ -88,17 +88,14 @@ def _ok(out: subprocess.CompletedProcess[bytes], what: str) -> bytes:
     return out.stdout
 
 
-def object_dir(repo: Path) -> Path:
+def object_dir(repo: Path, deadline: Deadline) -> Path:
+    """The workspace's object store (a linked work tree's .git is a file): within the
+    validation's deadline, and a refusal (GitApplyFailed), never a crash, when git fails."""
     if (repo / ".git" / "objects").is_dir():
         return repo / ".git" / "objects"
-    out = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--path-format=absolute", "--git-path", "objects"],
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=True,
-    )
-    return Path(out.stdout.strip())
+    args = ["rev-parse", "--path-format=absolute", "--git-path", "objects"]
+    out = _ok(_run(repo, args, dict(os.environ), deadline), "git rev-parse --git-path objects")
+    return Path(out.decode(errors="replace").strip())
 
 
 def apply_to_tree(repo: Path, base: str, diff: str, deadline: Deadline) -> GitResult:
@@ -111,7 +108,7 @@ def apply_to_tree(repo: Path, base: str, diff: str, deadline: Deadline) -> GitRe
             **os.environ,
             "GIT_INDEX_FILE": str(scratch / "index"),
             "GIT_OBJECT_DIRECTORY": str(objects),
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(object_dir(repo)),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(object_dir(repo, deadline)),
         }
         _ok(_run(repo, ["read-tree", base], env, deadline), "git read-tree")
         base_tree = _ok(_run(repo, ["rev-parse", f"{base}^{{tree}}"], env, deadline), "tree")

@@ -4,12 +4,11 @@ import getpass
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from healing.actions.accounts import NotAnApiUser, do_create_api_user
 from healing.actions.tokens import UnknownWorkspace, do_create_token, do_grant_workspaces
 from healing.models import ApiToken
 from healing.roles import Role
@@ -46,17 +45,15 @@ class Command(BaseCommand):
         expires_days: int | None,
         **options: Any,
     ) -> None:
-        User = get_user_model()
         if not name.strip() or len(name) > 150:
             raise CommandError("NAME must be 1 to 150 characters.")
         if expires_days is not None and expires_days < 1:
             raise CommandError("--expires-days must be 1 or more.")
         actor = f"cli:{getpass.getuser()}"
-        user, created = User.objects.get_or_create(username=name)
-        if created:
-            user.set_unusable_password()
-            user.save()
-        user.groups.add(Group.objects.get(name=role))
+        try:
+            user, created = do_create_api_user(name, Role(role), actor=actor)
+        except NotAnApiUser as exc:
+            raise CommandError(str(exc)) from exc
         live = list(ApiToken.objects.live().filter(user=user))
         try:
             if live:
