@@ -39,6 +39,7 @@ def test_it_validates_and_hands_a_clean_fix_to_the_sandbox(
         "syntax",
         "danger",
         "imports",
+        "dependencies",
         "tests",
         "anomaly",
         "classification",
