@@ -43,8 +43,12 @@ async def test_it_broadcasts_the_engine_breaker_opening(tmp_path: Path) -> None:
     token, ids = await database_sync_to_async(setup)()
     communicator = WebsocketCommunicator(
         application,
-        f"/ws/live/?token={token}",
-        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")],
+        "/ws/live/",
+        headers=[
+            (b"origin", b"http://127.0.0.1:8000"),
+            (b"host", b"127.0.0.1"),
+            (b"authorization", f"Token {token}".encode()),
+        ],
     )
     connected, _ = await communicator.connect(timeout=20)
     assert connected

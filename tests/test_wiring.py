@@ -31,8 +31,12 @@ async def _close_thread_connections() -> Any:
 async def _connect(token: str) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(
         application,
-        f"/ws/live/?token={token}",
-        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")],
+        "/ws/live/",
+        headers=[
+            (b"origin", b"http://127.0.0.1:8000"),
+            (b"host", b"127.0.0.1"),
+            (b"authorization", f"Token {token}".encode()),
+        ],
     )
     connected, _ = await communicator.connect(timeout=5)
     assert connected
@@ -76,8 +80,12 @@ async def test_it_refuses_an_agent_on_the_live_socket() -> None:
     token = await database_sync_to_async(factories.token_for)(user)
     communicator = WebsocketCommunicator(
         application,
-        f"/ws/live/?token={token}",
-        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")],
+        "/ws/live/",
+        headers=[
+            (b"origin", b"http://127.0.0.1:8000"),
+            (b"host", b"127.0.0.1"),
+            (b"authorization", f"Token {token}".encode()),
+        ],
     )
     connected, code = await communicator.connect(timeout=5)
     assert not connected
