@@ -110,12 +110,16 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
     import os
     import subprocess
     import sys
+    import tempfile
     import time
 
     from selfheal_site.celery import app
     from selfheal_site.celery_queues import worker_queues_arg
 
     env = dict(os.environ, DATABASE_URL=_database_url_for_tests())
+    # Its output goes to a file: a pipe nobody reads fills up and blocks the worker mid-task (and,
+    # on SQLite, with the database's write lock held).
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - open for the whole session, closed below
     process = subprocess.Popen(
         [
             sys.executable,
@@ -135,14 +139,15 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
             *worker_queues_arg(),  # the patch queue and the background queue
         ],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
+            log.seek(0)
+            output = log.read().decode(errors="replace")
             raise RuntimeError(f"Celery worker exited early:\n{output}")
         if app.control.ping(timeout=0.5):
             break
@@ -153,6 +158,7 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
     from tests.services_helpers import stop
 
     stop(process)
+    log.close()
 
 
 @pytest.fixture

@@ -34,7 +34,9 @@ def do_set_roles(user: AbstractBaseUser, roles: set[Role], *, actor: str, reason
 
     The agent role is left alone: it is granted with `manage.py create_api_user`, not here.
     """
-    groups = {g.name: g for g in Group.objects.filter(name__in=[r.value for r in PROVIDER_ROLES])}
+    # The role groups come with a data migration; a database flushed since (or restored without
+    # it) still gets them rather than failing the sign-in.
+    groups = {r.value: Group.objects.get_or_create(name=r.value)[0] for r in PROVIDER_ROLES}
     had = {Role(n) for n in user.groups.filter(name__in=groups).values_list("name", flat=True)}  # type: ignore[attr-defined]
     if had == roles:
         return False
