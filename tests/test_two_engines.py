@@ -182,7 +182,12 @@ def test_it_judges_engine_b_by_its_evidence_after_engine_a_failed_20_times(
     assert decided[0][0] == "waited" and "still fail: tests.test_calc::test_mul" in decided[0][2]
     assert decided[1][0] == "waited" and "still fail: tests.test_calc::test_neg" in decided[1][2]
     # B's applied fixes count as B's successes, approved by a person or not; A's are untouched.
+    # The last one is counted by the worker just after it reports "applied": give it a moment.
+    deadline = time.monotonic() + 30
     b_rate = SuccessRate.objects.get(source="agent:engine-b")
+    while (b_rate.attempts, b_rate.successes) != (3, 3) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        b_rate.refresh_from_db()
     assert (b_rate.attempts, b_rate.successes) == (3, 3)
     assert SuccessRate.objects.get(source="agent:engine-a").attempts == 20
     assert (Path(calc.path) / "calc.py").read_text().count("return a + b") == 1
