@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import unidiff
 from django.db.models import Sum
+from radon.complexity import cc_rank, cc_visit
 
 from ..models import Modification, SuccessRate
 from ..models.modification import ModificationStatus
@@ -170,11 +172,6 @@ def _as_factor(similarity: float | None, weight: float) -> float | None:
 
 def complexity_penalty(modification: Modification, claimed: float | None) -> Component:
     """Radon's cyclomatic complexity of the Python functions the diff touches, as a rank penalty."""
-    try:
-        import unidiff
-        from radon.complexity import cc_rank, cc_visit
-    except ImportError:  # pragma: no cover - both are dependencies
-        return choose(None, claimed, 1.0, "")
     try:
         files = unidiff.PatchSet(modification.diff)
     except Exception:  # noqa: BLE001 - a diff validation already judged; here it is just unmeasurable
