@@ -52,20 +52,23 @@ def test_it_finds_the_same_user_by_subject_even_when_the_name_changes() -> None:
 def test_it_lets_two_simultaneous_first_sign_ins_of_one_account_both_succeed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # No row exists to lock at a first sign-in: the other sign-in commits its user between our
-    # look-up and our insert (replayed here at that exact point, as PostgreSQL would interleave).
+    # No row exists to lock at a first sign-in: the other sign-in commits its user and link
+    # between our look-up (which found nothing) and our insert. Replayed here at that point,
+    # outside our savepoint, as another connection would.
     from healing.actions import accounts
 
-    real = accounts._free_username
+    real = accounts._identity
     raced: list[object] = []
 
-    def other_sign_in_first(sign_in: ExternalSignIn, **kw: bool) -> str:
-        if not raced:
-            raced.append(None)  # the other sign-in itself takes the name unhindered
-            raced[0] = do_external_sign_in(_sign_in())
-        return real(sign_in, **kw)
+    def other_sign_in_after_our_look_up(sign_in: ExternalSignIn) -> object:
+        if raced:
+            return real(sign_in)
+        found = real(sign_in)
+        raced.append(None)  # the other sign-in itself looks up unhindered
+        raced[0] = do_external_sign_in(_sign_in())
+        return found
 
-    monkeypatch.setattr(accounts, "_free_username", other_sign_in_first)
+    monkeypatch.setattr(accounts, "_identity", other_sign_in_after_our_look_up)
     user = do_external_sign_in(_sign_in())
     assert user is not None and user.pk == raced[0].pk  # type: ignore[attr-defined]
     assert ExternalIdentity.objects.count() == 1

@@ -51,7 +51,7 @@ def test_it_carries_drf_keys_and_group_grants_over(tmp_path: Path) -> None:
             # As rest_framework.authtoken's own migration made it in an installation being upgraded.
             cursor.execute(
                 "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
-                "created datetime NOT NULL, user_id integer NOT NULL UNIQUE)"
+                "created timestamp NOT NULL, user_id integer NOT NULL UNIQUE)"
             )
             cursor.execute(
                 "INSERT INTO authtoken_token VALUES (%s, '2026-01-01 00:00:00', %s)",
