@@ -8,31 +8,31 @@ on first use, which the console must never do, so it is not used.)
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import tree_sitter
+import tree_sitter_javascript
+import tree_sitter_php
+import tree_sitter_typescript
 
-_WHEELS: dict[str, tuple[str, str]] = {
-    "javascript": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "tsx": ("tree_sitter_typescript", "language_tsx"),
-    "php": ("tree_sitter_php", "language_php"),
+# Imported at the top: a missing grammar wheel is an error at start-up, never a syntax check
+# that quietly passes.
+_LANGUAGES: dict[str, Callable[[], Any]] = {
+    "javascript": tree_sitter_javascript.language,
+    "typescript": tree_sitter_typescript.language_typescript,
+    "tsx": tree_sitter_typescript.language_tsx,
+    "php": tree_sitter_php.language_php,
 }
 
 
 @functools.cache
 def parser_for(language: str) -> tree_sitter.Parser | None:
-    wheel = _WHEELS.get(language)
-    if wheel is None:
+    """The parser for a language we check; None for a language we do not parse."""
+    capsule = _LANGUAGES.get(language)
+    if capsule is None:
         return None
-    try:
-        module = importlib.import_module(wheel[0])
-        capsule: Callable[[], Any] = getattr(module, wheel[1])
-        return tree_sitter.Parser(tree_sitter.Language(capsule()))
-    except (ImportError, AttributeError, ValueError):
-        return None
+    return tree_sitter.Parser(tree_sitter.Language(capsule()))
 
 
 def walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
