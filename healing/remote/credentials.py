@@ -127,9 +127,10 @@ def ssh_dir() -> Path:
 def _host_key_options() -> list[str]:
     pinned = getattr(settings, "SELFHEAL_SSH_KNOWN_HOSTS", "")
     if pinned:
-        return ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={pinned}"]
+        return ["-o", "StrictHostKeyChecking=yes", "-o", f'UserKnownHostsFile="{pinned}"']
+    # Quoted: unquoted, ssh would read a path with a space in it as two files.
     known = ssh_dir() / "known_hosts"
-    return ["-o", "StrictHostKeyChecking=accept-new", "-o", f"UserKnownHostsFile={known}"]
+    return ["-o", "StrictHostKeyChecking=accept-new", "-o", f'UserKnownHostsFile="{known}"']
 
 
 def _ssh_command(identity: str = "") -> str:
