@@ -251,3 +251,8 @@ CHAT_BOT_TOKEN: str = env.str("SELFHEAL_CHAT_BOT_TOKEN", default="")
 CHAT_RESPONSE_HOSTS: list[str] = env.list(
     "SELFHEAL_CHAT_RESPONSE_HOSTS", default=["hooks.slack.com"]
 )
+
+# Remote workspaces over SSH (healing/remote/credentials.py): a known_hosts file the workers read,
+# pinning the remotes' host keys. Empty: each worker trusts a host's key on first use, into its
+# own var/ssh/known_hosts, and refuses it if it ever changes.
+SELFHEAL_SSH_KNOWN_HOSTS: str = env.str("SELFHEAL_SSH_KNOWN_HOSTS", default="")

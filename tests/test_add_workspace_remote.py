@@ -56,6 +56,7 @@ def test_it_registers_a_remote_with_its_landing_and_forge() -> None:
             "environment",
         ),
         (["--remote", "ftp://git.example.com/a.git"], "git URL"),
+        (["--remote", "git@-oProxyCommand:a.git"], "git URL"),  # a host ssh would read as an option
         (["--remote", "ssh://h/a.git", "--credentials-env", "file:/k';touch /tmp/p'"], "letters"),
     ],
 )

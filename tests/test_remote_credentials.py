@@ -77,7 +77,8 @@ def test_it_scrubs_the_token_from_a_git_error(served: Any, tmp_path: Path) -> No
     ws = Workspace.objects.create(
         name="r", remote_url=url, credentials_env="REMOTE_TOKEN", isolation_level="partial"
     )
-    header = credentials.git_env(ws)["GIT_CONFIG_VALUE_0"]
+    with credentials.git_env(ws) as env:
+        header = env["GIT_CONFIG_VALUE_0"]
     message = credentials.scrub(f"fatal: {header} and {TOKEN}", ws)
     assert TOKEN not in message and header.split()[-1] not in message
 

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +37,14 @@ def mirror_path(workspace: Any) -> Path:
 
 def run(workspace: Any, *args: str, remote: bool = False, timeout: int = 600) -> str:
     """git in the mirror. With `remote`, with the credentials in the environment only."""
-    env = {**os.environ, **(credentials.git_env(workspace) if remote else {})}
-    out = subprocess.run(
-        ["git", "-C", str(mirror_path(workspace)), *args],
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-        env=env,
-    )
+    with credentials.git_env(workspace) if remote else nullcontext(dict(os.environ)) as env:
+        out = subprocess.run(
+            ["git", "-C", str(mirror_path(workspace)), *args],
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            env=env,
+        )
     if out.returncode != 0:
         message = credentials.scrub(out.stderr.decode(errors="replace").strip(), workspace)
         raise RemoteError(f"git {args[0]}: {message[:1500]}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from typing import Any
 
@@ -20,24 +19,24 @@ class RemoteMoved(Exception):
 def push(workspace: Any, commit: str, ref: str, expect: str) -> None:
     """Set `ref` on the remote to `commit` only if it is at `expect` ("" = must not exist)."""
     lease = f"--force-with-lease={ref}:{expect}"
-    env = {**os.environ, **credentials.git_env(workspace)}
-    out = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(mirror_path(workspace)),
-            "push",
-            "--porcelain",
-            "--atomic",
-            lease,
-            workspace.remote_url,
-            f"{commit}:{ref}",
-        ],
-        capture_output=True,
-        timeout=600,
-        check=False,
-        env=env,
-    )
+    with credentials.git_env(workspace) as env:
+        out = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(mirror_path(workspace)),
+                "push",
+                "--porcelain",
+                "--atomic",
+                lease,
+                workspace.remote_url,
+                f"{commit}:{ref}",
+            ],
+            capture_output=True,
+            timeout=600,
+            check=False,
+            env=env,
+        )
     if out.returncode == 0:
         return
     text = credentials.scrub((out.stdout + out.stderr).decode(errors="replace").strip(), workspace)
@@ -50,15 +49,15 @@ def push(workspace: Any, commit: str, ref: str, expect: str) -> None:
 
 def remote_ref(workspace: Any, ref: str) -> str:
     """The remote's current value of `ref` ("" when absent), asked over the wire."""
-    env = {**os.environ, **credentials.git_env(workspace)}
-    out = subprocess.run(
-        ["git", "ls-remote", workspace.remote_url, ref],
-        capture_output=True,
-        timeout=120,
-        check=False,
-        env=env,
-        cwd=str(mirror_path(workspace)),
-    )
+    with credentials.git_env(workspace) as env:
+        out = subprocess.run(
+            ["git", "ls-remote", workspace.remote_url, ref],
+            capture_output=True,
+            timeout=120,
+            check=False,
+            env=env,
+            cwd=str(mirror_path(workspace)),
+        )
     if out.returncode != 0:
         message = credentials.scrub(out.stderr.decode(errors="replace").strip(), workspace)
         raise RemoteError(f"git ls-remote: {message[:1000]}")
