@@ -1,4 +1,5 @@
-"""Personas and shared fixtures. Everything here is real: database, Redis, git, subprocesses."""
+"""Personas and shared fixtures, seen by the tests of every folder below. Everything here is real:
+database, Redis, git, subprocesses."""
 
 from __future__ import annotations
 
