@@ -295,9 +295,16 @@ def _one_more_parent(match: re.Match[str]) -> str:
     return f"{match[1]}.parents[{int(match[2]) + 1}]"
 
 
+def _one_more_in_chain(match: re.Match[str]) -> str:
+    """`.parent` becomes `.parent.parent`; a longer chain `.parents[n]`, to stay as short."""
+    levels = match[2].count(".parent") + 1
+    return f"{match[1]}.parent.parent" if levels == 2 else f"{match[1]}.parents[{levels - 1}]"
+
+
 _DEEPEN: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
-    (re.compile(rf"({_PATH_OF_FILE})\.parent(?![s\w])"), r"\1.parent.parent"),
+    # `.parents[n]` first: the chain's rewrite may write one.
     (re.compile(rf"({_PATH_OF_FILE})\.parents\[(\d+)\]"), _one_more_parent),
+    (re.compile(rf"({_PATH_OF_FILE})((?:\.parent(?![s\w]))+)"), _one_more_in_chain),
     (re.compile(rf"os\.path\.dirname\(({_FILE})\)"), r"os.path.dirname(os.path.dirname(\1))"),
 ]
 _HANDLED = re.compile(
