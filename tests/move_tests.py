@@ -435,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
             after = deepen(after)
             for number, line in enumerate(after.splitlines(), 1):
                 if needs_a_look(line):
-                    warnings.append(f"{_show(path)}:{number}: check by hand: {line.strip()}")
+                    where = f"{_show(moved_from[path])}:{number}"
+                    warnings.append(f"{where}: check by hand: {line.strip()}")
         after, found = rewrite_references(after, folders)
         warnings += [f"{_show(path)}: {w}" for w in found]
         if after != before:
