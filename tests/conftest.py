@@ -1,18 +1,23 @@
-"""Personas and shared fixtures. Everything here is real: database, Redis, git, subprocesses."""
+"""Personas and shared fixtures, seen by the tests of every folder below. Everything here is real:
+database, Redis, git, subprocesses."""
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from healing.models import Workspace
 from tests import factories
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Any:
+def _fresh_cache() -> Iterator[None]:
     """Cached answers (anonymous /healthz, login throttle counts) never carry over between tests.
     The shared cache's keys only: a flush would also empty the broker's queues and the channel
     layer, which live in the same Redis."""
@@ -27,38 +32,58 @@ def _fresh_cache() -> Any:
     yield
 
 
+# Personas: one real account per role, each a plain Django `User` in its role's Group. Tests
+# that need two distinct people of one role take both fixtures of that role.
+
+
 @pytest.fixture
-def agent(db: Any) -> Any:
+def engine_a(db: None) -> User:
+    """An agent account (an engine submitting patches with its API key)."""
     return factories.make_user("agent-7", role="agent")
 
 
 @pytest.fixture
-def reviewer(db: Any) -> Any:
+def engine_b(db: None) -> User:
+    """A second agent account, with a telemetry source and breaker of its own."""
+    return factories.make_user("agent-8", role="agent")
+
+
+@pytest.fixture
+def agent(engine_a: User) -> User:
+    """Engine A, under the name most tests know it by."""
+    return engine_a
+
+
+@pytest.fixture
+def reviewer(db: None) -> User:
     return factories.make_user("rita-reviewer", role="reviewer")
 
 
 @pytest.fixture
-def second_reviewer(db: Any) -> Any:
+def second_reviewer(db: None) -> User:
     return factories.make_user("rob-reviewer", role="reviewer")
 
 
 @pytest.fixture
-def operator(db: Any) -> Any:
+def operator(db: None) -> User:
     return factories.make_user("olga-operator", role="operator")
 
 
 @pytest.fixture
-def admin_user(db: Any) -> Any:
+def admin_user(db: None) -> User:
     return factories.make_user("ada-admin", role="admin")
 
 
 @pytest.fixture
-def outsider(db: Any) -> Any:
+def outsider(db: None) -> User:
     """Logged in, but holds no role."""
     return factories.make_user("otto-outsider")
 
 
-def _api(user: Any | None) -> APIClient:
+ApiAs = Callable[[User | None], APIClient]
+
+
+def _api(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:
         client.credentials(HTTP_AUTHORIZATION=f"Token {factories.token_for(user)}")
@@ -66,7 +91,7 @@ def _api(user: Any | None) -> APIClient:
 
 
 @pytest.fixture
-def api_as() -> Any:
+def api_as() -> ApiAs:
     """api_as(user) → an APIClient authenticated with the user's token (None: anonymous)."""
     return _api
 
@@ -77,7 +102,7 @@ def git_repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def private_redis() -> Any:
+def private_redis() -> Iterator[Path]:
     """A socket path for a private embedded redis-server (tests that kill and restart Redis)."""
     import shutil
     import tempfile
@@ -89,7 +114,7 @@ def private_redis() -> Any:
 
 
 @pytest.fixture
-def workspace(db: Any, git_repo: Path) -> Any:
+def workspace(db: None, git_repo: Path) -> Workspace:
     return factories.make_workspace(git_repo, name="demo")
 
 
@@ -105,10 +130,11 @@ def _database_url_for_tests() -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
+def celery_worker_process(
+    django_db_setup: None, django_db_blocker: Any
+) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process on the real broker, against the test database."""
     import os
-    import subprocess
     import sys
     import tempfile
     import time
@@ -162,11 +188,12 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Any:
 
 
 @pytest.fixture
-def celery_beat_process(celery_worker_process: Any, tmp_path: Path) -> Any:
+def celery_beat_process(
+    celery_worker_process: subprocess.Popen[bytes], tmp_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     """Celery beat, as `make run` starts it, sending the beat schedule to the real worker (the
     unblock sweep every few seconds)."""
     import os
-    import subprocess
     import sys
 
     from tests.services_helpers import stop

@@ -7,8 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 
 from healing.actions.tokens import do_create_token
 from healing.models import ApiToken, Modification, Workspace
@@ -18,8 +17,7 @@ _seq = itertools.count(1)
 
 def make_user(
     username: str | None = None, role: str | None = None, password: str = "pw-for-tests-1"
-) -> Any:
-    User = get_user_model()
+) -> User:
     user = User.objects.create_user(username=username or f"user{next(_seq)}", password=password)
     if role:
         user.groups.add(Group.objects.get_or_create(name=role)[0])
@@ -31,7 +29,7 @@ def make_user(
 _issued: dict[str, str] = {}
 
 
-def token_for(user: Any) -> str:
+def token_for(user: User) -> str:
     for key_hash in ApiToken.objects.live().filter(user=user).values_list("key_hash", flat=True):
         if key_hash in _issued:
             return _issued[key_hash]
