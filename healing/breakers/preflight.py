@@ -16,7 +16,7 @@ from django.utils import timezone
 from .. import tunables
 from ..models import EngineState, Modification
 from . import dual, engine, ratelimit, snapshot
-from .health import check_health
+from .preflight_health import check_health
 from .results import CheckResult, PreflightResult
 from .tunables import ANOMALY_LEVELS
 
