@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..actions.engine import on_emergency_stop
+from ..actions.emergency_stop import on_emergency_stop
 from . import limits  # noqa: F401 - registers the sandbox.* tunables
 from .stop import signal_stop
 
