@@ -5,7 +5,7 @@
     note_application(mod)
     console_summary() / breakers_json()   (the dashboard panel, the API)
 
-State lives in database rows changed under row locks (see dual.py and engine.py), never in
+State lives in database rows changed under row locks (see dual.py and engine_breaker.py), never in
 process memory, so every worker and web process sees the same breakers.
 """
 
