@@ -206,8 +206,8 @@ class Anomaly(HoldKind):
 
     def holds(self, key: str, now: datetime) -> bool:
         from .. import tunables
-        from ..breakers.tunables import ANOMALY_LEVELS
         from ..models import Workspace
+        from ..tunables import ANOMALY_LEVELS
 
         workspace_id, _, level = key.partition(":")
         workspace = Workspace.objects.filter(pk=workspace_id).first()

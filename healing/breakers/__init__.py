@@ -11,7 +11,6 @@ process memory, so every worker and web process sees the same breakers.
 
 from __future__ import annotations
 
-from . import tunables as _tunables  # noqa: F401 - registers the breaker tunables
 from .outcomes import note_application, record_outcome
 from .preflight import CHECKS, PreflightCheck, register_check, run_preflight
 from .results import CheckResult, PreflightResult

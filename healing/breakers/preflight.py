@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from .. import tunables
 from ..models import EngineState, Modification
+from ..tunables import ANOMALY_LEVELS
 from . import dual, engine_breaker, ratelimit, snapshot
 from .preflight_health import check_health
 from .results import CheckResult, PreflightResult
-from .tunables import ANOMALY_LEVELS
 
 STAGES = ("intake", "apply")
 

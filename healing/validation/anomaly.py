@@ -8,51 +8,8 @@ import re
 from datetime import timedelta
 
 from .. import tunables
-from ..tunables import Tunable
 from .base import Finding, Stage, ValidationContext, register, severity_rank
 from .syntax import syntax_ok_before
-
-tunables.register(
-    Tunable(
-        "anomaly.max_changed_chars",
-        10_000,
-        "Anomaly detection",
-        "A patch changing more characters than this is an anomaly.",
-        kind=int,
-        min=100,
-        max=10_000_000,
-        unit="characters",
-    ),
-    Tunable(
-        "anomaly.max_files",
-        5,
-        "Anomaly detection",
-        "A patch touching more files than this is an anomaly.",
-        kind=int,
-        min=1,
-        max=10_000,
-        unit="files",
-    ),
-    Tunable(
-        "anomaly.max_submissions",
-        5,
-        "Anomaly detection",
-        "More submissions than this from one source within the window is an anomaly.",
-        kind=int,
-        min=1,
-        max=100_000,
-    ),
-    Tunable(
-        "anomaly.window_seconds",
-        300,
-        "Anomaly detection",
-        "The window for counting submissions per source.",
-        kind=int,
-        min=10,
-        max=86_400,
-        unit="seconds",
-    ),
-)
 
 RISK_LEVELS = ("none", "low", "medium", "high", "critical")
 DANGER_PREFIXES = ("danger.", "secret.", "path.", "unicode.")
