@@ -108,7 +108,7 @@ def console(request: HttpRequest) -> HttpResponse:
     return render(request, "monitoring/console.html", _console_context(request))
 
 
-# --- The healing loop's buttons: the same actions as POST /api/v1/engine/start|stop/ --------
+# --- The healing loop's buttons: the same actions as POST /api/v1/loop/start|stop/ --------
 
 View = Callable[..., HttpResponse]
 
