@@ -13,6 +13,9 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from ..apply.actions import ApplyRefused
+from ..apply.backups import BackupCorrupt
+from ..apply.lock import WorkspaceBusy
 from ..models import InvalidTransition
 
 
@@ -56,3 +59,18 @@ def moved(new_name: str) -> Callable[..., JsonResponse]:
         )
 
     return gone
+
+
+def conflict(error: str, detail: str, **extra: Any) -> Response:
+    return Response({"error": error, "detail": detail, **extra}, status=status.HTTP_409_CONFLICT)
+
+
+def apply_errors(fn: Any) -> Response:
+    try:
+        return fn()
+    except BackupCorrupt as exc:
+        return conflict("backup_corrupt", str(exc), mismatches=exc.mismatches)
+    except WorkspaceBusy as exc:
+        return conflict("workspace_busy", str(exc))
+    except ApplyRefused as exc:
+        return conflict("refused", str(exc))
