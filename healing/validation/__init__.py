@@ -17,7 +17,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import tunables
-from . import anomaly, danger, dependencies, diff, imports, judge, paths, syntax, unicode  # noqa: F401 - registers the stages
+from . import (  # noqa: F401 - registers the stages
+    anomaly,
+    changed_tests,
+    danger,
+    dependencies,
+    diff,
+    imports,
+    paths,
+    syntax,
+    unicode,
+)
 from .base import (
     REGISTRY,
     FileChange,
