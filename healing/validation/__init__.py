@@ -20,6 +20,7 @@ from .. import tunables
 from . import (  # noqa: F401 - registers the stages
     anomaly,
     changed_tests,
+    classification,
     danger,
     dependencies,
     diff,
