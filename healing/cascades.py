@@ -1,4 +1,4 @@
-"""Cascading errors (issue #5): a patch's sandbox run or post-apply check reveals a new error; the
+"""Cascading errors: a patch's sandbox run or post-apply check reveals a new error; the
 follow-up error, and any patch proposed for it, is linked into a chain with its parent.
 
 The chain stops (no more attempts, pre-flight blocks its patches) when it reaches the maximum

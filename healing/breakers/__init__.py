@@ -1,4 +1,4 @@
-"""Circuit breakers, the shared rate limit and pre-flight checks (issue #5).
+"""Circuit breakers, the shared rate limit and pre-flight checks.
 
     run_preflight(mod, stage="intake"|"apply") -> PreflightResult   (also stored on mod.preflight[stage])
     record_outcome(mod, success=..., stage="sandbox"|"apply"|"verify"|"rollback", actor=None)

@@ -1,4 +1,4 @@
-"""The validation pipeline (issue #3): a registry of small stages run in order on one patch.
+"""The validation pipeline: a registry of small stages run in order on one patch.
 
     ctx = context_for(modification)          # or ValidationContext(workspace=..., diff=...)
     report = run_pipeline(ctx)
