@@ -73,7 +73,7 @@ def notice_for(event: AuditEvent) -> Notice | None:
             "/",
             Role.OPERATOR,
         )
-    # breaker.circuit closed→open, breaker.engine CLOSED→OPEN (issue #5); the workspace summary
+    # breaker.circuit closed→open, breaker.engine CLOSED→OPEN; the workspace summary
     # state that follows a circuit (SYNTAX_OPEN...) is the same opening, so it is not notified again.
     if kind.startswith("breaker.") and to_state.lower() == "open":
         data = event.data or {}

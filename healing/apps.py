@@ -6,9 +6,9 @@ class HealingConfig(AppConfig):
     verbose_name = "Healing engine"
 
     def ready(self) -> None:
-        # Tunables register themselves on import; the registry must be complete before any
-        # request, task or admin page reads it.
-        from . import (  # noqa: F401 - validation and judgement tunables
+        # Stages, checks and tunables register themselves on import; the registries must be
+        # complete before any request, task or admin page reads them.
+        from . import (  # noqa: F401 - validation stages, pre-flight checks
             breakers,
             cascades,
             contrib,  # noqa: F401 - the system check that every contributor registered
@@ -16,7 +16,6 @@ class HealingConfig(AppConfig):
             tunables,
             validation,
         )
-        from .apply import settings as _apply_settings  # noqa: F401 - apply.* tunables
         from .diagnostics import admin as diagnostics_admin  # noqa: F401
         from .diagnostics import tunables as diagnostics_tunables  # noqa: F401
-        from .sandbox import hooks as _sandbox_hooks  # noqa: F401 - sandbox.* tunables, stop hook
+        from .sandbox import hooks as _sandbox_hooks  # noqa: F401 - the emergency-stop hook

@@ -1,4 +1,4 @@
-"""Cascading errors (issue #5): a patch's sandbox run or post-apply check reveals a new error; the
+"""Cascading errors: a patch's sandbox run or post-apply check reveals a new error; the
 follow-up error, and any patch proposed for it, is linked into a chain with its parent.
 
 The chain stops (no more attempts, pre-flight blocks its patches) when it reaches the maximum
@@ -22,38 +22,6 @@ from .broadcast import broadcast
 from .models import Cascade, CascadeLink, Modification
 from .models.cascade import CascadeStatus
 from .models.modification import Severity
-from .tunables import Tunable
-
-GROUP = "Cascades"
-tunables.register(
-    Tunable(
-        "cascade.max_depth",
-        5,
-        GROUP,
-        "Most links (patches) a chain may attempt; the next one stops it.",
-        kind=int,
-        min=1,
-        max=50,
-    ),
-    Tunable(
-        "cascade.repeat_limit",
-        3,
-        GROUP,
-        "The same error type this many times in a row stops the chain.",
-        kind=int,
-        min=2,
-        max=50,
-    ),
-    Tunable(
-        "cascade.falling_confidence_run",
-        3,
-        GROUP,
-        "Confidence strictly falling over this many consecutive links stops the chain.",
-        kind=int,
-        min=2,
-        max=50,
-    ),
-)
 
 # The design's recommendations.
 STOP = "Stop attempting fixes: the cascade is not converging"

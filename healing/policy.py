@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import tunables
 from .models.modification import ModificationStatus, SafetyLevel
-from .validation.judge import WEAKENING_RULES
+from .validation.changed_tests import WEAKENING_RULES
 
 if TYPE_CHECKING:
     from .models import Modification

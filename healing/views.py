@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .health import CHECKS, public_view, run_checks
+from .healthz import CHECKS, public_view, run_checks
 from .models import EngineState
 from .roles import Role, has_role
 

@@ -26,7 +26,7 @@ from healing.models import EngineState, Modification
 from healing.permissions import IsOperator, IsStaffRole, role_required
 from healing.roles import Role, has_role
 
-from . import actions, health, telemetry
+from . import actions, host_health, telemetry
 from .models import HealingActionKind, HealingAttempt, HealingLoopState
 from .strategies import STRATEGIES
 from .validation import SnapshotErrors, clean_snapshots
@@ -94,11 +94,11 @@ class HealthView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        latest = health.latest_snapshot()
+        latest = host_health.latest_snapshot()
         return Response(
             {
                 "system": latest.as_json() if latest else None,
-                "preflight": health.preflight_health().as_json()
+                "preflight": host_health.preflight_health().as_json()
                 if request.query_params.get("preflight")
                 else None,
                 "telemetry": [telemetry.health_summary(s) for s in _sources(request)],

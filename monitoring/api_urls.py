@@ -1,5 +1,7 @@
 from django.urls import path
 
+from healing.api.errors import moved
+
 from . import api
 
 urlpatterns = [
@@ -9,9 +11,13 @@ urlpatterns = [
     path("baseline/", api.BaselineView.as_view(), name="api-baseline"),
     path("status/", api.StatusView.as_view(), name="api-status"),
     path("history/", api.HistoryView.as_view(), name="api-history"),
-    path("engine/start/", api.LoopStartView.as_view(), name="api-loop-start"),
-    path("engine/stop/", api.LoopStopView.as_view(), name="api-loop-stop"),
-    path("engine/interval/", api.LoopIntervalView.as_view(), name="api-loop-interval"),
+    path("loop/start/", api.LoopStartView.as_view(), name="api-loop-start"),
+    path("loop/stop/", api.LoopStopView.as_view(), name="api-loop-stop"),
+    path("loop/interval/", api.LoopIntervalView.as_view(), name="api-loop-interval"),
+    # Moved: engine/ is the engine (emergency stop, resume); these control the healing loop.
+    path("engine/start/", moved("api-loop-start"), name="api-loop-start-moved"),
+    path("engine/stop/", moved("api-loop-stop"), name="api-loop-stop-moved"),
+    path("engine/interval/", moved("api-loop-interval"), name="api-loop-interval-moved"),
     path("healing/attempts/", api.AttemptListView.as_view(), name="api-healing-attempts"),
     path(
         "healing/attempts/<int:pk>/approve/",

@@ -10,7 +10,7 @@ class MonitoringConfig(AppConfig):
 
         # The thresholds must be in the registry before any request, task or admin page reads
         # it; the handlers register themselves on import.
-        from . import handlers, health, tunables  # noqa: F401
+        from . import handlers, host_health, tunables  # noqa: F401
 
         # The core's pre-flight and post-apply watch read health through this registration.
-        contrib.register_health_source(self.label, health.preflight_health)
+        contrib.register_health_source(self.label, host_health.preflight_health)

@@ -23,7 +23,7 @@ from healing.roles import Role, has_role
 from healing.tokens import ApiTokenAuthentication
 from selfheal_site.env import env
 
-from . import actions, health, metrics, telemetry
+from . import actions, host_health, metrics, telemetry
 from .api import loop_status
 from .models import HealingAttempt, SystemSnapshot
 
@@ -89,7 +89,7 @@ def _console_context(request: HttpRequest) -> dict[str, Any]:
         "range": "30d" if days == 30 else "24h",
         "sources": telemetry.TelemetrySnapshot.objects.sources() if source else [],
         "summary": telemetry.health_summary(source) if source else None,
-        "system": health.latest_snapshot(),
+        "system": host_health.latest_snapshot(),
         "status": loop_status(),
         "attempts": HealingAttempt.objects.recent(30),
         "is_demo": bool(series and series.get("is_demo")),
@@ -108,7 +108,7 @@ def console(request: HttpRequest) -> HttpResponse:
     return render(request, "monitoring/console.html", _console_context(request))
 
 
-# --- The healing loop's buttons: the same actions as POST /api/v1/engine/start|stop/ --------
+# --- The healing loop's buttons: the same actions as POST /api/v1/loop/start|stop/ --------
 
 View = Callable[..., HttpResponse]
 

@@ -1,4 +1,4 @@
-"""100 kill -9 trials at random points during apply AND rollback (issue #9's crash-safety figure).
+"""100 kill -9 trials at random points during apply AND rollback (the crash-safety figure).
 
 One Django process forks a child per trial (tests/apply_crash_forker.py), which SIGKILLs itself
 at a random checkpoint of the landing (and a random few milliseconds after it, so kills also fall

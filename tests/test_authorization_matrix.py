@@ -123,6 +123,10 @@ ACCESS: dict[str, str] = {
     "api-loop-start": "operator",
     "api-loop-stop": "operator",
     "api-loop-interval": "operator",
+    # Moved to api/v1/loop/: 410 Gone with the new URL, to anyone, granting nothing.
+    "api-loop-start-moved": "open",
+    "api-loop-stop-moved": "open",
+    "api-loop-interval-moved": "open",
     "api-healing-attempts": "console",
     "api-healing-approve": "console",  # a reviewer decides rollbacks, an operator engine commands
     "api-healing-reject": "console",

@@ -125,7 +125,7 @@ def test_it_needs_the_csrf_token(admin_user: Any, workspace: Any) -> None:
 def test_it_resumes_the_patches_the_engine_breaker_held_after_a_reset(
     admin_user: Any, agent: Any, workspace: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from healing.breakers.engine import hold_key
+    from healing.breakers.engine_breaker import hold_key
     from healing.breakers.tasks import lift_holds
     from healing.intake import do_submit_patch
     from healing.intake.tasks import process_modification

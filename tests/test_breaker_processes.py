@@ -1,6 +1,6 @@
 """Several real processes hammer one breaker through the shared database: exact counts, one transition.
 
-Issue #9's "breaker and rate-limit counts stay exact under parallel load": four processes start
+The design's "breaker and rate-limit counts stay exact under parallel load": four processes start
 together (a start file) and record overlapping shares of the same outcomes, or race for the
 same rate-limit window. Prints the figures."""
 

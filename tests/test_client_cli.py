@@ -157,7 +157,7 @@ def test_it_exits_10_for_a_high_risk_patch_and_status_says_the_same(
 def test_it_exits_30_when_an_emergency_stop_blocks_the_patch(
     server: str, demo: Any, token: str, operator: Any
 ) -> None:
-    from healing.actions.engine import do_emergency_stop
+    from healing.actions.emergency_stop import do_emergency_stop
 
     do_emergency_stop(operator, "client test: deploy freeze")
 

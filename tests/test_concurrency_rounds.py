@@ -1,4 +1,4 @@
-"""Races on PostgreSQL, 50 rounds each (issue #9): two reviewers approving the same patch at the
+"""Races on PostgreSQL, 50 rounds each: two reviewers approving the same patch at the
 same instant, two workers claiming the same received patch (process_modification's conditional
 transition), and two workers claiming the same sandbox run (sandbox_modification's claim).
 Exactly one winner per round, every round. Prints the rounds and the winners counted."""

@@ -1,4 +1,4 @@
-"""Containment figure (issue #9): a hostile corpus tried against validation and the sandbox.
+"""Containment figure: a hostile corpus tried against validation and the sandbox.
 
 Every hostile patch goes in as an agent's would: do_submit_patch, then process_modification's
 action. Rejected there (or refused at intake with a 4xx) counts as contained at validation.

@@ -1,6 +1,6 @@
 """Emergency stop under load: three sandboxes running real (sleeping) test processes at once;
 do_emergency_stop kills them all. Prints the time from the stop to the last sandbox process
-dead (the issue's figure, target < 1 s); asserts only that every one dies and every patch ends
+dead (the target: under 1 s); asserts only that every one dies and every patch ends
 blocked, never the timing."""
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def _unregister_monitoring(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_it_is_registered_by_monitoring_at_start_up() -> None:
-    from monitoring.health import preflight_health
+    from monitoring.host_health import preflight_health
 
     assert {"monitoring": preflight_health} == HEALTH_SOURCES
     assert "healing.E001" not in {m.id for m in run_checks()}

@@ -132,13 +132,13 @@ def test_it_tells_anonymous_callers_what_is_down_and_nothing_else(
 def test_it_does_not_ping_the_broker_and_workers_on_every_anonymous_hit(
     monkeypatch: Any, reviewer: Any
 ) -> None:
-    from healing import health
+    from healing import healthz
 
     calls: list[str] = []
     for name in ("broker", "worker", "channel_layer"):
-        real = health.CHECKS[name]
+        real = healthz.CHECKS[name]
         monkeypatch.setitem(
-            health.CHECKS, name, lambda real=real, name=name: calls.append(name) or real()
+            healthz.CHECKS, name, lambda real=real, name=name: calls.append(name) or real()
         )
     for _ in range(10):
         Client().get("/healthz")

@@ -63,12 +63,12 @@ def test_it_finds_no_import_by_name_against_the_direction_of_the_apps() -> None:
 
 # The checks above must fail when the direction is broken: each of these modules breaks it once.
 BAD = {
-    "healing/late.py": "def f():\n    from monitoring.health import preflight_health\n",
+    "healing/late.py": "def f():\n    from monitoring.host_health import preflight_health\n",
     "healing/guarded.py": (
         "try:\n    import approvals.models\nexcept ImportError:\n    approvals = None\n"
     ),
     "monitoring/console.py": "from approvals import panels\n",
-    "healing/by_name.py": "import importlib\nimportlib.import_module('monitoring.health')\n",
+    "healing/by_name.py": "import importlib\nimportlib.import_module('monitoring.host_health')\n",
 }
 
 
@@ -86,4 +86,4 @@ def test_it_catches_each_kind_of_forbidden_import(tmp_path: Path) -> None:
         "healing.guarded (line 2) guards its import of approvals.models with except ImportError"
     ]
     hidden = _by_name("healing.by_name", tmp_path / "healing/by_name.py", set(known))
-    assert _forbidden(hidden) == ["healing.by_name (line 2) imports monitoring.health"]
+    assert _forbidden(hidden) == ["healing.by_name (line 2) imports monitoring.host_health"]

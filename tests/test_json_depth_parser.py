@@ -22,7 +22,7 @@ def _nested(depth: int) -> str:
         ("agent", "/api/v1/snapshots/"),
         ("agent", "/api/v1/baseline/"),
         ("operator", "/api/v1/engine/emergency-stop/"),
-        ("operator", "/api/v1/engine/start/"),
+        ("operator", "/api/v1/loop/start/"),
         ("admin_user", "/api/v1/workspaces/"),
     ],
 )

@@ -113,8 +113,8 @@ def test_it_needs_the_csrf_token(operator: Any) -> None:
 
 def test_it_sets_the_interval_through_the_api_too(api_as: Any, operator: Any) -> None:
     response = api_as(operator).post(
-        "/api/v1/engine/interval/", {"interval_seconds": 600, "reason": "slower"}, format="json"
+        "/api/v1/loop/interval/", {"interval_seconds": 600, "reason": "slower"}, format="json"
     )
     assert response.status_code == 200 and response.json()["interval_seconds"] == 600
-    bad = api_as(operator).post("/api/v1/engine/interval/", {"interval_seconds": 1}, format="json")
+    bad = api_as(operator).post("/api/v1/loop/interval/", {"interval_seconds": 1}, format="json")
     assert bad.status_code == 400 and "interval_seconds" in bad.json()["fields"]

@@ -6,7 +6,7 @@ from typing import Any
 import psutil
 import pytest
 
-from monitoring.health import preflight_health
+from monitoring.host_health import preflight_health
 from monitoring.models import HealthStatus, ScheduleClock, SystemSnapshot
 from monitoring.tasks import system_snapshot_tick
 
@@ -77,7 +77,7 @@ def test_it_excludes_sandbox_children_from_the_cpu_check(settings: Any) -> None:
     import subprocess
     import sys
 
-    from monitoring.health import sample
+    from monitoring.host_health import sample
 
     # A busy child of this process plays the sandbox: its CPU is counted as sandbox, not worker.
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -108,7 +108,7 @@ def test_it_samples_for_preflight_when_beat_is_not_running_and_stores_nothing() 
 
 
 def test_it_lets_a_saturated_cpu_degrade_but_not_block() -> None:
-    from monitoring.health import health_limits, judge
+    from monitoring.host_health import health_limits, judge
 
     limits = health_limits()
     calm = {
@@ -134,7 +134,7 @@ def test_it_lets_a_saturated_cpu_degrade_but_not_block() -> None:
 
 def test_it_needs_enough_outcomes_before_judging_the_engines_own_error_rate(workspace: Any) -> None:
     from healing.actions import record_event
-    from monitoring.health import outcome_rates
+    from monitoring.host_health import outcome_rates
     from tests import factories
 
     for _ in range(2):

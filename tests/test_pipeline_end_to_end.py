@@ -39,7 +39,7 @@ DANGEROUS = """--- a/app.py
 def _envelope(
     patch_id: str, diff: str, *, severity: str = "medium", logits: list[float] | None = None
 ) -> dict:
-    """The smallest envelope of issue #3, with the diff and logits of the case."""
+    """The smallest envelope, with the diff and logits of the case."""
     return {
         "schema_version": "2.0",
         "patch_id": patch_id,

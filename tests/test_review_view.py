@@ -49,7 +49,7 @@ def test_it_shows_the_highlighted_diff_with_findings_pinned_to_their_line(
     assert "syntax" in html and "logic" in html  # claimed and inferred
     assert "test_pass_rate" in html and "src-measured" in html and "src-claimed" in html
     assert "test rule for HIGH_RISK" in html
-    assert "No sandbox run yet." in html  # #4 has landed: the real (empty) sandbox panel
+    assert "No sandbox run yet." in html  # the real (empty) sandbox panel
     assert "held for a reviewer" in html  # the audit trail
     assert "0.74" in html
 

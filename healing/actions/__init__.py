@@ -5,9 +5,9 @@ transaction.on_commit, so nothing is announced that did not happen.
 """
 
 from .audit import actor_label, record_event
-from .engine import do_emergency_stop, do_resume
+from .emergency_stop import do_emergency_stop, do_resume
 from .modifications import ConcurrentTransition, transition
-from .settings import do_change_setting
+from .setting_changes import do_change_setting
 
 __all__ = [
     "ConcurrentTransition",

@@ -99,7 +99,7 @@ class GlobalBreaker(HoldKind):
     name = "global_breaker"
 
     def holds(self, key: str, now: datetime) -> bool:
-        from ..breakers import engine
+        from ..breakers import engine_breaker as engine
 
         return not engine.check("intake", now=now).ok
 
@@ -109,18 +109,18 @@ class EngineBreaker(HoldKind):
     name = "engine_breaker"
 
     def holds(self, key: str, now: datetime) -> bool:
-        from ..breakers import engine
+        from ..breakers import engine_breaker as engine
 
         # Also moves OPEN → HALF_OPEN once the cool-down is over (the time-based lift).
         return not engine.check("intake", key, now=now).ok
 
     def would_hold(self, key: str, now: datetime) -> bool:
-        from ..breakers import engine
+        from ..breakers import engine_breaker as engine
 
         return not engine.check("intake", key, now=now, move=False).ok
 
     def places(self, key: str, stage: str) -> int:
-        from ..breakers import engine
+        from ..breakers import engine_breaker as engine
 
         # Intake passes while half-open; only an apply takes one of the trial places.
         return engine.trial_places(key) if stage == S.APPROVED else UNLIMITED
@@ -206,8 +206,8 @@ class Anomaly(HoldKind):
 
     def holds(self, key: str, now: datetime) -> bool:
         from .. import tunables
-        from ..breakers.tunables import ANOMALY_LEVELS
         from ..models import Workspace
+        from ..tunables import ANOMALY_LEVELS
 
         workspace_id, _, level = key.partition(":")
         workspace = Workspace.objects.filter(pk=workspace_id).first()

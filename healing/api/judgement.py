@@ -1,4 +1,4 @@
-"""Breakers, cascades, calibration and learning over the API (issue #5). Thin: actions do the work."""
+"""Breakers, cascades, calibration and learning over the API. Thin: actions do the work."""
 
 from __future__ import annotations
 

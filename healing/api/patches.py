@@ -148,7 +148,7 @@ class PatchSerializer(serializers.ModelSerializer):
         """The sandbox runs of this patch (patched tree against the baseline), newest first."""
         if not self.context.get("with_events"):
             return []
-        from .sandbox import sandbox_results
+        from .sandbox_runs import sandbox_results
 
         return sandbox_results(mod)
 

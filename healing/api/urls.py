@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from ..remote.views import forge_webhook
-from . import diagnostics, patches, sandbox, workspaces
+from . import backups, diagnostics, patches, rollback, sandbox_runs, workspaces
 
 urlpatterns: list = [
     path("", include("healing.api.judgement_urls")),
@@ -44,15 +44,17 @@ urlpatterns: list = [
     path("bugs/", diagnostics.BugList.as_view(), name="api-bugs"),
     path("bugs/<int:pk>/fix/", diagnostics.BugFix.as_view(), name="api-bug-fix"),
     path(
-        "patches/<int:pk>/rollback/", sandbox.PatchRollbackView.as_view(), name="api-patch-rollback"
+        "patches/<int:pk>/rollback/",
+        rollback.PatchRollbackView.as_view(),
+        name="api-patch-rollback",
     ),
     path(
         "patches/<int:pk>/sandbox-runs/",
-        sandbox.PatchSandboxRunsView.as_view(),
+        sandbox_runs.PatchSandboxRunsView.as_view(),
         name="api-patch-sandbox-runs",
     ),
-    path("backups/", sandbox.BackupListView.as_view(), name="api-backups"),
+    path("backups/", backups.BackupListView.as_view(), name="api-backups"),
     path(
-        "backups/<int:pk>/restore/", sandbox.BackupRestoreView.as_view(), name="api-backup-restore"
+        "backups/<int:pk>/restore/", backups.BackupRestoreView.as_view(), name="api-backup-restore"
     ),
 ]

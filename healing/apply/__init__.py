@@ -1,4 +1,4 @@
-"""Apply, backups and rollback (issue #4): land a patch as one git commit, crash-safe.
+"""Apply, backups and rollback: land a patch as one git commit, crash-safe.
 
 `do_apply`, `do_rollback(mod, actor, reason)` and `do_restore_backup` are the named actions;
 `landing` holds the journalled steps and `recovery` finishes or undoes what a crash left."""

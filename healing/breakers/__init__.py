@@ -1,17 +1,16 @@
-"""Circuit breakers, the shared rate limit and pre-flight checks (issue #5).
+"""Circuit breakers, the shared rate limit and pre-flight checks.
 
     run_preflight(mod, stage="intake"|"apply") -> PreflightResult   (also stored on mod.preflight[stage])
     record_outcome(mod, success=..., stage="sandbox"|"apply"|"verify"|"rollback", actor=None)
     note_application(mod)
     console_summary() / breakers_json()   (the dashboard panel, the API)
 
-State lives in database rows changed under row locks (see dual.py and engine.py), never in
+State lives in database rows changed under row locks (see dual.py and engine_breaker.py), never in
 process memory, so every worker and web process sees the same breakers.
 """
 
 from __future__ import annotations
 
-from . import tunables as _tunables  # noqa: F401 - registers the breaker tunables
 from .outcomes import note_application, record_outcome
 from .preflight import CHECKS, PreflightCheck, register_check, run_preflight
 from .results import CheckResult, PreflightResult

@@ -8,7 +8,8 @@ from django.db import transaction
 
 from ..models import EngineBreaker
 from ..models.breaker import GLOBAL_SOURCE
-from . import dual, engine
+from . import dual
+from . import engine_breaker as engine
 
 ACTIONS = ("force-open", "force-close", "reset")
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ..actions.audit import Actor
 from ..models import Modification, Outcome, SuccessRate
-from . import dual, engine, ratelimit
+from . import dual, engine_breaker, ratelimit
 
 STAGES = ("sandbox", "apply", "verify", "rollback")
 
@@ -39,7 +39,7 @@ def record_outcome(
         with transaction.atomic():
             # Lock order everywhere: the global breaker row (rate-limit reservations), this
             # engine's breaker row, then the workspace breaker row.
-            engine.lock(modification.source)
+            engine_breaker.lock(modification.source)
             counted = _counts(modification, success, stage)
             Outcome.objects.create(
                 modification=modification,
@@ -61,7 +61,7 @@ def record_outcome(
                     actor,
                     modification.source,
                 )
-                engine.record(success, actor, modification.source)
+                engine_breaker.record(success, actor, modification.source)
                 _learn(modification, error_type, success)
     except IntegrityError:
         if Outcome.objects.filter(modification=modification, stage=stage).exists():

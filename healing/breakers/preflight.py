@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from .. import tunables
 from ..models import EngineState, Modification
-from . import dual, engine, ratelimit, snapshot
-from .health import check_health
+from ..tunables import ANOMALY_LEVELS
+from . import dual, engine_breaker, ratelimit, snapshot
+from .preflight_health import check_health
 from .results import CheckResult, PreflightResult
-from .tunables import ANOMALY_LEVELS
 
 STAGES = ("intake", "apply")
 
@@ -102,14 +102,14 @@ class EngineBreakerCheck(PreflightCheck):
             return snapshot.check_breakers(
                 ctx.modification.workspace_id, ctx.error_type, ctx.stage, ctx.snapshot, ctx.source
             )[1]
-        return engine.check(ctx.stage, ctx.source, now=ctx.now)
+        return engine_breaker.check(ctx.stage, ctx.source, now=ctx.now)
 
     def reserve(self, ctx: Context, result: CheckResult) -> CheckResult:
-        return engine.admit_trial(ctx.stage, result, ctx.source)
+        return engine_breaker.admit_trial(ctx.stage, result, ctx.source)
 
     def release(self, ctx: Context, result: CheckResult) -> None:
         if result.value == "admitted":
-            engine.release_trial(ctx.source)
+            engine_breaker.release_trial(ctx.source)
 
 
 @register_check

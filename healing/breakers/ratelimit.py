@@ -15,7 +15,7 @@ from django.utils import timezone
 from .. import tunables
 from ..models import ApplicationSlot
 from ..models.breaker import GLOBAL_SOURCE
-from . import engine
+from . import engine_breaker
 from .results import CheckResult
 
 
@@ -63,7 +63,7 @@ def check(modification_id: int) -> CheckResult:
 def reserve(modification_id: int) -> CheckResult:
     limit, window = _limits()
     with transaction.atomic():
-        engine.lock(GLOBAL_SOURCE)  # every reserving process queues here
+        engine_breaker.lock(GLOBAL_SOURCE)  # every reserving process queues here
         now = timezone.now()
         result = _result(modification_id, now, limit, window)
         if result.ok:

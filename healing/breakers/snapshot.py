@@ -1,6 +1,6 @@
 """The hot path of a breaker check: one SQL statement reads the workspace state, this error
 type's circuit, the submitting engine's breaker and the global one. When all is closed (the common case) that is the whole
-check; otherwise the detailed checks in dual.py and engine.py say what blocks and until when.
+check; otherwise the detailed checks in dual.py and engine_breaker.py say what blocks and until when.
 
 Raw SQL on purpose: the ORM costs ~0.15 ms per query here, the statement itself ~0.02 ms.
 """
@@ -13,7 +13,7 @@ from django.db import connection
 
 from ..models import EngineBreaker, ErrorTypeCircuit, WorkspaceBreaker
 from ..models.breaker import GLOBAL_SOURCE, DualState, EngineBreakerState
-from . import dual, engine
+from . import dual, engine_breaker
 from .results import CheckResult
 
 
@@ -101,5 +101,5 @@ def check_breakers(
             threshold=EngineBreakerState.CLOSED,
         )
     else:
-        engine_result = engine.check(stage, source)
+        engine_result = engine_breaker.check(stage, source)
     return workspace, engine_result

@@ -13,12 +13,12 @@ from .breaker import (
 from .cascade import Cascade, CascadeLink
 from .config import Setting, SettingChange
 from .diagnostics import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
-from .engine import EngineState
 from .environment import EnvironmentBuild, EnvironmentStatus
 from .identity import ExternalIdentity
 from .journal import ApplyJournal, ApplyJournalStep, JournalState, WorkspaceLock
 from .modification import InvalidTransition, Modification, ModificationStatus
 from .remote import RemoteLanding, RemoteLandingState
+from .run_state import EngineState
 from .sandbox import SandboxRun, SandboxRunKind
 from .scoring import (
     AdaptiveThreshold,

@@ -1,4 +1,4 @@
-"""Circuit breaker state, shared by every process through these rows (issue #5).
+"""Circuit breaker state, shared by every process through these rows.
 
 Rows are only changed inside `healing.breakers` actions, under `select_for_update()` of the row
 that serialises the decision (the workspace breaker, or the engine breaker), so every worker and

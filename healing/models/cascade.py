@@ -1,4 +1,4 @@
-"""Chains of follow-up errors (issue #5): a patch's sandbox run or post-apply check revealed a new
+"""Chains of follow-up errors: a patch's sandbox run or post-apply check revealed a new
 error, and a patch proposed for it. The chain hangs off its root modification."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Confidence scores, calibration fits and what the engine learns from outcomes (issue #5)."""
+"""Confidence scores, calibration fits and what the engine learns from outcomes."""
 
 from __future__ import annotations
 

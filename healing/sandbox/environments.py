@@ -25,38 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import tunables
-from ..tunables import Tunable
 from . import IsolationUnavailable, _redact
 from .limits import Limits
 
-GROUP = "Environments"
 MB = 1024 * 1024
 LOG_TAIL = 4000
 BUILDING = "environment building"
 FAILED_PREFIX = "environment build failed"
 # Selfheal's instruments: installed into a project's environment only when absent from it.
 TOOLS = ("pytest", "coverage")
-
-tunables.register(
-    Tunable("environment.wall_time_s", 900.0, GROUP, "Wall-clock time a build may take.",
-            kind=float, min=5, max=7200, unit="s"),
-    Tunable("environment.memory_mb", 2000, GROUP, "Writable memory of each build process.",
-            kind=int, min=64, max=65536, unit="MB"),
-    Tunable("environment.cpu_s", 1800, GROUP, "CPU seconds of each build process.",
-            kind=int, min=5, max=36000, unit="s"),
-    Tunable("environment.max_processes", 256, GROUP, "Processes alive at once in one build.",
-            kind=int, min=4, max=4096),
-    Tunable("environment.max_file_mb", 500, GROUP, "Largest file a build may write.",
-            kind=int, min=1, max=65536, unit="MB"),
-    Tunable("environment.max_output_kb", 4096, GROUP, "Output a build may print.",
-            kind=int, min=16, max=1024 * 1024, unit="KB"),
-    Tunable("environment.max_size_mb", 4096, GROUP, "Size of a built environment on disk.",
-            kind=int, min=1, max=1024 * 1024, unit="MB"),
-    Tunable("environment.keep", 10, GROUP, "Environments kept on disk (least recently used go).",
-            kind=int, min=1, max=1000),
-    Tunable("environment.max_age_days", 14, GROUP, "Environments unused this long are removed.",
-            kind=int, min=1, max=3650, unit="days"),
-)  # fmt: skip
 
 
 class EnvironmentNotReady(IsolationUnavailable):

@@ -8,87 +8,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .. import tunables
-from ..tunables import Tunable
 
-GROUP = "Sandbox"
 MB = 1024 * 1024
-
-tunables.register(
-    Tunable(
-        "sandbox.wall_time_s",
-        30.0,
-        GROUP,
-        "Wall-clock time a test run may take.",
-        kind=float,
-        min=0.5,
-        max=3600,
-        unit="s",
-    ),
-    Tunable(
-        "sandbox.memory_mb",
-        500,
-        GROUP,
-        "Writable memory of each sandboxed process (RLIMIT_DATA); the tree's RSS is watched too.",
-        kind=int,
-        min=32,
-        max=65536,
-        unit="MB",
-    ),
-    Tunable(
-        "sandbox.cpu_s",
-        60,
-        GROUP,
-        "CPU seconds of each sandboxed process.",
-        kind=int,
-        min=1,
-        max=36000,
-        unit="s",
-    ),
-    Tunable(
-        "sandbox.max_processes",
-        64,
-        GROUP,
-        "Processes alive at once in one sandbox.",
-        kind=int,
-        min=2,
-        max=4096,
-    ),
-    Tunable(
-        "sandbox.max_file_mb",
-        50,
-        GROUP,
-        "Largest file a test may write.",
-        kind=int,
-        min=1,
-        max=65536,
-        unit="MB",
-    ),
-    Tunable(
-        "sandbox.max_output_kb",
-        1024,
-        GROUP,
-        "Output (stdout+stderr) a run may print.",
-        kind=int,
-        min=16,
-        max=1024 * 1024,
-        unit="KB",
-    ),
-    Tunable(
-        "sandbox.measure_coverage",
-        True,
-        GROUP,
-        "Measure coverage of the touched lines (Python, coverage.py).",
-        kind=bool,
-    ),
-    Tunable(
-        "sandbox.pytest_plugin_autoload",
-        False,
-        GROUP,
-        "Let pytest load every plugin installed beside Selfheal. Off: only the plugins the test "
-        "command names with -p, so the workspace's run is not slowed or changed by Selfheal's own.",
-        kind=bool,
-    ),
-)
 
 
 @dataclass(frozen=True)

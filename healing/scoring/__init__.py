@@ -19,13 +19,12 @@ from django.db import transaction
 from .. import tunables as registry
 from ..models import CalibrationFit, ConfidenceScore, Modification
 from ..models.scoring import CalibrationMethod
+from ..tunables import DEFAULT_THRESHOLDS
 from . import components as c
 from . import evidence as ev
-from . import tunables as _tunables  # noqa: F401 - registers the scoring tunables
 from .calibration import CALIBRATORS, Calibrator
 from .formula import base_probability, combine, model_probability
 from .model import EvidenceModel
-from .tunables import DEFAULT_THRESHOLDS
 
 ERROR_TYPES = tuple(DEFAULT_THRESHOLDS)
 

@@ -26,9 +26,9 @@ from ..models import (
     ThresholdAdaptation,
 )
 from ..models.scoring import CalibrationMethod
+from ..tunables import DEFAULT_THRESHOLDS
 from . import model as evidence_model
 from .calibration import CALIBRATORS, Samples, cross_validated, ece, reliability
-from .tunables import DEFAULT_THRESHOLDS
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The validation pipeline (issue #3): a registry of small stages run in order on one patch.
+"""The validation pipeline: a registry of small stages run in order on one patch.
 
     ctx = context_for(modification)          # or ValidationContext(workspace=..., diff=...)
     report = run_pipeline(ctx)
@@ -17,7 +17,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import tunables
-from . import anomaly, danger, dependencies, diff, imports, judge, paths, syntax, unicode  # noqa: F401 - registers the stages
+from . import (  # noqa: F401 - registers the stages
+    anomaly,
+    changed_tests,
+    classification,
+    danger,
+    dependencies,
+    diff,
+    imports,
+    paths,
+    syntax,
+    unicode,
+)
 from .base import (
     REGISTRY,
     FileChange,

@@ -6,22 +6,6 @@ from __future__ import annotations
 
 import time
 
-from .. import tunables
-from ..tunables import Tunable
-
-tunables.register(
-    Tunable(
-        "validation.time_limit_seconds",
-        20,
-        "Validation",
-        "A patch whose validation takes longer than this is rejected as too complex to validate.",
-        kind=int,
-        min=1,
-        max=600,
-        unit="seconds",
-    )
-)
-
 
 class TooComplex(Exception):
     def __init__(self, seconds: float) -> None:

@@ -18,7 +18,7 @@ from healing.actions.audit import Actor
 from healing.broadcast import broadcast
 from healing.models import EngineState, Modification, ModificationStatus
 
-from .. import fitness, geometry, health, telemetry
+from .. import fitness, geometry, host_health, telemetry
 from ..handlers import HANDLERS, HandlerError
 from ..models import (
     AttemptStatus,
@@ -129,7 +129,7 @@ def _set_loop(user: User, running: bool, reason: str) -> HealingLoopState:
 def build_context(now: datetime | None = None) -> CycleContext:
     now = now or timezone.now()
     limits = telemetry.thresholds()
-    health_limits = health.health_limits()
+    health_limits = host_health.health_limits()
     loop_limits = {k.removeprefix("loop."): v for k, v in tunables.get_group("loop.").items()}
     sources: dict[str, SourceState] = {}
     since = now - timedelta(days=1)
@@ -154,7 +154,7 @@ def build_context(now: datetime | None = None) -> CycleContext:
     system = list(
         SystemSnapshot.objects.latest_first()[: max(loop_limits["memory_leak_window"], 5)]
     )[::-1]
-    rates = health.outcome_rates(
+    rates = host_health.outcome_rates(
         timedelta(minutes=health_limits["outcome_window_minutes"]), health_limits["min_outcomes"]
     )
     return CycleContext(now, limits, health_limits, loop_limits, sources, system, rates)

@@ -17,7 +17,7 @@ from healing.actions.audit import Actor, actor_label
 from healing.broadcast import broadcast
 from healing.models import Modification, Workspace
 
-from .. import geometry, health, telemetry
+from .. import geometry, host_health, telemetry
 from ..models import (
     Baseline,
     ScheduleClock,
@@ -335,9 +335,9 @@ def _thin_system_snapshots(cutoff: datetime, width: int) -> int:
 
 def do_take_system_snapshot(interval: float = 0.5) -> SystemSnapshot:
     """Measure (outside any transaction: it sleeps for the CPU interval), judge, store."""
-    limits = health.health_limits()
-    sample = health.sample(interval=interval, disk_path=limits["disk_path"])
-    judged = health.evaluate_sample(sample, limits)
+    limits = host_health.health_limits()
+    sample = host_health.sample(interval=interval, disk_path=limits["disk_path"])
+    judged = host_health.evaluate_sample(sample, limits)
     with transaction.atomic():
         snapshot = SystemSnapshot(
             taken_at=timezone.now(),
@@ -363,7 +363,7 @@ def do_take_system_snapshot(interval: float = 0.5) -> SystemSnapshot:
         recent = list(SystemSnapshot.objects.latest_first()[: limits["trend_window"] - 1])[::-1] + [
             snapshot
         ]
-        snapshot.trend, snapshot.trend_slope = health.trend(recent, limits["trend_tolerance"])
+        snapshot.trend, snapshot.trend_slope = host_health.trend(recent, limits["trend_tolerance"])
         snapshot.save()
         broadcast("health", snapshot.as_json())
     return snapshot

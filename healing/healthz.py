@@ -13,10 +13,10 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from kombu import Connection
 
-CheckResult = dict[str, Any]
+ComponentStatus = dict[str, Any]
 
 
-def _timed(fn: Callable[[], str | None]) -> CheckResult:
+def _timed(fn: Callable[[], str | None]) -> ComponentStatus:
     started = time.perf_counter()
     try:
         detail = fn()
@@ -31,7 +31,7 @@ def _timed(fn: Callable[[], str | None]) -> CheckResult:
     }
 
 
-def check_database() -> CheckResult:
+def check_database() -> ComponentStatus:
     def run() -> str:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -49,7 +49,7 @@ def _broker_connection() -> Connection:
     )
 
 
-def check_broker() -> CheckResult:
+def check_broker() -> ComponentStatus:
     def run() -> str:
         with _broker_connection() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
@@ -59,7 +59,7 @@ def check_broker() -> CheckResult:
     return _timed(run)
 
 
-def check_channel_layer() -> CheckResult:
+def check_channel_layer() -> ComponentStatus:
     def run() -> str:
         if get_channel_layer() is None:
             raise RuntimeError("no channel layer configured")
@@ -89,7 +89,7 @@ def check_channel_layer() -> CheckResult:
     return _timed(run)
 
 
-def check_worker(timeout: float = 1.0) -> CheckResult:
+def check_worker(timeout: float = 1.0) -> ComponentStatus:
     from selfheal_site.celery import app
 
     def run() -> str:
@@ -103,7 +103,7 @@ def check_worker(timeout: float = 1.0) -> CheckResult:
     return _timed(run)
 
 
-def check_sandbox() -> CheckResult:
+def check_sandbox() -> ComponentStatus:
     """The isolation this machine gives, and any active workspace whose required level it cannot.
 
     Such a workspace is `degraded`, not down: its patches are blocked, every other workspace
@@ -136,12 +136,12 @@ def check_sandbox() -> CheckResult:
     return result
 
 
-def public_view(components: dict[str, CheckResult]) -> dict[str, CheckResult]:
+def public_view(components: dict[str, ComponentStatus]) -> dict[str, ComponentStatus]:
     """What anyone may read: up or down, and how long it took. No host, operator or workspace
     names and no error text (those stay for signed-in staff)."""
-    public: dict[str, CheckResult] = {}
+    public: dict[str, ComponentStatus] = {}
     for name, result in components.items():
-        item: CheckResult = {"ok": result["ok"], "ms": result["ms"]}
+        item: ComponentStatus = {"ok": result["ok"], "ms": result["ms"]}
         if result.get("degraded"):
             levels = sorted({u["level"] for u in result.get("unmet", [])})
             count = len(result.get("unmet", []))
@@ -154,7 +154,7 @@ def public_view(components: dict[str, CheckResult]) -> dict[str, CheckResult]:
     return public
 
 
-CHECKS: dict[str, Callable[[], CheckResult]] = {
+CHECKS: dict[str, Callable[[], ComponentStatus]] = {
     "database": check_database,
     "broker": check_broker,
     "channel_layer": check_channel_layer,
@@ -163,5 +163,5 @@ CHECKS: dict[str, Callable[[], CheckResult]] = {
 }
 
 
-def run_checks(names: tuple[str, ...] | None = None) -> dict[str, CheckResult]:
+def run_checks(names: tuple[str, ...] | None = None) -> dict[str, ComponentStatus]:
     return {name: check() for name, check in CHECKS.items() if names is None or name in names}

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from ..broadcast import broadcast
 from ..models import EngineState
-from ..models.engine import EngineRunState
+from ..models.run_state import EngineRunState
 from .audit import record_event
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,7 @@
 """Every threshold an admin can tune, in one registry.
 
-Each area registers its tunables at import time with `register(Tunable(...))`; the thresholds page,
+Healing's tunables are declared in `declarations.py`, monitoring's and the console's in their
+app's `tunables.py`, each with `register(Tunable(...))` at import time; the thresholds page,
 the API and the admin read the registry, `get()` reads the value (an admin's override from the
 `Setting` table, else the default). Workspaces may override a key in `policy_overrides`.
 """
@@ -82,7 +83,7 @@ def get(key: str, workspace: Any = None) -> Any:
     tunable = get_tunable(key)
     if workspace is not None and key in (workspace.policy_overrides or {}):
         return tunable.clean(workspace.policy_overrides[key])
-    from .models import Setting
+    from ..models import Setting
 
     row = Setting.objects.filter(key=key).values_list("value", flat=True).first()
     return tunable.default if row is None else tunable.clean(row)
@@ -90,7 +91,7 @@ def get(key: str, workspace: Any = None) -> Any:
 
 def get_many(keys: Iterable[str], workspace: Any = None) -> dict[str, Any]:
     """Several values in one query."""
-    from .models import Setting
+    from ..models import Setting
 
     keys = list(keys)
     tunables = {key: get_tunable(key) for key in keys}
@@ -118,59 +119,22 @@ def groups() -> dict[str, list[Tunable]]:
     return result
 
 
-SAFETY_LEVELS = ("SAFE", "LOW_RISK", "MEDIUM_RISK", "HIGH_RISK", "CRITICAL")
-
-register(
-    Tunable(
-        "safety.safety_enabled",
-        True,
-        "Safety switch",
-        "Validation, sandbox and pre-flight checks run.",
-        kind=bool,
-    ),
-    Tunable(
-        "safety.require_approval",
-        False,
-        "Safety switch",
-        "Every patch waits for a human click.",
-        kind=bool,
-    ),
-    Tunable(
-        "safety.auto_apply_threshold",
-        "LOW_RISK",
-        "Safety switch",
-        "Highest safety level applied without a human once the sandbox passes. "
-        "HIGH_RISK and CRITICAL always wait for a click, whatever this says.",
-        kind=str,
-        choices=SAFETY_LEVELS[:3],
-    ),
-    Tunable(
-        "safety.critical_two_approvals",
-        True,
-        "Safety switch",
-        "CRITICAL patches need two approvals from two different people.",
-        kind=bool,
-    ),
-    Tunable(
-        "intake.max_body_bytes",
-        1024 * 1024,
-        "Intake",
-        "Largest accepted request body.",
-        kind=int,
-        min=1024,
-        max=16 * 1024 * 1024,
-        unit="bytes",
-    ),
-    Tunable(
-        "queue.requeue_after_seconds",
-        60,
-        "Queue",
-        "A patch waiting this long in received, validating, sandboxing or approved with no worker "
-        "on it is sent to the workers again (after a broker or database outage). Duplicates are "
-        "harmless: each stage claims its work once.",
-        kind=int,
-        min=1,
-        max=24 * 3600,
-        unit="s",
-    ),
+# Every healing tunable registers on import of the registry, so no reader sees it half-filled.
+from .declarations import (  # noqa: E402
+    ANOMALY_LEVELS,
+    DEFAULT_THRESHOLDS,
+    SAFETY_LEVELS,
 )
+
+__all__ = [
+    "ANOMALY_LEVELS",
+    "DEFAULT_THRESHOLDS",
+    "SAFETY_LEVELS",
+    "Tunable",
+    "get",
+    "get_group",
+    "get_many",
+    "get_tunable",
+    "groups",
+    "register",
+]

@@ -153,7 +153,7 @@ def weakening(change: FileChange) -> list[Finding]:
 
 
 @register
-class JudgeStage(Stage):
+class ChangedTestsStage(Stage):
     name = "tests"
     order = 60
     title = "Changes to the tests"
