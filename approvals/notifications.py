@@ -115,10 +115,8 @@ def queue_notice(event: AuditEvent) -> None:
     def _send() -> None:
         from healing.queueing import send_later
 
-        from .tasks import send_notifications
-
         # A down broker must not fail (nor, via the result backend's retries, stall) the change.
-        send_later(send_notifications, event_id)
+        send_later("approvals.send_notifications", event_id)
 
     transaction.on_commit(_send)
 
