@@ -1,4 +1,5 @@
-"""Admin actions on the breakers: force-open, force-close, reset — each with who and why."""
+"""Actions on the breakers: force-open, force-close, reset — each with who and why, in one
+transaction. The admin's buttons and the monitoring loop's handlers both come through here."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ..actions.audit import Actor
 from ..models import EngineBreaker
 from ..models.breaker import GLOBAL_SOURCE
 from . import dual, engine
@@ -60,3 +62,17 @@ def do_workspace_breaker_action(
             {"action": [f"Unknown action {action!r}; one of {', '.join(ACTIONS)}."]}
         )
     return dual.state_json(workspace_id)
+
+
+@transaction.atomic
+def do_force_open_breaker(
+    actor: Actor, reason: str, *, workspace_id: int | None = None, error_type: str | None = None
+) -> str:
+    """Force a breaker open on someone's finding (the monitoring loop's open_breaker): the error
+    type's circuit of the workspace when both are given, else the engine-wide breaker. Says which."""
+    reason = _reason(reason)
+    if workspace_id and error_type:
+        dual.force_open(workspace_id, error_type, actor, reason)
+        return f"forced the {error_type} circuit of workspace {workspace_id} open"
+    engine.force_open(actor, reason)
+    return "forced the engine breaker open (an admin resets it)"
