@@ -22,7 +22,8 @@ def _reason(reason: str) -> str:
     return reason
 
 
-@transaction.atomic
+# durable: a person's button, never nested in another transaction (nesting it fails loudly).
+@transaction.atomic(durable=True)
 def do_engine_breaker_action(
     user: User, action: str, reason: str, source: str = GLOBAL_SOURCE
 ) -> EngineBreaker:
@@ -38,7 +39,8 @@ def do_engine_breaker_action(
     raise ValidationError({"action": [f"Unknown action {action!r}; one of {', '.join(ACTIONS)}."]})
 
 
-@transaction.atomic
+# durable: a person's button, never nested in another transaction (nesting it fails loudly).
+@transaction.atomic(durable=True)
 def do_workspace_breaker_action(
     user: User,
     workspace_id: int,
