@@ -18,7 +18,6 @@ from ..apply import gitops
 from ..apply.lock import workspace_lock
 from ..models import Modification, ModificationStatus, RemoteLanding, RemoteLandingState
 from ..models.modification import InvalidTransition
-from ..queueing import send_later
 from . import forges, mirror
 from .credentials import CredentialsMissing
 from .modes import MODES
@@ -33,6 +32,8 @@ REMOTE_ERRORS = (mirror.RemoteError, CredentialsMissing, forges.ForgeError, gito
 def _back_to_validation(
     mod: Modification, actor: Actor, reason: str, expected: str
 ) -> Modification:
+    from ..queueing import send_later
+
     with transaction.atomic():
         transition(mod, S.VALIDATING, actor, reason, expected_from=expected)
         handed_over_at = mod.status_changed_at.isoformat()
