@@ -49,8 +49,8 @@ MACHINERY = {
     "healing/apply/landing.py": "the apply journal's crash-safe steps, inside do_apply/do_rollback",
     "healing/apply/lock.py": "the workspace lock row, taken and released by the apply actions",
     "healing/apply/backups.py": "the backup rows of do_apply and the prune of old ones",
-    "healing/cascades.py": "the cascade links that transition() and do_rollback record",
-    "healing/scoring/learning.py": "the calibration refit: its fit and threshold rows",
+    "healing/cascades.py": "do_link_patch/do_record_followup_error, with the analysis they need",
+    "healing/scoring/learning.py": "do_refit_*/do_adapt_thresholds, with the maths they need",
 }
 
 # (module, enclosing function) -> why a write outside the actions is right there.
