@@ -23,7 +23,7 @@ from healing.models.modification import ModificationStatus, SafetyLevel
 from healing.queueing import send_later
 from healing.roles import Role, has_role
 
-from .models import Approval, Decision
+from .models import Approval, Decision, NotificationSent
 
 S = ModificationStatus
 # After approval the patch moves on by itself; a repeated approval of it is not an error.
@@ -529,3 +529,24 @@ def do_map_chat_user(
         data=data,
     )
     return identity
+
+
+# --- Notices: one per audit event and channel ----------------------------------------------
+
+
+def do_claim_notice(event: AuditEvent, channel: str) -> NotificationSent | None:
+    """Claim the sending of this event's notice on `channel`; None if someone else has it (the
+    unique row is the claim, so a task delivered twice sends once)."""
+    try:
+        with transaction.atomic():
+            return NotificationSent.objects.create(event=event, channel=channel)
+    except IntegrityError:
+        return None  # already sent (or being sent) by someone else
+
+
+@transaction.atomic
+def do_finish_notice(row: NotificationSent, ok: bool, detail: str) -> None:
+    """Record how the claimed notice's delivery went."""
+    row.ok = ok
+    row.detail = detail[:2000]
+    row.save(update_fields=["ok", "detail"])

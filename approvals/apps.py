@@ -7,3 +7,6 @@ class ApprovalsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import panels, signals, tunables  # noqa: F401 - register on import
+
+        # Registered here too, so a send by task name runs it in eager mode (see healing.apps).
+        from . import tasks as _tasks  # noqa: F401

@@ -27,7 +27,7 @@ def _roles(user: Any) -> set[Role]:
 
 @database_sync_to_async
 def _engine_json() -> dict[str, Any]:
-    return EngineState.objects.select_related("changed_by").get_or_create(pk=1)[0].as_json()
+    return EngineState.objects.current().as_json()
 
 
 @database_sync_to_async

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.message import make_msgid
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from healing import tunables
 from healing.models import AuditEvent, Modification
@@ -30,7 +30,7 @@ from healing.models.modification import ModificationStatus
 from healing.roles import Role, has_role
 
 from . import chat
-from .actions import do_issue_action_links, do_open_thread
+from .actions import do_claim_notice, do_finish_notice, do_issue_action_links, do_open_thread
 from .links import link_url
 
 
@@ -115,10 +115,8 @@ def queue_notice(event: AuditEvent) -> None:
     def _send() -> None:
         from healing.queueing import send_later
 
-        from .tasks import send_notifications
-
         # A down broker must not fail (nor, via the result backend's retries, stall) the change.
-        send_later(send_notifications, event_id)
+        send_later("approvals.send_notifications", event_id)
 
     transaction.on_commit(_send)
 
@@ -146,22 +144,6 @@ def _deciders(modification: Modification, users: list[Any]) -> list[Any]:
         and not has_role(u, Role.AGENT)
         and u.pk != modification.submitted_by_id
     ]
-
-
-def _claim(event: AuditEvent, channel: str) -> Any:
-    from .models import NotificationSent
-
-    try:
-        with transaction.atomic():
-            return NotificationSent.objects.create(event=event, channel=channel)
-    except IntegrityError:
-        return None  # already sent (or being sent) by someone else
-
-
-def _finish(row: Any, ok: bool, detail: str) -> None:
-    row.ok = ok
-    row.detail = detail[:2000]
-    row.save(update_fields=["ok", "detail"])
 
 
 def post_webhook(url: str, body: dict[str, Any], timeout: float = 5.0) -> int:
@@ -261,15 +243,15 @@ def send_notices(event_id: int) -> list[str]:
     modification, links = (
         _links_for(notice, event, users if url else mail_to) if (mail_to or url) else (None, {})
     )
-    if mail_to and (row := _claim(event, "email")) is not None:
+    if mail_to and (row := do_claim_notice(event, "email")) is not None:
         try:
             count = get_connection().send_messages(_emails(notice, event, mail_to, links))
         except Exception as exc:  # noqa: BLE001 - recorded on the row; mail is not ours
-            _finish(row, False, f"{type(exc).__name__}: {exc}")
+            do_finish_notice(row, False, f"{type(exc).__name__}: {exc}")
         else:
-            _finish(row, True, f"to {count} recipient(s)")
+            do_finish_notice(row, True, f"to {count} recipient(s)")
             sent.append("email")
-    if url and (row := _claim(event, "webhook")) is not None:
+    if url and (row := do_claim_notice(event, "webhook")) is not None:
         body = {
             "event_id": event.pk,
             "kind": event.kind,
@@ -293,19 +275,19 @@ def send_notices(event_id: int) -> list[str]:
         try:
             status = post_webhook(url, body)
         except Exception as exc:  # noqa: BLE001 - the receiver is not ours; recorded on the row
-            _finish(row, False, f"{type(exc).__name__}: {exc}")
+            do_finish_notice(row, False, f"{type(exc).__name__}: {exc}")
         else:
-            _finish(row, 200 <= status < 300, f"HTTP {status}")
+            do_finish_notice(row, 200 <= status < 300, f"HTTP {status}")
             sent.append("webhook")
     chat_url = values["notifications.chat_url"]
-    if chat_url and (row := _claim(event, "chat")) is not None:
+    if chat_url and (row := do_claim_notice(event, "chat")) is not None:
         if modification is None and event.modification_id:
             modification = Modification.objects.filter(pk=event.modification_id).first()
         try:
             ts = _post_chat(chat_url, notice, event, modification)
         except Exception as exc:  # noqa: BLE001 - the platform is not ours; recorded on the row
-            _finish(row, False, f"{type(exc).__name__}: {exc}")
+            do_finish_notice(row, False, f"{type(exc).__name__}: {exc}")
         else:
-            _finish(row, True, f"ts {ts}")
+            do_finish_notice(row, True, f"ts {ts}")
             sent.append("chat")
     return sent

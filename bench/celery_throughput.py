@@ -47,7 +47,7 @@ def main() -> None:
     from django.db import transaction
     from django.utils import timezone
 
-    from healing.intake import do_submit_patch
+    from healing.intake.actions import do_submit_patch
     from healing.models import AuditEvent, Modification
     from selfheal_site.celery import app
     from tests import factories

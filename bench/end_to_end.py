@@ -32,7 +32,7 @@ def main() -> None:
     from _table import header, med, row, spread
     from django.db import transaction
 
-    from healing.intake import do_submit_patch
+    from healing.intake.actions import do_submit_patch
     from healing.intake.tasks import process_modification
     from healing.models import Modification
     from healing.sandbox.tasks import sandbox_modification

@@ -112,7 +112,7 @@ def submission_to_decision(ws: object, repo: Path, rounds: int = 4) -> None:
     once the environment exists; the first round (the baseline run) is a warm-up."""
     from django.db import transaction
 
-    from healing.intake import do_submit_patch
+    from healing.intake.actions import do_submit_patch
     from healing.intake.tasks import process_modification
     from healing.models import Modification
     from healing.sandbox.tasks import sandbox_modification

@@ -32,7 +32,7 @@ def main() -> None:
     from _table import header, row
 
     from healing.diagnostics.service import schedule_due
-    from healing.intake import do_submit_patch
+    from healing.intake.actions import do_submit_patch
     from healing.models import DiagnosticRun, Modification
     from tests import factories
     from tests.apply_helpers import FIX, make_repo

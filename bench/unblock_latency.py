@@ -33,7 +33,7 @@ def main() -> None:
     from healing.actions import do_emergency_stop, do_resume
     from healing.breakers import record_outcome
     from healing.breakers.actions import do_engine_breaker_action
-    from healing.intake import do_submit_patch
+    from healing.intake.actions import do_submit_patch
     from healing.models import AuditEvent, Modification
     from selfheal_site.celery import app
     from tests import factories

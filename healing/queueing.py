@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from celery import current_app
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +52,10 @@ def send_later(task: Any, *args: Any, **options: Any) -> bool:
         log.warning("could not queue %s%s; it will be requeued", name, args, exc_info=True)
         return False
     return True
+
+
+def lift_later(label: str) -> None:
+    """After this transaction commits, resume what the hold `label` held (if it no longer holds).
+    Here, beside send_later, so the breakers and the actions that lift holds share it without
+    importing each other."""
+    transaction.on_commit(lambda: send_later("healing.lift_holds", label))

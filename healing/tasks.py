@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .apply.tasks import *  # noqa: F403
 from .breakers.tasks import *  # noqa: F403
 from .broadcast import send_now
 from .diagnostics.tasks import *  # noqa: F403

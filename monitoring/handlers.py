@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from healing.apply import do_rollback
-from healing.breakers import dual, engine_breaker
+from healing.breakers.actions import do_force_open_breaker
 
 from .models import HealingActionKind, HealingAttempt
 
@@ -48,11 +48,11 @@ def open_breaker(attempt: HealingAttempt, actor: Any) -> str:
         f"{attempt.finding.get('value')} (threshold {attempt.finding.get('threshold')})"
     )
     args = attempt.action_args
-    if args.get("scope") == "error_type" and args.get("workspace_id") and args.get("error_type"):
-        dual.force_open(args["workspace_id"], args["error_type"], actor, reason)
-        return f"forced the {args['error_type']} circuit of workspace {args['workspace_id']} open"
-    engine_breaker.force_open(actor, reason)
-    return "forced the engine breaker open (an admin resets it)"
+    if args.get("scope") == "error_type":
+        return do_force_open_breaker(
+            actor, reason, workspace_id=args.get("workspace_id"), error_type=args.get("error_type")
+        )
+    return do_force_open_breaker(actor, reason)
 
 
 @handler(HealingActionKind.RESET_BASELINE)

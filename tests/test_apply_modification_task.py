@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from healing.apply.tasks import apply_modification, watch_application
 from healing.models import SandboxRun
-from healing.sandbox.tasks import apply_modification, sandbox_modification, watch_application
+from healing.sandbox.tasks import sandbox_modification
 from tests import factories
 from tests.apply_helpers import FIX, make_repo
 

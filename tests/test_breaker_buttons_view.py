@@ -127,7 +127,7 @@ def test_it_resumes_the_patches_the_engine_breaker_held_after_a_reset(
 ) -> None:
     from healing.breakers.engine_breaker import hold_key
     from healing.breakers.tasks import lift_holds
-    from healing.intake import do_submit_patch
+    from healing.intake.actions import do_submit_patch
     from healing.intake.tasks import process_modification
     from tests.intake_helpers import envelope
 

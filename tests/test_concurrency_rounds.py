@@ -14,9 +14,10 @@ from django.db import connection, connections
 
 from approvals.actions import ApprovalRefused, do_approve
 from approvals.models import Approval
+from healing.claims import claim as _claim
+from healing.claims import release as _release
 from healing.intake.actions import do_process_modification
 from healing.models import AuditEvent, Modification
-from healing.sandbox.tasks import _claim, _release
 from tests import factories
 from tests.console_helpers import awaiting
 from tests.intake_helpers import FIX_DIFF

@@ -22,8 +22,8 @@ from typing import Any
 import psutil
 import pytest
 
-from healing.intake import IntakeError, do_submit_patch
-from healing.intake.actions import do_process_modification
+from healing.intake import IntakeError
+from healing.intake.actions import do_process_modification, do_submit_patch
 from healing.models import Modification
 from healing.sandbox import run_tests
 from healing.sandbox.scratch import SCRATCH_PREFIX

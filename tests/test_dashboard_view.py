@@ -192,7 +192,7 @@ def test_it_never_names_a_block_that_no_longer_holds(
     workspace: Any, reviewer: Any, operator: Any, agent: Any
 ) -> None:
     from healing.actions import do_resume
-    from healing.intake import do_submit_patch
+    from healing.intake.actions import do_submit_patch
     from healing.intake.tasks import process_modification
     from tests.intake_helpers import envelope
 
@@ -210,7 +210,7 @@ def test_it_never_names_a_block_that_no_longer_holds(
 def test_it_shows_each_engines_breaker_with_its_failures_and_the_patches_it_holds(
     workspace: Any, reviewer: Any, agent: Any
 ) -> None:
-    from healing.intake import do_submit_patch
+    from healing.intake.actions import do_submit_patch
     from healing.intake.tasks import process_modification
     from tests.intake_helpers import envelope
     from tests.judgement_helpers import fail
@@ -247,7 +247,7 @@ def test_it_writes_nothing_and_moves_no_breaker_when_rendered(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from healing.intake import do_submit_patch
+    from healing.intake.actions import do_submit_patch
     from healing.intake.tasks import process_modification
     from healing.models import AuditEvent, EngineBreaker
     from tests.intake_helpers import envelope

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from django.core.checks import run_checks
 
+from healing.apply.tasks import apply_modification, watch_application
 from healing.breakers import run_preflight
 from healing.contrib import HEALTH_SOURCES, MissingContributor
 from healing.models import ApplicationSlot, Modification
-from healing.sandbox.tasks import apply_modification, watch_application
 from tests import factories
 from tests.apply_helpers import approved_modification, make_repo
 from tests.judgement_helpers import healthy_monitor  # noqa: F401 - fixture

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from healing.actions import do_emergency_stop
-from healing.intake import do_submit_patch
+from healing.intake.actions import do_submit_patch
 from healing.intake.tasks import process_modification
 from healing.models import AuditEvent, Modification
 from healing.validation import base as validation_base

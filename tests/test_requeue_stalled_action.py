@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from healing.actions import do_change_setting
 from healing.actions.queue import do_requeue_stalled
-from healing.intake import do_submit_patch
+from healing.intake.actions import do_submit_patch
 from healing.intake.tasks import process_modification
 from healing.models import AuditEvent, Modification
 from healing.sandbox.stop import _client

@@ -12,7 +12,7 @@ from healing.actions import do_change_setting, do_emergency_stop, do_resume
 from healing.actions.unblock import do_lift, do_sweep_holds
 from healing.apply.actions import do_apply
 from healing.breakers.actions import do_engine_breaker_action
-from healing.intake import do_submit_patch
+from healing.intake.actions import do_submit_patch
 from healing.intake.tasks import process_modification
 from healing.models import AuditEvent, Hold, Modification
 from tests.apply_helpers import approved_modification

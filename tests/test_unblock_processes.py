@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from healing.actions import do_change_setting, do_emergency_stop, do_resume
-from healing.intake import do_submit_patch
+from healing.intake.actions import do_submit_patch
 from healing.models import AuditEvent, EngineBreaker, Modification
 from healing.queueing import send_later
 from healing.sandbox.tasks import sandbox_modification

@@ -66,7 +66,7 @@ def do_resume(user: User, reason: str = "") -> EngineState:
     state.save(update_fields=["state", "changed_at", "changed_by", "reason"])
     record_event("engine.resume", user, from_state=previous, to_state=state.state, reason=reason)
     broadcast("engine", state.as_json())
-    from .unblock import lift_later
+    from ..queueing import lift_later
 
     lift_later("emergency_stop")  # what the stop held goes on, in arrival order
     return state

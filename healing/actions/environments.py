@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from .. import tunables
 from ..models import EnvironmentBuild, EnvironmentStatus, Modification, ModificationStatus
-from ..queueing import send_later
+from ..queueing import lift_later, send_later
 from .audit import record_event
-from .unblock import HoldKind, do_block, lift_later, register_kind
+from .unblock import HoldKind, do_block, register_kind
 
 E = EnvironmentStatus
 S = ModificationStatus

@@ -5,7 +5,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import InvalidTransition, Modification
+from ..models import ConfidenceScore, InvalidTransition, Modification
 from ..models.modification import ModificationStatus, can_transition
 from .audit import Actor, record_event
 
@@ -66,3 +66,26 @@ def transition(
         data={"patch_id": modification.patch_id, **(data or {})},
     )
     return modification
+
+
+@transaction.atomic
+def do_record_score(
+    modification: Modification, overall: float, detail: dict[str, Any], score: dict[str, Any]
+) -> None:
+    """Store a confidence score: its row (`score`: the ConfidenceScore columns) and the
+    modification's summary of it. Scoring again replaces both."""
+    ConfidenceScore.objects.update_or_create(modification=modification, defaults=score)
+    Modification.objects.filter(pk=modification.pk).update(
+        confidence=overall, confidence_detail=detail
+    )
+    modification.confidence = overall
+    modification.confidence_detail = detail
+
+
+@transaction.atomic
+def do_record_preflight(modification: Modification, stage: str, result: dict[str, Any]) -> None:
+    """Store one stage's pre-flight result beside the others' on the modification."""
+    stored: dict[str, Any] = dict(modification.preflight or {})
+    stored[stage] = result
+    Modification.objects.filter(pk=modification.pk).update(preflight=stored)
+    modification.preflight = stored

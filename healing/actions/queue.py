@@ -39,7 +39,7 @@ def requeue_age() -> timedelta:
 
 
 def _sandbox_running(modification_id: int) -> bool:
-    from ..sandbox.tasks import is_claimed
+    from ..claims import is_claimed
 
     try:
         return is_claimed("sandbox", modification_id)

@@ -291,13 +291,6 @@ def do_block(
     return mod
 
 
-def lift_later(label: str) -> None:
-    """After this transaction commits, resume what `label` held (if it no longer holds)."""
-    from ..queueing import send_later
-
-    transaction.on_commit(lambda: send_later("healing.lift_holds", label))
-
-
 # --- lifting --------------------------------------------------------------------------------
 
 

@@ -24,7 +24,8 @@ from rest_framework.views import APIView
 from .. import tunables
 from ..actions import actor_label
 from ..actors import signed_in
-from ..intake import IntakeError, decode_body, do_submit_patch, schema
+from ..intake import IntakeError, decode_body, schema
+from ..intake.actions import do_submit_patch
 from ..lanes import submit_refusal
 from ..models import Modification
 from ..permissions import IsAgentOrAdmin, role_required

@@ -12,49 +12,14 @@ from .. import breakers, tunables
 from ..actions import record_event, transition
 from ..actions.audit import Actor
 from ..actions.unblock import do_block
-from ..models import AuditEvent, Backup, Modification, ModificationStatus
+from ..models import Backup, Modification, ModificationStatus
 from ..models.modification import InvalidTransition
 from . import backups, gitops, landing
+from .commits import ApplyRefused, author, message, rollback_commit
 from .lock import workspace_lock
 
 log = logging.getLogger(__name__)
 S = ModificationStatus
-TRAILER = "Selfheal-Modification"
-
-
-class ApplyRefused(Exception):
-    """The change cannot be landed (dirty files, detached HEAD, a diff that no longer applies)."""
-
-
-def _author(mod: Modification) -> gitops.Author:
-    """The approving person if there is one, else the agent that submitted the patch."""
-    event = (
-        AuditEvent.objects.filter(modification=mod, to_state=S.APPROVED, actor__isnull=False)
-        .select_related("actor")
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    user = event.actor if event is not None else mod.submitted_by
-    if user is None:
-        return gitops.Author("Selfheal", "selfheal@localhost")
-    return gitops.Author(
-        user.get_full_name() or user.get_username(),
-        user.email or f"{user.get_username()}@selfheal.invalid",
-    )
-
-
-def _message(mod: Modification) -> str:
-    summary = (
-        mod.envelope.get("description")
-        or mod.envelope.get("summary")
-        or f"Apply patch {mod.patch_id}"
-    )
-    summary = (
-        str(summary).strip().splitlines()[0][:72]
-        if str(summary).strip()
-        else f"Apply patch {mod.patch_id}"
-    )
-    return f"{summary}\n\nPatch {mod.patch_id} ({mod.error_type or 'unclassified'}, {mod.safety_level or 'unrated'}).\n\n{TRAILER}: {mod.pk}\n"
 
 
 def _check_branch(workspace: Any) -> str:
@@ -127,7 +92,7 @@ def do_apply(mod: Modification, actor: Actor = None) -> Modification:
                 "apply",
                 base,
                 lambda: gitops.commit_from_diff(
-                    workspace.repo_path, base, mod.diff, _message(mod), _author(mod)
+                    workspace.repo_path, base, mod.diff, message(mod), author(mod)
                 ),
                 holder=holder,
                 modification=mod,
@@ -211,7 +176,7 @@ def do_rollback(
     with workspace_lock(workspace) as holder:
         base = _check_branch(workspace)
         message = f"Revert patch {mod.patch_id}: {reason[:60]}\n\nSelfheal-Rollback: {mod.pk}\n"
-        new_commit, method = _rollback_commit(mod, repo, base, message, actor)
+        new_commit, method = rollback_commit(mod, repo, base, message, actor)
         new = land_commit(
             workspace, "rollback", base, lambda: new_commit, holder=holder, modification=mod
         )
@@ -239,29 +204,6 @@ def _automatic_rollback_held(mod: Modification) -> str | None:
     if EngineState.objects.current().is_emergency_stopped:
         return "an emergency stop is in force; roll it back by hand if it must go"
     return None
-
-
-def _rollback_commit(
-    mod: Modification, repo: Any, base: str, message: str, actor: Actor
-) -> tuple[str, str]:
-    """The commit that takes `mod` back out (objects only), and how: a revert of its commit if
-    that still applies on `base`, else the backup after its checksum check."""
-    author = gitops.Author("Selfheal", "selfheal@localhost")
-    try:
-        parent = gitops.rev(repo, f"{mod.applied_commit}^")
-        diff = gitops.git(repo, "diff", "--binary", parent, mod.applied_commit).decode()
-        return gitops.commit_from_diff(repo, base, diff, message, author, reverse=True), "revert"
-    except gitops.GitError:
-        pass
-    backup = Backup.objects.live().filter(modification=mod).order_by("-created_at").first()
-    if backup is None:
-        raise ApplyRefused("the revert does not apply and there is no backup")
-    try:
-        files = backups.contents(backup)
-    except backups.BackupCorrupt as exc:
-        backups.refuse(backup, exc, actor)
-        raise
-    return gitops.commit_from_files(repo, base, files, message, author), "backup"
 
 
 def do_restore_backup(backup: Backup, actor: Actor, reason: str = "") -> str:

@@ -68,3 +68,11 @@ def workspace_lock(workspace: Any, holder: str | None = None) -> Iterator[str]:
         yield holder
     finally:
         release(workspace, holder)
+
+
+def held_by_live_worker(workspace_id: int) -> bool:
+    """The workspace's lock is held, not expired, by a worker that is still alive."""
+    lock = WorkspaceLock.objects.filter(workspace_id=workspace_id).first()
+    return (
+        lock is not None and lock.expires_at >= timezone.now() and not holder_is_dead(lock.holder)
+    )

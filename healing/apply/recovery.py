@@ -9,7 +9,7 @@ from django.utils import timezone
 from ..actions import record_event, transition
 from ..models import ApplyJournal, JournalState, Modification, ModificationStatus, WorkspaceLock
 from . import landing
-from .lock import WorkspaceBusy, holder_is_dead, workspace_lock
+from .lock import WorkspaceBusy, held_by_live_worker, holder_is_dead, workspace_lock
 
 log = logging.getLogger(__name__)
 S = ModificationStatus
@@ -61,7 +61,7 @@ def recover_in_flight() -> list[tuple[int, str]]:
                 "recovered: the apply had landed",
                 applied_commit=last.new_commit,
             )
-        elif last is None and not _lock_held_by_live_worker(mod.workspace_id):
+        elif last is None and not held_by_live_worker(mod.workspace_id):
             transition(
                 mod, S.FAILED, "system", "recovered: the worker died before changing anything"
             )
@@ -80,13 +80,6 @@ def recover_in_flight() -> list[tuple[int, str]]:
                 data={"commit": last.new_commit, "recovered": True},
             )
     return done
-
-
-def _lock_held_by_live_worker(workspace_id: int) -> bool:
-    lock = WorkspaceLock.objects.filter(workspace_id=workspace_id).first()
-    return (
-        lock is not None and lock.expires_at >= timezone.now() and not holder_is_dead(lock.holder)
-    )
 
 
 def _settle_modification(journal: ApplyJournal, state: str) -> None:

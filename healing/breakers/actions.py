@@ -1,4 +1,5 @@
-"""Admin actions on the breakers: force-open, force-close, reset — each with who and why."""
+"""Actions on the breakers: force-open, force-close, reset — each with who and why, in one
+transaction. The admin's buttons and the monitoring loop's handlers both come through here."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ..actions.audit import Actor
 from ..models import EngineBreaker
 from ..models.breaker import GLOBAL_SOURCE
 from . import dual
@@ -21,7 +23,8 @@ def _reason(reason: str) -> str:
     return reason
 
 
-@transaction.atomic
+# durable: a person's button, never nested in another transaction (nesting it fails loudly).
+@transaction.atomic(durable=True)
 def do_engine_breaker_action(
     user: User, action: str, reason: str, source: str = GLOBAL_SOURCE
 ) -> EngineBreaker:
@@ -37,7 +40,8 @@ def do_engine_breaker_action(
     raise ValidationError({"action": [f"Unknown action {action!r}; one of {', '.join(ACTIONS)}."]})
 
 
-@transaction.atomic
+# durable: a person's button, never nested in another transaction (nesting it fails loudly).
+@transaction.atomic(durable=True)
 def do_workspace_breaker_action(
     user: User,
     workspace_id: int,
@@ -61,3 +65,17 @@ def do_workspace_breaker_action(
             {"action": [f"Unknown action {action!r}; one of {', '.join(ACTIONS)}."]}
         )
     return dual.state_json(workspace_id)
+
+
+@transaction.atomic
+def do_force_open_breaker(
+    actor: Actor, reason: str, *, workspace_id: int | None = None, error_type: str | None = None
+) -> str:
+    """Force a breaker open on someone's finding (the monitoring loop's open_breaker): the error
+    type's circuit of the workspace when both are given, else the engine-wide breaker. Says which."""
+    reason = _reason(reason)
+    if workspace_id and error_type:
+        dual.force_open(workspace_id, error_type, actor, reason)
+        return f"forced the {error_type} circuit of workspace {workspace_id} open"
+    engine.force_open(actor, reason)
+    return "forced the engine breaker open (an admin resets it)"

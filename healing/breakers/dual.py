@@ -25,8 +25,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from .. import tunables
-from ..actions import record_event
-from ..actions.audit import Actor
+from ..actions.audit import Actor, record_event
 from ..broadcast import broadcast
 from ..models import ErrorTypeCircuit, Hold, Outcome, WorkspaceBreaker
 from ..models.breaker import DualState
@@ -58,7 +57,7 @@ def _sources(source: str) -> list[str]:
 def _lift_later(workspace_id: int, error_type: str, source: str | None = None) -> None:
     """The patches this circuit held go on once this commits (by task name); without a source,
     those of every engine."""
-    from ..actions.unblock import lift_later
+    from ..queueing import lift_later
 
     sources = (
         [source]

@@ -22,8 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .. import tunables
-from ..actions import record_event
-from ..actions.audit import Actor
+from ..actions.audit import Actor, record_event
 from ..broadcast import broadcast
 from ..models import EngineBreaker
 from ..models.breaker import GLOBAL_SOURCE
@@ -68,7 +67,7 @@ def _transition(
 
 def _lift_later(source: str) -> None:
     """The patches this breaker held go on once this commits (by task name: no task import)."""
-    from ..actions.unblock import lift_later
+    from ..queueing import lift_later
 
     lift_later(hold_key(source))
 

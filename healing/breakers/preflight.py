@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from django.utils import timezone
 
@@ -245,7 +245,6 @@ def run_preflight(modification: Modification, *, stage: str) -> PreflightResult:
 
 
 def _store(modification: Modification, result: PreflightResult) -> None:
-    stored: dict[str, Any] = dict(modification.preflight or {})
-    stored[result.stage] = result.as_json()
-    Modification.objects.filter(pk=modification.pk).update(preflight=stored)
-    modification.preflight = stored
+    from ..actions.modifications import do_record_preflight
+
+    do_record_preflight(modification, result.stage, result.as_json())

@@ -1,27 +1,115 @@
-"""The intake stage's action: validate one received modification and move it on."""
+"""The intake stage's actions: store a submitted patch as received (do_submit_patch), then
+validate it and move it on (do_process_modification)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import transaction
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
 
 from .. import breakers
-from ..actions import ConcurrentTransition, transition
+from ..actions import ConcurrentTransition, record_event, transition
 from ..actions.queue import do_reclaim_validation
 from ..actions.unblock import do_block
-from ..models import InvalidTransition, Modification
+from ..models import InvalidTransition, Modification, Workspace
 from ..models.modification import ModificationStatus
 from ..policy import assess_safety
 from ..queueing import DATABASE_DOWN
 from ..remote.mirror import refresh_if_remote
 from ..validation import Finding, Report, StageResult, context_for, run_pipeline
+from ..validation.diff import DiffParseError, file_changes, parse_diff
+from .envelope import IntakeError, build_diff, validate_envelope
 
 log = logging.getLogger(__name__)
 S = ModificationStatus
 ACTOR = "system:intake"
+
+
+def _diff_of(patch_data: dict[str, Any]) -> str:
+    diff = patch_data.get("diff")
+    if diff:
+        return diff
+    # A hostile file_path is let through here on purpose: validation rejects it with a finding.
+    built = build_diff(
+        patch_data["original_code"], patch_data["patched_code"], patch_data["file_path"]
+    )
+    if not built:
+        raise IntakeError(
+            {
+                "patch_data.patched_code": [
+                    "patched_code is identical to original_code: nothing to change."
+                ]
+            }
+        )
+    return built
+
+
+def do_submit_patch(envelope: Any, *, submitted_by: User | None, source: str) -> Modification:
+    envelope = validate_envelope(envelope)
+    workspace = Workspace.objects.active().filter(name=envelope["workspace"]).first()
+    if workspace is None:
+        raise IntakeError({"workspace": [f"No active workspace named {envelope['workspace']!r}."]})
+    diff = _diff_of(envelope["patch_data"])
+    field = "patch_data.diff" if envelope["patch_data"].get("diff") else "patch_data"
+    try:
+        files = file_changes(parse_diff(diff))
+    except DiffParseError as exc:
+        raise IntakeError({field: [str(exc)]}) from None
+    classification = envelope["error_classification"]
+    with transaction.atomic():
+        # patch_id is unique per submitter: another agent's ids are neither seen nor claimed.
+        mine = (
+            Modification.objects.filter(submitted_by=submitted_by)
+            if submitted_by is not None
+            else Modification.objects.filter(submitted_by__isnull=True, source=source[:128])
+        )
+        if mine.filter(patch_id=envelope["patch_id"]).exists():
+            raise _duplicate(envelope["patch_id"])
+        try:
+            with transaction.atomic():
+                mod = Modification.objects.create(
+                    workspace=workspace,
+                    patch_id=envelope["patch_id"],
+                    source=source[:128],
+                    submitted_by=submitted_by,
+                    language=envelope["language"],
+                    envelope=envelope,
+                    diff=diff,
+                    files=sorted({c.path for c in files}),
+                    claimed_error_type=classification["error_type"],
+                    claimed_severity=classification["severity"],
+                )
+        except IntegrityError:
+            raise _duplicate(envelope["patch_id"]) from None
+        record_event(
+            "modification.received",
+            submitted_by if submitted_by is not None else source,
+            workspace_id=workspace.pk,
+            modification_id=mod.pk,
+            to_state=mod.status,
+            data={"patch_id": mod.patch_id, "source": source, "files": mod.files},
+        )
+        transaction.on_commit(lambda: _enqueue(mod.pk))
+    return mod
+
+
+def _duplicate(patch_id: str) -> IntakeError:
+    return IntakeError(
+        {"patch_id": [f"A patch with id {patch_id!r} was already submitted."]},
+        status=409,
+        error="conflict",
+        detail="Duplicate patch_id.",
+    )
+
+
+def _enqueue(modification_id: int) -> None:
+    from ..queueing import send_later
+
+    send_later("healing.process_modification", modification_id)
 
 
 def do_process_modification(
@@ -134,6 +222,5 @@ def _conclude(mod: Modification, report: Report) -> Modification:
 
 def _enqueue_sandbox(modification_id: int) -> None:
     from ..queueing import send_later
-    from ..sandbox.tasks import sandbox_modification
 
-    send_later(sandbox_modification, modification_id)
+    send_later("healing.sandbox_modification", modification_id)

@@ -32,12 +32,15 @@ REMOTE_ERRORS = (mirror.RemoteError, CredentialsMissing, forges.ForgeError, gito
 def _back_to_validation(
     mod: Modification, actor: Actor, reason: str, expected: str
 ) -> Modification:
-    from ..apply.actions import _revalidate
+    from ..queueing import send_later
 
     with transaction.atomic():
         transition(mod, S.VALIDATING, actor, reason, expected_from=expected)
         handed_over_at = mod.status_changed_at.isoformat()
-        transaction.on_commit(lambda: _revalidate(mod.pk, handed_over_at))
+        # The transition time lets exactly one delivery take the patch (it is in validating).
+        transaction.on_commit(
+            lambda: send_later("healing.process_modification", mod.pk, handed_over_at)
+        )
     return mod
 
 
@@ -59,7 +62,7 @@ def _fail(mod: Modification, actor: Actor, exc: Exception, landing: RemoteLandin
 def do_apply_remote(mod: Modification, actor: Actor = None) -> Modification:
     """approved → applying → applied (push, branch) | applying with an open pull request |
     validating (the remote moved) | failed. The pre-flight has run (do_apply)."""
-    from ..apply.actions import _author, _message
+    from ..apply.commits import author, message
 
     workspace = mod.workspace
     mode = MODES[workspace.landing]
@@ -82,7 +85,7 @@ def do_apply_remote(mod: Modification, actor: Actor = None) -> Modification:
                     S.APPLYING,
                 )
             repo = mirror.mirror_path(workspace)
-            new = gitops.commit_from_diff(repo, head, mod.diff, _message(mod), _author(mod))
+            new = gitops.commit_from_diff(repo, head, mod.diff, message(mod), author(mod))
             landing = RemoteLanding.objects.create(
                 workspace=workspace,
                 modification=mod,
@@ -227,7 +230,7 @@ def do_poll_pull_requests() -> int:
 def do_rollback_remote(mod: Modification, actor: Actor, reason: str) -> Modification:
     """A revert commit pushed the way the patch landed: to the branch with a lease (push), a
     revert pull request (pull_request), or deleting the patch's branch (branch)."""
-    from ..apply.actions import ApplyRefused, _rollback_commit
+    from ..apply.commits import ApplyRefused, rollback_commit
 
     workspace = mod.workspace
     last = (
@@ -242,7 +245,7 @@ def do_rollback_remote(mod: Modification, actor: Actor, reason: str) -> Modifica
             return _delete_branch(mod, actor, reason, last)
         head = mirror.refresh(workspace)
         message = f"Revert patch {mod.patch_id}: {reason[:60]}\n\nSelfheal-Rollback: {mod.pk}\n"
-        new, method = _rollback_commit(mod, mirror.mirror_path(workspace), head, message, actor)
+        new, method = rollback_commit(mod, mirror.mirror_path(workspace), head, message, actor)
         landing = RemoteLanding.objects.create(
             workspace=workspace,
             modification=mod,
@@ -317,12 +320,12 @@ def _delete_branch(
 def recover_remote() -> list[int]:
     """Remote patches left in `applying` by a worker that died: judged by the remote's ref, the
     only truth that survives. Returns the ids of the patches settled."""
-    from ..apply.recovery import _lock_held_by_live_worker
+    from ..apply.lock import held_by_live_worker
 
     done = []
     stuck = Modification.objects.filter(status=S.APPLYING).exclude(workspace__remote_url="")
     for mod in stuck.select_related("workspace"):
-        if _lock_held_by_live_worker(mod.workspace_id):
+        if held_by_live_worker(mod.workspace_id):
             continue
         try:
             with workspace_lock(mod.workspace):

@@ -82,7 +82,5 @@ def run_sandbox_stage(mod: Modification) -> Modification:
         else:
             transition(mod, status, None, reason, expected_from=S.SANDBOXING, data=data)
         if status == S.APPROVED:
-            from .tasks import apply_modification
-
-            transaction.on_commit(lambda: send_later(apply_modification, mod.pk))
+            transaction.on_commit(lambda: send_later("healing.apply_modification", mod.pk))
     return mod

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 
 from .. import tunables as registry
-from ..models import CalibrationFit, ConfidenceScore, Modification
+from ..models import CalibrationFit, Modification
 from ..models.scoring import CalibrationMethod
 from ..tunables import DEFAULT_THRESHOLDS
 from . import components as c
@@ -136,9 +136,13 @@ def score_modification(modification: Modification, sandbox: Any = None) -> dict[
         "logic": logic.as_json(),
         "formula": "p × historical_success × pattern_similarity × complexity_penalty × (0.5 + 0.5 × test_coverage), p = softmax(logits / T)",
     }
-    ConfidenceScore.objects.update_or_create(
-        modification=modification,
-        defaults={
+    from ..actions.modifications import do_record_score
+
+    do_record_score(
+        modification,
+        overall,
+        detail,
+        {
             "logits": logits,
             "base_probability": base,
             "temperature": temperature,
@@ -154,11 +158,6 @@ def score_modification(modification: Modification, sandbox: Any = None) -> dict[
             "logic_confidence": logic.used,
         },
     )
-    Modification.objects.filter(pk=modification.pk).update(
-        confidence=overall, confidence_detail=detail
-    )
-    modification.confidence = overall
-    modification.confidence_detail = detail
     return detail
 
 

@@ -6,7 +6,7 @@ loses every override of it. The registry itself (`Tunable`, `register`, `get`) i
 
 from __future__ import annotations
 
-from . import Tunable, register
+from .registry import Tunable, register
 
 SAFETY_LEVELS = ("SAFE", "LOW_RISK", "MEDIUM_RISK", "HIGH_RISK", "CRITICAL")
 

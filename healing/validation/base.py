@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from unidiff import PatchSet
 
     from ..models import Workspace
-    from .diff import Declared
     from .gitresult import GitResult
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -52,6 +51,36 @@ class Finding:
             if self.column is not None:
                 parts.append(str(self.column))
         return ":".join(parts)
+
+
+def strip_prefix(name: str) -> str:
+    if name == "/dev/null":
+        return name
+    if name.startswith(("a/", "b/")):
+        return name[2:]
+    return name
+
+
+@dataclass
+class Declared:
+    """One section of the diff as unidiff reads it (names as written, a/ b/ prefixes kept)."""
+
+    source: str
+    target: str
+    header: str
+    added: bool
+    removed: bool
+    renamed: bool
+    copied: bool
+    binary: bool
+    new_mode: str
+    hunks: int
+    lines_added: int
+    lines_removed: int
+
+    @property
+    def names(self) -> list[str]:
+        return sorted({strip_prefix(self.source), strip_prefix(self.target)} - {"/dev/null", ""})
 
 
 @dataclass

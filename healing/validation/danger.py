@@ -17,78 +17,19 @@ from typing import Any
 
 from .base import FileChange, Finding, Stage, ValidationContext, register
 from .danger_rules import (
-    HARMLESS_PATHS,
-    HARMLESS_PREFIXES,
     PY_SUBPROCESS,
     PY_WRITE_CALLS,
-    RISKY_TEXT,
-    RM_RF,
-    RM_RF_ROOTS,
     SECRET_HINTS,
     SECRETS,
-    SQL_DELETE_ALL,
-    SQL_DESTROY,
     TEXT_CODE,
+    outside_repo_literal,
+    scan_string,
 )
 from .lines import LineMap
-from .pyscan import Hit, scan
-from .rules import compile_rule
+from .pyscan import Hit, Located, scan
 from .syntax import parse_before
 
-_DRIVE = compile_rule(r"^[A-Za-z]:[\\/]")
-
-
-def scan_string(value: str) -> list[tuple[str, str, str, bool]]:
-    """(severity, rule, message, blocking) for shell and SQL destruction in a string."""
-    hits: list[tuple[str, str, str, bool]] = []
-    if not RISKY_TEXT.search(value):
-        return hits
-    for match in RM_RF.finditer(value):
-        root = RM_RF_ROOTS.match(match["rest"])
-        hits.append(
-            (
-                "critical" if root else "high",
-                "danger.rm_rf",
-                f"recursive forced delete: {match.group(0).strip()[:80]!r}",
-                bool(root),
-            )
-        )
-    if SQL_DESTROY.search(value):
-        hits.append(
-            ("high", "danger.sql_destroy", f"destructive SQL: {value.strip()[:80]!r}", False)
-        )
-    elif SQL_DELETE_ALL.search(value):
-        hits.append(
-            (
-                "medium",
-                "danger.sql_delete_all",
-                f"DELETE without WHERE: {value.strip()[:80]!r}",
-                False,
-            )
-        )
-    return hits
-
-
-def outside_repo_literal(value: str) -> bool:
-    """A literal path that points outside the repository: absolute, home, or climbing out."""
-    if value in HARMLESS_PATHS or value.startswith(HARMLESS_PREFIXES):
-        return False
-    return (
-        value.startswith(("/", "~", "\\"))
-        or value.startswith("../")
-        or "/../" in value
-        or bool(_DRIVE.search(value))
-    )
-
-
 # --- which hits are the patch's ---------------------------------------------------------------
-
-
-class Located:
-    """A hit with its git lines and a key that does not depend on where it is."""
-
-    def __init__(self, hit: Hit, key: str, lines: tuple[int, int], column: int | None) -> None:
-        self.hit, self.key, self.lines, self.column = hit, key, lines, column
 
 
 def the_patchs(

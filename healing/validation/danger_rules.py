@@ -300,3 +300,51 @@ TEXT_CODE = [
 # Scratch space and the standard streams are not "outside the repository" in any harmful sense.
 HARMLESS_PATHS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/" + "tmp"})
 HARMLESS_PREFIXES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/" + "tmp/")
+
+
+# --- the string checks the Python and the tree-sitter scanners share -------------------------
+
+_DRIVE = compile_rule(r"^[A-Za-z]:[\\/]")
+
+
+def scan_string(value: str) -> list[tuple[str, str, str, bool]]:
+    """(severity, rule, message, blocking) for shell and SQL destruction in a string."""
+    hits: list[tuple[str, str, str, bool]] = []
+    if not RISKY_TEXT.search(value):
+        return hits
+    for match in RM_RF.finditer(value):
+        root = RM_RF_ROOTS.match(match["rest"])
+        hits.append(
+            (
+                "critical" if root else "high",
+                "danger.rm_rf",
+                f"recursive forced delete: {match.group(0).strip()[:80]!r}",
+                bool(root),
+            )
+        )
+    if SQL_DESTROY.search(value):
+        hits.append(
+            ("high", "danger.sql_destroy", f"destructive SQL: {value.strip()[:80]!r}", False)
+        )
+    elif SQL_DELETE_ALL.search(value):
+        hits.append(
+            (
+                "medium",
+                "danger.sql_delete_all",
+                f"DELETE without WHERE: {value.strip()[:80]!r}",
+                False,
+            )
+        )
+    return hits
+
+
+def outside_repo_literal(value: str) -> bool:
+    """A literal path that points outside the repository: absolute, home, or climbing out."""
+    if value in HARMLESS_PATHS or value.startswith(HARMLESS_PREFIXES):
+        return False
+    return (
+        value.startswith(("/", "~", "\\"))
+        or value.startswith("../")
+        or "/../" in value
+        or bool(_DRIVE.search(value))
+    )

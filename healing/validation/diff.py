@@ -15,13 +15,12 @@ import posixpath
 import re
 import subprocess
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
-from .base import FileChange, Finding, Stage, ValidationContext, register
+from .base import Declared, FileChange, Finding, Stage, ValidationContext, register, strip_prefix
 from .gitresult import GITLINK, SYMLINK, GitApplyFailed, GitResult, apply_to_tree
 
 GIT_TIMEOUT = 20
@@ -29,14 +28,6 @@ GIT_TIMEOUT = 20
 
 class DiffParseError(ValueError):
     pass
-
-
-def strip_prefix(name: str) -> str:
-    if name == "/dev/null":
-        return name
-    if name.startswith(("a/", "b/")):
-        return name[2:]
-    return name
 
 
 def parse_diff(diff: str) -> PatchSet:
@@ -56,28 +47,6 @@ def parse_diff(diff: str) -> PatchSet:
 
 _MODE_RE = re.compile(r"^(?:new file mode|new mode) (\d+)$", re.MULTILINE)
 _GIT_HEADER = re.compile(r"^diff --git (\S+) (\S+)$", re.MULTILINE)
-
-
-@dataclass
-class Declared:
-    """One section of the diff as unidiff reads it (names as written, a/ b/ prefixes kept)."""
-
-    source: str
-    target: str
-    header: str
-    added: bool
-    removed: bool
-    renamed: bool
-    copied: bool
-    binary: bool
-    new_mode: str
-    hunks: int
-    lines_added: int
-    lines_removed: int
-
-    @property
-    def names(self) -> list[str]:
-        return sorted({strip_prefix(self.source), strip_prefix(self.target)} - {"/dev/null", ""})
 
 
 def declared(patchset: PatchSet) -> list[Declared]:

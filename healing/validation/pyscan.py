@@ -341,3 +341,10 @@ def _subscript_hits(tree: ast.Module, resolver: Resolver) -> Iterator[Hit]:
                 f"{scope}[...] with a key computed at run time",
                 node,
             )
+
+
+class Located:
+    """A hit with its git lines and a key that does not depend on where it is."""
+
+    def __init__(self, hit: Hit, key: str, lines: tuple[int, int], column: int | None) -> None:
+        self.hit, self.key, self.lines, self.column = hit, key, lines, column

@@ -12,12 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from .danger import Located, outside_repo_literal, scan_string
-from .danger_rules import HARNESS, JS_CALLS, JS_WRITE_CALLS, PHP_CALLS, PHP_WRITE_CALLS
+from .danger_rules import (
+    HARNESS,
+    JS_CALLS,
+    JS_WRITE_CALLS,
+    PHP_CALLS,
+    PHP_WRITE_CALLS,
+    outside_repo_literal,
+    scan_string,
+)
 from .grammars import text as node_text
 from .grammars import walk
 from .lines import LineMap
-from .pyscan import Hit
+from .pyscan import Hit, Located
 
 JS_MODULES_THAT_RUN = frozenset(
     {"child_process", "vm", "process", "module", "worker_threads", "cluster", "fs", "eval"}

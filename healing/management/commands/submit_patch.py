@@ -9,7 +9,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from healing.intake import IntakeError, do_submit_patch
+from healing.intake import IntakeError
+from healing.intake.actions import do_submit_patch
 from healing.validation.base import language_for_path
 from healing.validation.diff import DiffParseError, file_changes, parse_diff
 

@@ -108,12 +108,3 @@ REGISTRY: dict[str, type[ForgeAdapter]] = {}
 def register(cls: type[ForgeAdapter]) -> type[ForgeAdapter]:
     REGISTRY[cls.name] = cls
     return cls
-
-
-def adapter_for(workspace: Any) -> ForgeAdapter:
-    from . import gitea, github, gitlab  # noqa: F401 - they register themselves
-
-    try:
-        return REGISTRY[workspace.forge](workspace)
-    except KeyError:
-        raise ForgeError(f"no forge adapter for {workspace.forge!r}") from None
