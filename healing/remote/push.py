@@ -7,7 +7,7 @@ import subprocess
 from typing import Any
 
 from . import credentials
-from .mirror import RemoteError, mirror_path
+from .mirror import RemoteError, mirror_path, mirror_root
 
 ZERO = "0" * 40
 MOVED = ("stale info", "fetch first", "non-fast-forward", "already exists", "but expected")
@@ -49,15 +49,18 @@ def push(workspace: Any, commit: str, ref: str, expect: str) -> None:
 
 
 def remote_ref(workspace: Any, ref: str) -> str:
-    """The remote's current value of `ref` ("" when absent), asked over the wire."""
+    """The remote's current value of `ref` ("" when absent), asked over the wire. Needs no mirror:
+    the worker that recovers a push may never have fetched this remote."""
     env = {**os.environ, **credentials.git_env(workspace)}
+    root = mirror_root()
+    root.mkdir(parents=True, exist_ok=True)
     out = subprocess.run(
         ["git", "ls-remote", workspace.remote_url, ref],
         capture_output=True,
         timeout=120,
         check=False,
         env=env,
-        cwd=str(mirror_path(workspace)),
+        cwd=str(root),  # not a repository: nothing local is read
     )
     if out.returncode != 0:
         message = credentials.scrub(out.stderr.decode(errors="replace").strip(), workspace)
