@@ -83,3 +83,35 @@ def test_it_rejects_the_patch_plainly_when_the_remote_refuses(served: Path) -> N
     event = AuditEvent.objects.get(modification=mod, to_state="rejected")
     assert event.reason.startswith("the remote refused the fetch")
     assert "not exported" in event.reason  # git daemon's own words
+
+
+def test_it_holds_an_approved_patch_while_the_remote_is_down_at_apply(served: Path) -> None:
+    from healing.apply.actions import do_apply
+    from tests.apply_helpers import approved_modification
+
+    port = free_port()
+    with git_daemon(served, port=port) as url:
+        ws = Workspace.objects.create(
+            name="outage", remote_url=f"{url}repo.git", isolation_level="partial"
+        )
+        mod = approved_modification(ws)  # validated against the remote's head of then
+    base = mod.base_commit
+
+    do_apply(mod)  # the remote is down now
+
+    mod.refresh_from_db()
+    assert mod.status == "blocked" and mod.blocked_from == "approved"
+    assert mod.holds.get().kind == "remote_unreachable"
+    assert not mod.remote_landings.exists()  # nothing was built or pushed
+    with git_daemon(served, port=port):
+        assert do_lift(f"remote_unreachable:{ws.pk}", timezone.now() + timedelta(minutes=1)) == [
+            mod.pk
+        ]
+        mod.refresh_from_db()
+        assert mod.status == "approved"
+        do_apply(mod)  # what the resume sends
+
+    mod.refresh_from_db()
+    assert mod.status == "applied", mod.status
+    assert remote_head(served / "repo.git") == mod.applied_commit
+    assert factories.git(served / "repo.git", "rev-parse", f"{mod.applied_commit}^").strip() == base

@@ -221,16 +221,20 @@ REMOTE_BACKOFF_S = (5, 15, 60, 300)  # after the 1st, 2nd, 3rd, later block of o
 REMOTE_REPROBE_S = 30  # between two probes that found the remote still down
 
 
-def remote_retry_at(mod: Modification) -> datetime:
-    """When the sweep first probes a remote that just failed this patch's fetch: sooner the
-    first time, then backing off, so a remote down for hours is not asked every few seconds."""
+REMOTE_DOWN = "the remote cannot be reached"
+
+
+def remote_unreachable(mod: Modification) -> tuple[str, datetime]:
+    """The hold for a patch whose fetch could not reach its remote, with the time the sweep
+    first probes it: sooner the first time, then backing off, so a remote down for hours is not
+    asked every few seconds."""
     from ..models import AuditEvent
 
     blocks = AuditEvent.objects.filter(
-        modification=mod, to_state=S.BLOCKED, reason__startswith="the remote cannot be reached"
+        modification=mod, to_state=S.BLOCKED, reason__startswith=REMOTE_DOWN
     ).count()
     wait = REMOTE_BACKOFF_S[min(blocks, len(REMOTE_BACKOFF_S) - 1)]
-    return timezone.now() + timedelta(seconds=wait)
+    return f"remote_unreachable:{mod.workspace_id}", timezone.now() + timedelta(seconds=wait)
 
 
 @register_kind

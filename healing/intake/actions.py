@@ -65,7 +65,7 @@ def _remote_unavailable(mod: Modification, exc: Exception) -> Modification:
     """No fetch of the remote, and none to fall back on. Refused (no such repository, credentials
     refused or missing): rejected with git's words. Unreachable: blocked, and the sweep resumes
     intake once the remote answers again (with a growing wait between its probes)."""
-    from ..actions.unblock import remote_retry_at
+    from ..actions.unblock import REMOTE_DOWN, remote_unreachable
 
     if isinstance(exc, CredentialsMissing) or (isinstance(exc, RemoteError) and exc.is_permanent):
         return transition(
@@ -79,8 +79,8 @@ def _remote_unavailable(mod: Modification, exc: Exception) -> Modification:
     return do_block(
         mod,
         ACTOR,
-        f"the remote cannot be reached: {exc}"[:1000],
-        [(f"remote_unreachable:{mod.workspace_id}", remote_retry_at(mod))],
+        f"{REMOTE_DOWN}: {exc}"[:1000],
+        [remote_unreachable(mod)],
         expected_from=S.VALIDATING,
         resume_at=S.RECEIVED,
         data={"error": str(exc)[:2000]},

@@ -14,6 +14,7 @@ from django.utils import timezone
 from .. import breakers
 from ..actions import record_event, transition
 from ..actions.audit import Actor
+from ..actions.unblock import REMOTE_DOWN, do_block, remote_unreachable
 from ..apply import gitops
 from ..apply.lock import workspace_lock
 from ..models import Modification, ModificationStatus, RemoteLanding, RemoteLandingState
@@ -86,6 +87,21 @@ def do_apply_remote(mod: Modification, actor: Actor = None) -> Modification:
     workspace = mod.workspace
     mode = MODES[workspace.landing]
     with workspace_lock(workspace):
+        head, fetch_error = "", None
+        try:
+            head = mirror.refresh(workspace)
+        except REMOTE_ERRORS as exc:
+            if isinstance(exc, mirror.RemoteError) and not exc.is_permanent:
+                # Down, not refusing: held, and applied once the remote answers again.
+                return do_block(
+                    mod,
+                    actor,
+                    f"{REMOTE_DOWN}: {exc}"[:1000],
+                    [remote_unreachable(mod)],
+                    expected_from=S.APPROVED,
+                    data={"error": str(exc)[:2000]},
+                )
+            fetch_error = exc
         transition(
             mod,
             S.APPLYING,
@@ -95,7 +111,8 @@ def do_apply_remote(mod: Modification, actor: Actor = None) -> Modification:
         )
         landing = None
         try:
-            head = mirror.refresh(workspace)
+            if fetch_error is not None:
+                raise fetch_error
             if not mod.base_commit or head != mod.base_commit:
                 return _back_to_validation(
                     mod,
