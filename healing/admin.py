@@ -36,6 +36,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
         "forge",
         "forge_api",
         "forge_repo",
+        "webhook_secret_env",
         "test_command",
         "setup_command",
         "setup_inputs",

@@ -49,9 +49,9 @@ def _wait_port(port: int, process: subprocess.Popen | None = None) -> None:
 
 
 @contextmanager
-def git_daemon(base: Path) -> Iterator[str]:
+def git_daemon(base: Path, port: int | None = None) -> Iterator[str]:
     """`git daemon` serving `base` with pushes allowed; yields git://127.0.0.1:PORT/."""
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [
             "git",

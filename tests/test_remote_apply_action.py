@@ -114,6 +114,27 @@ def test_it_lands_only_a_branch_in_branch_mode(remote: Any) -> None:
     assert remote_head(bare, f"refs/heads/selfheal/{mod.patch_id}") == mod.applied_commit
 
 
+def test_it_verifies_what_branch_mode_pushed_not_the_base_branch(remote: Any) -> None:
+    """The base branch still has the bug the patch fixes: tests run there would fail and roll
+    the pushed branch back. The post-apply check runs on the pushed commit."""
+    from healing.apply.verify import verify_tests
+    from healing.models import SandboxRun
+
+    bare, url = remote
+    base = remote_head(bare)
+    ws = _workspace(url, landing="branch", test_command="python -m pytest -q -p no:cacheprovider")
+    mod = approved_modification(ws)
+    do_apply(mod)
+    mod.refresh_from_db()
+
+    assert verify_tests(mod) is None
+
+    run = SandboxRun.objects.get(modification=mod, kind="verify")
+    assert run.commit == mod.applied_commit != base
+    assert run.failing == []
+    assert remote_head(bare) == base  # and nothing claimed the base branch got it
+
+
 def test_it_rolls_back_with_a_revert_commit_pushed_the_same_way(remote: Any) -> None:
     bare, url = remote
     ws = _workspace(url)

@@ -138,7 +138,7 @@ def test_it_opens_a_pull_request_and_settles_it_from_the_webhook(
     base = remote_head(bare)
     token_file = tmp_path / "forge-token"
     token_file.write_text("e2e-forge-token\n")
-    monkeypatch.setenv("SELFHEAL_FORGE_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("E2E_HOOK_SECRET", SECRET)
     with forge_server("github") as (api, forge):
         ws = _register(
             api_as,
@@ -149,6 +149,7 @@ def test_it_opens_a_pull_request_and_settles_it_from_the_webhook(
             forge_api=api,
             forge_repo="acme/app",
             credentials_env=f"file:{token_file}",
+            webhook_secret_env="E2E_HOOK_SECRET",
         )
         pk = _submit(bot, _envelope(f"remote-pr-{merged}", FIX))
         waiting = _wait_for(bot, pk, FINAL | {"applying"})

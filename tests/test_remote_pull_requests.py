@@ -29,6 +29,7 @@ AUTH = {
     "gitlab": ("Private-Token", TOKEN),
     "gitea": ("Authorization", f"token {TOKEN}"),
 }
+FAILURE = {"github": "failure", "gitlab": "failed", "gitea": "failure"}
 PR_PATH = {
     "github": "/repos/acme/app/pulls",
     "gitlab": "/api/v4/projects/acme%2Fapp/merge_requests",
@@ -41,7 +42,7 @@ def setup(request: Any, tmp_path: Path, settings: Any, monkeypatch: Any) -> Any:
     kind = request.param
     settings.SELFHEAL_MIRRORS = tmp_path / "var" / "mirrors"
     monkeypatch.setenv("FORGE_TOKEN", TOKEN)
-    monkeypatch.setenv("SELFHEAL_FORGE_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("HOOK_SECRET_R", SECRET)
     bare = bare_remote(tmp_path / "served", make_repo(tmp_path))
     with git_daemon(tmp_path / "served") as url, forge_server(kind) as (api, forge):
         ws = Workspace.objects.create(
@@ -52,6 +53,7 @@ def setup(request: Any, tmp_path: Path, settings: Any, monkeypatch: Any) -> Any:
             forge=kind,
             forge_api=api,
             forge_repo="acme/app",
+            webhook_secret_env="HOOK_SECRET_R",
             isolation_level="partial",
         )
         yield kind, bare, ws, forge
@@ -120,7 +122,7 @@ def test_it_opens_a_request_with_the_verdict_and_a_status(setup: Any) -> None:
 
 
 def test_it_applies_the_patch_when_the_signed_webhook_says_merged(setup: Any) -> None:
-    kind, _, ws, _ = setup
+    kind, _, ws, forge = setup
     mod = approved_modification(ws)
     do_apply(mod)
 
@@ -131,10 +133,15 @@ def test_it_applies_the_patch_when_the_signed_webhook_says_merged(setup: Any) ->
     mod.refresh_from_db()
     assert mod.status == "applied"
     assert mod.applied_commit == RemoteLanding.objects.get(modification=mod).new_commit
+    # The verdict changed: the forge hears it on the same commit.
+    assert [(s["commit"], s["state"]) for s in forge.statuses] == [
+        (mod.applied_commit, "success")
+    ] * 2
+    assert "applied: pull request 1 merged" in forge.statuses[-1]["description"]
 
 
 def test_it_rejects_the_patch_when_the_request_is_closed_unmerged(setup: Any) -> None:
-    kind, _, ws, _ = setup
+    kind, _, ws, forge = setup
     mod = approved_modification(ws)
     do_apply(mod)
 
@@ -143,6 +150,10 @@ def test_it_rejects_the_patch_when_the_request_is_closed_unmerged(setup: Any) ->
 
     mod.refresh_from_db()
     assert mod.status == "rejected"
+    landing = RemoteLanding.objects.get(modification=mod)
+    last = forge.statuses[-1]
+    assert (last["commit"], last["state"]) == (landing.new_commit, FAILURE[kind])
+    assert "rejected" in last["description"]
 
 
 def test_it_ignores_a_webhook_with_a_forged_signature(setup: Any) -> None:
@@ -156,6 +167,42 @@ def test_it_ignores_a_webhook_with_a_forged_signature(setup: Any) -> None:
     assert response.status_code == 403
     mod.refresh_from_db()
     assert mod.status == "applying"
+
+
+def test_it_checks_each_workspace_webhook_against_its_own_secret(
+    setup: Any, tmp_path: Path
+) -> None:
+    """Two workspaces on one forge, each with its own secret (one by env, one by file): a hook
+    signed with the other's secret is refused; each one's own is accepted."""
+    kind, _, ws, _ = setup
+    other_secret = tmp_path / "other-hook-secret"
+    other_secret.write_text("the-other-secret-42\n")
+    other = Workspace.objects.create(
+        name="other",
+        remote_url=ws.remote_url,
+        landing="pull_request",
+        credentials_env="FORGE_TOKEN",
+        forge=kind,
+        forge_api=ws.forge_api,
+        forge_repo="acme/other",
+        webhook_secret_env=f"file:{other_secret}",
+        isolation_level="partial",
+    )
+    mod = approved_modification(ws)
+    do_apply(mod)
+    crossed, crossed_headers = _signed(kind, _event(kind, "1", "merged"), "the-other-secret-42")
+
+    assert _post(ws, crossed, crossed_headers).status_code == 403
+    mod.refresh_from_db()
+    assert mod.status == "applying"
+    # The other workspace's own secret opens its own door (no request of its own: 202)...
+    assert _post(other, crossed, crossed_headers).status_code == 202
+    # ...and ours is refused there.
+    body, headers = _signed(kind, _event(kind, "1", "merged"))
+    assert _post(other, body, headers).status_code == 403
+    assert _post(ws, body, headers).status_code == 200
+    mod.refresh_from_db()
+    assert mod.status == "applied"
 
 
 def test_it_settles_by_polling_when_no_webhook_comes(setup: Any) -> None:
@@ -185,6 +232,28 @@ def test_it_shows_a_forge_error_plainly_on_the_patch(setup: Any) -> None:
     assert TOKEN not in event.reason
 
 
+def test_it_posts_the_verdict_as_it_changes_in_push_mode(setup: Any) -> None:
+    kind, bare, ws, forge = setup
+    ws.landing = "push"
+    ws.save(update_fields=["landing"])
+    mod = approved_modification(ws)
+
+    do_apply(mod)
+    mod.refresh_from_db()
+    assert mod.status == "applied" and remote_head(bare) == mod.applied_commit
+    assert [(s["commit"], s["state"]) for s in forge.statuses] == [(mod.applied_commit, "success")]
+
+    do_rollback(mod, None, "broke prod")
+
+    mod.refresh_from_db()
+    assert mod.status == "rolled_back"
+    assert [(s["commit"], s["state"]) for s in forge.statuses][1:] == [
+        (mod.applied_commit, FAILURE[kind])
+    ]
+    assert "broke prod" in forge.statuses[-1]["description"]
+    assert not any(r["path"].endswith(("pulls", "merge_requests")) for r in forge.requests)
+
+
 def test_it_opens_a_revert_request_to_roll_back(setup: Any) -> None:
     kind, bare, ws, forge = setup
     mod = approved_modification(ws)
@@ -204,3 +273,6 @@ def test_it_opens_a_revert_request_to_roll_back(setup: Any) -> None:
     assert _post(ws, body, headers).status_code == 200
     mod.refresh_from_db()
     assert mod.status == "rolled_back"
+    last = forge.statuses[-1]
+    assert (last["commit"], last["state"]) == (mod.applied_commit, FAILURE[kind])
+    assert "rolled back" in last["description"]

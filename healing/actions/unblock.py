@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from django.db import transaction
@@ -214,6 +214,61 @@ class Anomaly(HoldKind):
         block_at = tunables.get("preflight.block_anomaly_level", workspace)
         rank = ANOMALY_LEVELS.index(level) if level in ANOMALY_LEVELS else 0
         return rank >= ANOMALY_LEVELS.index(block_at)
+
+
+REMOTE_PROBE_TIMEOUT_S = 15
+REMOTE_BACKOFF_S = (5, 15, 60, 300)  # after the 1st, 2nd, 3rd, later block of one patch
+REMOTE_REPROBE_S = 30  # between two probes that found the remote still down
+
+
+REMOTE_DOWN = "the remote cannot be reached"
+
+
+def remote_unreachable(mod: Modification) -> tuple[str, datetime]:
+    """The hold for a patch whose fetch could not reach its remote, with the time the sweep
+    first probes it: sooner the first time, then backing off, so a remote down for hours is not
+    asked every few seconds."""
+    from ..models import AuditEvent
+
+    blocks = AuditEvent.objects.filter(
+        modification=mod, to_state=S.BLOCKED, reason__startswith=REMOTE_DOWN
+    ).count()
+    wait = REMOTE_BACKOFF_S[min(blocks, len(REMOTE_BACKOFF_S) - 1)]
+    return f"remote_unreachable:{mod.workspace_id}", timezone.now() + timedelta(seconds=wait)
+
+
+@register_kind
+class RemoteUnreachable(HoldKind):
+    """The fetch before validation could not reach the remote (key: the workspace id). Lifts
+    when the remote answers `git ls-remote`, asked only for holds whose wait is over."""
+
+    name = "remote_unreachable"
+
+    def holds(self, key: str, now: datetime) -> bool:
+        from ..models import Workspace
+        from ..remote.credentials import CredentialsMissing
+        from ..remote.mirror import RemoteError
+        from ..remote.push import remote_ref
+
+        if not self.due(key, now).exists():
+            return True
+        workspace = Workspace.objects.filter(pk=key).first()
+        if workspace is None or not workspace.is_remote:
+            return False  # nothing left to wait for: intake decides again
+        try:
+            remote_ref(workspace, f"refs/heads/{workspace.branch}", timeout=REMOTE_PROBE_TIMEOUT_S)
+        except (RemoteError, CredentialsMissing) as exc:
+            log.info("remote of %s still unreachable: %s", workspace.name, exc)
+            # Asked again after the longest wait, not at every sweep.
+            self.due(key, now).update(retry_at=now + timedelta(seconds=REMOTE_REPROBE_S))
+            return True
+        return False
+
+    def would_hold(self, key: str, now: datetime) -> bool:
+        return True  # a page render does not probe the network; the sweep does
+
+    def due(self, key: str, now: datetime) -> Any:
+        return Hold.objects.filter(kind=self.name, key=key, retry_at__lte=now)
 
 
 @register_kind

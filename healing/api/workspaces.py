@@ -38,6 +38,7 @@ class WorkspaceSerializer(serializers.ModelSerializer):
             "forge",
             "forge_api",
             "forge_repo",
+            "webhook_secret_env",
             "branch",
             "test_command",
             "setup_command",
@@ -74,6 +75,7 @@ class WorkspaceCreateSerializer(serializers.Serializer):
     forge = serializers.ChoiceField([c.value for c in Forge], required=False)
     forge_api = serializers.URLField(max_length=1024, required=False)
     forge_repo = serializers.CharField(max_length=255, required=False)
+    webhook_secret_env = serializers.CharField(max_length=1024, required=False)
     branch = serializers.CharField(max_length=255, required=False)
     test_command = serializers.CharField(
         max_length=1024, required=False, default="python -m pytest -q"

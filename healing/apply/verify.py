@@ -27,8 +27,11 @@ def verify_tests(mod: Modification) -> str | None:
 
     if not tunables.get("apply.verify_tests", mod.workspace):
         return None
+    # A remote workspace is checked on the commit that was pushed: in branch mode the base branch
+    # never gets it, and in push mode someone may have pushed on top since.
+    commit = mod.applied_commit if mod.workspace.is_remote else None
     try:
-        result = run_tests(mod.workspace)
+        result = run_tests(mod.workspace, commit=commit)
     except IsolationUnavailable as exc:
         return f"cannot verify: {exc}"
     store_run(mod.workspace, result, kind=SandboxRunKind.VERIFY, modification=mod)

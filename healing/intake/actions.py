@@ -19,7 +19,8 @@ from ..models import InvalidTransition, Modification, Workspace
 from ..models.modification import ModificationStatus
 from ..policy import assess_safety
 from ..queueing import DATABASE_DOWN
-from ..remote.mirror import refresh_if_remote
+from ..remote.credentials import CredentialsMissing
+from ..remote.mirror import RemoteError, refresh_if_remote
 from ..validation import Finding, Report, StageResult, context_for, run_pipeline
 from ..validation.diff import DiffParseError, file_changes, parse_diff
 from .envelope import IntakeError, build_diff, validate_envelope
@@ -134,6 +135,9 @@ def do_process_modification(
             return None  # someone else has it, or it has moved on (cancelled, blocked)
     try:
         refresh_if_remote(mod.workspace)  # this worker's mirror, fetched before validation
+    except (RemoteError, CredentialsMissing) as exc:
+        return _remote_unavailable(mod, exc)
+    try:
         report = run_pipeline(context_for(mod))
     except DATABASE_DOWN:
         raise  # not the patch's fault: the task retries, the row stays in validating
@@ -143,6 +147,32 @@ def do_process_modification(
         log.exception("validation of modification %s crashed", modification_id)
         report = _crashed(mod, exc)
     return _conclude(mod, report)
+
+
+def _remote_unavailable(mod: Modification, exc: Exception) -> Modification:
+    """No fetch of the remote, and none to fall back on. Refused (no such repository, credentials
+    refused or missing): rejected with git's words. Unreachable: blocked, and the sweep resumes
+    intake once the remote answers again (with a growing wait between its probes)."""
+    from ..actions.unblock import REMOTE_DOWN, remote_unreachable
+
+    if isinstance(exc, CredentialsMissing) or (isinstance(exc, RemoteError) and exc.is_permanent):
+        return transition(
+            mod,
+            S.REJECTED,
+            ACTOR,
+            f"the remote refused the fetch: {exc}"[:1000],
+            expected_from=S.VALIDATING,
+            data={"error": str(exc)[:2000]},
+        )
+    return do_block(
+        mod,
+        ACTOR,
+        f"{REMOTE_DOWN}: {exc}"[:1000],
+        [remote_unreachable(mod)],
+        expected_from=S.VALIDATING,
+        resume_at=S.RECEIVED,
+        data={"error": str(exc)[:2000]},
+    )
 
 
 def _crashed(mod: Modification, exc: Exception) -> Report:

@@ -181,7 +181,8 @@ class EngineBreaker(models.Model):
 class Hold(models.Model):
     """One thing that holds a blocked modification: `kind` and `key` name what lifts it
     (emergency_stop, engine_breaker:<source>, global_breaker, dual_breaker:<workspace>:<type>:<source>,
-    rate_limit, isolation_unavailable:<level>, cascade:<id>, health, anomaly:<level>). A
+    rate_limit, isolation_unavailable:<level>, cascade:<id>, health, anomaly:<level>,
+    remote_unreachable:<workspace>). A
     modification resumes when its last hold is lifted (healing.actions.unblock)."""
 
     modification = models.ForeignKey(

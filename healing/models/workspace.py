@@ -159,6 +159,13 @@ class Workspace(models.Model):
     forge = models.CharField(max_length=16, choices=Forge.choices, default=Forge.NONE)
     forge_api = models.URLField(max_length=1024, blank=True)
     forge_repo = models.CharField(max_length=255, blank=True, help_text="OWNER/NAME on the forge.")
+    webhook_secret_env = models.CharField(
+        max_length=1024,
+        blank=True,
+        validators=[validate_credentials_ref],
+        help_text="Where the web servers find this workspace's forge webhook secret: ENV_NAME or "
+        "file:/absolute/path. Empty: webhooks are refused and beat's poll settles requests.",
+    )
     test_command = models.CharField(max_length=1024, default="python -m pytest -q")
     setup_command = models.CharField(
         max_length=1024,

@@ -14,11 +14,12 @@ from django.utils import timezone
 from .. import breakers
 from ..actions import record_event, transition
 from ..actions.audit import Actor
+from ..actions.unblock import REMOTE_DOWN, do_block, remote_unreachable
 from ..apply import gitops
 from ..apply.lock import workspace_lock
 from ..models import Modification, ModificationStatus, RemoteLanding, RemoteLandingState
 from ..models.modification import InvalidTransition
-from . import forges, mirror
+from . import forges, mirror, summary
 from .credentials import CredentialsMissing
 from .modes import MODES
 from .push import RemoteMoved, remote_ref
@@ -59,6 +60,28 @@ def _fail(mod: Modification, actor: Actor, exc: Exception, landing: RemoteLandin
     )
 
 
+def _post_verdict(mod: Modification, commit: str, state: str, verdict: str) -> None:
+    """Selfheal's verdict as a commit status (GitHub, Gitea) or pipeline status (GitLab) on the
+    pushed commit, each time it changes. The forge's word is advisory: a refusal is recorded on
+    the patch and changes nothing."""
+    workspace = mod.workspace
+    if workspace.forge == "none" or not commit:
+        return
+    try:
+        forges.adapter_for(workspace).set_status(
+            commit, state, f"Selfheal: {verdict}", summary.review_url(mod)
+        )
+    except REMOTE_ERRORS as exc:
+        record_event(
+            "remote.status_error",
+            "system",
+            workspace_id=mod.workspace_id,
+            modification_id=mod.pk,
+            reason=f"the forge refused the status {state!r}: {exc}"[:1000],
+            data={"commit": commit, "state": state},
+        )
+
+
 def do_apply_remote(mod: Modification, actor: Actor = None) -> Modification:
     """approved → applying → applied (push, branch) | applying with an open pull request |
     validating (the remote moved) | failed. The pre-flight has run (do_apply)."""
@@ -67,6 +90,21 @@ def do_apply_remote(mod: Modification, actor: Actor = None) -> Modification:
     workspace = mod.workspace
     mode = MODES[workspace.landing]
     with workspace_lock(workspace):
+        head, fetch_error = "", None
+        try:
+            head = mirror.refresh(workspace)
+        except REMOTE_ERRORS as exc:
+            if isinstance(exc, mirror.RemoteError) and not exc.is_permanent:
+                # Down, not refusing: held, and applied once the remote answers again.
+                return do_block(
+                    mod,
+                    actor,
+                    f"{REMOTE_DOWN}: {exc}"[:1000],
+                    [remote_unreachable(mod)],
+                    expected_from=S.APPROVED,
+                    data={"error": str(exc)[:2000]},
+                )
+            fetch_error = exc
         transition(
             mod,
             S.APPLYING,
@@ -76,7 +114,8 @@ def do_apply_remote(mod: Modification, actor: Actor = None) -> Modification:
         )
         landing = None
         try:
-            head = mirror.refresh(workspace)
+            if fetch_error is not None:
+                raise fetch_error
             if not mod.base_commit or head != mod.base_commit:
                 return _back_to_validation(
                     mod,
@@ -125,6 +164,7 @@ def _after_push(mod: Modification, actor: Actor, landing: RemoteLanding) -> Modi
             mod, S.FAILED, actor, f"forge error: {exc}"[:1000], data={"error": str(exc)[:2000]}
         )
         breakers.record_outcome(mod, success=False, stage="apply")
+        _post_verdict(mod, landing.new_commit, "error", "failed: the forge refused the request")
         return mod
     ref = landing.target_ref.removeprefix("refs/heads/")
     if not mode.finishes_on_push:
@@ -147,6 +187,7 @@ def _after_push(mod: Modification, actor: Actor, landing: RemoteLanding) -> Modi
     )
     breakers.note_application(mod)
     breakers.record_outcome(mod, success=True, stage="apply")
+    _post_verdict(mod, landing.new_commit, "success", f"applied, pushed to {ref}")
     return mod
 
 
@@ -166,6 +207,7 @@ def do_settle_pull_request(landing: RemoteLanding, state: str, actor: Actor) -> 
         where = f"pull request {landing.pr_number}"
         if landing.operation == "rollback":
             if state == "merged" and mod.status == S.APPLIED:
+                verdict = ("failure", f"rolled back: revert {where} merged", mod.applied_commit)
                 transition(
                     mod,
                     S.ROLLED_BACK,
@@ -186,10 +228,11 @@ def do_settle_pull_request(landing: RemoteLanding, state: str, actor: Actor) -> 
                     modification_id=mod.pk,
                     reason=f"revert {where} closed unmerged",
                 )
+                return True
+        elif mod.status != S.APPLYING:
             return True
-        if mod.status != S.APPLYING:
-            return True
-        if state == "merged":
+        elif state == "merged":
+            verdict = ("success", f"applied: {where} merged", landing.new_commit)
             transition(
                 mod,
                 S.APPLIED,
@@ -199,6 +242,7 @@ def do_settle_pull_request(landing: RemoteLanding, state: str, actor: Actor) -> 
                 data={"landing_id": landing.pk, "url": landing.pr_url},
             )
         else:
+            verdict = ("failure", f"rejected: {where} closed unmerged", landing.new_commit)
             transition(
                 mod,
                 S.REJECTED,
@@ -206,9 +250,11 @@ def do_settle_pull_request(landing: RemoteLanding, state: str, actor: Actor) -> 
                 f"{where} closed unmerged on the forge",
                 data={"landing_id": landing.pk, "url": landing.pr_url},
             )
-    if state == "merged":
+    if state == "merged" and landing.operation == "apply":
         breakers.note_application(mod)
         breakers.record_outcome(mod, success=True, stage="apply")
+    status, text, commit = verdict
+    _post_verdict(mod, commit, status, text)
     return True
 
 
@@ -293,6 +339,7 @@ def do_rollback_remote(mod: Modification, actor: Actor, reason: str) -> Modifica
             data={"method": method, "commit": new, "landing_id": landing.pk},
         )
     breakers.record_outcome(mod, success=True, stage="rollback")
+    _post_verdict(mod, mod.applied_commit, "failure", f"rolled back by {new[:10]}: {reason}")
     return mod
 
 
@@ -314,6 +361,7 @@ def _delete_branch(
         rollback_count=mod.rollback_count + 1,
         data={"method": "branch deleted", "ref": last.target_ref, "was": last.new_commit},
     )
+    _post_verdict(mod, last.new_commit, "failure", f"rolled back, branch deleted: {reason}")
     return mod
 
 

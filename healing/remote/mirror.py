@@ -26,6 +26,29 @@ log = logging.getLogger(__name__)
 class RemoteError(Exception):
     """git could not talk to the remote; the message is scrubbed of credentials."""
 
+    @property
+    def is_permanent(self) -> bool:
+        """The remote answered and said no (no such repository, credentials refused): trying
+        again will not help. Anything else (refused connection, timeout, a 5xx) may pass."""
+        text = str(self).lower()
+        return any(words in text for words in PERMANENT)
+
+
+# What git prints when the remote answered and refused, over git://, ssh and https.
+PERMANENT = (
+    "repository not found",
+    "not exported",  # git daemon: "access denied or repository not exported"
+    "does not appear to be a git repository",
+    "authentication failed",
+    "permission denied",
+    "could not read username",
+    "could not read password",
+    "the requested url returned error: 401",
+    "the requested url returned error: 403",
+    "the requested url returned error: 404",
+    "the remote has no branch",
+)
+
 
 def mirror_root() -> Path:
     return Path(getattr(settings, "SELFHEAL_MIRRORS", None) or settings.VAR_DIR / "mirrors")

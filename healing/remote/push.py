@@ -6,7 +6,7 @@ import subprocess
 from typing import Any
 
 from . import credentials
-from .mirror import RemoteError, mirror_path
+from .mirror import RemoteError, mirror_path, mirror_root
 
 ZERO = "0" * 40
 MOVED = ("stale info", "fetch first", "non-fast-forward", "already exists", "but expected")
@@ -47,17 +47,23 @@ def push(workspace: Any, commit: str, ref: str, expect: str) -> None:
     raise RemoteError(f"git push: {text[-1500:]}")
 
 
-def remote_ref(workspace: Any, ref: str) -> str:
-    """The remote's current value of `ref` ("" when absent), asked over the wire."""
+def remote_ref(workspace: Any, ref: str, timeout: int = 120) -> str:
+    """The remote's current value of `ref` ("" when absent), asked over the wire. Needs no mirror:
+    the worker that recovers a push may never have fetched this remote."""
+    root = mirror_root()
+    root.mkdir(parents=True, exist_ok=True)
     with credentials.git_env(workspace) as env:
-        out = subprocess.run(
-            ["git", "ls-remote", workspace.remote_url, ref],
-            capture_output=True,
-            timeout=120,
-            check=False,
-            env=env,
-            cwd=str(mirror_path(workspace)),
-        )
+        try:
+            out = subprocess.run(
+                ["git", "ls-remote", workspace.remote_url, ref],
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+                env=env,
+                cwd=str(root),  # not a repository: nothing local is read
+            )
+        except subprocess.TimeoutExpired:
+            raise RemoteError(f"git ls-remote: no answer within {timeout} s") from None
     if out.returncode != 0:
         message = credentials.scrub(out.stderr.decode(errors="replace").strip(), workspace)
         raise RemoteError(f"git ls-remote: {message[:1000]}")

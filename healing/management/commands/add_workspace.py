@@ -27,6 +27,11 @@ class Command(BaseCommand):
             "--forge-api", default="", help="API base URL (enterprise, self-hosted)."
         )
         parser.add_argument("--forge-repo", default="", help="OWNER/NAME on the forge.")
+        parser.add_argument(
+            "--webhook-secret-env",
+            default="",
+            help="ENV_NAME or file:/path holding this workspace's forge webhook secret.",
+        )
         parser.add_argument("--test-command", default="python -m pytest -q")
         parser.add_argument("--branch", default=None, help="Defaults to the checked-out branch.")
         parser.add_argument("--language", action="append", dest="languages", default=None)
@@ -55,6 +60,7 @@ class Command(BaseCommand):
                 forge=options["forge"],
                 forge_api=options["forge_api"],
                 forge_repo=options["forge_repo"],
+                webhook_secret_env=options["webhook_secret_env"],
                 test_command=options["test_command"],
                 branch=options["branch"],
                 languages=options["languages"] or ["python"],

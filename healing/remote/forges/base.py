@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from .. import credentials
 
-WEBHOOK_SECRET_ENV = "SELFHEAL_FORGE_WEBHOOK_SECRET"  # noqa: S105 - a variable name
+log = logging.getLogger(__name__)
 
 
 class ForgeError(Exception):
@@ -47,7 +49,7 @@ class ForgeAdapter:
         raise NotImplementedError
 
     def set_status(self, commit: str, state: str, description: str, target_url: str) -> None:
-        """`state`: success | failure | pending (mapped to the forge's words)."""
+        """`state`: success | failure | error | pending (mapped to the forge's words)."""
         raise NotImplementedError
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
@@ -59,6 +61,26 @@ class ForgeAdapter:
         raise NotImplementedError
 
     # -- shared --
+    def webhook_secret(self) -> str:
+        """This workspace's own secret, by reference (ENV_NAME or file:/path); "" when unset or
+        unreadable, and then every webhook is refused. One secret per workspace: a hook signed for
+        one repository cannot settle another's requests."""
+        ref = self.workspace.webhook_secret_env
+        if not ref:
+            return ""
+        if ref.startswith("file:"):
+            try:
+                return Path(ref[5:]).read_text().strip()
+            except OSError as exc:
+                log.warning(
+                    "webhook secret file of %s unreadable: %s", self.workspace, exc.strerror
+                )
+                return ""
+        return os.environ.get(ref, "").strip()
+
+    def hmac_sha256(self, body: bytes) -> str:
+        return hmac.new(self.webhook_secret().encode(), body, hashlib.sha256).hexdigest()
+
     def _token(self) -> str:
         secret = credentials.resolve(self.workspace)
         if secret is None or not secret.value:
@@ -92,14 +114,6 @@ class ForgeAdapter:
                 credentials.scrub(f"{self.name} {method} {path}: {reason}", self.workspace)
             ) from None
         return json.loads(raw) if raw.strip() else {}
-
-
-def webhook_secret() -> str:
-    return os.environ.get(WEBHOOK_SECRET_ENV, "")
-
-
-def hmac_sha256(body: bytes) -> str:
-    return hmac.new(webhook_secret().encode(), body, hashlib.sha256).hexdigest()
 
 
 REGISTRY: dict[str, type[ForgeAdapter]] = {}

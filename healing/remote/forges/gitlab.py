@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from .base import ForgeAdapter, PullRequest, register, webhook_secret
+from .base import ForgeAdapter, PullRequest, register
 
-STATES = {"success": "success", "failure": "failed", "pending": "pending"}
+STATES = {"success": "success", "failure": "failed", "error": "failed", "pending": "pending"}
 
 
 def _state(value: str) -> str:
@@ -52,7 +52,7 @@ class GitLab(ForgeAdapter):
         )
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
-        secret = webhook_secret()
+        secret = self.webhook_secret()
         return bool(secret) and hmac.compare_digest(headers.get("X-Gitlab-Token", ""), secret)
 
     def webhook_event(
