@@ -17,6 +17,4 @@ class HealingConfig(AppConfig):
             validation,
         )
         from .apply import settings as _apply_settings  # noqa: F401 - apply.* tunables
-        from .diagnostics import admin as diagnostics_admin  # noqa: F401
-        from .diagnostics import tunables as diagnostics_tunables  # noqa: F401
         from .sandbox import hooks as _sandbox_hooks  # noqa: F401 - sandbox.* tunables, stop hook
