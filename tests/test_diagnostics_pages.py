@@ -6,7 +6,7 @@ from typing import Any
 
 from django.test import Client
 
-from healing.models import DiagnosticRun
+from selfdebug.models import DiagnosticRun
 
 
 def _client(user: Any) -> Client:
@@ -125,7 +125,7 @@ def test_it_lets_admins_edit_patterns_in_the_admin(db: Any) -> None:
     client = _client(admin)
     listing = client.get("/admin/healing/knownpattern/")
     assert listing.status_code == 200 and b"py-name-close-match" in listing.content
-    from healing.models import KnownPattern
+    from selfdebug.models import KnownPattern
 
     pattern = KnownPattern.objects.get(slug="py-zero-division")
     page = client.get(f"/admin/healing/knownpattern/{pattern.pk}/change/")

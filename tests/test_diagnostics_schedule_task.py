@@ -7,9 +7,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from healing.diagnostics.tasks import schedule_diagnostics
-from healing.models import DiagnosticRun
 from healing.schedules import BEAT_SCHEDULE
+from selfdebug.models import DiagnosticRun
+from selfdebug.tasks import schedule_diagnostics
 from tests import factories
 
 
