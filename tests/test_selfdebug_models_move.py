@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -35,10 +36,9 @@ def test_it_keeps_the_rows_and_content_types_of_the_moved_models(tmp_path: Path)
     before, latest = _targets()
     old = _migrate(before)
     try:
-        OldContentType = old.get_model("contenttypes", "ContentType")
         type_ids = {
             ct.model: ct.pk
-            for ct in OldContentType.objects.filter(app_label="healing", model__in=MODELS)
+            for ct in ContentType.objects.filter(app_label="healing", model__in=MODELS)
         }
         assert set(type_ids) == set(MODELS)  # the test database made them; the reverse renamed them
         Workspace = old.get_model("healing", "Workspace")
@@ -64,8 +64,6 @@ def test_it_keeps_the_rows_and_content_types_of_the_moved_models(tmp_path: Path)
         )  # fmt: skip
 
         _migrate(latest)
-
-        from django.contrib.contenttypes.models import ContentType
 
         from selfdebug.models import DetectedBug as Bug
         from selfdebug.models import DiagnosticRun as Run
