@@ -49,8 +49,10 @@ def test_it_keeps_the_rows_and_content_types_of_the_moved_models(tmp_path: Path)
         workspace = Workspace.objects.create(
             name="demo", path=str(factories.make_git_repo(tmp_path / "repo")), branch="main"
         )
-        patterns = KnownPattern.objects.count()  # seeded by healing's own migrations
-        assert patterns > 0
+        KnownPattern.objects.create(
+            slug="moved-pattern", name="kept", exception_type="NameError", suggested_action="x"
+        )
+        patterns = KnownPattern.objects.count()  # and healing's seeds, unless a test flushed them
         run = DiagnosticRun.objects.create(
             workspace=workspace, status="done", total=3, failed=1, coverage_percent=62.5
         )
@@ -71,6 +73,7 @@ def test_it_keeps_the_rows_and_content_types_of_the_moved_models(tmp_path: Path)
         from selfdebug.models import KnownPattern as Pattern
 
         assert Pattern.objects.count() == patterns
+        assert Pattern.objects.get(slug="moved-pattern").exception_type == "NameError"
         moved = Run.objects.get(pk=run.pk)
         assert (moved.workspace.name, moved.status, moved.coverage_percent) == (
             "demo",
