@@ -21,7 +21,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy healing monitoring approvals selfheal_site
+	$(VENV)/bin/mypy healing monitoring approvals selfdebug selfheal_site
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py

@@ -17,7 +17,7 @@ import _env  # noqa: E402
 # The runs go through the sandbox, which reads its limits and the emergency stop from the database.
 _env.setup("diagnostics")
 
-from healing.diagnostics.corpus import evaluate  # noqa: E402
+from selfdebug.corpus import evaluate  # noqa: E402
 
 
 def main() -> None:

@@ -31,9 +31,10 @@ def main() -> None:
     tmp = _env.setup("priority")
     from _table import header, row
 
-    from healing.diagnostics.service import schedule_due
     from healing.intake.actions import do_submit_patch
-    from healing.models import DiagnosticRun, Modification
+    from healing.models import Modification
+    from selfdebug.models import DiagnosticRun
+    from selfdebug.service import schedule_due
     from tests import factories
     from tests.apply_helpers import FIX, make_repo
 

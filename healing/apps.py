@@ -20,6 +20,4 @@ class HealingConfig(AppConfig):
         # Every task registered in this process too: actions send work by task name, and in eager
         # mode (tests, the demo) only a registered task runs instead of going to the broker.
         from . import tasks as _tasks  # noqa: F401
-        from .diagnostics import admin as diagnostics_admin  # noqa: F401
-        from .diagnostics import tunables as diagnostics_tunables  # noqa: F401
         from .sandbox import hooks as _sandbox_hooks  # noqa: F401 - the emergency-stop hook

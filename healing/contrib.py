@@ -1,7 +1,8 @@
 """What the other apps contribute to the core, registered from their `AppConfig.ready()`.
 
 `healing` imports no other app: monitoring gives the system's health to the pre-flight and to
-the post-apply watch by registering a health source here. A source that nobody registered is a
+the post-apply watch by registering a health source here; self-debugging gives the stalled-work
+sweeper its own sweep and the confidence score the coverage of its last diagnostic run. A source that nobody registered is a
 configuration error (system check `healing.E001` at start-up, `MissingContributor` at first use),
 never a check that passes because something was not there.
 """
@@ -77,6 +78,36 @@ def health_source() -> HealthSource:
 def current_health() -> HealthReport:
     """The registered source's report. Raises MissingContributor when there is none."""
     return health_source()()
+
+
+# Work an app queues that a lost broker message can strand: each sweep sends its stalled rows
+# again and returns what it sent. healing.requeue_stalled runs them all, each under its name.
+# Optional: an app that is not installed queues nothing to sweep.
+StalledSweep = Callable[[], list[Any]]
+STALLED_SWEEPS: dict[str, StalledSweep] = {}
+
+
+def register_stalled_sweep(name: str, sweep: StalledSweep) -> StalledSweep:
+    STALLED_SWEEPS[name] = sweep
+    return sweep
+
+
+@dataclass(frozen=True)
+class CoverageSource:
+    """Line coverage (0..1, or None when never measured) of a workspace's tests, measured
+    outside a patch's sandbox run; the confidence score's fallback when that run measured none."""
+
+    measure: Callable[[Any], float | None]
+    description: str  # where the number comes from, shown with the score
+
+
+# Optional: without one, the score falls back to the coverage the patch claims.
+COVERAGE_SOURCES: dict[str, CoverageSource] = {}
+
+
+def register_coverage_source(app_label: str, source: CoverageSource) -> CoverageSource:
+    COVERAGE_SOURCES[app_label] = source
+    return source
 
 
 @checks.register()

@@ -5,8 +5,6 @@ from celery.schedules import crontab
 BEAT_SCHEDULE: dict = {
     # Cheap: one query and a few scipy fits over at most thousands of outcomes.
     "refit-calibration": {"task": "healing.refit_calibration", "schedule": crontab(minute="*/15")},
-    # Cheap: it only queues the workspaces whose diagnostics.schedule_interval_minutes has passed.
-    "diagnostics-schedule": {"task": "healing.schedule_diagnostics", "schedule": 300.0},
     "healing.prune_backups": {"task": "healing.prune_backups", "schedule": 3600.0},
     "healing.prune_environments": {"task": "healing.prune_environments", "schedule": 3600.0},
     # Cheap: one query over the open modifications; it re-sends work a broker or database outage left waiting.

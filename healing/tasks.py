@@ -7,7 +7,6 @@ from celery import shared_task
 from .apply.tasks import *  # noqa: F403
 from .breakers.tasks import *  # noqa: F403
 from .broadcast import send_now
-from .diagnostics.tasks import *  # noqa: F403
 from .intake.tasks import *  # noqa: F403
 from .remote.tasks import *  # noqa: F403
 from .sandbox.environment_tasks import *  # noqa: F403
@@ -23,11 +22,12 @@ def ping_broadcast(group: str, payload: dict) -> bool:
 
 @shared_task(name="healing.requeue_stalled")
 def requeue_stalled() -> dict[str, list]:
-    """Send again the work of modifications and diagnostic runs stalled past
-    `queue.requeue_after_seconds`."""
-    from .actions.queue import do_requeue_stalled, do_requeue_stalled_diagnostics
+    """Send again the work of modifications (and what other apps registered to sweep) stalled
+    past `queue.requeue_after_seconds`."""
+    from .actions.queue import do_requeue_stalled
+    from .contrib import STALLED_SWEEPS
 
-    return {
-        "modifications": do_requeue_stalled(),
-        "diagnostic_runs": do_requeue_stalled_diagnostics(),
-    }
+    swept: dict[str, list] = {"modifications": do_requeue_stalled()}
+    for name, sweep in STALLED_SWEEPS.items():
+        swept[name] = sweep()
+    return swept

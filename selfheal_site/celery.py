@@ -22,7 +22,12 @@ app.conf.task_routes = {name: {"queue": PATCH_QUEUE} for name in PATCH_TASKS}
 app.autodiscover_tasks()
 app.steps["consumer"].add(RequeueStalledOnConnect)
 
-SCHEDULE_MODULES = ("healing.schedules", "monitoring.schedules", "approvals.schedules")
+SCHEDULE_MODULES = (
+    "healing.schedules",
+    "monitoring.schedules",
+    "approvals.schedules",
+    "selfdebug.schedules",
+)
 
 
 @app.on_after_finalize.connect

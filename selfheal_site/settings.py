@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "healing",
     "monitoring",
     "approvals",
+    "selfdebug",
 ]
 
 MIDDLEWARE = [
@@ -194,7 +195,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Login is required everywhere, the API's own description included.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "ENUM_NAME_OVERRIDES": {"DiagnosticRunStatusEnum": "healing.models.diagnostics.RunStatus"},
+    "ENUM_NAME_OVERRIDES": {"DiagnosticRunStatusEnum": "selfdebug.models.RunStatus"},
 }
 
 # Hard ceiling on request bodies; the admin-tunable intake limit sits below it.

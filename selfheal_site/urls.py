@@ -14,10 +14,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("healing.api.urls")),
-    path("diagnostics/", include("healing.diagnostics.urls")),
+    path("diagnostics/", include("selfdebug.urls")),
     path("tokens/", include("healing.token_urls")),
     path("api/v1/", include("monitoring.api_urls")),
     path("api/v1/", include("approvals.api_urls")),
+    path("api/v1/", include("selfdebug.api_urls")),
     path("", include("monitoring.urls")),
     path("", include("approvals.urls")),
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from healing.diagnostics.results import Failure, at
 from healing.models import Workspace
 from healing.sandbox import TestOutcome
+from selfdebug.results import Failure, at
 from tests import factories
 
 CORPUS = Path(__file__).resolve().parent / "buggy_programs"

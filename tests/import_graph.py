@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("healing", "monitoring", "approvals", "selfheal_site")
+APPS = ("healing", "monitoring", "approvals", "selfdebug", "selfheal_site")
 
 
 @dataclass(frozen=True)

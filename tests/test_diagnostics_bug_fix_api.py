@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from healing.diagnostics.bugs import scan_tree
-from healing.models import DetectedBug, FixProposal, Modification
+from healing.models import Modification
+from selfdebug.bugs import scan_tree
+from selfdebug.models import DetectedBug, FixProposal
 from tests import factories
 
 SOURCE = """import os, sys

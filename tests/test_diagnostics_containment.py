@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from healing.diagnostics.tasks import schedule_diagnostics
-from healing.models import DiagnosticRun, FixProposal
 from healing.sandbox_probe import bubblewrap_works
+from selfdebug.models import DiagnosticRun, FixProposal
+from selfdebug.tasks import schedule_diagnostics
 from tests import factories
 from tests.conftest import _database_url_for_tests
 from tests.sandbox_helpers import loopback_listener
@@ -113,12 +113,11 @@ def _attack(tmp_path: Path, level: str) -> dict[str, Any]:
         workspace.save(update_fields=["policy_overrides"])
         [run_id] = schedule_diagnostics()
         _worker(
-            f"from healing.diagnostics.tasks import run_diagnostics\nrun_diagnostics({run_id})",
+            f"from selfdebug.tasks import run_diagnostics\nrun_diagnostics({run_id})",
             secret,
         )
         _worker(
-            f"from healing.diagnostics.tasks import generate_tests\n"
-            f"generate_tests({workspace.pk}, 'evil')",
+            f"from selfdebug.tasks import generate_tests\ngenerate_tests({workspace.pk}, 'evil')",
             secret,
         )
         connections = list(accepted)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from healing.diagnostics.corpus import evaluate
+from selfdebug.corpus import evaluate
 from tests.diag_helpers import CORPUS
 
 # The programs run in the sandbox, which reads its limits and the emergency stop from the database.

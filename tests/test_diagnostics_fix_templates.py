@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from healing.diagnostics.fixes import TEMPLATES, FixContext, syntax_ok
-from healing.diagnostics.patterns import TestFailureAnalyzer, seed_patterns
+from selfdebug.fixes import TEMPLATES, FixContext, syntax_ok
+from selfdebug.patterns import TestFailureAnalyzer, seed_patterns
 from tests.diag_helpers import failure, repo_with
 
 CASES = [

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from healing.diagnostics.actions import do_request_run
-from healing.diagnostics.generators import (
+from selfdebug.actions import do_request_run
+from selfdebug.generators import (
     FixRequest,
     GeneratorError,
     OpenAIChatGenerator,
     extract_diff,
 )
-from healing.diagnostics.tasks import run_diagnostics
-from healing.models import FixProposal
+from selfdebug.models import FixProposal
+from selfdebug.tasks import run_diagnostics
 from tests import factories
 from tests.diag_helpers import corpus_repo
 
@@ -168,7 +168,7 @@ def test_it_extracts_a_bare_diff_too() -> None:
 
 
 def test_it_is_off_unless_configured(settings: Any) -> None:
-    from healing.diagnostics.generators import configured_generator
+    from selfdebug.generators import configured_generator
 
     assert configured_generator() is None
     settings.DIAGNOSTICS_GENERATOR = {
@@ -212,7 +212,7 @@ def test_it_asks_the_model_when_no_template_fits_and_proposes_its_fix_as_model_s
 def test_it_asks_the_model_for_a_bug_no_template_fixes(
     tmp_path: Path, fake_model: tuple[str, FakeModel], operator: Any, settings: Any, api_as: Any
 ) -> None:
-    from healing.models import DetectedBug
+    from selfdebug.models import DetectedBug
 
     url, model = fake_model
     settings.DIAGNOSTICS_GENERATOR = {

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from healing.diagnostics.isolation import FLAKY, ORDER_DEPENDENT, REAL, Isolator
-from healing.diagnostics.logger import DiagnosticLogger
-from healing.diagnostics.runners import SandboxRunner
+from selfdebug.isolation import FLAKY, ORDER_DEPENDENT, REAL, Isolator
+from selfdebug.logger import DiagnosticLogger
+from selfdebug.runners import SandboxRunner
 from tests.diag_helpers import repo_with
 
 pytestmark = pytest.mark.django_db

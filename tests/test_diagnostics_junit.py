@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from healing.diagnostics.results import Failure, Frame, read_node, read_pytest
 from healing.sandbox import TestOutcome
 from healing.sandbox.reports import parse_junit
+from selfdebug.results import Failure, Frame, read_node, read_pytest
 
 PYTEST_XML = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" tests="3">
 <testcase classname="tests.test_app.TestAdd" name="test_add" file="tests/test_app.py" line="3" time="0.002">

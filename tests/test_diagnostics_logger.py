@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from healing.diagnostics.logger import DiagnosticLogger
+from selfdebug.logger import DiagnosticLogger
 
 
 def test_it_records_nested_contexts_with_parameters_results_and_durations() -> None:

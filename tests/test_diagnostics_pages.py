@@ -6,7 +6,7 @@ from typing import Any
 
 from django.test import Client
 
-from healing.models import DiagnosticRun
+from selfdebug.models import DiagnosticRun
 
 
 def _client(user: Any) -> Client:
@@ -123,10 +123,10 @@ def test_it_lets_admins_edit_patterns_in_the_admin(db: Any) -> None:
     admin.is_staff = admin.is_superuser = True
     admin.save(update_fields=["is_staff", "is_superuser"])
     client = _client(admin)
-    listing = client.get("/admin/healing/knownpattern/")
+    listing = client.get("/admin/selfdebug/knownpattern/")
     assert listing.status_code == 200 and b"py-name-close-match" in listing.content
-    from healing.models import KnownPattern
+    from selfdebug.models import KnownPattern
 
     pattern = KnownPattern.objects.get(slug="py-zero-division")
-    page = client.get(f"/admin/healing/knownpattern/{pattern.pk}/change/")
+    page = client.get(f"/admin/selfdebug/knownpattern/{pattern.pk}/change/")
     assert page.status_code == 200

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from healing.diagnostics.fixes import TEMPLATES
-from healing.diagnostics.patterns import TestFailureAnalyzer, seed_patterns
-from healing.models import KnownPattern
+from selfdebug.fixes import TEMPLATES
+from selfdebug.models import KnownPattern
+from selfdebug.patterns import TestFailureAnalyzer, seed_patterns
 from tests.diag_helpers import failure
 
 

@@ -6,10 +6,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from healing.diagnostics.actions import do_request_run
-from healing.diagnostics.tasks import run_diagnostics
-from healing.models import AuditEvent, DetectedBug, DiagnosticRun, FixProposal, Modification
+from healing.models import AuditEvent, Modification
 from healing.sandbox_probe import bubblewrap_works
+from selfdebug.actions import do_request_run
+from selfdebug.models import DetectedBug, DiagnosticRun, FixProposal
+from selfdebug.tasks import run_diagnostics
 from tests import factories
 from tests.diag_helpers import corpus_repo
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from healing.diagnostics.fixes import make_diff
-from healing.diagnostics.runners import RunnerError, SandboxRunner
 from healing.sandbox import IsolationUnavailable
 from healing.sandbox_probe import bubblewrap_works
+from selfdebug.fixes import make_diff
+from selfdebug.runners import RunnerError, SandboxRunner
 from tests.diag_helpers import workspace_with
 
 pytestmark = pytest.mark.django_db

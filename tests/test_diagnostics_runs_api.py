@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from healing.diagnostics.tasks import run_diagnostics
-from healing.models import DiagnosticRun
+from selfdebug.models import DiagnosticRun
+from selfdebug.tasks import run_diagnostics
 from tests import factories
 
 URL = "/api/v1/diagnostics/runs/"

@@ -7,14 +7,21 @@ from typing import Any
 
 from django.utils import timezone
 
-from healing.diagnostics.tasks import schedule_diagnostics
-from healing.models import DiagnosticRun
-from healing.schedules import BEAT_SCHEDULE
+from selfdebug.models import DiagnosticRun
+from selfdebug.tasks import schedule_diagnostics
 from tests import factories
 
 
 def test_it_is_in_the_beat_schedule() -> None:
-    assert BEAT_SCHEDULE["diagnostics-schedule"]["task"] == "healing.schedule_diagnostics"
+    from selfheal_site.celery import app
+
+    # What beat runs: the entries selfheal_site.celery collects from every app, and the task the
+    # name resolves to there.
+    app.finalize()
+    entry = app.conf.beat_schedule["diagnostics-schedule"]
+    assert (
+        app.tasks[entry["task"]].name == schedule_diagnostics.name == "healing.schedule_diagnostics"
+    )
 
 
 def test_it_queues_due_workspaces_once(

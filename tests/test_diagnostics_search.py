@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from healing.diagnostics.logger import DiagnosticLogger
-from healing.diagnostics.runners import SandboxRunner, head_tree
-from healing.diagnostics.search import search_fix
+from selfdebug.logger import DiagnosticLogger
+from selfdebug.runners import SandboxRunner, head_tree
+from selfdebug.search import search_fix
 from tests.diag_helpers import workspace_with
 
 pytestmark = pytest.mark.django_db

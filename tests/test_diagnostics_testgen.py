@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from healing.diagnostics.runners import SandboxRunner
-from healing.diagnostics.tasks import generate_tests
-from healing.diagnostics.testgen import TestGenError, drop_tests, generate, modules_without_tests
-from healing.models import FixProposal
+from selfdebug.models import FixProposal
+from selfdebug.runners import SandboxRunner
+from selfdebug.tasks import generate_tests
+from selfdebug.testgen import TestGenError, drop_tests, generate, modules_without_tests
 from tests import factories
 
 FILES = {

@@ -1,5 +1,6 @@
-"""The apps depend in one direction: monitoring and the console (approvals) on healing, never
-the other way, and monitoring not on the console. Read from the source, so an import inside a
+"""The apps depend in one direction: monitoring, the console (approvals) and self-debugging
+(selfdebug) on healing, never the other way; monitoring not on the console; none of the three on
+self-debugging, nor it on them. Read from the source, so an import inside a
 function counts as much as one at the top of a module."""
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from tests.import_graph import APPS, Import, app_of, graph, imports_of, modules
 
 # app -> the apps of ours it must never import
 FORBIDDEN = {
-    "healing": {"monitoring", "approvals"},
-    "monitoring": {"approvals"},
+    "healing": {"monitoring", "approvals", "selfdebug"},
+    "monitoring": {"approvals", "selfdebug"},
+    "approvals": {"selfdebug"},
+    "selfdebug": {"monitoring", "approvals"},
 }
 
 
@@ -46,7 +49,12 @@ def _by_name(name: str, path: Path, known: set[str]) -> list[Import]:
 
 def test_it_finds_no_import_against_the_direction_of_the_apps() -> None:
     edges = graph()
-    assert {e.importer.partition(".")[0] for e in edges} >= {"healing", "monitoring", "approvals"}
+    assert {e.importer.partition(".")[0] for e in edges} >= {
+        "healing",
+        "monitoring",
+        "approvals",
+        "selfdebug",
+    }
     assert _forbidden(edges) == []
 
 
@@ -68,6 +76,7 @@ BAD = {
         "try:\n    import approvals.models\nexcept ImportError:\n    approvals = None\n"
     ),
     "monitoring/console.py": "from approvals import panels\n",
+    "healing/coverage.py": "from selfdebug.coverage import latest_coverage\n",
     "healing/by_name.py": "import importlib\nimportlib.import_module('monitoring.host_health')\n",
 }
 
@@ -81,7 +90,7 @@ def test_it_catches_each_kind_of_forbidden_import(tmp_path: Path) -> None:
         path.write_text(source)
         name = relative.removesuffix(".py").replace("/", ".")
         edges.extend(imports_of(name, path, known))
-    assert len(_forbidden(edges)) == 3  # late, guarded, console
+    assert len(_forbidden(edges)) == 4  # late, guarded, console, coverage
     assert _guarded(edges) == [
         "healing.guarded (line 2) guards its import of approvals.models with except ImportError"
     ]

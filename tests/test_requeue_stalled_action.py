@@ -159,10 +159,10 @@ def test_it_validates_a_patch_the_apply_sent_back_at_once_and_once(
 def test_it_sends_a_stalled_diagnostic_run_again_and_it_runs_once(
     workspace: Any, operator: Any, tmp_path: Any
 ) -> None:
-    from healing.actions.queue import do_requeue_stalled_diagnostics
-    from healing.diagnostics.actions import do_request_run
-    from healing.diagnostics.tasks import run_diagnostics
-    from healing.models import DiagnosticRun
+    from healing.tasks import requeue_stalled
+    from selfdebug.actions import do_request_run
+    from selfdebug.models import DiagnosticRun
+    from selfdebug.tasks import run_diagnostics
 
     # Not a transactional test: the on_commit send never happens, as when the broker is down.
     lost = do_request_run(workspace, operator)
@@ -172,7 +172,8 @@ def test_it_sends_a_stalled_diagnostic_run_again_and_it_runs_once(
     other = factories.make_workspace(factories.make_git_repo(tmp_path / "other"))
     recent = do_request_run(other, operator)
 
-    assert do_requeue_stalled_diagnostics() == [lost.pk]
+    # Through the core's sweep: self-debugging registered its own with it.
+    assert requeue_stalled.run() == {"modifications": [], "diagnostic_runs": [lost.pk]}
 
     events = AuditEvent.objects.filter(kind="diagnostics.requeued")
     assert [e.data["run_id"] for e in events] == [lost.pk]

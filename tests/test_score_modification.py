@@ -255,7 +255,7 @@ def test_it_follows_an_admins_threshold(workspace: Any, admin_user: Any) -> None
 def test_it_falls_back_to_the_workspace_coverage_of_the_last_diagnostic_run(workspace: Any) -> None:
     from django.utils import timezone
 
-    from healing.models.diagnostics import DiagnosticRun, RunStatus
+    from selfdebug.models import DiagnosticRun, RunStatus
 
     DiagnosticRun.objects.create(
         workspace=workspace,

@@ -57,7 +57,7 @@ def test_it_refuses_a_pattern_that_needs_backtracking_where_it_is_defined() -> N
 def test_it_refuses_an_admin_pattern_that_is_not_linear_time(db: Any) -> None:
     from django.core.exceptions import ValidationError
 
-    from healing.models import KnownPattern
+    from selfdebug.models import KnownPattern
 
     pattern = KnownPattern(slug="x", name="x", regex=r"(\w+)\s+\1", suggested_action="y")
     with pytest.raises(ValidationError) as caught:

@@ -79,32 +79,6 @@ def do_requeue_stalled() -> list[tuple[int, str]]:
     return sent
 
 
-def do_requeue_stalled_diagnostics() -> list[int]:
-    """Send the task of every diagnostic run still queued past `queue.requeue_after_seconds`
-    again (claim_run takes a run once, so a duplicate does nothing). Returns the run ids sent."""
-    from ..models import DiagnosticRun
-    from ..queueing import send_later
-
-    sent: list[int] = []
-    stalled = DiagnosticRun.objects.stalled(older_than=requeue_age()).values_list(
-        "pk", "workspace_id", "created_at"
-    )[:BATCH]
-    for pk, workspace_id, created_at in stalled:
-        if not send_later("healing.run_diagnostics", pk):
-            break
-        sent.append(pk)
-        waited = (timezone.now() - created_at).total_seconds()
-        record_event(
-            "diagnostics.requeued",
-            ACTOR,
-            workspace_id=workspace_id,
-            reason=f"diagnostic run #{pk} queued for {waited:.0f} s with no worker on it; sent again",
-            data={"run_id": pk, "waited_s": round(waited, 1)},
-            broadcast_it=False,
-        )
-    return sent
-
-
 @transaction.atomic
 def do_reclaim_validation(mod: Modification, handed_over_at: datetime | None = None) -> bool:
     """Take a modification that is already in `validating`: one the apply sent back to

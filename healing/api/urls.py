@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from ..remote.views import forge_webhook
-from . import backups, diagnostics, patches, rollback, sandbox_runs, workspaces
+from . import backups, patches, rollback, sandbox_runs, workspaces
 
 urlpatterns: list = [
     path("", include("healing.api.judgement_urls")),
@@ -22,27 +22,6 @@ urlpatterns: list = [
         name="api-workspace-environments",
     ),
     path("forges/<int:workspace_id>/webhook/", forge_webhook, name="api-forge-webhook"),
-    path("diagnostics/runs/", diagnostics.RunListCreate.as_view(), name="api-diagnostic-runs"),
-    path("diagnostics/runs/<int:pk>/", diagnostics.RunDetail.as_view(), name="api-diagnostic-run"),
-    path(
-        "diagnostics/runs/<int:pk>/log/",
-        diagnostics.RunLog.as_view(),
-        name="api-diagnostic-run-log",
-    ),
-    path(
-        "diagnostics/patterns/", diagnostics.PatternList.as_view(), name="api-diagnostic-patterns"
-    ),
-    path(
-        "diagnostics/proposals/",
-        diagnostics.ProposalList.as_view(),
-        name="api-diagnostic-proposals",
-    ),
-    path("diagnostics/testgen/", diagnostics.TestGen.as_view(), name="api-diagnostic-testgen"),
-    path(
-        "diagnostics/coverage/", diagnostics.CoverageList.as_view(), name="api-diagnostic-coverage"
-    ),
-    path("bugs/", diagnostics.BugList.as_view(), name="api-bugs"),
-    path("bugs/<int:pk>/fix/", diagnostics.BugFix.as_view(), name="api-bug-fix"),
     path(
         "patches/<int:pk>/rollback/",
         rollback.PatchRollbackView.as_view(),

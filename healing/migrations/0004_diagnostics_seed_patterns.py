@@ -1,10 +1,10 @@
-"""Ship the known failure patterns (healing.diagnostics.seed.PATTERNS_V1, frozen)."""
+"""Ship the known failure patterns (healing/migrations/_diagnostics_seed.py, PATTERNS_V1, frozen)."""
 
 from django.db import migrations
 
 
 def load(apps, schema_editor):
-    from healing.diagnostics.seed import PATTERNS_V1
+    from healing.migrations._diagnostics_seed import PATTERNS_V1
 
     KnownPattern = apps.get_model("healing", "KnownPattern")
     for data in PATTERNS_V1:
@@ -14,7 +14,7 @@ def load(apps, schema_editor):
 
 
 def unload(apps, schema_editor):
-    from healing.diagnostics.seed import PATTERNS_V1
+    from healing.migrations._diagnostics_seed import PATTERNS_V1
 
     KnownPattern = apps.get_model("healing", "KnownPattern")
     KnownPattern.objects.filter(slug__in=[p["slug"] for p in PATTERNS_V1]).delete()

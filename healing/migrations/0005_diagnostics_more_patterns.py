@@ -1,10 +1,10 @@
-"""Ship the second set of known failure patterns (healing.diagnostics.seed.PATTERNS_V2, frozen)."""
+"""Ship the second set of known failure patterns (healing/migrations/_diagnostics_seed.py, PATTERNS_V2, frozen)."""
 
 from django.db import migrations
 
 
 def load(apps, schema_editor):
-    from healing.diagnostics.seed import PATTERNS_V2
+    from healing.migrations._diagnostics_seed import PATTERNS_V2
 
     KnownPattern = apps.get_model("healing", "KnownPattern")
     for data in PATTERNS_V2:
@@ -14,7 +14,7 @@ def load(apps, schema_editor):
 
 
 def unload(apps, schema_editor):
-    from healing.diagnostics.seed import PATTERNS_V2
+    from healing.migrations._diagnostics_seed import PATTERNS_V2
 
     KnownPattern = apps.get_model("healing", "KnownPattern")
     KnownPattern.objects.filter(slug__in=[p["slug"] for p in PATTERNS_V2]).delete()

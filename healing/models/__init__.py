@@ -12,7 +12,6 @@ from .breaker import (
 )
 from .cascade import Cascade, CascadeLink
 from .config import Setting, SettingChange
-from .diagnostics import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
 from .environment import EnvironmentBuild, EnvironmentStatus
 from .identity import ExternalIdentity
 from .journal import ApplyJournal, ApplyJournalStep, JournalState, WorkspaceLock
@@ -54,10 +53,6 @@ __all__ = [
     "ThresholdAdaptation",
     "WorkspaceBreaker",
     "AuditEvent",
-    "DetectedBug",
-    "DiagnosticRun",
-    "FixProposal",
-    "KnownPattern",
     "EngineState",
     "EnvironmentBuild",
     "EnvironmentStatus",

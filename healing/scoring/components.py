@@ -17,6 +17,7 @@ import unidiff
 from django.db.models import Sum
 from radon.complexity import cc_rank, cc_visit
 
+from ..contrib import COVERAGE_SOURCES
 from ..models import Modification, SuccessRate
 from ..models.modification import ModificationStatus
 
@@ -223,14 +224,16 @@ def complexity_penalty(modification: Modification, claimed: float | None) -> Com
 
 def test_coverage(sandbox: Any, claimed: float | None, workspace: Any = None) -> Component:
     """Coverage of the touched lines from the sandbox run; failing that, the workspace's line
-    coverage from its last diagnostic run (both coverage.py); failing both, the claim."""
+    coverage from a registered coverage source (self-debugging's last diagnostic run); failing
+    both, the claim."""
     measured = getattr(sandbox, "coverage", None) if sandbox is not None else None
     source = "coverage.py in the sandbox run (touched lines)"
     if measured is None and workspace is not None:
-        from healing.diagnostics.coverage import latest_coverage
-
-        measured = latest_coverage(workspace)
-        source = "coverage.py over the workspace at its last diagnostic run"
+        for other in COVERAGE_SOURCES.values():
+            measured = other.measure(workspace)
+            if measured is not None:
+                source = other.description
+                break
     if measured is not None:
         measured = min(max(float(measured), 0.0), 1.0)
     return choose(measured, claimed, 0.0, source)

@@ -8,14 +8,15 @@ from datetime import timedelta
 from django.utils import timezone
 
 from healing import tunables
-from healing.models import DiagnosticRun, KnownPattern, Workspace
+from healing.models import Workspace
 from healing.sandbox import IsolationUnavailable
 
 from .actions import RunInProgress, claim_run, do_fail_run, do_finish_run, do_request_run
 from .bugs import scan_tree
-from .engine import Options, diagnose_workspace
+from .diagnostic_pass import Options, diagnose_workspace
 from .generators import GeneratorError, configured_generator
 from .logger import DiagnosticLogger
+from .models import DiagnosticRun, KnownPattern
 from .patterns import PatternSpec
 from .runners import RunnerError, SandboxRunner, head_tree
 

@@ -1,7 +1,7 @@
-"""The known failure patterns shipped with Selfheal (loaded by a data migration).
-
-PATTERNS_V1 is frozen: the migration `diagnostics_seed_patterns` reads it. Add new patterns in
-a new list and a new data migration, or in the admin.
+"""The known failure patterns shipped with Selfheal, frozen beside the data migrations that load
+them (0004 reads PATTERNS_V1, 0005 PATTERNS_V2): a migration must not follow code that moves.
+Self-debugging (selfdebug.patterns) reads them from here too. Add new patterns in a new list and a
+new data migration, or in the admin.
 
 `regex` is searched in the failure message ("ExceptionType: text"); its named groups are handed to
 the fix template. Lower `priority` wins when several patterns match one failure.

@@ -1,4 +1,4 @@
-"""Self-debugging (issue #8): known patterns, diagnostic runs, detected bugs and fix proposals."""
+"""Self-debugging: known patterns, diagnostic runs, detected bugs and fix proposals."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class KnownPattern(models.Model):
     fix_template = models.CharField(
         max_length=64,
         blank=True,
-        help_text="A registered fix template (healing.diagnostics.fixes).",
+        help_text="A registered fix template (selfdebug.fixes).",
     )
     error_type = models.CharField(max_length=16, default="runtime")
     severity = models.CharField(max_length=16, default="medium")
@@ -51,6 +51,7 @@ class KnownPattern(models.Model):
     objects = KnownPatternQuerySet.as_manager()
 
     class Meta:
+        db_table = "healing_knownpattern"  # the table the model had in healing, data and all
         ordering = ["language", "priority", "slug"]
 
     def __str__(self) -> str:
@@ -61,8 +62,8 @@ class KnownPattern(models.Model):
 
         from django.core.exceptions import ValidationError
 
-        from healing.diagnostics.fixes import TEMPLATES
         from healing.validation.rules import check_rule
+        from selfdebug.fixes import TEMPLATES
 
         errors = {}
         try:
@@ -85,7 +86,7 @@ class KnownPattern(models.Model):
 
     def history(self) -> dict[str, int]:
         """How this pattern's fixes fared in the pipeline: modifications by status."""
-        from .modification import Modification
+        from healing.models import Modification
 
         rows = (
             Modification.objects.filter(source=self.source_label)
@@ -163,6 +164,7 @@ class DiagnosticRun(models.Model):
     objects = DiagnosticRunQuerySet.as_manager()
 
     class Meta:
+        db_table = "healing_diagnosticrun"
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["workspace", "-created_at"])]
 
@@ -204,6 +206,7 @@ class DetectedBug(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "healing_detectedbug"
         ordering = ["path", "line"]
         indexes = [models.Index(fields=["workspace", "severity"])]
 
@@ -248,6 +251,7 @@ class FixProposal(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "healing_fixproposal"
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

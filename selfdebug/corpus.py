@@ -18,7 +18,7 @@ from typing import Any
 from healing.models import Workspace
 from healing.sandbox import capabilities
 
-from .engine import Options, diagnose_workspace
+from .diagnostic_pass import Options, diagnose_workspace
 from .logger import DiagnosticLogger
 from .patterns import PatternSpec, seed_patterns
 from .runners import SandboxRunner

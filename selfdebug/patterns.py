@@ -135,6 +135,6 @@ class TestFailureAnalyzer:
 
 
 def seed_patterns() -> list[PatternSpec]:
-    from .seed import PATTERNS_V1, PATTERNS_V2
+    from healing.migrations._diagnostics_seed import PATTERNS_V1, PATTERNS_V2
 
     return [PatternSpec.from_dict(p) for p in [*PATTERNS_V1, *PATTERNS_V2]]

@@ -15,19 +15,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from healing.diagnostics.actions import (
+from healing.actors import signed_in
+from healing.models import Workspace
+from healing.permissions import IsOperator, IsStaffRole
+
+from .actions import (
     RunInProgress,
     do_record_fix,
     do_request_run,
+    do_request_tests,
     submit_proposal,
 )
-from healing.diagnostics.bugs import BugFinding, propose_bug_fix
-from healing.diagnostics.generators import FixRequest, GeneratorError, configured_generator
-from healing.diagnostics.runners import RunnerError, head_tree
-from healing.models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern, Workspace
-from healing.permissions import IsOperator, IsStaffRole
-
-from ..actors import signed_in
+from .bugs import BugFinding, propose_bug_fix
+from .generators import FixRequest, GeneratorError, configured_generator
+from .models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
+from .runners import RunnerError, head_tree
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -302,7 +304,7 @@ class TestGen(APIView):
         workspace = data.validated_data["workspace"]
         module = data.validated_data.get("module")
         if not module:
-            from healing.diagnostics.testgen import modules_without_tests
+            from selfdebug.testgen import modules_without_tests
 
             try:
                 candidates = modules_without_tests(head_tree(workspace))
@@ -320,11 +322,7 @@ class TestGen(APIView):
                     status=status.HTTP_400_BAD_REQUEST,
                 )
             module = candidates[0]
-        from healing.diagnostics.tasks import generate_tests
-        from healing.queueing import send_later
-
-        user_id = request.user.pk
-        transaction.on_commit(lambda: send_later(generate_tests, workspace.pk, module, user_id))
+        do_request_tests(workspace, module, signed_in(request))
         return Response(
             {"workspace": workspace.name, "module": module, "queued": True},
             status=status.HTTP_202_ACCEPTED,
@@ -349,7 +347,7 @@ class CoverageList(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        from healing.diagnostics.coverage import latest_coverage
+        from selfdebug.coverage import latest_coverage
 
         rows = [
             {"workspace": ws.name, "coverage": latest_coverage(ws)}

@@ -1,12 +1,7 @@
 """How the engine's own fixes enter the pipeline: as ordinary modifications through intake.
 
-`propose_modification` is the one seam. The contract is
-`healing.intake.do_submit_patch(envelope, *, submitted_by, source) -> Modification`; once intake
-(issue #3) is on the branch, that is what runs, and the fix meets exactly the same validation,
-sandbox, breakers and approvals as an agent's patch. Until then (this branch alone) the adapter
-records the modification as `received` with its envelope and an audit event — nothing processes
-it further. The lead removes the interim branch at merge.
-"""
+`propose_modification` is the one seam: `healing.intake.do_submit_patch`, so a fix meets exactly
+the same validation, sandbox, breakers and approvals as an agent's patch."""
 
 from __future__ import annotations
 

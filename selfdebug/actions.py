@@ -8,14 +8,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from healing.actions.audit import Actor, record_event
-from healing.models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern, Workspace
-from healing.models.diagnostics import RunStatus
+from healing.actions.queue import BATCH, requeue_age
+from healing.models import Workspace
+from healing.queueing import send_later
 
 from .bugs import BugFinding
-from .engine import Outcome
+from .diagnostic_pass import Outcome
 from .fixes import ProposedFix
 from .logger import DiagnosticLogger
+from .models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern, RunStatus
 from .proposals import ProposalError, build_envelope, propose_modification
+
+REQUEUE_ACTOR = "system:requeue"
 
 
 class RunInProgress(Exception):
@@ -45,11 +49,16 @@ def do_request_run(
         to_state=run.status,
         data={"run_id": run.pk, "trigger": trigger},
     )
-    from ..queueing import send_later
-    from .tasks import run_diagnostics
-
-    transaction.on_commit(lambda: send_later(run_diagnostics, run.pk))
+    transaction.on_commit(lambda: send_later("healing.run_diagnostics", run.pk))
     return run
+
+
+def do_request_tests(workspace: Workspace, module: str, actor: Actor) -> None:
+    """Queue the ghostwriting of tests for `module` (a proposal follows when they pass)."""
+    requested_by_id = getattr(actor, "pk", None) if not isinstance(actor, str) else None
+    transaction.on_commit(
+        lambda: send_later("healing.generate_tests", workspace.pk, module, requested_by_id)
+    )
 
 
 def claim_run(run_id: int, backend: str) -> DiagnosticRun | None:
@@ -265,3 +274,26 @@ def do_record_fix(
         diff=fix.diff,
         verification=verification,
     )
+
+
+def do_requeue_stalled_diagnostics() -> list[int]:
+    """Send the task of every diagnostic run still queued past `queue.requeue_after_seconds`
+    again (claim_run takes a run once, so a duplicate does nothing). Returns the run ids sent."""
+    sent: list[int] = []
+    stalled = DiagnosticRun.objects.stalled(older_than=requeue_age()).values_list(
+        "pk", "workspace_id", "created_at"
+    )[:BATCH]
+    for pk, workspace_id, created_at in stalled:
+        if not send_later("healing.run_diagnostics", pk):
+            break
+        sent.append(pk)
+        waited = (timezone.now() - created_at).total_seconds()
+        record_event(
+            "diagnostics.requeued",
+            REQUEUE_ACTOR,
+            workspace_id=workspace_id,
+            reason=f"diagnostic run #{pk} queued for {waited:.0f} s with no worker on it; sent again",
+            data={"run_id": pk, "waited_s": round(waited, 1)},
+            broadcast_it=False,
+        )
+    return sent

@@ -131,10 +131,11 @@ def generate_and_propose(workspace_id: int, module: str, requested_by_id: int | 
     from django.contrib.auth import get_user_model
 
     from healing import tunables
-    from healing.models import FixProposal, Workspace
+    from healing.models import Workspace
 
     from .actions import do_record_fix, submit_proposal
     from .fixes import ProposedFix
+    from .models import FixProposal
 
     workspace = Workspace.objects.get(pk=workspace_id)
     runner = SandboxRunner(timeout=tunables.get("diagnostics.test_timeout_seconds", workspace))

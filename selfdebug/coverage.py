@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from healing.models import DiagnosticRun
+from .models import DiagnosticRun
 
 
 def latest_coverage(workspace: Any) -> float | None:

@@ -8,11 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from healing.models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern, Workspace
+from healing.actors import signed_in
+from healing.models import Workspace
 from healing.roles import Role, has_role
 
-from ..actors import signed_in
 from .actions import RunInProgress, do_request_run
+from .models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
 
 
 def _require(request: HttpRequest, *roles: Role) -> None:

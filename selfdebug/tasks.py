@@ -1,4 +1,6 @@
-"""Celery tasks of self-debugging (issue #8). Thin: the work is in service.py and testgen.py."""
+"""Celery tasks of self-debugging. Thin: the work is in service.py and testgen.py. The names keep
+the `healing.` prefix they always had, so queued messages, routes and beat entries still find
+them."""
 
 from __future__ import annotations
 

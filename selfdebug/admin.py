@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from healing.models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
+from .models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
 
 
 @admin.register(KnownPattern)

@@ -1,1 +1,0 @@
-"""Self-debugging: diagnostics, known failure patterns, fix and test generation (issue #8)."""

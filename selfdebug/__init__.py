@@ -1,0 +1,1 @@
+"""Self-debugging: diagnostics, known failure patterns, fix and test generation."""
