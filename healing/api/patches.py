@@ -28,11 +28,11 @@ from ..intake import IntakeError, decode_body, schema
 from ..intake.actions import do_submit_patch
 from ..lanes import submit_refusal
 from ..models import Modification
-from ..permissions import IsAgentOrAdmin, role_required
+from ..permissions import CanReadPatches, IsAgentOrAdmin
 from ..roles import Role, has_role
 from .parsers import too_deep
+from .sandbox_runs import sandbox_results
 
-CanReadPatches = role_required(Role.AGENT, Role.REVIEWER, Role.OPERATOR, Role.ADMIN)
 JSON_TYPES = ("application/json",)
 
 MINIMAL_ENVELOPE = {
@@ -149,8 +149,6 @@ class PatchSerializer(serializers.ModelSerializer):
         """The sandbox runs of this patch (patched tree against the baseline), newest first."""
         if not self.context.get("with_events"):
             return []
-        from .sandbox_runs import sandbox_results
-
         return sandbox_results(mod)
 
     def get_submitted_by(self, mod: Modification) -> str | None:

@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..models import Modification, SandboxRun
+from ..permissions import CanReadPatches
 from ..roles import Role, has_role
-from .patches import CanReadPatches
 
 
 def sandbox_results(mod: Modification) -> list[dict[str, Any]]:
