@@ -3,7 +3,7 @@
 Each program directory becomes a fresh git repository; the engine runs its tests in the sandbox
 (FULL where this machine has it, else PARTIAL), diagnoses the failures with the shipped patterns,
 proposes template fixes and re-runs the tests with each fix. Needs the database (tunables, the
-emergency stop). Used by bench/diagnostics_corpus.py and tests/test_diagnostics_corpus.py.
+emergency stop). Used by bench/diagnostics_corpus.py and tests/selfdebug/test_diagnostics_corpus.py.
 """
 
 from __future__ import annotations

@@ -195,6 +195,7 @@ _TABLE_BY_FOLDER: dict[str, tuple[str, ...]] = {
         "test_deploy_check",
         "test_health_source",  # healing's registry as monitoring fills it
         "test_import_direction",
+        "test_writes_only_in_actions",  # the action layer of every app
         "test_launcher",
         "test_oidc_browser",
         "test_pipeline_end_to_end",

@@ -218,7 +218,7 @@ def test_it_hides_the_environment_and_the_file_system_under_full_isolation(
         "        assert b'hunter2' not in p.read_bytes()\n\n"
         "def test_home():\n"
         f"    assert not pathlib.Path({str(Path.home())!r}).joinpath('.bashrc').exists()\n"
-        f"    assert not pathlib.Path({str(Path(__file__).resolve().parent.parent / 'var')!r}).exists()\n\n"
+        f"    assert not pathlib.Path({str(Path(__file__).resolve().parents[2] / 'var')!r}).exists()\n\n"
         "def test_write_outside():\n"
         "    try:\n"
         f"        pathlib.Path({str(outside)!r}).write_text('escaped')\n"

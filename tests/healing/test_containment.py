@@ -32,7 +32,7 @@ from tests import factories
 from tests.sandbox_helpers import NETWORK_TEST, loopback_listener, new_file_diff
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-CORPUS = Path(__file__).resolve().parent / "corpus"
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 MANIFEST = json.loads((CORPUS / "cases.json").read_text())
 SECRET = "hunter2-containment-secret"
 OUTSIDE = Path(tempfile.gettempdir()) / f"selfheal-containment-escaped-{os.getpid()}.txt"

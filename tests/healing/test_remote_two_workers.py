@@ -32,7 +32,7 @@ from tests.remote_helpers import bare_remote, git_daemon, remote_head
 from tests.services_helpers import stop
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 HOOK = """#!/bin/sh
 # Runs in receive-pack after the refs moved; `git push` waits for it to finish.

@@ -19,7 +19,7 @@ from healing.intake.tasks import process_modification
 from healing.models import Modification
 from tests import factories
 
-CORPUS = Path(__file__).resolve().parent / "corpus"
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 MANIFEST = json.loads((CORPUS / "cases.json").read_text())
 CASES = MANIFEST["cases"]
 

@@ -20,9 +20,9 @@ from healing.sandbox.tasks import sandbox_modification
 from selfheal_site.celery import app
 from tests import factories
 from tests.conftest import _database_url_for_tests
+from tests.healing.test_sandbox_emergency_stop import _sandbox_processes
 from tests.sandbox_helpers import ENDLESS_TEST, new_file_diff
 from tests.services_helpers import stop
-from tests.test_sandbox_emergency_stop import _sandbox_processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SOFT_S = 4

@@ -23,7 +23,7 @@ from tests.conftest import _database_url_for_tests
 from tests.sandbox_helpers import loopback_listener
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECRET_NAME = "SELFHEAL_ATTACK_SECRET"
 
 # Runs at import: by the workspace's tests, and by the ghostwriter (which imports the module).

@@ -139,7 +139,7 @@ def test_it_refuses_an_unknown_role(db: Any) -> None:
 
 def test_it_prints_only_the_token_on_stdout_for_scripts(tmp_path: Path) -> None:
     """`TOKEN=$(manage.py create_api_user …)` must capture the token alone."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "PATH": "/usr/bin:/bin",

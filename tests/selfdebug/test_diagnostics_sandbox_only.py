@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "selfdebug"
+PACKAGE = Path(__file__).resolve().parents[2] / "selfdebug"
 
 # Module → why it may start a process. None of them runs the workspace's code.
 MAY_START_PROCESSES = {

@@ -29,7 +29,7 @@ from tests.conftest import _database_url_for_tests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def hammer(mode: str, id_groups: list[list[int]], tmp_path: Path) -> list[dict]:

@@ -12,7 +12,7 @@ import pytest
 from healing.models import AuditEvent, EngineBreaker
 from tests import factories
 from tests.judgement_helpers import fail
-from tests.test_console_browser import (  # the harness: fixtures and page helpers
+from tests.system.test_console_browser import (  # the harness: fixtures and page helpers
     _csp_violations,
     _elsewhere,
     _login,

@@ -19,7 +19,7 @@ from healing.sandbox_probe import best_isolation_level
 from tests import factories
 from tests.apply_helpers import APP, FIX, TESTS
 from tests.remote_helpers import bare_remote, forge_server, git_daemon, move_remote, remote_head
-from tests.test_pipeline_end_to_end import FINAL, _envelope, _history, _submit, _wait_for
+from tests.system.test_pipeline_end_to_end import FINAL, _envelope, _history, _submit, _wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,8 +15,8 @@ from healing.sandbox.scratch import SCRATCH_PREFIX
 from healing.sandbox.tasks import sandbox_modification
 from tests import factories
 from tests.console_helpers import awaiting
+from tests.healing.test_sandbox_emergency_stop import _sandbox_processes
 from tests.sandbox_helpers import ENDLESS_TEST
-from tests.test_sandbox_emergency_stop import _sandbox_processes
 
 
 @pytest.mark.django_db

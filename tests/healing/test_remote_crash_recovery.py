@@ -23,7 +23,7 @@ from tests.conftest import _database_url_for_tests
 from tests.remote_helpers import bare_remote, git_daemon, remote_head
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 6
 
 

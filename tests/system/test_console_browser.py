@@ -24,7 +24,7 @@ from tests.console_helpers import awaiting
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 PASSWORD = "pw-for-tests-1"
 ADD_TEST = "from app import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 SLOW_TEST = "import time\n\n\ndef test_slow():\n    time.sleep(30)\n"
@@ -44,7 +44,7 @@ def asgi_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     """daphne serving selfheal_site.asgi on a free port, against the test database."""
     port = _free_port()
     env = dict(os.environ, DATABASE_URL=_database_url_for_tests())
-    log_path = Path(__file__).resolve().parent.parent / "var" / f"browser-daphne-{os.getpid()}.log"
+    log_path = Path(__file__).resolve().parents[2] / "var" / f"browser-daphne-{os.getpid()}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the server process writes to it until teardown
     process = subprocess.Popen(
         [
@@ -476,7 +476,7 @@ def test_it_shows_the_findings_of_a_patch_the_worker_rejected(
 ) -> None:
     from rest_framework.test import APIClient
 
-    from tests.test_pipeline_end_to_end import DANGEROUS, _envelope
+    from tests.system.test_pipeline_end_to_end import DANGEROUS, _envelope
 
     repo = factories.make_git_repo(
         tmp_path / "repo",

@@ -23,7 +23,7 @@ from tests.conftest import _database_url_for_tests
 from tests.intake_helpers import RM_RF_DIFF
 from tests.services_helpers import free_port, start_server, stop, wait_for
 
-CLIENT_SRC = Path(__file__).resolve().parent.parent / "client" / "src"  # pytest's pythonpath too
+CLIENT_SRC = Path(__file__).resolve().parents[2] / "client" / "src"  # pytest's pythonpath too
 
 
 def selfheal(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:

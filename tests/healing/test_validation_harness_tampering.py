@@ -14,7 +14,7 @@ import pytest
 from healing.validation import ValidationContext, run_pipeline
 from healing.validation.base import severity_rank
 from tests import factories
-from tests.test_validation_danger_evasions import new_file
+from tests.healing.test_validation_danger_evasions import new_file
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from tests.apply_helpers import WIDE_FIX, approved_modification, make_repo, snap
 from tests.conftest import _database_url_for_tests
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,7 @@ def test_it_stores_one_snapshot_with_its_basin(api_as: Any, agent: Any) -> None:
 
 
 def test_it_stores_a_batch_under_the_given_source(api_as: Any, agent: Any) -> None:
-    # A source other than its own: an admin granted it (see tests/test_agent_lanes.py).
+    # A source other than its own: an admin granted it (see tests/system/test_agent_lanes.py).
     agent.groups.add(Group.objects.get_or_create(name="source:app-1")[0])
     response = api_as(agent).post(
         URL, {"source": "app-1", "snapshots": api_payload(50)}, format="json"

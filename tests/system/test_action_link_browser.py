@@ -1,5 +1,5 @@
 """The approve link of a notification e-mail, in a real browser: Debian's Chromium (headless)
-against Selfheal under daphne (the harness of tests/test_console_browser.py). The e-mail is really
+against Selfheal under daphne (the harness of tests/system/test_console_browser.py). The e-mail is really
 sent (Django's locmem backend in this process); the link is opened signed out, as from a mail app."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from healing.models import Modification
 from selfheal_site.celery import app
 from tests import factories
 from tests.console_helpers import awaiting, link_in_mail
-from tests.test_console_browser import (  # noqa: F401 - the daphne and Chromium fixtures
+from tests.system.test_console_browser import (  # noqa: F401 - the daphne and Chromium fixtures
     PASSWORD,
     _page,
     _shoot,

@@ -1,6 +1,6 @@
 """Services failing under load: patches keep arriving while Redis, then PostgreSQL, die and return.
 
-Real parts only, as in tests/test_services_failing.py (whose helpers this reuses): a private
+Real parts only, as in tests/system/test_services_failing.py (whose helpers this reuses): a private
 embedded redis-server, daphne and a Celery worker as subprocesses. The machine's shared Redis and
 PostgreSQL are never touched: the PostgreSQL test runs its own throwaway cluster (initdb) on a
 free port. Each test prints how long each step took and how many patches went through."""

@@ -93,7 +93,7 @@ def test_it_resumes_each_patch_once_when_four_sweepers_race(
 ) -> None:
     import time
 
-    from tests.test_breaker_processes import hammer
+    from tests.healing.test_breaker_processes import hammer
 
     do_emergency_stop(operator, "drill")
     mods = [

@@ -15,7 +15,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APPS = ("healing", "monitoring", "approvals", "selfdebug")
 
 SKIPPED_PACKAGES: set[str] = set()

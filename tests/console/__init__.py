@@ -1,0 +1,1 @@
+"""Tests of the console (the approvals app): review, approvals, notifications, pages."""

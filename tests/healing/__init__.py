@@ -1,0 +1,1 @@
+"""Tests of the healing app: intake, validation, sandbox, judgement, apply, breakers."""

@@ -1,0 +1,1 @@
+"""Tests of the monitoring app: telemetry, health, the healing loop, its console."""

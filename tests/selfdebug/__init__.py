@@ -1,0 +1,1 @@
+"""Tests of self-debugging: runs, patterns, fixes, search, generated tests."""

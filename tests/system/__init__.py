@@ -1,0 +1,1 @@
+"""Tests across the apps: import direction, authorization, end to end, browsers."""
