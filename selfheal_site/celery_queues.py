@@ -13,6 +13,7 @@ PATCH_TASKS = (
     "healing.process_modification",
     "healing.sandbox_modification",
     "healing.apply_modification",
+    "healing.verify_application",
     "healing.watch_application",
     "healing.lift_holds",
     "healing.sweep_holds",

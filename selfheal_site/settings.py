@@ -150,6 +150,10 @@ SELFHEAL_TASK_TIME_LIMITS: dict[str, int] = {
     "healing.apply_modification": env.int(
         "SELFHEAL_APPLY_TIME_LIMIT_S", default=SANDBOX_WALL_TIME_CEILING_S + 180
     ),
+    # The post-apply tests of a merged pull request: one run at the sandbox's ceiling, and a fetch.
+    "healing.verify_application": env.int(
+        "SELFHEAL_APPLY_TIME_LIMIT_S", default=SANDBOX_WALL_TIME_CEILING_S + 180
+    ),
     "healing.watch_application": 60,
 }
 CELERY_TASK_ANNOTATIONS = {

@@ -151,7 +151,8 @@ def http_git(
 
 class FakeForge:
     """GitHub REST v3 / GitLab v4 / Gitea v1, the part Selfheal uses. `prs` holds the requests
-    opened; set `prs[n]["state"]` to "merged" or "closed" to play the reviewer on the forge."""
+    opened; set `prs[n]["state"]` to "merged" or "closed" to play the reviewer on the forge (and
+    `prs[n]["merge_commit_sha"]` to the commit the merge made)."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -178,15 +179,22 @@ class FakeForge:
             pr = self.prs.get(parts[-1])
             if pr is None:
                 return 404, {"message": "Not Found"}
+            merge_sha = pr.get("merge_commit_sha")
             if self.kind == "gitlab":
                 state = {"open": "opened"}.get(pr["state"], pr["state"])
-                return 200, {"iid": int(parts[-1]), "state": state, "web_url": ""}
+                return 200, {
+                    "iid": int(parts[-1]),
+                    "state": state,
+                    "web_url": "",
+                    "merge_commit_sha": merge_sha,
+                }
             closed = pr["state"] in ("merged", "closed")
             return 200, {
                 "number": int(parts[-1]),
                 "state": "closed" if closed else "open",
                 "merged": pr["state"] == "merged",
                 "html_url": "",
+                "merge_commit_sha": merge_sha,
             }
         return 404, {"message": "Not Found"}
 
@@ -234,14 +242,25 @@ def remote_head(bare: Path, ref: str = "refs/heads/main") -> str:
     return out.stdout.strip()
 
 
-def move_remote(bare: Path, tmp: Path, text: str = "moved\n") -> str:
+def move_remote(bare: Path, tmp: Path, text: str = "moved\n", name: str = "OTHER.txt") -> str:
     """Someone else pushes to main: a clone, a commit, a push. Returns the new head."""
     clone = tmp / f"other-{time.monotonic_ns()}"
     subprocess.run(["git", "clone", "-q", str(bare), str(clone)], check=True)
-    (clone / "OTHER.txt").write_text(text)
+    (clone / name).write_text(text)
     factories.git(clone, "-c", "user.name=O", "-c", "user.email=o@x.invalid", "add", "-A")
     factories.git(
         clone, "-c", "user.name=O", "-c", "user.email=o@x.invalid", "commit", "-qm", "other"
     )
+    factories.git(clone, "push", "-q", "origin", "main")
+    return remote_head(bare)
+
+
+def merge_on_forge(bare: Path, tmp: Path, branch: str) -> str:
+    """The forge merges `branch` into main with a merge commit, as its merge button does.
+    Returns the merge commit."""
+    clone = tmp / f"merger-{time.monotonic_ns()}"
+    subprocess.run(["git", "clone", "-q", str(bare), str(clone)], check=True)
+    who = ("-c", "user.name=Forge", "-c", "user.email=forge@x.invalid")
+    factories.git(clone, *who, "merge", "-q", "--no-ff", "-m", "Merge", f"origin/{branch}")
     factories.git(clone, "push", "-q", "origin", "main")
     return remote_head(bare)

@@ -9,7 +9,14 @@ from django.core.exceptions import ImproperlyConfigured
 from .. import breakers, tunables
 from ..actions import record_event
 from ..contrib import current_health
-from ..models import Modification, ModificationStatus, SandboxRun, SandboxRunKind
+from ..models import (
+    Modification,
+    ModificationStatus,
+    RemoteLandingState,
+    SandboxRun,
+    SandboxRunKind,
+)
+from . import gitops
 from .actions import do_rollback
 
 log = logging.getLogger(__name__)
@@ -20,18 +27,19 @@ class VerifyInterrupted(Exception):
     """The post-apply tests were killed by an emergency stop: no verdict either way."""
 
 
-def verify_tests(mod: Modification) -> str | None:
-    """Run the tests on the applied tree; the reason to roll back, or None. Raises
-    VerifyInterrupted when an emergency stop killed the run."""
+def verify_tests(mod: Modification, commit: str = "") -> str | None:
+    """Run the tests on the applied tree (`commit`, for a merged pull request the commit its base
+    branch got); the reason to roll back, or None. Raises VerifyInterrupted when an emergency
+    stop killed the run."""
     from ..sandbox import IsolationUnavailable, run_tests, store_run
 
     if not tunables.get("apply.verify_tests", mod.workspace):
         return None
     # A remote workspace is checked on the commit that was pushed: in branch mode the base branch
     # never gets it, and in push mode someone may have pushed on top since.
-    commit = mod.applied_commit if mod.workspace.is_remote else None
+    commit = commit or (mod.applied_commit if mod.workspace.is_remote else "")
     try:
-        result = run_tests(mod.workspace, commit=commit)
+        result = run_tests(mod.workspace, commit=commit or None)
     except IsolationUnavailable as exc:
         return f"cannot verify: {exc}"
     store_run(mod.workspace, result, kind=SandboxRunKind.VERIFY, modification=mod)
@@ -69,6 +77,55 @@ def verify_tests(mod: Modification) -> str | None:
     if result.detail.get("exit_code") != 0 and not result.failing:
         return f"post-apply test command exited {result.detail.get('exit_code')}"
     return None
+
+
+def merged_commit(mod: Modification, commit: str) -> str:
+    """The commit a merged pull request put on the base branch, fetched into this worker's
+    mirror; the request's own head when the forge named one this remote does not have."""
+    from ..remote import mirror
+
+    mirror.refresh_if_remote(mod.workspace)
+    try:
+        return gitops.rev(mirror.mirror_path(mod.workspace), f"{commit}^{{commit}}")
+    except gitops.GitError:
+        record_event(
+            "modification.verify_commit_missing",
+            "system",
+            workspace_id=mod.workspace_id,
+            modification_id=mod.pk,
+            reason=f"the merged commit {commit[:12]} is not on the remote; verifying the "
+            f"request's head {mod.applied_commit[:10]} instead",
+        )
+        return mod.applied_commit
+
+
+def health_unwatched(mod: Modification) -> str | None:
+    """Why production's health says nothing about this patch, or None (watch it). A branch-mode
+    patch is only a branch: a health problem in production is someone else's, and rolling the
+    branch back (deleting it) for it would take away a fix nobody ran."""
+    from ..remote.modes import MODES
+
+    if not mod.workspace.is_remote:
+        return None
+    landing = (
+        mod.remote_landings.filter(operation="apply").exclude(
+            state__in=[RemoteLandingState.FAILED, RemoteLandingState.REJECTED]
+        )
+    ).first()
+    mode = MODES[landing.mode if landing is not None else mod.workspace.landing]
+    if mode.reaches_base:
+        return None
+    return f"{mode.name} mode pushed only a branch; production does not run the change"
+
+
+def record_unwatched(mod: Modification, why: str) -> None:
+    record_event(
+        "modification.health_not_watched",
+        "system",
+        workspace_id=mod.workspace_id,
+        modification_id=mod.pk,
+        reason=f"health not watched after the apply: {why}",
+    )
 
 
 def health_problem() -> str | None:

@@ -191,9 +191,17 @@ def _after_push(mod: Modification, actor: Actor, landing: RemoteLanding) -> Modi
     return mod
 
 
-def do_settle_pull_request(landing: RemoteLanding, state: str, actor: Actor) -> bool:
+def do_settle_pull_request(
+    landing: RemoteLanding, state: str, actor: Actor, merge_commit: str = ""
+) -> bool:
     """The forge says the request is merged or closed: applied / rejected (or, for a revert
-    request, rolled back). Returns True when something changed. Idempotent."""
+    request, rolled back). Returns True when something changed. Idempotent.
+
+    A merged patch is then verified as a direct apply is: the tests on what the base branch got
+    (`merge_commit`, the forge's merge or squash commit; the request's head when it does not
+    say), then production's health for a window; bad either way opens a revert request."""
+    from ..queueing import send_later
+
     if state not in ("merged", "closed"):
         return False
     with transaction.atomic():
@@ -233,14 +241,17 @@ def do_settle_pull_request(landing: RemoteLanding, state: str, actor: Actor) -> 
             return True
         elif state == "merged":
             verdict = ("success", f"applied: {where} merged", landing.new_commit)
+            merged = merge_commit or landing.new_commit
+            # applied_commit stays the request's head: what was reviewed, and what a revert undoes.
             transition(
                 mod,
                 S.APPLIED,
                 actor,
                 f"{where} merged",
                 applied_commit=landing.new_commit,
-                data={"landing_id": landing.pk, "url": landing.pr_url},
+                data={"landing_id": landing.pk, "url": landing.pr_url, "merged_commit": merged},
             )
+            transaction.on_commit(lambda: send_later("healing.verify_application", mod.pk, merged))
         else:
             verdict = ("failure", f"rejected: {where} closed unmerged", landing.new_commit)
             transition(
@@ -269,7 +280,7 @@ def do_poll_pull_requests() -> int:
         except REMOTE_ERRORS as exc:
             log.warning("polling pull request %s failed: %s", landing.pr_number, exc)
             continue
-        settled += do_settle_pull_request(landing, pr.state, "system")
+        settled += do_settle_pull_request(landing, pr.state, "system", pr.merge_commit)
     return settled
 
 

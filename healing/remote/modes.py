@@ -13,6 +13,9 @@ class LandingMode:
     name: ClassVar[str] = ""
     # Does the patch count as applied once the push succeeded (or does it wait for a merge)?
     finishes_on_push: ClassVar[bool] = True
+    # Does an applied patch run in production (is it on the base branch)? Only then can
+    # production's health say anything about it.
+    reaches_base: ClassVar[bool] = True
 
     def target_ref(self, workspace: Any, mod: Any, operation: str) -> str:
         raise NotImplementedError
@@ -40,6 +43,7 @@ class PushMode(LandingMode):
 
 class BranchMode(LandingMode):
     name = "branch"
+    reaches_base = False
 
     def target_ref(self, workspace: Any, mod: Any, operation: str) -> str:
         prefix = "revert-" if operation == "rollback" else ""
@@ -49,6 +53,7 @@ class BranchMode(LandingMode):
 class PullRequestMode(BranchMode):
     name = "pull_request"
     finishes_on_push = False
+    reaches_base = True  # applied only once the request is merged into the base branch
 
     def after_push(self, workspace: Any, mod: Any, landing: RemoteLanding) -> None:
         forge = forges.adapter_for(workspace)

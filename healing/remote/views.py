@@ -48,5 +48,7 @@ def forge_webhook(request: HttpRequest, workspace_id: int) -> JsonResponse:
     ).first()
     if landing is None:
         return JsonResponse({"detail": "no open request of ours"}, status=202)
-    changed = do_settle_pull_request(landing, event.state, f"forge:{forge.name}")
+    changed = do_settle_pull_request(
+        landing, event.state, f"forge:{forge.name}", event.merge_commit
+    )
     return JsonResponse({"settled": changed, "state": event.state})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +206,66 @@ def _racing_push(ws: Any, commit: str, base: str, gate: Any, outcomes: list[str]
         outcomes.append("moved")
     except Exception as exc:  # noqa: BLE001 - the test reports what it was
         outcomes.append(f"error: {exc}")
+
+
+def test_it_does_not_roll_a_branch_back_for_production_health(
+    remote: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Branch mode leaves production without the change: CRITICAL health there is someone
+    else's problem. The tests still run on the pushed commit; no health watch deletes the
+    branch, and the audit trail says why health was not watched."""
+    from healing.apply.tasks import apply_modification, watch_application
+    from healing.contrib import HEALTH_SOURCES
+    from healing.models import SandboxRun
+    from tests.judgement_helpers import HEALTHY, install_health_stand_in
+
+    bare, url = remote
+    ws = _workspace(url, landing="branch", test_command="python -m pytest -q -p no:cacheprovider")
+    mod = approved_modification(ws)
+    monkeypatch.setitem(HEALTH_SOURCES, "monitoring", install_health_stand_in(HEALTHY))
+    sent: list[tuple] = []
+    monkeypatch.setattr("healing.apply.tasks.send_later", lambda *args: sent.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert apply_modification(mod.pk) == "applied"
+    critical = dataclasses.replace(HEALTHY, ok=False, status="CRITICAL", score=0.1)
+    monkeypatch.setitem(HEALTH_SOURCES, "monitoring", install_health_stand_in(critical))
+    for task, *args in sent:  # whatever the apply queued runs now, in production's bad hour
+        if task is watch_application:
+            watch_application(*args)
+
+    mod.refresh_from_db()
+    assert mod.status == "applied" and mod.rollback_count == 0
+    branch = f"refs/heads/selfheal/{mod.patch_id}"
+    assert remote_head(bare, branch) == mod.applied_commit
+    assert SandboxRun.objects.get(modification=mod, kind="verify").commit == mod.applied_commit
+    event = AuditEvent.objects.get(modification=mod, kind="modification.health_not_watched")
+    assert "production does not run the change" in event.reason
+
+
+def test_it_rolls_a_pushed_patch_back_when_production_turns_critical(
+    remote: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Push mode puts the change on the base branch: there the health watch does its job."""
+    from healing.apply.tasks import apply_modification, watch_application
+    from healing.contrib import HEALTH_SOURCES
+    from tests.judgement_helpers import HEALTHY, install_health_stand_in
+
+    bare, url = remote
+    ws = _workspace(url, test_command="python -m pytest -q -p no:cacheprovider")
+    mod = approved_modification(ws)
+    monkeypatch.setitem(HEALTH_SOURCES, "monitoring", install_health_stand_in(HEALTHY))
+    sent: list[tuple] = []
+    monkeypatch.setattr("healing.apply.tasks.send_later", lambda *args: sent.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert apply_modification(mod.pk) == "applied"
+    critical = dataclasses.replace(HEALTHY, ok=False, status="CRITICAL", score=0.1)
+    monkeypatch.setitem(HEALTH_SOURCES, "monitoring", install_health_stand_in(critical))
+    [(task, *args)] = sent
+    assert task is watch_application
+
+    assert watch_application(*args) == "rolled_back"
+    mod.refresh_from_db()
+    assert factories.git(bare, "rev-parse", "refs/heads/main^").strip() == mod.applied_commit
+    assert not AuditEvent.objects.filter(kind="modification.health_not_watched").exists()

@@ -13,11 +13,19 @@ import pytest
 from django.test import Client
 
 from healing.apply.actions import do_apply, do_rollback
-from healing.models import AuditEvent, RemoteLanding, Workspace
+from healing.apply.tasks import verify_application
+from healing.models import AuditEvent, RemoteLanding, SandboxRun, Workspace
 from healing.remote.actions import do_poll_pull_requests
 from tests import factories
 from tests.apply_helpers import approved_modification, make_repo
-from tests.remote_helpers import bare_remote, forge_server, git_daemon, remote_head
+from tests.remote_helpers import (
+    bare_remote,
+    forge_server,
+    git_daemon,
+    merge_on_forge,
+    move_remote,
+    remote_head,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -72,15 +80,24 @@ def _signed(kind: str, payload: dict, secret: str = SECRET) -> tuple[bytes, dict
     return body, {"HTTP_X_GITLAB_TOKEN": secret, "HTTP_X_GITLAB_EVENT": "Merge Request Hook"}
 
 
-def _event(kind: str, number: str, state: str) -> dict:
+def _event(kind: str, number: str, state: str, merge_commit: str | None = None) -> dict:
     if kind == "gitlab":
         return {
             "object_kind": "merge_request",
-            "object_attributes": {"iid": int(number), "state": state},
+            "object_attributes": {
+                "iid": int(number),
+                "state": state,
+                "merge_commit_sha": merge_commit,
+            },
         }
     return {
         "action": "closed",
-        "pull_request": {"number": int(number), "state": "closed", "merged": state == "merged"},
+        "pull_request": {
+            "number": int(number),
+            "state": "closed",
+            "merged": state == "merged",
+            "merge_commit_sha": merge_commit,
+        },
     }
 
 
@@ -276,3 +293,89 @@ def test_it_opens_a_revert_request_to_roll_back(setup: Any) -> None:
     last = forge.statuses[-1]
     assert (last["commit"], last["state"]) == (mod.applied_commit, FAILURE[kind])
     assert "rolled back" in last["description"]
+
+
+def _sends(monkeypatch: Any) -> list[tuple]:
+    """What goes to Celery: the actions send by name through healing.queueing, the apply tasks
+    through their own reference to it."""
+    sent: list[tuple] = []
+    monkeypatch.setattr("healing.queueing.send_later", lambda *args: sent.append(args))
+    monkeypatch.setattr("healing.apply.tasks.send_later", lambda *args: sent.append(args))
+    return sent
+
+
+def _named(sent: list[tuple], name: str) -> list[tuple]:
+    return [
+        (getattr(task, "name", task), *args)
+        for task, *args in sent
+        if getattr(task, "name", task) == name
+    ]
+
+
+def test_it_verifies_the_merge_commit_then_watches_health(
+    setup: Any, tmp_path: Path, monkeypatch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """main moved while the request waited, so the forge's merge commit is not the request's
+    head: the post-apply tests run on what main got, and the health watch follows."""
+    kind, bare, ws, _ = setup
+    ws.test_command = "python -m pytest -q -p no:cacheprovider"
+    ws.save(update_fields=["test_command"])
+    mod = approved_modification(ws)
+    do_apply(mod)
+    move_remote(bare, tmp_path, "someone else's change\n")
+    merged = merge_on_forge(bare, tmp_path, f"selfheal/{mod.patch_id}")
+    sent = _sends(monkeypatch)
+
+    body, headers = _signed(kind, _event(kind, "1", "merged", merged))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(ws, body, headers).status_code == 200
+    assert _named(sent, "healing.verify_application") == [
+        ("healing.verify_application", mod.pk, merged)
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert verify_application(mod.pk, merged) == "applied"
+
+    mod.refresh_from_db()
+    assert mod.applied_commit == RemoteLanding.objects.get(modification=mod).new_commit != merged
+    run = SandboxRun.objects.get(modification=mod, kind="verify")
+    assert run.commit == merged and run.failing == [] and run.tests
+    assert [s[:2] for s in _named(sent, "healing.watch_application")] == [
+        ("healing.watch_application", mod.pk)
+    ]
+
+
+def test_it_opens_a_revert_request_when_the_merged_tree_fails_its_tests(
+    setup: Any, tmp_path: Path, monkeypatch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Settled by beat's poll this time: the merge brought in a test that fails with the patch,
+    so the verification asks for the patch back the pull_request way, with a revert request."""
+    kind, bare, ws, forge = setup
+    ws.test_command = "python -m pytest -q -p no:cacheprovider"
+    ws.save(update_fields=["test_command"])
+    mod = approved_modification(ws)
+    do_apply(mod)
+    breaking = "from app import sub\n\n\ndef test_sub_was_add():\n    assert sub(2, 2) == 4\n"
+    move_remote(bare, tmp_path, breaking, name="test_other.py")
+    merged = merge_on_forge(bare, tmp_path, f"selfheal/{mod.patch_id}")
+    forge.prs["1"].update(state="merged", merge_commit_sha=merged)
+    sent = _sends(monkeypatch)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert do_poll_pull_requests() == 1
+    [(_, pk, commit)] = _named(sent, "healing.verify_application")
+    assert (pk, commit) == (mod.pk, merged)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        verify_application(pk, commit)
+
+    mod.refresh_from_db()
+    assert mod.status == "applied"  # until the revert request is merged
+    revert = RemoteLanding.objects.get(modification=mod, operation="rollback")
+    assert (revert.state, revert.pr_number) == ("open", "2")
+    assert remote_head(bare, revert.target_ref) == revert.new_commit
+    assert revert.base_commit == merged
+    opened = AuditEvent.objects.get(modification=mod, kind="remote.revert_opened")
+    assert "automatic rollback: post-apply tests fail:" in opened.reason
+    assert "test_sub_was_add" in opened.reason
+    assert _named(sent, "healing.watch_application") == []

@@ -28,6 +28,9 @@ class PullRequest:
     number: str
     url: str
     state: str = "open"  # open | merged | closed
+    # What the base branch got when merged (a merge, squash or rebased commit); "" when the forge
+    # does not say (a fast-forward merge: the request's own head).
+    merge_commit: str = ""
 
 
 class ForgeAdapter:

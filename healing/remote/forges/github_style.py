@@ -16,6 +16,13 @@ def pull_state(data: dict[str, Any]) -> str:
     return "closed" if data.get("state") == "closed" else "open"
 
 
+def pull_request(data: dict[str, Any]) -> PullRequest:
+    state = pull_state(data)
+    # GitHub fills merge_commit_sha for an open request too (its test merge): read only once merged.
+    merged = str(data.get("merge_commit_sha") or "") if state == "merged" else ""
+    return PullRequest(str(data.get("number")), data.get("html_url", ""), state, merged)
+
+
 class GitHubStyle(ForgeAdapter):
     # Headers that may carry the signature, and what precedes the hex digest in them.
     signature_headers: ClassVar[tuple[str, ...]] = ()
@@ -35,8 +42,7 @@ class GitHubStyle(ForgeAdapter):
         return PullRequest(str(data["number"]), data.get("html_url", ""))
 
     def get_pull_request(self, number: str) -> PullRequest:
-        data = self.request("GET", f"{self._repo()}/pulls/{number}")
-        return PullRequest(str(data["number"]), data.get("html_url", ""), pull_state(data))
+        return pull_request(self.request("GET", f"{self._repo()}/pulls/{number}"))
 
     def set_status(self, commit: str, state: str, description: str, target_url: str) -> None:
         # Both take success | failure | error | pending as they are.
@@ -64,4 +70,4 @@ class GitHubStyle(ForgeAdapter):
             return None
         if not isinstance(pr, dict):
             return None
-        return PullRequest(str(pr.get("number")), pr.get("html_url", ""), pull_state(pr))
+        return pull_request(pr)

@@ -16,6 +16,15 @@ def _state(value: str) -> str:
     return {"merged": "merged", "closed": "closed"}.get(value, "open")
 
 
+def _merge_request(data: dict[str, Any], url_key: str) -> PullRequest:
+    state = _state(data.get("state", ""))
+    # A fast-forward merge leaves merge_commit_sha null: the request's head is what main got.
+    merged = data.get("merge_commit_sha") or data.get("squash_commit_sha") or ""
+    return PullRequest(
+        str(data.get("iid")), data.get(url_key, ""), state, str(merged) if state == "merged" else ""
+    )
+
+
 @register
 class GitLab(ForgeAdapter):
     name = "gitlab"
@@ -36,8 +45,9 @@ class GitLab(ForgeAdapter):
         return PullRequest(str(data["iid"]), data.get("web_url", ""))
 
     def get_pull_request(self, number: str) -> PullRequest:
-        data = self.request("GET", f"{self._project()}/merge_requests/{number}")
-        return PullRequest(str(data["iid"]), data.get("web_url", ""), _state(data.get("state", "")))
+        return _merge_request(
+            self.request("GET", f"{self._project()}/merge_requests/{number}"), "web_url"
+        )
 
     def set_status(self, commit: str, state: str, description: str, target_url: str) -> None:
         self.request(
@@ -61,6 +71,4 @@ class GitLab(ForgeAdapter):
         attrs = payload.get("object_attributes")
         if payload.get("object_kind") != "merge_request" or not isinstance(attrs, dict):
             return None
-        return PullRequest(
-            str(attrs.get("iid")), attrs.get("url", ""), _state(attrs.get("state", ""))
-        )
+        return _merge_request(attrs, "url")
