@@ -128,6 +128,7 @@ def test_it_gives_every_patch_task_a_soft_and_a_hard_limit() -> None:
         "healing.process_modification",
         "healing.sandbox_modification",
         "healing.apply_modification",
+        "healing.verify_application",
         "healing.watch_application",
     ):
         task = app.tasks[name]
