@@ -7,6 +7,7 @@ pip installs are in test_real_project_slugify.py."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,23 @@ def test_it_keys_the_environment_by_the_setup_inputs_not_by_the_commit(
     assert needed(ws, _commit(ws, "requirements.txt", "six\n"), None)[0] != patched[0]
     ws.setup_command = "true # another command"
     assert needed(ws, ws.head_commit(), None)[0] != patched[0]
+
+
+def test_it_keys_a_patched_tree_by_the_inputs_git_writes_not_the_names_in_the_text(
+    db: Any, tmp_path: Path, env_root: Path
+) -> None:
+    ws = _workspace(tmp_path, "true")
+    base = needed(ws, ws.head_commit(), None)[0]
+    # The text names deps/requirements.txt; git (at -p1, as the sandbox applies it) writes
+    # requirements.txt: the run needs an environment built from the patched inputs.
+    bump = (
+        "--- deps/requirements.txt\n+++ deps/requirements.txt\n@@ -1 +1 @@\n-# nothing yet\n+six\n"
+    )
+    key, digests, tree_diff = needed(ws, ws.head_commit(), bump)
+    assert key != base and tree_diff == bump
+    assert digests["requirements.txt"] == hashlib.sha256(b"six\n").hexdigest()
+    # A diff git refuses changes no input: its run fails when its tree is made.
+    assert needed(ws, ws.head_commit(), bump.replace("# nothing yet", "# other"))[0] == base
 
 
 @needs_bwrap
