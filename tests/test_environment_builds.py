@@ -242,6 +242,64 @@ def test_it_prunes_the_least_recently_used_environments_beyond_the_count(
     assert list(EnvironmentBuild.objects.values_list("key", flat=True)) == [new.key]
 
 
+LEFT_PAD = (
+    "mkdir -p node_modules/left-pad && "
+    "echo 'module.exports = (s, n) => String(s).padStart(n)' > node_modules/left-pad/index.js"
+)
+PAD_TEST = (
+    "const test = require('node:test');\nconst assert = require('node:assert');\n"
+    "test('pads', () => assert.strictEqual(require('left-pad')(7, 3), '  7'));\n"
+)
+
+
+@needs_bwrap
+def test_it_builds_a_pruned_environment_again_for_the_post_apply_tests(
+    db: Any, tmp_path: Path, env_root: Path, admin_user: Any
+) -> None:
+    from healing.actions import do_change_setting
+    from healing.apply.actions import do_apply
+    from healing.apply.verify import verify_tests
+    from healing.sandbox.environment_tasks import prune_environments
+    from tests.apply_helpers import approved_modification
+
+    ws = _workspace(tmp_path, LEFT_PAD)
+    ws.test_command = "node --test"
+    ws.save(update_fields=["test_command"])
+    [head_env] = _build_now(ws, _commit(ws, "pad.test.js", PAD_TEST))
+    _build_now(ws, _commit(ws, "requirements.txt", "# another input\n"))
+    # Back to the first inputs: HEAD's environment is the least recently used, and pruned.
+    _commit(ws, "requirements.txt", "# nothing yet\n")
+    do_change_setting(admin_user, "environment.keep", 1, "test: keep one")
+    assert prune_environments() == [head_env.key]
+    mod = approved_modification(ws)
+    do_apply(mod)
+    mod.refresh_from_db()
+    assert mod.status == "applied"
+    # Neither "cannot verify" (a rollback) nor a pass unverified: the tests ran in it, rebuilt.
+    assert verify_tests(mod) is None
+    run = SandboxRun.objects.get(modification=mod, kind="verify")
+    assert run.detail["environment"] == head_env.path
+    assert [(t["name"], t["outcome"]) for t in run.tests] == [("pads", "passed")], run.tests
+    assert EnvironmentBuild.objects.get(key=head_env.key).status == "ready"
+
+
+@needs_bwrap
+def test_it_does_not_pass_the_post_apply_tests_when_their_environment_fails_to_build(
+    db: Any, tmp_path: Path, env_root: Path
+) -> None:
+    from healing.apply.actions import do_apply
+    from healing.apply.verify import verify_tests
+    from tests.apply_helpers import approved_modification
+
+    ws = _workspace(tmp_path, "exit 3")
+    mod = approved_modification(ws)
+    do_apply(mod)
+    mod.refresh_from_db()
+    problem = verify_tests(mod)
+    assert problem is not None and problem.startswith("cannot verify: environment build failed")
+    assert not SandboxRun.objects.filter(modification=mod, kind="verify").exists()
+
+
 @needs_bwrap
 @pytest.mark.skipif(not own_network(), reason="needs slirp4netns")
 def test_it_keeps_the_hosts_loopback_services_out_of_reach_of_the_build(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -11,6 +12,10 @@ from ..actions import record_event
 from ..contrib import current_health
 from ..models import Modification, ModificationStatus, SandboxRun, SandboxRunKind
 from .actions import do_rollback
+
+if TYPE_CHECKING:
+    from ..models import Workspace
+    from ..sandbox import SandboxResult
 
 log = logging.getLogger(__name__)
 S = ModificationStatus
@@ -23,7 +28,7 @@ class VerifyInterrupted(Exception):
 def verify_tests(mod: Modification) -> str | None:
     """Run the tests on the applied tree; the reason to roll back, or None. Raises
     VerifyInterrupted when an emergency stop killed the run."""
-    from ..sandbox import IsolationUnavailable, run_tests, store_run
+    from ..sandbox import IsolationUnavailable, store_run
 
     if not tunables.get("apply.verify_tests", mod.workspace):
         return None
@@ -31,7 +36,7 @@ def verify_tests(mod: Modification) -> str | None:
     # never gets it, and in push mode someone may have pushed on top since.
     commit = mod.applied_commit if mod.workspace.is_remote else None
     try:
-        result = run_tests(mod.workspace, commit=commit)
+        result = _tests_in_environment(mod.workspace, commit)
     except IsolationUnavailable as exc:
         return f"cannot verify: {exc}"
     store_run(mod.workspace, result, kind=SandboxRunKind.VERIFY, modification=mod)
@@ -69,6 +74,21 @@ def verify_tests(mod: Modification) -> str | None:
     if result.detail.get("exit_code") != 0 and not result.failing:
         return f"post-apply test command exited {result.detail.get('exit_code')}"
     return None
+
+
+def _tests_in_environment(workspace: Workspace, commit: str | None) -> SandboxResult:
+    """The applied tree's environment may be missing: pruned, or never built (a patch changing
+    a setup input ran in its patched tree's, which no commit shares). It is built now and the
+    tests wait for it: a verification neither passes nor rolls back for want of one."""
+    from ..sandbox import run_tests
+    from ..sandbox.environments import EnvironmentNotReady, build_now
+
+    try:
+        return run_tests(workspace, commit=commit)
+    except EnvironmentNotReady as exc:
+        if not build_now(exc.holds, workspace):
+            raise  # a failed build: cannot verify
+    return run_tests(workspace, commit=commit)
 
 
 def health_problem() -> str | None:

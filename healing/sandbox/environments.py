@@ -225,6 +225,30 @@ def ensure(workspace: Any, commit: str, diff: str | None = None) -> list[Any]:
     return ready
 
 
+def build_now(holds: list[str], workspace: Any) -> bool:
+    """Build here the environments `holds` waits on (environment_building:<key>), or wait for
+    the worker building one (a build it stalls is claimed here). For the post-apply
+    verification, which has no patch to hold. False when none was waited on."""
+    from ..actions.environments import do_claim_build, do_record_build
+    from ..models import EnvironmentBuild, EnvironmentStatus
+
+    keys = [h.split(":", 1)[1] for h in holds if h.startswith("environment_building:")]
+    # A build stalled past twice its wall time may be claimed again (do_claim_build).
+    wait = float(tunables.get("environment.wall_time_s", workspace)) * 2 + 90
+    for key in keys:
+        record = EnvironmentBuild.objects.filter(key=key).first()
+        ends = time.monotonic() + wait
+        while record is not None and time.monotonic() < ends:
+            claimed = do_claim_build(record.pk)
+            if claimed is not None:
+                do_record_build(claimed, build(claimed, claimed.workspace))
+            busy = [EnvironmentStatus.PENDING, EnvironmentStatus.BUILDING]
+            if not EnvironmentBuild.objects.filter(pk=record.pk, status__in=busy).exists():
+                break
+            time.sleep(1)
+    return bool(keys)
+
+
 def dependency_change(run_detail: dict[str, Any]) -> dict[str, Any] | None:
     """The dependency diff of a patched run whose environment differs from its baseline's."""
     from ..models import EnvironmentBuild
