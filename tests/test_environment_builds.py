@@ -18,6 +18,7 @@ from healing.actions.environments import do_rebuild_environment
 from healing.breakers.tasks import lift_holds
 from healing.models import EnvironmentBuild, Hold, SandboxRun
 from healing.sandbox import run_tests
+from healing.sandbox.backends import get_backend
 from healing.sandbox.environment_tasks import build_environment
 from healing.sandbox.environments import EnvironmentNotReady, ensure, needed, own_network
 from healing.sandbox.tasks import sandbox_modification
@@ -27,6 +28,14 @@ from tests.apply_helpers import FIX, make_repo
 from tests.sandbox_helpers import loopback_listener
 
 needs_bwrap = pytest.mark.skipif(not bubblewrap_works()[0], reason="needs bubblewrap")
+LEFT_PAD = (
+    "mkdir -p node_modules/left-pad && "
+    "echo 'module.exports = (s, n) => String(s).padStart(n)' > node_modules/left-pad/index.js"
+)
+PAD_TEST = (
+    "const test = require('node:test');\nconst assert = require('node:assert');\n"
+    "test('pads', () => assert.strictEqual(require('left-pad')(7, 3), '  7'));\n"
+)
 
 
 @pytest.fixture
@@ -207,22 +216,28 @@ def test_it_blocks_patches_on_a_failed_build_naming_it_and_lifts_after_a_rebuild
 
 
 @needs_bwrap
+@pytest.mark.parametrize("level", ["full", "partial", "none"])
 def test_it_binds_what_the_setup_put_in_the_tree_back_into_every_run(
-    db: Any, tmp_path: Path, env_root: Path
+    db: Any, tmp_path: Path, env_root: Path, level: str
 ) -> None:
-    setup = (
-        "mkdir -p node_modules/left-pad && "
-        "echo 'module.exports = (s, n) => String(s).padStart(n)' > node_modules/left-pad/index.js"
+    available, why = get_backend(level).available()
+    if not available:
+        pytest.skip(why)
+    ws = _workspace(tmp_path, LEFT_PAD, level=level)
+    # The environment's python (PARTIAL hides the var dir it lives in) and its node_modules.
+    ws.test_command = (
+        'sh -c \'python -c "import sys; print(sys.prefix)" && '
+        'node -e "console.log(\\"[\\" + require(\\"left-pad\\")(7, 3) + \\"]\\")"\''
     )
-    ws = _workspace(tmp_path, setup)
-    ws.test_command = "node -e \"console.log('[' + require('left-pad')(7, 3) + ']')\""
     ws.save(update_fields=["test_command"])
     [build] = _build_now(ws, ws.head_commit())
     assert (Path(build.path) / "tree" / "node_modules" / "left-pad").is_dir()
     assert "kept node_modules/" in build.log_tail
     result = run_tests(ws)
     assert result.detail["exit_code"] == 0, result.output_tail
-    assert "[  7]" in result.output_tail
+    assert "[  7]" in result.output_tail and build.path in result.output_tail
+    # The run's tree went with the link, not with what it led to.
+    assert (Path(build.path) / "tree" / "node_modules" / "left-pad" / "index.js").is_file()
 
 
 @needs_bwrap
@@ -240,16 +255,6 @@ def test_it_prunes_the_least_recently_used_environments_beyond_the_count(
     assert prune_environments() == [old.key]
     assert not Path(old.path).exists() and Path(new.path).is_dir()
     assert list(EnvironmentBuild.objects.values_list("key", flat=True)) == [new.key]
-
-
-LEFT_PAD = (
-    "mkdir -p node_modules/left-pad && "
-    "echo 'module.exports = (s, n) => String(s).padStart(n)' > node_modules/left-pad/index.js"
-)
-PAD_TEST = (
-    "const test = require('node:test');\nconst assert = require('node:assert');\n"
-    "test('pads', () => assert.strictEqual(require('left-pad')(7, 3), '  7'));\n"
-)
 
 
 @needs_bwrap
