@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -19,6 +20,10 @@ from ..models import (
 from . import gitops
 from .actions import do_rollback
 
+if TYPE_CHECKING:
+    from ..models import Workspace
+    from ..sandbox import SandboxResult
+
 log = logging.getLogger(__name__)
 S = ModificationStatus
 
@@ -31,7 +36,7 @@ def verify_tests(mod: Modification, commit: str = "") -> str | None:
     """Run the tests on the applied tree (`commit`, for a merged pull request the commit its base
     branch got); the reason to roll back, or None. Raises VerifyInterrupted when an emergency
     stop killed the run."""
-    from ..sandbox import IsolationUnavailable, run_tests, store_run
+    from ..sandbox import IsolationUnavailable, store_run
 
     if not tunables.get("apply.verify_tests", mod.workspace):
         return None
@@ -39,7 +44,7 @@ def verify_tests(mod: Modification, commit: str = "") -> str | None:
     # never gets it, and in push mode someone may have pushed on top since.
     commit = commit or (mod.applied_commit if mod.workspace.is_remote else "")
     try:
-        result = run_tests(mod.workspace, commit=commit or None)
+        result = _tests_in_environment(mod.workspace, commit or None)
     except IsolationUnavailable as exc:
         return f"cannot verify: {exc}"
     store_run(mod.workspace, result, kind=SandboxRunKind.VERIFY, modification=mod)
@@ -126,6 +131,21 @@ def record_unwatched(mod: Modification, why: str) -> None:
         modification_id=mod.pk,
         reason=f"health not watched after the apply: {why}",
     )
+
+
+def _tests_in_environment(workspace: Workspace, commit: str | None) -> SandboxResult:
+    """The applied tree's environment may be missing: pruned, or never built (a patch changing
+    a setup input ran in its patched tree's, which no commit shares). It is built now and the
+    tests wait for it: a verification neither passes nor rolls back for want of one."""
+    from ..sandbox import run_tests
+    from ..sandbox.environments import EnvironmentNotReady, build_now
+
+    try:
+        return run_tests(workspace, commit=commit)
+    except EnvironmentNotReady as exc:
+        if not build_now(exc.holds, workspace):
+            raise  # a failed build: cannot verify
+    return run_tests(workspace, commit=commit)
 
 
 def health_problem() -> str | None:

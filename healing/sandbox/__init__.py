@@ -221,6 +221,8 @@ def _run_in_scratch(
             if project_env is not None:
                 # Read-only at the path it was built at (FULL binds it; elsewhere its modes).
                 scratch.binds += _environment_binds(project_env, scratch.tree)
+                if backend.level != "full":
+                    _link_kept_dirs(scratch)
             wrapped = backend.wrap(
                 ["/bin/sh", "-c", 'exec "$@"', "sh", *argv], scratch=scratch, env=env
             )
@@ -327,6 +329,17 @@ def _environment_binds(project_env: Path, tree: Path) -> list[tuple[Path, Path]]
     if not str(prefix).startswith("/usr"):
         binds.append((prefix, prefix))
     return binds
+
+
+def _link_kept_dirs(scratch: Any) -> None:
+    """Where nothing is bound over the tree (PARTIAL, NONE), what the setup put in it
+    (node_modules, vendor) is linked into it instead, from the run's writable layer: node and
+    PHP resolve a linked directory to the environment, whose files are read-only by mode."""
+    layer = scratch.patched if scratch.overlay else scratch.tree
+    for source, target in scratch.binds:
+        link = layer / target.name
+        if target.parent == scratch.tree and source != target and not os.path.lexists(link):
+            link.symlink_to(source, target_is_directory=True)
 
 
 def _inconsistencies(exit_code: int | None, tests: list[TestOutcome]) -> list[str]:

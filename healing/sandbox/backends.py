@@ -308,7 +308,8 @@ class PartialIsolation(IsolationBackend):
             "tree": str(scratch.tree),
             "hide": _hidden(scratch),
             "keep_rw": [str(scratch.root)],
-            "keep_ro": _toolchain_dirs(),
+            # The project's environment (and the interpreter it points at), wherever it lives.
+            "keep_ro": sorted({*_toolchain_dirs(), *(str(s) for s, t in scratch.binds if s == t)}),
             "symlinks": [(p, os.readlink(p)) for p in _toolchain_paths() if os.path.islink(p)],
             "private_tmp": "/tmp",  # noqa: S108 - a fresh tmpfs inside the run's namespace
         }

@@ -19,7 +19,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from .limits import Limits
 
 MB = 1024 * 1024
 LOG_TAIL = 4000
+GIT_SECONDS = 60  # reading what a diff writes, for its environment's key
 BUILDING = "environment building"
 FAILED_PREFIX = "environment build failed"
 # Selfheal's instruments: installed into a project's environment only when absent from it.
@@ -105,48 +105,37 @@ def inputs_at(repo: Path, commit: str, patterns: list[str]) -> dict[str, bytes]:
     return contents
 
 
-def changed_inputs(diff: str, patterns: list[str]) -> list[str]:
-    """The setup inputs a diff touches (added, modified, deleted or renamed)."""
-    from unidiff import PatchSet
-    from unidiff.errors import UnidiffParseError
+def changed_inputs(paths: list[str], patterns: list[str]) -> list[str]:
+    """The setup inputs among `paths`: the paths git writes (added, modified or deleted; a rename
+    is both names), never the names the diff's text gives."""
+    return sorted({p for p in paths if _matches(p, patterns)})
 
+
+def patched_inputs(
+    repo: Path, commit: str, diff: str, patterns: list[str]
+) -> tuple[list[str], dict[str, bytes]]:
+    """(the setup inputs the diff changes, the inputs after it), from what git writes: the diff
+    applied once to `commit` in a scratch index (validation's reading), so a diff whose text
+    names one path while git writes another cannot change an input unseen. A diff git refuses
+    changes nothing here: its run fails when its tree is made."""
+    from ..validation.deadline import Deadline, TooComplex
+    from ..validation.gitresult import GitApplyFailed, apply_to_tree
+
+    base = inputs_at(repo, commit, patterns)
     try:
-        patch = PatchSet(diff)
-    except UnidiffParseError:
-        return []
-    names = set()
-    for patched in patch:
-        for name in (patched.source_file, patched.target_file):
-            if name and name != "/dev/null":
-                names.add(name.split("/", 1)[1] if name[:2] in ("a/", "b/") else name)
-    return sorted(n for n in names if _matches(n, patterns))
-
-
-def patched_inputs(base: dict[str, bytes], diff: str, touched: list[str]) -> dict[str, bytes]:
-    """The setup inputs after the diff: the touched ones patched in a scratch directory."""
-    from ..gitapply import apply_argv, stdin_of
-    from .scratch import DiffDoesNotApply
-
-    with tempfile.TemporaryDirectory(prefix="selfheal-inputs-") as tmp:
-        work = Path(tmp)
-        for path, content in base.items():
-            (work / path).parent.mkdir(parents=True, exist_ok=True)
-            (work / path).write_bytes(content)
-        # The shared invocation (same strip level and whitespace handling as everywhere), only
-        # the touched inputs: git reads the diff here exactly as the sandbox and the apply do.
-        argv = apply_argv()
-        out = subprocess.run(
-            [*argv[:-1], *[f"--include={p}" for p in touched], argv[-1]],
-            cwd=work, input=stdin_of(diff), capture_output=True, text=True, timeout=60,
-            check=False, env={**os.environ, "GIT_CEILING_DIRECTORIES": tmp},
-        )  # fmt: skip
-        if out.returncode != 0:
-            raise DiffDoesNotApply(out.stderr.strip()[:2000] or "git apply failed")
-        return {
-            str(p.relative_to(work)): p.read_bytes()
-            for p in sorted(work.rglob("*"))
-            if p.is_file() and _matches(str(p.relative_to(work)), list(base) + touched)
-        }
+        result = apply_to_tree(repo, commit, diff, Deadline(GIT_SECONDS))
+    except GitApplyFailed:
+        return [], base
+    except TooComplex as exc:
+        raise EnvironmentNotReady(f"cannot read what the diff writes: {exc}") from None
+    entries = {e.path: e for e in result.entries if _matches(e.path, patterns)}
+    inputs = {path: content for path, content in base.items() if path not in entries}
+    for path, entry in entries.items():
+        if entry.status == "D":
+            continue
+        # No text for a binary (or a submodule): its blob id stands for its content.
+        inputs[path] = entry.after if entry.after is not None else f"blob {entry.new_sha}".encode()
+    return sorted(entries), dict(sorted(inputs.items()))
 
 
 def key_for(workspace: Any, inputs: dict[str, bytes], diff: str = "") -> tuple[str, dict[str, str]]:
@@ -187,11 +176,12 @@ def _needed(
 def _compute_needed(
     workspace: Any, repo: Path, commit: str, diff: str | None, patterns: list[str]
 ) -> tuple[str, dict[str, str], str]:
-    base = inputs_at(repo, commit, patterns)
-    touched = changed_inputs(diff, patterns) if diff else []
+    if not diff:
+        return (*key_for(workspace, inputs_at(repo, commit, patterns)), "")
+    touched, inputs = patched_inputs(repo, commit, diff, patterns)
     if not touched:
-        return (*key_for(workspace, base), "")
-    return (*key_for(workspace, patched_inputs(base, diff or "", touched), diff or ""), diff or "")
+        return (*key_for(workspace, inputs), "")
+    return (*key_for(workspace, inputs, diff), diff)
 
 
 def ensure(workspace: Any, commit: str, diff: str | None = None) -> list[Any]:
@@ -233,6 +223,30 @@ def ensure(workspace: Any, commit: str, diff: str | None = None) -> list[Any]:
             [f"environment_building:{b.key}" for b in waiting],
         )
     return ready
+
+
+def build_now(holds: list[str], workspace: Any) -> bool:
+    """Build here the environments `holds` waits on (environment_building:<key>), or wait for
+    the worker building one (a build it stalls is claimed here). For the post-apply
+    verification, which has no patch to hold. False when none was waited on."""
+    from ..actions.environments import do_claim_build, do_record_build
+    from ..models import EnvironmentBuild, EnvironmentStatus
+
+    keys = [h.split(":", 1)[1] for h in holds if h.startswith("environment_building:")]
+    # A build stalled past twice its wall time may be claimed again (do_claim_build).
+    wait = float(tunables.get("environment.wall_time_s", workspace)) * 2 + 90
+    for key in keys:
+        record = EnvironmentBuild.objects.filter(key=key).first()
+        ends = time.monotonic() + wait
+        while record is not None and time.monotonic() < ends:
+            claimed = do_claim_build(record.pk)
+            if claimed is not None:
+                do_record_build(claimed, build(claimed, claimed.workspace))
+            busy = [EnvironmentStatus.PENDING, EnvironmentStatus.BUILDING]
+            if not EnvironmentBuild.objects.filter(pk=record.pk, status__in=busy).exists():
+                break
+            time.sleep(1)
+    return bool(keys)
 
 
 def dependency_change(run_detail: dict[str, Any]) -> dict[str, Any] | None:

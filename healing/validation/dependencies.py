@@ -17,7 +17,8 @@ class DependencyStage(Stage):
         ws = ctx.workspace
         if not ws.setup_command:
             return []  # no environment of its own: these files are only files
-        touched = changed_inputs(ctx.diff, ws.setup_inputs or [])
+        # The paths git writes (ctx.files), not the names the diff's text gives.
+        touched = changed_inputs([f.path for f in ctx.files], ws.setup_inputs or [])
         if not touched:
             return []
         return [

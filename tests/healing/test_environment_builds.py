@@ -7,6 +7,7 @@ pip installs are in test_real_project_slugify.py."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from healing.actions.environments import do_rebuild_environment
 from healing.breakers.tasks import lift_holds
 from healing.models import EnvironmentBuild, Hold, SandboxRun
 from healing.sandbox import run_tests
+from healing.sandbox.backends import get_backend
 from healing.sandbox.environment_tasks import build_environment
 from healing.sandbox.environments import EnvironmentNotReady, ensure, needed, own_network
 from healing.sandbox.tasks import sandbox_modification
@@ -26,6 +28,14 @@ from tests.apply_helpers import FIX, make_repo
 from tests.sandbox_helpers import loopback_listener
 
 needs_bwrap = pytest.mark.skipif(not bubblewrap_works()[0], reason="needs bubblewrap")
+LEFT_PAD = (
+    "mkdir -p node_modules/left-pad && "
+    "echo 'module.exports = (s, n) => String(s).padStart(n)' > node_modules/left-pad/index.js"
+)
+PAD_TEST = (
+    "const test = require('node:test');\nconst assert = require('node:assert');\n"
+    "test('pads', () => assert.strictEqual(require('left-pad')(7, 3), '  7'));\n"
+)
 
 
 @pytest.fixture
@@ -75,6 +85,23 @@ def test_it_keys_the_environment_by_the_setup_inputs_not_by_the_commit(
     assert needed(ws, _commit(ws, "requirements.txt", "six\n"), None)[0] != patched[0]
     ws.setup_command = "true # another command"
     assert needed(ws, ws.head_commit(), None)[0] != patched[0]
+
+
+def test_it_keys_a_patched_tree_by_the_inputs_git_writes_not_the_names_in_the_text(
+    db: Any, tmp_path: Path, env_root: Path
+) -> None:
+    ws = _workspace(tmp_path, "true")
+    base = needed(ws, ws.head_commit(), None)[0]
+    # The text names deps/requirements.txt; git (at -p1, as the sandbox applies it) writes
+    # requirements.txt: the run needs an environment built from the patched inputs.
+    bump = (
+        "--- deps/requirements.txt\n+++ deps/requirements.txt\n@@ -1 +1 @@\n-# nothing yet\n+six\n"
+    )
+    key, digests, tree_diff = needed(ws, ws.head_commit(), bump)
+    assert key != base and tree_diff == bump
+    assert digests["requirements.txt"] == hashlib.sha256(b"six\n").hexdigest()
+    # A diff git refuses changes no input: its run fails when its tree is made.
+    assert needed(ws, ws.head_commit(), bump.replace("# nothing yet", "# other"))[0] == base
 
 
 @needs_bwrap
@@ -189,22 +216,28 @@ def test_it_blocks_patches_on_a_failed_build_naming_it_and_lifts_after_a_rebuild
 
 
 @needs_bwrap
+@pytest.mark.parametrize("level", ["full", "partial", "none"])
 def test_it_binds_what_the_setup_put_in_the_tree_back_into_every_run(
-    db: Any, tmp_path: Path, env_root: Path
+    db: Any, tmp_path: Path, env_root: Path, level: str
 ) -> None:
-    setup = (
-        "mkdir -p node_modules/left-pad && "
-        "echo 'module.exports = (s, n) => String(s).padStart(n)' > node_modules/left-pad/index.js"
+    available, why = get_backend(level).available()
+    if not available:
+        pytest.skip(why)
+    ws = _workspace(tmp_path, LEFT_PAD, level=level)
+    # The environment's python (PARTIAL hides the var dir it lives in) and its node_modules.
+    ws.test_command = (
+        'sh -c \'python -c "import sys; print(sys.prefix)" && '
+        'node -e "console.log(\\"[\\" + require(\\"left-pad\\")(7, 3) + \\"]\\")"\''
     )
-    ws = _workspace(tmp_path, setup)
-    ws.test_command = "node -e \"console.log('[' + require('left-pad')(7, 3) + ']')\""
     ws.save(update_fields=["test_command"])
     [build] = _build_now(ws, ws.head_commit())
     assert (Path(build.path) / "tree" / "node_modules" / "left-pad").is_dir()
     assert "kept node_modules/" in build.log_tail
     result = run_tests(ws)
     assert result.detail["exit_code"] == 0, result.output_tail
-    assert "[  7]" in result.output_tail
+    assert "[  7]" in result.output_tail and build.path in result.output_tail
+    # The run's tree went with the link, not with what it led to.
+    assert (Path(build.path) / "tree" / "node_modules" / "left-pad" / "index.js").is_file()
 
 
 @needs_bwrap
@@ -222,6 +255,54 @@ def test_it_prunes_the_least_recently_used_environments_beyond_the_count(
     assert prune_environments() == [old.key]
     assert not Path(old.path).exists() and Path(new.path).is_dir()
     assert list(EnvironmentBuild.objects.values_list("key", flat=True)) == [new.key]
+
+
+@needs_bwrap
+def test_it_builds_a_pruned_environment_again_for_the_post_apply_tests(
+    db: Any, tmp_path: Path, env_root: Path, admin_user: Any
+) -> None:
+    from healing.actions import do_change_setting
+    from healing.apply.actions import do_apply
+    from healing.apply.verify import verify_tests
+    from healing.sandbox.environment_tasks import prune_environments
+    from tests.apply_helpers import approved_modification
+
+    ws = _workspace(tmp_path, LEFT_PAD)
+    ws.test_command = "node --test"
+    ws.save(update_fields=["test_command"])
+    [head_env] = _build_now(ws, _commit(ws, "pad.test.js", PAD_TEST))
+    _build_now(ws, _commit(ws, "requirements.txt", "# another input\n"))
+    # Back to the first inputs: HEAD's environment is the least recently used, and pruned.
+    _commit(ws, "requirements.txt", "# nothing yet\n")
+    do_change_setting(admin_user, "environment.keep", 1, "test: keep one")
+    assert prune_environments() == [head_env.key]
+    mod = approved_modification(ws)
+    do_apply(mod)
+    mod.refresh_from_db()
+    assert mod.status == "applied"
+    # Neither "cannot verify" (a rollback) nor a pass unverified: the tests ran in it, rebuilt.
+    assert verify_tests(mod) is None
+    run = SandboxRun.objects.get(modification=mod, kind="verify")
+    assert run.detail["environment"] == head_env.path
+    assert [(t["name"], t["outcome"]) for t in run.tests] == [("pads", "passed")], run.tests
+    assert EnvironmentBuild.objects.get(key=head_env.key).status == "ready"
+
+
+@needs_bwrap
+def test_it_does_not_pass_the_post_apply_tests_when_their_environment_fails_to_build(
+    db: Any, tmp_path: Path, env_root: Path
+) -> None:
+    from healing.apply.actions import do_apply
+    from healing.apply.verify import verify_tests
+    from tests.apply_helpers import approved_modification
+
+    ws = _workspace(tmp_path, "exit 3")
+    mod = approved_modification(ws)
+    do_apply(mod)
+    mod.refresh_from_db()
+    problem = verify_tests(mod)
+    assert problem is not None and problem.startswith("cannot verify: environment build failed")
+    assert not SandboxRun.objects.filter(modification=mod, kind="verify").exists()
 
 
 @needs_bwrap

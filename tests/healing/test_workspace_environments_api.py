@@ -77,3 +77,19 @@ def test_it_finds_a_dependency_change_only_where_there_is_a_setup_command(
     found = run_pipeline(ValidationContext(workspace=workspace, diff=diff)).findings
     [finding] = [f for f in found if f.rule == "dependency.change"]
     assert finding.severity == "medium" and "requirements.txt" in finding.message
+
+
+# The text names deps/requirements.txt; git strips one directory (as the apply does) and writes
+# requirements.txt: the verdict is git's.
+MISLEADING = "--- deps/requirements.txt\n+++ deps/requirements.txt\n@@ -1 +1 @@\n-# none\n+six\n"
+
+
+def test_it_finds_a_dependency_change_where_git_writes_it_not_where_the_text_says(
+    tmp_path: Path,
+) -> None:
+    repo = factories.make_git_repo(tmp_path / "shop", {"requirements.txt": "# none\n"})
+    ws = factories.make_workspace(repo, name="shop", setup_command=SETUP)
+    report = run_pipeline(ValidationContext(workspace=ws, diff=MISLEADING))
+    assert report.rejected  # the diff is ambiguous, and says so
+    [finding] = [f for f in report.findings if f.rule == "dependency.change"]
+    assert finding.file == "requirements.txt"
