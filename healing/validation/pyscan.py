@@ -11,6 +11,7 @@ matters â€” a non-literal attribute name, `os.__dict__`, a non-literal import â€
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -79,6 +80,7 @@ def literal(node: ast.AST | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)  # the same few hundred names, thousands of times a file
 def normalise(name: str) -> str:
     # os.path is posixpath, which imports os: os.path.os.system is os.system.
     for prefix in ("os.path.os.", "posixpath.os.", "ntpath.os.", "shutil.os.", "subprocess.os."):
@@ -168,14 +170,25 @@ def _has_fromlist(call: ast.Call) -> bool:
     return len(call.args) >= 4 or any(k.arg == "fromlist" for k in call.keywords)
 
 
+# Per node type, the fields that can hold nodes the scan looks at: not `ctx` (Load, Store) nor
+# `op`/`ops` (operators), leaves that are a third of a tree's nodes and never a reference.
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
+
+
 def walk(tree: ast.AST) -> tuple[list[ast.AST], dict[int, ast.AST]]:
-    """Every node in ast.walk's order (breadth first), and each node's parent: one pass, where
-    separate walks for aliases, parents, references and subscripts took five."""
+    """Every node but contexts and operators, in ast.walk's order (breadth first), and each
+    node's parent: one pass, where separate walks for aliases, parents, references and
+    subscripts took five."""
     nodes = [tree]
     parents: dict[int, ast.AST] = {}
     AST = ast.AST
     for node in nodes:  # grows as it goes: breadth first, as ast.walk
-        for name in node._fields:
+        kind = type(node)
+        fields = _CHILD_FIELDS.get(kind)
+        if fields is None:
+            fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+        for name in fields:
             value = getattr(node, name, None)
             if isinstance(value, AST):
                 parents[id(value)] = node
@@ -203,6 +216,17 @@ def scan(tree: ast.Module) -> PyFacts:
     return facts
 
 
+_LOOKED_AT = (
+    ast.Import,
+    ast.ImportFrom,
+    ast.Constant,
+    ast.Call,
+    ast.Attribute,
+    ast.Name,
+    ast.Subscript,
+)
+
+
 def _scan(tree: ast.Module) -> PyFacts:
     facts = PyFacts()
     nodes, parents = walk(tree)
@@ -220,6 +244,8 @@ def _scan(tree: ast.Module) -> PyFacts:
                 )
             )
     for node in nodes:
+        if not isinstance(node, _LOOKED_AT):
+            continue
         if isinstance(node, ast.Import):
             facts.imports.extend((alias.name, node) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
