@@ -11,8 +11,9 @@ STRIP = 1
 def apply_args(
     *, cached: bool = False, check: bool = False, reverse: bool = False, numstat: bool = False
 ) -> list[str]:
-    """`apply ... -` (the diff on stdin), without the leading `git`/`-C repo`. `numstat`: only
-    how git reads each section (lines added, removed, path), nothing applied."""
+    """`apply ... -` (the diff on stdin), without the leading `git`/`-C repo`. `numstat`: how git
+    reads each section (lines added, removed, path); nothing applied unless `cached` is given too,
+    when the same run also writes the index (git's --apply)."""
     return [
         "apply",
         f"-p{STRIP}",
@@ -20,6 +21,7 @@ def apply_args(
         *(["--cached"] if cached else []),
         *(["--check"] if check else []),
         *(["--numstat", "-z"] if numstat else []),
+        *(["--apply"] if numstat and cached else []),
         *(["-R"] if reverse else []),
         "-",
     ]

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+from typing import Any
 
 from .base import FileChange, Finding, Stage, ValidationContext, register
 from .rules import compile_rule
+from .syntax import parse_before
 
 TEST_FILE_GLOBS = [
     "test_*.py",
@@ -81,13 +83,9 @@ def is_test_config(path: str) -> bool:
     return any(fnmatch.fnmatch(name, g) for g in TEST_CONFIG_GLOBS)
 
 
-def _python_counts(source: str | None) -> tuple[int, int] | None:
-    """(test functions, assert statements) of a Python file, or None when it does not parse."""
-    if source is None:
-        return None
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError):
+def _python_counts(tree: ast.AST | None) -> tuple[int, int] | None:
+    """(test functions, assert statements) of a Python file's tree, None when it did not parse."""
+    if tree is None:
         return None
     tests = asserts = 0
     for node in ast.walk(tree):
@@ -114,7 +112,9 @@ def _text_counts(lines: list[str]) -> tuple[int, int]:
     )
 
 
-def weakening(change: FileChange) -> list[Finding]:
+def weakening(change: FileChange, after_tree: Any = None) -> list[Finding]:
+    """`after_tree`: the syntax stage's tree of the file after the patch (None: it did not
+    parse); the tree before is the one the danger and import stages share."""
     path = change.path
     findings: list[Finding] = []
     if change.is_removed:
@@ -132,7 +132,8 @@ def weakening(change: FileChange) -> list[Finding]:
             )
     before = after = None
     if change.language == "python":
-        before, after = _python_counts(change.before), _python_counts(change.after)
+        old_tree = parse_before("python", change.before)[0] if change.before is not None else None
+        before, after = _python_counts(old_tree), _python_counts(after_tree)
     if before is None or after is None:
         before = _text_counts(list(change.removed.values()))
         after = _text_counts(list(change.added.values()))
@@ -167,7 +168,7 @@ class ChangedTestsStage(Stage):
                     Finding("medium", "edits test configuration", "tests.config", file=change.path)
                 )
             elif is_test_file(change.path) and (change.removed or change.is_removed):
-                findings.extend(weakening(change))
+                findings.extend(weakening(change, ctx.trees.get(change.path)))
             elif is_test_file(change.path):
                 findings.extend(
                     Finding(

@@ -219,15 +219,26 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return out
 
 
+# (language, blob id) → the hits of a file as it was: a blob never changes, and a base commit's
+# files are judged again with every patch on it.
+_BEFORE: dict[tuple[str, str], list[Located] | None] = {}
+
+
 def _before_hits(
     change: FileChange, language: str, hits_of: Callable[[Any, str], list[Located]]
 ) -> list[Located] | None:
     if change.before is None or change.is_added:
         return []
+    key = (language, change.before_sha)
+    if change.before_sha and key in _BEFORE:
+        return _BEFORE[key]
     tree, clean = parse_before(language, change.before)
-    if tree is None or not clean:
-        return None
-    return hits_of(tree, change.before)
+    hits = hits_of(tree, change.before) if tree is not None and clean else None
+    if change.before_sha:
+        if len(_BEFORE) >= 256:
+            _BEFORE.clear()
+        _BEFORE[key] = hits
+    return hits
 
 
 @register

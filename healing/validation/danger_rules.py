@@ -6,6 +6,8 @@ text, so a patch cannot stall a worker on a rule."""
 
 from __future__ import annotations
 
+import functools
+
 from .rules import compile_rule
 
 # --- what is dangerous --------------------------------------------------------------------
@@ -97,6 +99,7 @@ MODULE_ALIASES = {
 _PROCESS_PREFIXES = ("os.exec", "os.spawn", "os.posix_spawn")
 
 
+@functools.lru_cache(maxsize=8192)
 def py_danger(name: str) -> tuple[str, str, str] | None:
     """(severity, rule, message) for a resolved dotted name that runs code, or None."""
     if name in PY_CALLS:

@@ -21,7 +21,7 @@ from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
 from .base import Declared, FileChange, Finding, Stage, ValidationContext, register, strip_prefix
-from .gitresult import GITLINK, SYMLINK, GitApplyFailed, GitResult, apply_to_tree
+from .gitresult import GITLINK, SYMLINK, GitApplyFailed, GitResult, apply_to_tree, run_git
 
 GIT_TIMEOUT = 20
 
@@ -339,16 +339,13 @@ def _apply_findings(stderr: str, head: str) -> list[Finding]:
 
 def resolve_head(repo: Path) -> str:
     try:
-        out = subprocess.run(
+        out = run_git(
             ["git", "-C", str(repo), "rev-parse", "--verify", "-q", "HEAD^{commit}"],
-            capture_output=True,
-            text=True,
             timeout=GIT_TIMEOUT,
-            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return ""
-    return out.stdout.strip() if out.returncode == 0 else ""
+    return out.stdout.decode(errors="replace").strip() if out.returncode == 0 else ""
 
 
 __all__ = ["GITLINK", "SYMLINK", "DiffParseError", "parse_diff", "prepare"]

@@ -57,6 +57,10 @@ def tree_imports(tree: Any, text: str, language: str) -> list[tuple[str, int, in
     return found
 
 
+# (language, blob id) → the modules a file imported before the patch: a blob never changes.
+_BEFORE: dict[tuple[str, str], Counter[str]] = {}
+
+
 def new_imports(change: FileChange, tree: Any, language: str) -> list[tuple[str, int, int]]:
     """Imports the file has after the patch that it did not have before (each module counted)."""
 
@@ -66,9 +70,18 @@ def new_imports(change: FileChange, tree: Any, language: str) -> list[tuple[str,
     after = of(tree, change.after or "")
     had: Counter[str] = Counter()
     if change.before is not None and not change.is_added:
-        old_tree, _ = parse_before(language, change.before)
-        if old_tree is not None:
-            had = Counter(module for module, _, _ in of(old_tree, change.before))
+        key = (language, change.before_sha)
+        cached = _BEFORE.get(key) if change.before_sha else None
+        if cached is not None:
+            had = Counter(cached)
+        else:
+            old_tree, _ = parse_before(language, change.before)
+            if old_tree is not None:
+                had = Counter(module for module, _, _ in of(old_tree, change.before))
+            if change.before_sha:
+                if len(_BEFORE) >= 256:
+                    _BEFORE.clear()
+                _BEFORE[key] = Counter(had)
     added = set(change.added)
     out = []
     for module, line, col in after:

@@ -11,6 +11,7 @@ matters â€” a non-literal attribute name, `os.__dict__`, a non-literal import â€
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -79,6 +80,7 @@ def literal(node: ast.AST | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)  # the same few hundred names, thousands of times a file
 def normalise(name: str) -> str:
     # os.path is posixpath, which imports os: os.path.os.system is os.system.
     for prefix in ("os.path.os.", "posixpath.os.", "ntpath.os.", "shutil.os.", "subprocess.os."):
@@ -92,10 +94,11 @@ def normalise(name: str) -> str:
 
 
 class Resolver:
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, nodes: list[ast.AST] | None = None) -> None:
         self.aliases: dict[str, str] = {}
         self.star: list[tuple[str, ast.AST]] = []
-        nodes = list(ast.walk(tree))
+        if nodes is None:
+            nodes, _ = walk(tree)
         for node in nodes:
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -167,12 +170,35 @@ def _has_fromlist(call: ast.Call) -> bool:
     return len(call.args) >= 4 or any(k.arg == "fromlist" for k in call.keywords)
 
 
-def _parents(tree: ast.AST) -> dict[int, ast.AST]:
+# Per node type, the fields that can hold nodes the scan looks at: not `ctx` (Load, Store) nor
+# `op`/`ops` (operators), leaves that are a third of a tree's nodes and never a reference.
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
+
+
+def walk(tree: ast.AST) -> tuple[list[ast.AST], dict[int, ast.AST]]:
+    """Every node but contexts and operators, in ast.walk's order (breadth first), and each
+    node's parent: one pass, where separate walks for aliases, parents, references and
+    subscripts took five."""
+    nodes = [tree]
     parents: dict[int, ast.AST] = {}
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
-    return parents
+    AST = ast.AST
+    for node in nodes:  # grows as it goes: breadth first, as ast.walk
+        kind = type(node)
+        fields = _CHILD_FIELDS.get(kind)
+        if fields is None:
+            fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+        for name in fields:
+            value = getattr(node, name, None)
+            if isinstance(value, AST):
+                parents[id(value)] = node
+                nodes.append(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, AST):
+                        parents[id(item)] = node
+                        nodes.append(item)
+    return nodes, parents
 
 
 _SCANNED: dict[int, tuple[ast.Module, PyFacts]] = {}
@@ -190,10 +216,21 @@ def scan(tree: ast.Module) -> PyFacts:
     return facts
 
 
+_LOOKED_AT = (
+    ast.Import,
+    ast.ImportFrom,
+    ast.Constant,
+    ast.Call,
+    ast.Attribute,
+    ast.Name,
+    ast.Subscript,
+)
+
+
 def _scan(tree: ast.Module) -> PyFacts:
     facts = PyFacts()
-    resolver = Resolver(tree)
-    parents = _parents(tree)
+    nodes, parents = walk(tree)
+    resolver = Resolver(tree, nodes)
     for module, node in resolver.star:
         facts.imports.append((module, node))
         if normalise(module).split(".")[0] in DANGEROUS_MODULES:
@@ -206,7 +243,9 @@ def _scan(tree: ast.Module) -> PyFacts:
                     blocking=True,
                 )
             )
-    for node in ast.walk(tree):
+    for node in nodes:
+        if not isinstance(node, _LOOKED_AT):
+            continue
         if isinstance(node, ast.Import):
             facts.imports.extend((alias.name, node) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -254,7 +293,7 @@ def _scan(tree: ast.Module) -> PyFacts:
                 # A called name is judged with its call: new arguments are a new call.
                 where = parent if isinstance(parent, ast.Call) and parent.func is node else node
                 facts.hits.append(Hit(severity, rule, f"{name}: {message}", where))
-    facts.hits.extend(_subscript_hits(tree, resolver))
+    facts.hits.extend(_subscript_hits(nodes, resolver))
     return facts
 
 
@@ -321,9 +360,9 @@ def _call_hits(node: ast.Call, resolver: Resolver, facts: PyFacts) -> Iterator[H
         yield Hit("high", "danger.dynamic_import", "a module looked up at run time", node)
 
 
-def _subscript_hits(tree: ast.Module, resolver: Resolver) -> Iterator[Hit]:
+def _subscript_hits(nodes: list[ast.AST], resolver: Resolver) -> Iterator[Hit]:
     """globals()[x], sys.modules[x], __builtins__[x] with a key not known before run time."""
-    for node in ast.walk(tree):
+    for node in nodes:
         if not isinstance(node, ast.Subscript) or literal(node.slice) is not None:
             continue
         base = node.value

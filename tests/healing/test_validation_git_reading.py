@@ -164,3 +164,26 @@ def test_it_refuses_cleanly_when_git_cannot_find_the_object_store(tmp_path: Path
     diff = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
     with pytest.raises(GitApplyFailed, match="rev-parse"):
         apply_to_tree(tree, "HEAD", diff, Deadline(30))
+
+
+def test_it_reads_each_patchs_own_files_on_a_base_it_has_seen(ws: Any) -> None:
+    # The base commit's index and blobs are remembered between patches; what a patch writes is
+    # read back from git every time, and a new HEAD is a new base.
+    def after(report: Any) -> str:
+        return next(c.after for c in report.ctx.files if c.path == "lib.py")
+
+    shell = "--- a/lib.py\n+++ b/lib.py\n@@ -1 +1 @@\n-x = 1\n+import os; os.system('id')\n"
+    # app.py's content: a blob the repository holds already, so git writes nothing new for it.
+    known = "--- a/lib.py\n+++ b/lib.py\n@@ -1 +1,2 @@\n-x = 1\n+def f():\n+    return 1\n"
+    assert "danger.os_system" in rules(run(ws, shell))
+    second = run(ws, known)
+    assert after(second) == SAME
+    assert "danger.os_system" not in rules(second)
+    third = run(ws, shell)
+    assert after(third) == "import os; os.system('id')\n"
+    assert "danger.os_system" in rules(third)
+    (ws.repo_path / "lib.py").write_text("x = 2\n")
+    factories.git(ws.repo_path, "commit", "-qam", "x = 2")
+    moved = run(ws, shell)
+    assert moved.ctx.head_commit == ws.head_commit()
+    assert "diff.does_not_apply" in rules(moved)
