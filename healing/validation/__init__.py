@@ -6,7 +6,8 @@
 
 The diff is applied once by git (diff.prepare) before any stage runs; every stage reads the
 files git wrote (ctx.files). Stages, in order: paths, diff, unicode, syntax, danger, imports,
-dependencies, tests, anomaly, classification. The whole run has a time limit (validation.time_limit_seconds).
+dependencies, tests, anomaly, classification. The whole run has a time limit
+(validation.time_limit_seconds).
 Add one by subclassing `Stage` and decorating it with `@register` in a module imported here.
 """
 
