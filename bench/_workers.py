@@ -5,24 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
-import _env
+import _env  # noqa: F401 - puts the project on sys.path
 
-from selfheal_site.celery_queues import worker_queues_arg
+from tests import services_helpers
 
 
 def start_worker(name: str, *queues: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "selfheal_site", "worker", "-l", "warning",
-         "--pool", "solo", "-n", f"{name}-{os.getpid()}@%h", "--without-mingle",
-         "--without-gossip", *worker_queues_arg(*queues)],
-        cwd=_env.ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
+    return services_helpers.start_worker(None, f"{name}-{os.getpid()}@%h", queues=queues)
 
 
 def wait_for_workers(count: int, seconds: float = 90) -> int:

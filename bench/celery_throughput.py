@@ -12,30 +12,15 @@ last decision) × 60. Also the median per-patch submission-to-decision time unde
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import statistics
-import subprocess
-import sys
 import time
 
 import _env
+from _workers import start_worker, wait_for_workers
 
-from selfheal_site.celery_queues import worker_queues_arg
+from tests.services_helpers import stop
 
 UNDECIDED = {"received", "validating", "sandboxing"}
-
-
-def start_worker(name: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "selfheal_site", "worker", "-l", "warning",
-         "--pool", "solo", "-n", f"{name}-{os.getpid()}@%h", "--without-mingle", "--without-gossip",
-         *worker_queues_arg()],
-        cwd=_env.ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
 
 
 def main() -> None:
@@ -49,17 +34,12 @@ def main() -> None:
 
     from healing.intake.actions import do_submit_patch
     from healing.models import AuditEvent, Modification
-    from selfheal_site.celery import app
     from tests import factories
     from tests.apply_helpers import FIX, make_repo
 
     workers = [start_worker("bench-a"), start_worker("bench-b")]
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and len(app.control.ping(timeout=1) or []) < 2:
-            time.sleep(0.2)
-        answered = len(app.control.ping(timeout=1) or [])
-        print(f"workers answering: {answered}")
+        print(f"workers answering: {wait_for_workers(2)}")
         agent = factories.make_user("bench-agent", role="agent")
         envelopes = []
         for n in range(args.patches):
@@ -110,13 +90,7 @@ def main() -> None:
                 per_patch.append((event.created_at - at).total_seconds())
     finally:
         for w in workers:
-            os.killpg(w.pid, signal.SIGTERM)
-        for w in workers:
-            try:
-                w.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(w.pid, signal.SIGKILL)
-                w.wait()
+            stop(w)
     decided = len(decided_at)
     rate = decided / elapsed * 60
     print(

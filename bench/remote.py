@@ -12,7 +12,6 @@ a refused push fetches and tries again."""
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,16 +32,12 @@ from healing.apply import gitops  # noqa: E402
 from healing.remote import mirror  # noqa: E402
 from healing.remote.push import RemoteMoved, push  # noqa: E402
 from healing.sandbox.scratch import base_tree, overlay_supported, overlay_tree, scratch_tree  # noqa: E402
+from tests.factories import git  # noqa: E402
+from tests.remote_helpers import git_daemon  # noqa: E402
 
 DIFF = "--- a/f0.py\n+++ b/f0.py\n@@ -1 +1 @@\n-x = 0\n+x = 1\n"
 ROUNDS = 5
 PUSH_SECONDS = 20
-
-
-def git(path: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(path), *args], check=True, capture_output=True, text=True
-    ).stdout
 
 
 def make_remote(root: Path, count: int) -> tuple[Path, Path]:
@@ -78,33 +73,6 @@ def verdict_ready(ws: SimpleNamespace, prepare) -> float:  # type: ignore[no-unt
     return (time.perf_counter() - started) * 1000
 
 
-def daemon(base: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--reuseaddr",
-            "--enable=receive-pack",
-            f"--base-path={base}",
-            "--export-all",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            str(base),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.02)
-    return proc, f"git://127.0.0.1:{port}/"
-
-
 def pusher(url: str, mirrors: str, ident: int, seconds: float, out: Queue) -> None:
     settings.SELFHEAL_MIRRORS = mirrors
     ws = SimpleNamespace(pk=1, remote_url=url, branch="main", credentials_env="", forge="none")
@@ -135,8 +103,7 @@ def main() -> None:
         root = Path(tmp)
         settings.SELFHEAL_SANDBOX_CACHE = str(root / "cache")
         remotes = {count: make_remote(root, count) for count in (10, 10_000)}
-        proc, url = daemon(root / "served")
-        try:
+        with git_daemon(root / "served") as url:
             for count, (work, bare) in remotes.items():
                 clones, fetches = [], []
                 for r in range(ROUNDS):
@@ -176,9 +143,6 @@ def main() -> None:
                 f"two workers, {PUSH_SECONDS} s: {landed} pushes landed ({per_minute:.0f}/min), {refused} refused by the lease and retried"
             )
             history = int(git(remotes[10][1], "rev-list", "--count", "main"))
-        finally:
-            proc.terminate()
-            proc.wait()
 
     from _table import header, row, spread
 

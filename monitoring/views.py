@@ -113,8 +113,9 @@ def console(request: HttpRequest) -> HttpResponse:
 View = Callable[..., HttpResponse]
 
 
-def _operator_post(view: View) -> View:
-    """POST only, operator or admin only (reviewers see the loop's state, not its buttons)."""
+def _operator_post(view: Callable[[HttpRequest, str], HttpResponse]) -> View:
+    """POST only, operator or admin only (reviewers see the loop's state, not its buttons), with
+    a reason of at most REASON_MAX characters, which the view is given."""
 
     @wraps(view)
     @login_required
@@ -125,7 +126,10 @@ def _operator_post(view: View) -> View:
                 "Starting, stopping or pacing the healing loop needs the operator or admin role.",
                 status=403,
             )
-        return view(request)
+        reason = request.POST.get("reason", "").strip()
+        if len(reason) > REASON_MAX:
+            return _refused(request, f"The reason is longer than {REASON_MAX} characters.")
+        return view(request, reason)
 
     return wrapped
 
@@ -136,36 +140,22 @@ def _refused(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "monitoring/console.html", context, status=400)
 
 
-def _reason(request: HttpRequest) -> str | None:
-    reason = request.POST.get("reason", "").strip()
-    return reason if len(reason) <= REASON_MAX else None
-
-
 @_operator_post
-def loop_start(request: HttpRequest) -> HttpResponse:
-    reason = _reason(request)
-    if reason is None:
-        return _refused(request, f"The reason is longer than {REASON_MAX} characters.")
+def loop_start(request: HttpRequest, reason: str) -> HttpResponse:
     actions.do_start_loop(signed_in(request), reason)
     messages.success(request, "The healing loop runs.")
     return redirect("monitoring-console")
 
 
 @_operator_post
-def loop_stop(request: HttpRequest) -> HttpResponse:
-    reason = _reason(request)
-    if reason is None:
-        return _refused(request, f"The reason is longer than {REASON_MAX} characters.")
+def loop_stop(request: HttpRequest, reason: str) -> HttpResponse:
     actions.do_stop_loop(signed_in(request), reason)
     messages.success(request, "The healing loop is stopped.")
     return redirect("monitoring-console")
 
 
 @_operator_post
-def loop_interval(request: HttpRequest) -> HttpResponse:
-    reason = _reason(request)
-    if reason is None:
-        return _refused(request, f"The reason is longer than {REASON_MAX} characters.")
+def loop_interval(request: HttpRequest, reason: str) -> HttpResponse:
     raw = request.POST.get("interval_seconds", "").strip()
     if not raw.isdigit():
         return _refused(request, f"The interval must be a whole number of seconds, not {raw!r}.")

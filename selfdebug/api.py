@@ -29,6 +29,7 @@ from .actions import (
 from .bugs import BugFinding, propose_bug_fix
 from .generators import FixRequest, GeneratorError, configured_generator
 from .models import DetectedBug, DiagnosticRun, FixProposal, KnownPattern
+from .patterns import PATTERN_FIELDS
 from .runners import RunnerError, head_tree
 
 
@@ -107,21 +108,7 @@ class PatternSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = KnownPattern
-        fields = [
-            "slug",
-            "name",
-            "language",
-            "exception_type",
-            "regex",
-            "suggested_action",
-            "fix_template",
-            "error_type",
-            "severity",
-            "priority",
-            "enabled",
-            "success_rate",
-            "history",
-        ]
+        fields = [*PATTERN_FIELDS, "enabled", "success_rate", "history"]
 
 
 class BugSerializer(serializers.ModelSerializer):

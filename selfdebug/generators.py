@@ -9,7 +9,6 @@ touched file syntactically valid; anything else raises GeneratorError.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -22,7 +21,10 @@ import httpx
 from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
+from healing.gitapply import apply_argv, stdin_of
+
 from .fixes import ProposedFix, syntax_ok
+from .fixes.base import apply_check
 
 
 class GeneratorError(Exception):
@@ -99,17 +101,7 @@ def check_diff(root: Path, diff: str) -> list[str]:
     for path in paths:
         if path.startswith("/") or ".." in Path(path).parts:
             raise GeneratorError(f"the diff reaches outside the tree: {path}")
-    proc = subprocess.run(
-        ["git", "-C", str(root), "apply", "--check", "-"],
-        input=diff,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-        # The tree may be a plain checkout (the sandbox's cache) inside another repository:
-        # git must not take that one for it.
-        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(root.resolve().parent)},
-    )
+    proc = apply_check(root, diff)
     if proc.returncode != 0:
         raise GeneratorError(f"the diff does not apply: {proc.stderr.strip()[:300]}")
     with tempfile.TemporaryDirectory(prefix="selfheal-gencheck-") as tmp:
@@ -119,9 +111,9 @@ def check_diff(root: Path, diff: str) -> list[str]:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(root / f.path, target)
         applied = subprocess.run(
-            ["git", "apply", "-"],
+            apply_argv(),
             cwd=tmp,
-            input=diff,
+            input=stdin_of(diff),
             capture_output=True,
             text=True,
             timeout=30,

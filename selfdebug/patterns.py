@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,7 @@ class PatternSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PatternSpec:
-        keys = cls.__dataclass_fields__.keys() - {"_compiled"}
-        return cls(**{k: v for k, v in data.items() if k in keys})
+        return cls(**{k: v for k, v in data.items() if k in PATTERN_FIELDS})
 
     @property
     def compiled(self) -> re.Pattern:
@@ -61,6 +60,10 @@ class PatternSpec:
             if key[-1].isdigit() and key[:-1] not in groups:
                 groups[key[:-1]] = groups.pop(key)  # owner2 → owner: alternatives share a meaning
         return groups
+
+
+# What a pattern is (a KnownPattern row's columns of the same names, and its API fields).
+PATTERN_FIELDS = tuple(f.name for f in fields(PatternSpec) if not f.name.startswith("_"))
 
 
 @dataclass

@@ -17,26 +17,15 @@ from .diagnostic_pass import Options, diagnose_workspace
 from .generators import GeneratorError, configured_generator
 from .logger import DiagnosticLogger
 from .models import DiagnosticRun, KnownPattern
-from .patterns import PatternSpec
+from .patterns import PATTERN_FIELDS, PatternSpec
 from .runners import RunnerError, SandboxRunner, head_tree
 
 log = logging.getLogger(__name__)
 
 
 def pattern_specs() -> list[PatternSpec]:
-    fields = [
-        "slug",
-        "name",
-        "language",
-        "exception_type",
-        "regex",
-        "suggested_action",
-        "fix_template",
-        "error_type",
-        "severity",
-        "priority",
-    ]
-    return [PatternSpec(**row) for row in KnownPattern.objects.enabled().values(*fields)]
+    rows = KnownPattern.objects.enabled().values(*PATTERN_FIELDS)
+    return [PatternSpec(**row) for row in rows]
 
 
 def execute(run_id: int) -> DiagnosticRun | None:

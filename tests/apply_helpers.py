@@ -53,6 +53,16 @@ def approved_modification(workspace: Any, diff: str = FIX, **fields: Any) -> Any
     return factories.make_modification(workspace, diff=diff, files=["app.py"], **fields)
 
 
+def applied_fix(tmp_path: Path) -> Any:
+    """The fix, applied (and so backed up) to a fresh repository of its own workspace."""
+    from healing.apply import do_apply
+
+    mod = approved_modification(factories.make_workspace(make_repo(tmp_path), name="calc"))
+    do_apply(mod)
+    mod.refresh_from_db()
+    return mod
+
+
 def snapshot(repo: Path) -> dict[str, Any]:
     """Everything a person would see: the branch, HEAD, the files and a clean status."""
     files = {}

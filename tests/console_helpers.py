@@ -1,12 +1,47 @@
-"""Data for the console's tests: patches as the pipeline leaves them for a reviewer."""
+"""Data for the console's tests: patches as the pipeline leaves them for a reviewer; and a client
+of the live websocket."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from channels.testing import WebsocketCommunicator
 
 from healing.actions import transition
 from healing.models import Modification, Workspace
 from tests import factories
+
+
+@contextmanager
+def mail_in_process(settings: Any) -> Iterator[None]:
+    """Notices sent by Celery tasks run in this process, to Django's locmem outbox, with links
+    to https://selfheal.example."""
+    from selfheal_site.celery import app
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SITE_URL = "https://selfheal.example"
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False
+
+
+LIVE_HEADERS = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")]
+
+
+def live_socket(token: str | None = None, path: str = "/ws/live/") -> WebsocketCommunicator:
+    """A client of the real ASGI application's live websocket, not yet connected; signed in with
+    `token` (the Authorization header) when one is given."""
+    from selfheal_site.asgi import application
+
+    headers = list(LIVE_HEADERS)
+    if token is not None:
+        headers.append((b"authorization", f"Token {token}".encode()))
+    return WebsocketCommunicator(application, path, headers=headers)
+
 
 DIFF = """\
 diff --git a/app.py b/app.py

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import time
 from typing import Any
 
 _ids = itertools.count(1)
@@ -53,3 +54,19 @@ def envelope(diff: str = FIX_DIFF, **overrides: Any) -> dict[str, Any]:
     for key, value in overrides.items():
         body[key] = value
     return copy.deepcopy(body)
+
+
+def wait_for_patch(
+    client: Any, pk: int, statuses: set[str], timeout: float, interval: float = 0.2
+) -> dict[str, Any]:
+    """Poll GET /api/v1/patches/{pk}/ until its status is one of `statuses` (bounded)."""
+    deadline = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = client.get(f"/api/v1/patches/{pk}/")
+        assert response.status_code == 200, response.content
+        body = response.json()
+        if body["status"] in statuses:
+            return body
+        time.sleep(interval)
+    raise AssertionError(f"patch {pk} still {body.get('status')!r} after {timeout} s: {body}")

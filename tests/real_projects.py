@@ -7,8 +7,11 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+from typing import Any
 
+from healing.actions import do_change_setting
 from tests import factories
+from tests.intake_helpers import envelope, wait_for_patch
 
 DOWNLOADS = Path(__file__).resolve().parent.parent / "var" / "test-downloads"
 
@@ -92,3 +95,43 @@ def npm_release_repo(path: Path, name: str, version: str) -> Path:
     files = {"package-lock.json": lock.read_text(), ".gitignore": "node_modules/\n"}
     factories.make_git_repo(path, files)
     return path
+
+
+FINAL = {"applied", "rejected", "failed", "rolled_back", "cancelled"}
+
+
+def allow_slow_builds(admin: Any) -> None:
+    """No health watch after applying, and room for a real project's tests on a shared machine."""
+    do_change_setting(admin, "apply.health_window_s", 0, "test: no health watch")
+    do_change_setting(admin, "sandbox.wall_time_s", 120, "test: a slow shared machine")
+
+
+def submit(bot: Any, patch_id: str, workspace: str, language: str, diff: str) -> int:
+    """A confident logic fix, posted by `bot` over the API; its id."""
+    body = envelope(
+        diff,
+        patch_id=patch_id,
+        workspace=workspace,
+        language=language,
+        confidence_scoring={"logits": [6.0, 0.1, 0.1]},
+    )
+    response = bot.post("/api/v1/patches/", body, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def rejected_then_approved(
+    bot: Any, api_as: Any, ids: dict[str, int], reviewers: tuple[Any, ...], timeout: float
+) -> dict[str, Any]:
+    """Waits for ids["wrong"] to be rejected, then approves ids["correct"] as each reviewer in
+    turn while it awaits approval; the correct fix's last state."""
+    wrong = wait_for_patch(bot, ids["wrong"], FINAL, timeout, interval=0.5)
+    assert wrong["status"] == "rejected", wrong
+    deciding = FINAL | {"awaiting_approval"}
+    body = wait_for_patch(bot, ids["correct"], deciding, timeout, interval=0.5)
+    for person in reviewers:
+        if body["status"] != "awaiting_approval":
+            break
+        api_as(person).post(f"/api/v1/patches/{ids['correct']}/approve/", {}, format="json")
+        body = wait_for_patch(bot, ids["correct"], deciding, 60, interval=0.5)
+    return body

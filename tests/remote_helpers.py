@@ -19,12 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tests import factories
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.services_helpers import free_port
 
 
 def bare_remote(base: Path, seed: Path, name: str = "repo.git") -> Path:

@@ -1,12 +1,24 @@
 """Patches that keep a sandbox busy (the emergency-stop tests and bench/emergency_stop.py), and a
-loopback listener that tells whether a sandboxed test reached the host's network."""
+loopback listener that tells whether a sandboxed test reached the host's network; and the waits of
+the tests that stop such a sandbox running in a real worker."""
 
 from __future__ import annotations
 
 import socket
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from healing.sandbox.scratch import SCRATCH_PREFIX
+
+if TYPE_CHECKING:  # bench/emergency_stop.py imports this module before Django is set up
+    from healing.models import Modification
 
 # A new test that never ends: the patched run stays busy until something kills it.
 ENDLESS_TEST = """--- /dev/null
@@ -64,3 +76,56 @@ def loopback_listener() -> Iterator[tuple[int, list[tuple[str, int]]]]:
         done.set()
         thread.join(2)
         server.close()
+
+
+def scratch_dirs() -> set[Path]:
+    """The sandbox scratch trees of this run (the pytest plugin gives each run its own TMPDIR)."""
+    return set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"))
+
+
+def sandbox_processes() -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            cwd = proc.cwd()
+            if cwd.startswith(tempfile.gettempdir()) and SCRATCH_PREFIX in cwd:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def endless_modification(tmp_path: Path, name: str, **workspace_options: Any) -> Modification:
+    """A patch, ready for its sandbox, whose new test never ends."""
+    from tests import factories
+
+    repo = factories.make_git_repo(
+        tmp_path / "repo", {"app.py": "X = 1\n", "test_app.py": "def test_ok():\n    pass\n"}
+    )
+    ws = factories.make_workspace(repo, name=name, isolation_level="partial", **workspace_options)
+    return factories.make_modification(
+        ws,
+        diff=ENDLESS_TEST,
+        status="sandboxing",
+        base_commit=ws.head_commit(),
+        safety_level="SAFE",
+    )
+
+
+def wait_until_under_way(scratch_before: set[Path], deadline: float) -> None:
+    """Until the patched run is under way in the worker (a new scratch tree appears), and a second
+    more for its endless test to start."""
+    while time.monotonic() < deadline and not scratch_dirs() - scratch_before:
+        time.sleep(0.05)
+    time.sleep(1.0)
+
+
+def wait_out_of(mod: Modification, status: str, seconds: float) -> Modification:
+    """`mod` fresh from the database once it has left `status` (or `seconds` have passed)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        mod.refresh_from_db()
+        if mod.status != status:
+            break
+        time.sleep(0.1)
+    return mod

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.remote_helpers import _wait_port, free_port
+from tests.remote_helpers import _wait_port
+from tests.services_helpers import free_port
 
 SSHD = Path("/usr/sbin/sshd")  # often not on a non-root PATH
 # sshd refuses to start without its privilege separation directory (made by the service unit,

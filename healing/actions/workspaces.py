@@ -1,24 +1,21 @@
 from __future__ import annotations
 
-import subprocess
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from ..apply.gitops import GitError, git
 from ..models import Workspace
 from .audit import record_event
 
 
 def current_branch(path: str) -> str:
-    out = subprocess.run(
-        ["git", "-C", path, "rev-parse", "--abbrev-ref", "HEAD"],
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    )
-    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() != "HEAD" else "main"
+    try:
+        branch = git(path, "rev-parse", "--abbrev-ref", "HEAD", timeout=10).decode().strip()
+    except GitError:
+        return "main"
+    return branch if branch != "HEAD" else "main"
 
 
 @transaction.atomic

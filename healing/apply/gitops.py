@@ -22,13 +22,18 @@ class GitError(Exception):
 
 
 def git(
-    repo: Path | str, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+    repo: Path | str,
+    *args: str,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
 ) -> bytes:
+    """git's output in `repo`; GitError (with git's own message) when it fails."""
     out = subprocess.run(
         ["git", "-C", str(repo), *args],
         input=stdin,
         capture_output=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
         env={**os.environ, **(env or {})},
     )

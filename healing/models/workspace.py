@@ -7,6 +7,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from ..apply.gitops import GitError, git
+
 DEFAULT_PROTECTED_PATHS = [
     ".git/**",
     ".github/**",
@@ -71,18 +73,10 @@ class IsolationLevel(models.TextChoices):
 def git_toplevel(path: Path) -> Path | None:
     """The work tree root if `path` is inside a git work tree, else None."""
     try:
-        out = subprocess.run(
-            ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        top = git(path, "rev-parse", "--show-toplevel", timeout=10).decode().strip()
+    except (GitError, OSError, subprocess.TimeoutExpired):
         return None
-    if out.returncode != 0:
-        return None
-    return Path(out.stdout.strip()).resolve()
+    return Path(top).resolve()
 
 
 def validate_git_worktree(value: str) -> None:
@@ -251,14 +245,7 @@ class Workspace(models.Model):
             from ..remote.mirror import refresh
 
             return refresh(self)  # fetched first: another host may have pushed
-        out = subprocess.run(
-            ["git", "-C", self.path, "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        return out.stdout.strip()
+        return git(self.path, "rev-parse", "HEAD", timeout=10).decode().strip()
 
 
 def _matches_any(relpath: str, patterns: list[str]) -> bool:

@@ -81,13 +81,20 @@ class Scratch:
         return self.tree / rel
 
 
-def _git(repo: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _git(
+    repo: Path,
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["git", "-C", str(repo), *args],
         input=stdin,
+        env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
@@ -141,14 +148,7 @@ def _cache_git(
         "GIT_INDEX_FILE": str(cache / f".index-{commit}"),
         "GIT_WORK_TREE": str(cache / commit),
     }
-    return subprocess.run(
-        ["git", "-C", str(repo), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return _git(repo, *args, env=env, timeout=600)
 
 
 def _intact(repo: Path, commit: str, cache: Path) -> bool:
@@ -183,14 +183,7 @@ def base_tree(repo: Path, commit: str) -> Path:
         env = {**os.environ, "GIT_INDEX_FILE": str(index), "GIT_WORK_TREE": str(staging)}
         try:
             for args in (["read-tree", commit], ["checkout-index", "-a", "-f"]):
-                out = subprocess.run(
-                    ["git", "-C", str(repo), *args],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=600,
-                    check=False,
-                )
+                out = _git(repo, *args, env=env, timeout=600)
                 if out.returncode != 0:
                     raise DiffDoesNotApply(f"cannot check out {commit}: {out.stderr.strip()[:500]}")
             staging.rename(target)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from healing.gitapply import apply_args, stdin_of
+
 from ..results import Failure, Frame
 
 
@@ -176,10 +178,12 @@ def make_diff(relpath: str, old: str, new: str) -> str:
     return "".join(out)
 
 
-def diff_applies(root: Path, diff: str) -> bool:
-    proc = subprocess.run(
-        ["git", "-C", str(root), "apply", "--check", "-"],
-        input=diff,
+def apply_check(root: Path, diff: str) -> subprocess.CompletedProcess[str]:
+    """`git apply --check` of `diff` against the tree at `root`, read as validation, the sandbox
+    and the apply read it (healing.gitapply)."""
+    return subprocess.run(
+        ["git", "-C", str(root), *apply_args(check=True)],
+        input=stdin_of(diff),
         capture_output=True,
         text=True,
         timeout=30,
@@ -188,7 +192,10 @@ def diff_applies(root: Path, diff: str) -> bool:
         # plain files, like patch(1), and must not take an enclosing repository for it.
         env={**os.environ, "GIT_CEILING_DIRECTORIES": str(root.resolve().parent)},
     )
-    return proc.returncode == 0
+
+
+def diff_applies(root: Path, diff: str) -> bool:
+    return apply_check(root, diff).returncode == 0
 
 
 # --- helpers the templates share -------------------------------------------------------------

@@ -14,8 +14,7 @@ from approvals.models import ActionLink, Approval
 from healing.actions import do_change_setting, transition
 from healing.actions.accounts import do_set_roles
 from healing.models import Modification
-from selfheal_site.celery import app
-from tests.console_helpers import awaiting, link_in_mail
+from tests.console_helpers import awaiting, link_in_mail, mail_in_process
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +23,8 @@ RITA = "rita@example.invalid"
 
 @pytest.fixture(autouse=True)
 def eager(settings: Any) -> Any:
-    """Notices are sent in this process so the locmem outbox holds the links."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.SITE_URL = "https://selfheal.example"
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
+    with mail_in_process(settings):
+        yield
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ from channels.testing import WebsocketCommunicator
 from healing.actions.tokens import do_revoke_token, do_rotate_token
 from healing.broadcast import send_now, workspace_group
 from healing.models import ApiToken, hash_key
-from selfheal_site.asgi import application
 from tests import factories
+from tests.console_helpers import live_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
-HEADERS = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")]
 
 
 @pytest.fixture(autouse=True)
@@ -30,8 +29,7 @@ async def _token(role: str | None) -> str:
 
 
 async def _open(token: str) -> tuple[WebsocketCommunicator, bool, Any]:
-    headers = [*HEADERS, (b"authorization", f"Token {token}".encode())]
-    communicator = WebsocketCommunicator(application, "/ws/live/", headers=headers)
+    communicator = live_socket(token)
     connected, code = await communicator.connect(timeout=5)
     return communicator, connected, code
 
@@ -100,7 +98,7 @@ async def test_it_answers_bad_messages_with_an_error_and_stays_open() -> None:
 async def test_it_refuses_a_key_in_the_url_even_a_good_one() -> None:
     """URLs land in proxy logs and browser history: a key there is refused, not read."""
     key = await _token("reviewer")
-    communicator = WebsocketCommunicator(application, f"/ws/live/?token={key}", headers=HEADERS)
+    communicator = live_socket(path=f"/ws/live/?token={key}")
     connected, close_code = await communicator.connect(timeout=5)
     assert not connected and close_code == 4401
 

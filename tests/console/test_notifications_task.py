@@ -12,9 +12,8 @@ from approvals.models import NotificationSent
 from approvals.tasks import send_notifications
 from healing.actions import do_change_setting, do_emergency_stop, record_event, transition
 from healing.models import AuditEvent
-from selfheal_site.celery import app
 from tests import factories
-from tests.console_helpers import awaiting
+from tests.console_helpers import awaiting, mail_in_process
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +48,8 @@ def webhook(admin_user: Any) -> Any:
 
 @pytest.fixture(autouse=True)
 def eager(settings: Any) -> Any:
-    """Run the Celery task in this process so Django's locmem outbox sees the mail."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.SITE_URL = "https://selfheal.example"
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
+    with mail_in_process(settings):
+        yield
 
 
 @pytest.fixture

@@ -7,10 +7,8 @@ from typing import Any
 
 import pytest
 
-from healing.apply import do_apply
 from healing.models import AuditEvent, Backup
-from tests import factories
-from tests.apply_helpers import APP, approved_modification, make_repo, snapshot
+from tests.apply_helpers import APP, applied_fix, snapshot
 
 
 @pytest.fixture(autouse=True)
@@ -20,10 +18,7 @@ def _backups_in_tmp(settings: Any, tmp_path: Path) -> None:
 
 @pytest.fixture
 def backup(db: Any, tmp_path: Path) -> Backup:
-    ws = factories.make_workspace(make_repo(tmp_path), name="calc")
-    mod = approved_modification(ws)
-    do_apply(mod)
-    return Backup.objects.get(modification=mod)
+    return Backup.objects.get(modification=applied_fix(tmp_path))
 
 
 def test_it_lists_backups_with_their_manifest(backup: Backup, admin_user: Any, api_as: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -11,12 +10,15 @@ import pytest
 from django.test import Client
 
 from healing.models import AuditEvent, Modification
-from healing.sandbox.scratch import SCRATCH_PREFIX
 from healing.sandbox.tasks import sandbox_modification
 from tests import factories
 from tests.console_helpers import awaiting
-from tests.healing.test_sandbox_emergency_stop import _sandbox_processes
-from tests.sandbox_helpers import ENDLESS_TEST
+from tests.sandbox_helpers import (
+    endless_modification,
+    sandbox_processes,
+    scratch_dirs,
+    wait_until_under_way,
+)
 
 
 @pytest.mark.django_db
@@ -97,27 +99,11 @@ def test_it_shows_no_cancel_button_to_a_reviewer_and_refuses_the_post(
 def test_it_kills_the_running_sandbox_of_a_cancelled_patch(
     celery_worker_process: Any, tmp_path: Path, operator: Any, api_as: Any
 ) -> None:
-    repo = factories.make_git_repo(
-        tmp_path / "repo", {"app.py": "X = 1\n", "test_app.py": "def test_ok():\n    pass\n"}
-    )
-    ws = factories.make_workspace(repo, name="cancelme", isolation_level="partial")
-    mod = factories.make_modification(
-        ws,
-        diff=ENDLESS_TEST,
-        status="sandboxing",
-        base_commit=ws.head_commit(),
-        safety_level="SAFE",
-    )
-    scratch_before = set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"))
+    mod = endless_modification(tmp_path, "cancelme")
+    scratch_before = scratch_dirs()
     sandbox_modification.delay(mod.pk)
-    deadline = time.monotonic() + 60
-    while (
-        time.monotonic() < deadline
-        and not set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")) - scratch_before
-    ):
-        time.sleep(0.05)
-    time.sleep(1.0)
-    assert _sandbox_processes(), "the endless test is not running"
+    wait_until_under_way(scratch_before, time.monotonic() + 60)
+    assert sandbox_processes(), "the endless test is not running"
     cancelled_at = time.monotonic()
     response = api_as(operator).post(
         f"/api/v1/patches/{mod.pk}/cancel/", {"reason": "hangs"}, format="json"
@@ -125,12 +111,11 @@ def test_it_kills_the_running_sandbox_of_a_cancelled_patch(
     assert response.status_code == 200, response.content
     # Gone well before the 30 s wall time could have struck.
     while time.monotonic() - cancelled_at < 15 and (
-        _sandbox_processes()
-        or set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")) != scratch_before
+        sandbox_processes() or scratch_dirs() != scratch_before
     ):
         time.sleep(0.1)
-    assert _sandbox_processes() == []
-    assert set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")) == scratch_before
+    assert sandbox_processes() == []
+    assert scratch_dirs() == scratch_before
     print(f"cancel → sandbox gone in {time.monotonic() - cancelled_at:.2f} s")
     assert Modification.objects.get(pk=mod.pk).status == "cancelled"
 

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from healing.apply import do_apply
 from tests import factories
-from tests.apply_helpers import APP, approved_modification, make_repo
+from tests.apply_helpers import APP, applied_fix, approved_modification, make_repo
 
 
 @pytest.fixture(autouse=True)
@@ -19,10 +18,7 @@ def _backups_in_tmp(settings: Any, tmp_path: Path) -> None:
 
 @pytest.fixture
 def applied(db: Any, tmp_path: Path) -> Any:
-    ws = factories.make_workspace(make_repo(tmp_path), name="calc")
-    mod = approved_modification(ws)
-    do_apply(mod)
-    return mod
+    return applied_fix(tmp_path)
 
 
 def test_it_rolls_back_for_an_operator(applied: Any, operator: Any, api_as: Any) -> None:

@@ -5,23 +5,26 @@ wrong one rejected. Only HTTP, the worker, git and pip."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from healing.actions import do_change_setting
 from healing.sandbox_probe import bubblewrap_works
 from tests import factories
+from tests.intake_helpers import wait_for_patch
 from tests.real_projects import (
+    FINAL,
     SLUGIFY,
     SLUGIFY_BUG,
     SLUGIFY_REQUIREMENTS,
     SLUGIFY_WRONG,
+    allow_slow_builds,
     commit_edit,
     edit_diff,
+    rejected_then_approved,
     released_repo,
+    submit,
 )
 
 pytestmark = [
@@ -30,40 +33,15 @@ pytestmark = [
     pytest.mark.skipif(not bubblewrap_works()[0], reason="FULL isolation needs bubblewrap"),
 ]
 
-FINAL = {"applied", "rejected", "failed", "rolled_back", "cancelled"}
 SETUP = "python -m pip install -r requirements.txt"
 SOURCE = "slugify/slugify.py"
-
-
-def _envelope(patch_id: str, diff: str) -> dict:
-    return {
-        "schema_version": "2.0",
-        "patch_id": patch_id,
-        "workspace": "slugify",
-        "language": "python",
-        "error_classification": {"error_type": "logic", "severity": "medium"},
-        "confidence_scoring": {"logits": [6.0, 0.1, 0.1]},
-        "patch_data": {"diff": diff},
-    }
-
-
-def _wait_for(client: Any, pk: int, statuses: set[str], timeout: float = 240.0) -> dict:
-    deadline = time.monotonic() + timeout
-    body: dict = {}
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/v1/patches/{pk}/").json()
-        if body["status"] in statuses:
-            return body
-        time.sleep(0.5)
-    raise AssertionError(f"patch {pk} still {body.get('status')!r}: {body}")
 
 
 @pytest.fixture
 def slugify_ws(tmp_path: Path, admin_user: Any, api_as: Any) -> dict:
     repo = released_repo(tmp_path / "slugify", *SLUGIFY, SLUGIFY_REQUIREMENTS)
     commit_edit(repo, SOURCE, *SLUGIFY_BUG, "a bug of our own: slugs keep their case")
-    do_change_setting(admin_user, "apply.health_window_s", 0, "test: no health watch")
-    do_change_setting(admin_user, "sandbox.wall_time_s", 120, "test: a slow shared machine")
+    allow_slow_builds(admin_user)
     response = api_as(admin_user).post(
         "/api/v1/workspaces/",
         {
@@ -87,20 +65,11 @@ def test_it_applies_the_correct_fix_and_rejects_the_wrong_one_in_the_projects_en
     bot = api_as(factories.make_user("bot", role="agent"))
     correct = edit_diff(repo, SOURCE, SLUGIFY_BUG[1], SLUGIFY_BUG[0])
     wrong = edit_diff(repo, SOURCE, *SLUGIFY_WRONG)
-    ids = {}
-    for name, diff in (("correct", correct), ("wrong", wrong)):
-        response = bot.post("/api/v1/patches/", _envelope(f"slugify-{name}", diff), format="json")
-        assert response.status_code == 201, response.content
-        ids[name] = response.json()["id"]
-
-    wrong_body = _wait_for(bot, ids["wrong"], FINAL)
-    assert wrong_body["status"] == "rejected", wrong_body
-    body = _wait_for(bot, ids["correct"], FINAL | {"awaiting_approval"})
-    for person in (reviewer, second_reviewer):
-        if body["status"] != "awaiting_approval":
-            break
-        api_as(person).post(f"/api/v1/patches/{ids['correct']}/approve/", {}, format="json")
-        body = _wait_for(bot, ids["correct"], FINAL | {"awaiting_approval"}, timeout=60)
+    ids = {
+        "correct": submit(bot, "slugify-correct", "slugify", "python", correct),
+        "wrong": submit(bot, "slugify-wrong", "slugify", "python", wrong),
+    }
+    body = rejected_then_approved(bot, api_as, ids, (reviewer, second_reviewer), timeout=240)
     assert body["status"] == "applied", body
     assert "text = text.lower()" in (repo / SOURCE).read_text()
 
@@ -137,11 +106,9 @@ def test_it_builds_a_dependency_change_from_the_patched_tree_and_shows_the_packa
     pin = edit_diff(
         repo, "requirements.txt", SLUGIFY_REQUIREMENTS, SLUGIFY_REQUIREMENTS + "Unidecode==1.3.8\n"
     )
-    response = bot.post("/api/v1/patches/", _envelope("slugify-deps", fix + pin), format="json")
-    assert response.status_code == 201, response.content
-    pk = response.json()["id"]
+    pk = submit(bot, "slugify-deps", "slugify", "python", fix + pin)
 
-    body = _wait_for(bot, pk, FINAL | {"awaiting_approval"}, timeout=360)
+    body = wait_for_patch(bot, pk, FINAL | {"awaiting_approval"}, 360, interval=0.5)
     assert body["status"] == "awaiting_approval", body
     assert body["safety_level"] in {"MEDIUM_RISK", "HIGH_RISK", "CRITICAL"}
     from healing.models import Modification

@@ -16,7 +16,8 @@ from healing.intake.actions import do_process_modification
 from healing.models import AuditEvent, Workspace
 from tests import factories
 from tests.apply_helpers import FIX, make_repo
-from tests.remote_helpers import bare_remote, free_port, git_daemon, remote_head
+from tests.remote_helpers import bare_remote, git_daemon, remote_head
+from tests.services_helpers import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,8 @@ from healing.remote.credentials import ssh_dir
 from healing.remote.mirror import RemoteError, refresh
 from tests import factories
 from tests.apply_helpers import FIX, approved_modification, make_repo
-from tests.remote_helpers import bare_remote, free_port, remote_head
+from tests.remote_helpers import bare_remote, remote_head
+from tests.services_helpers import free_port
 from tests.ssh_helpers import keypair, sshd
 
 pytestmark = pytest.mark.django_db

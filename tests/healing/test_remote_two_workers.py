@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,15 +23,13 @@ from django.db import connection
 
 from healing.models import AuditEvent, Modification, RemoteLanding, Workspace
 from selfheal_site.celery import app
-from selfheal_site.celery_queues import worker_queues_arg
 from tests import factories
 from tests.apply_helpers import approved_modification, make_repo
 from tests.conftest import _database_url_for_tests
 from tests.remote_helpers import bare_remote, git_daemon, remote_head
-from tests.services_helpers import stop
+from tests.services_helpers import start_worker, stop
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 
 HOOK = """#!/bin/sh
 # Runs in receive-pack after the refs moved; `git push` waits for it to finish.
@@ -62,13 +59,8 @@ def _worker(name: str, var_dir: Path, queue: str) -> Iterator[subprocess.Popen[b
     session-wide test worker on the same broker never takes these tasks."""
     env = dict(os.environ, DATABASE_URL=_database_url_for_tests(), SELFHEAL_VAR_DIR=str(var_dir))
     log = tempfile.TemporaryFile()  # noqa: SIM115 - read on failure, closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "selfheal_site", "worker", "-l", "warning",
-         "--pool", "solo", "-n", f"{name}@%h", "--without-mingle", "--without-gossip",
-         *worker_queues_arg(queue)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,  # its git children in its group: the whole host dies at once
-    )  # fmt: skip
+    # In a process group of its own: its git children die with it, the whole host at once.
+    process = start_worker(env, f"{name}@%h", queues=(queue,), stdout=log)
     try:
         yield process
     finally:

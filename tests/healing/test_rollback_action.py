@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from healing.apply import do_apply, do_restore_backup, do_rollback
+from healing.apply import do_restore_backup, do_rollback
 from healing.apply.backups import BackupCorrupt, prune_backups
 from healing.models import AuditEvent, Backup, InvalidTransition
 from tests import factories
-from tests.apply_helpers import APP, approved_modification, make_repo, snapshot
+from tests.apply_helpers import APP, applied_fix, approved_modification, make_repo, snapshot
 
 
 @pytest.fixture(autouse=True)
@@ -21,10 +21,7 @@ def _backups_in_tmp(settings: Any, tmp_path: Path) -> None:
 
 @pytest.fixture
 def applied(db: Any, tmp_path: Path) -> Any:
-    ws = factories.make_workspace(make_repo(tmp_path), name="calc")
-    mod = approved_modification(ws)
-    do_apply(mod)
-    mod.refresh_from_db()
+    mod = applied_fix(tmp_path)
     assert mod.status == "applied"
     return mod
 

@@ -4,9 +4,6 @@ the reason, its processes die, and the same worker takes the next task."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -14,15 +11,19 @@ from typing import Any
 
 import pytest
 
-from healing.models import AuditEvent, Modification
-from healing.sandbox.scratch import SCRATCH_PREFIX
+from healing.models import AuditEvent
 from healing.sandbox.tasks import sandbox_modification
 from selfheal_site.celery import app
 from tests import factories
 from tests.conftest import _database_url_for_tests
-from tests.healing.test_sandbox_emergency_stop import _sandbox_processes
-from tests.sandbox_helpers import ENDLESS_TEST, new_file_diff
-from tests.services_helpers import stop
+from tests.sandbox_helpers import (
+    endless_modification,
+    new_file_diff,
+    sandbox_processes,
+    scratch_dirs,
+    wait_out_of,
+)
+from tests.services_helpers import start_worker, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SOFT_S = 4
@@ -39,11 +40,7 @@ def limited_worker() -> Any:
         SELFHEAL_SANDBOX_TIME_LIMIT_S=str(SOFT_S),
     )
     name = f"{queue}@%h"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "selfheal_site", "worker", "-l", "warning",
-         "--concurrency", "1", "-Q", queue, "-n", name, "--without-mingle", "--without-gossip"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    process = start_worker(env, name, "--concurrency", "1", queues=(queue,), pool="prefork")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert process.poll() is None, "the worker exited early"
@@ -57,54 +54,30 @@ def limited_worker() -> Any:
     stop(process)
 
 
-def _wait_out_of(mod: Modification, status: str, seconds: float) -> Modification:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        mod.refresh_from_db()
-        if mod.status != status:
-            break
-        time.sleep(0.1)
-    return mod
-
-
 def test_it_rejects_a_sandbox_that_outlives_the_time_limit_and_frees_the_worker(
     limited_worker: str, tmp_path: Path
 ) -> None:
-    repo = factories.make_git_repo(
-        tmp_path / "repo", {"app.py": "X = 1\n", "test_app.py": "def test_ok():\n    pass\n"}
-    )
     # The sandbox's own wall time would let the endless test run two minutes.
-    ws = factories.make_workspace(
-        repo,
-        name="slow",
-        isolation_level="partial",
-        policy_overrides={"sandbox.wall_time_s": 120},
-    )
-    hung = factories.make_modification(
-        ws,
-        diff=ENDLESS_TEST,
-        status="sandboxing",
-        base_commit=ws.head_commit(),
-        safety_level="SAFE",
-    )
-    scratch_before = set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"))
+    hung = endless_modification(tmp_path, "slow", policy_overrides={"sandbox.wall_time_s": 120})
+    ws = hung.workspace
+    scratch_before = scratch_dirs()
     started = time.monotonic()
     # The sender puts the limits in the message (from the annotations of its own settings, which
     # this process loaded long ago; the worker was started with the same 4 s).
     sandbox_modification.apply_async(
         (hung.pk,), queue=limited_worker, soft_time_limit=SOFT_S, time_limit=SOFT_S + 30
     )
-    hung = _wait_out_of(hung, "sandboxing", 60)
+    hung = wait_out_of(hung, "sandboxing", 60)
     took = time.monotonic() - started
     assert hung.status == "rejected", hung.status
     event = AuditEvent.objects.get(modification=hung, to_state="rejected")
     assert event.reason == f"timed out after {SOFT_S} s in sandbox"
     assert took < 30, took
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _sandbox_processes():
+    while time.monotonic() < deadline and sandbox_processes():
         time.sleep(0.1)
-    assert _sandbox_processes() == []
-    assert set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")) == scratch_before
+    assert sandbox_processes() == []
+    assert scratch_dirs() == scratch_before
 
     # The same single-process worker is free: the next patch's sandbox runs to its end.
     quick = factories.make_modification(
@@ -115,7 +88,7 @@ def test_it_rejects_a_sandbox_that_outlives_the_time_limit_and_frees_the_worker(
         safety_level="SAFE",
     )
     sandbox_modification.apply_async((quick.pk,), queue=limited_worker)
-    quick = _wait_out_of(quick, "sandboxing", 60)
+    quick = wait_out_of(quick, "sandboxing", 60)
     assert quick.status in {"awaiting_approval", "approved", "applied", "applying"}, quick.status
     print(f"hung sandbox rejected after {took:.1f} s (limit {SOFT_S} s)")
 

@@ -19,6 +19,7 @@ from healing.intake.envelope import build_diff
 from healing.models import AuditEvent, SuccessRate
 from healing.sandbox_probe import best_isolation_level
 from tests import factories
+from tests.intake_helpers import wait_for_patch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,17 +94,6 @@ def _submit(client: Any, envelope: dict) -> int:
     return response.json()["id"]
 
 
-def _wait(client: Any, pk: int, statuses: set[str], timeout: float = 120.0) -> dict:
-    deadline = time.monotonic() + timeout
-    body: dict = {}
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/v1/patches/{pk}/").json()
-        if body["status"] in statuses:
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"patch {pk} still {body.get('status')!r} after {timeout} s")
-
-
 def _last_reason(pk: int) -> str:
     event = (
         AuditEvent.objects.filter(modification_id=pk, kind="modification.transition")
@@ -151,7 +141,7 @@ def test_it_judges_engine_b_by_its_evidence_after_engine_a_failed_20_times(
         for k in range(1, 21)
     ]
     for pk in bad:
-        assert _wait(engine_a, pk, FINAL)["status"] == "rejected"
+        assert wait_for_patch(engine_a, pk, FINAL, 120)["status"] == "rejected"
         assert "new test failure" in _last_reason(pk)
     a_rate = SuccessRate.objects.get(source="agent:engine-a")
     assert (a_rate.attempts, a_rate.successes) == (20, 0)
@@ -164,7 +154,7 @@ def test_it_judges_engine_b_by_its_evidence_after_engine_a_failed_20_times(
         pk = _submit(
             engine_b, _envelope(f"b-{function}", diff, [f"tests/test_calc.py::test_{function}"])
         )
-        body = _wait(engine_b, pk, FINAL | {"awaiting_approval"})
+        body = wait_for_patch(engine_b, pk, FINAL | {"awaiting_approval"}, 120)
         reason = _last_reason(pk)
         assert body["status"] in {"applied", "awaiting_approval"}, (body["status"], reason)
         assert "floor" not in reason
@@ -174,7 +164,7 @@ def test_it_judges_engine_b_by_its_evidence_after_engine_a_failed_20_times(
                 f"/api/v1/patches/{pk}/approve/", {"comment": "right"}, format="json"
             )
             assert answer.status_code == 200, answer.content
-            assert _wait(engine_b, pk, FINAL)["status"] == "applied", _last_reason(pk)
+            assert wait_for_patch(engine_b, pk, FINAL, 120)["status"] == "applied", _last_reason(pk)
         else:
             decided.append(("applied", function, reason))
 

@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter
 from rest_framework.test import APIClient
 
 from tests import factories
-from tests.console_helpers import awaiting
+from tests.console_helpers import awaiting, live_socket
 
 PERSONAS = ("anonymous", "outsider", "agent", "reviewer", "operator", "admin", "staff")
 
@@ -284,16 +283,11 @@ async def test_it_lets_only_people_of_the_console_onto_the_websocket(persona: st
     from django.db import connections
 
     role = None if persona in ("anonymous", "outsider") else persona
-    headers = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")]
+    key = None
     if persona != "anonymous":
         user = await database_sync_to_async(factories.make_user)(None, role)
         key = await database_sync_to_async(factories.token_for)(user)
-        headers.append((b"authorization", f"Token {key}".encode()))
-    communicator = WebsocketCommunicator(
-        __import__("selfheal_site.asgi", fromlist=["application"]).application,
-        "/ws/live/",
-        headers=headers,
-    )
+    communicator = live_socket(key)
     connected, _ = await communicator.connect(timeout=5)
     assert connected == (persona in CLASSES["console"])
     if connected:

@@ -4,9 +4,6 @@ ASGI server (daphne in a subprocess) on the test database and the real channel l
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +17,10 @@ from healing.sandbox.scratch import SCRATCH_PREFIX
 from tests import factories
 from tests.conftest import _database_url_for_tests
 from tests.console_helpers import awaiting
+from tests.services_helpers import CHROMIUM, chromium, free_port, start_server, stop, wait_listening
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 PASSWORD = "pw-for-tests-1"
 ADD_TEST = "from app import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
@@ -33,85 +30,26 @@ if not Path(CHROMIUM).exists():  # pragma: no cover - CI installs it (.ci/run)
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def asgi_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     """daphne serving selfheal_site.asgi on a free port, against the test database."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, DATABASE_URL=_database_url_for_tests())
     log_path = Path(__file__).resolve().parents[2] / "var" / f"browser-daphne-{os.getpid()}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the server process writes to it until teardown
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "selfheal_site.asgi:application",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited early; see {log.name}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError("daphne did not listen within 30 s")
+    process = start_server(env, port, stdout=log)
+    wait_listening(process, port, 30, f"daphne (see {log.name})")
     yield f"http://127.0.0.1:{port}"
-    import signal
-
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    stop(process)
     log.close()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Module-scoped: Playwright's sync API runs an event loop in this thread, so Django's ORM
-    (called by the test between browser steps) must be told that is fine, and only here."""
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        yield from _launch(sync_playwright)
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-def _launch(sync_playwright: Any) -> Iterator[Any]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
+    """Module-scoped, with the ORM allowed beside Playwright's event loop (the tests call it
+    between browser steps)."""
+    with chromium(allow_orm=True) as launched:
+        yield launched
 
 
 def _page(browser: Any, base: str, width: int = 1280) -> Any:

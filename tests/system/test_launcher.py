@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.services_helpers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, dict]:
@@ -36,7 +31,7 @@ def _get(url: str) -> tuple[int, dict]:
 
 
 def test_it_starts_everything_reports_healthy_and_stops_without_orphans(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SELFHEAL_REDIS_SOCKET"}}
     env.update(
         SELFHEAL_VAR_DIR=str(tmp_path / "var"),

@@ -15,11 +15,9 @@ from django.contrib.auth import get_user_model
 from healing.roles import Role, roles_of
 from tests.conftest import _database_url_for_tests
 from tests.oidc_helpers import USERS, Provider, running_provider
-from tests.services_helpers import free_port, start_server, stop, wait_for
+from tests.services_helpers import CHROMIUM, chromium, free_port, start_server, stop, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
 
 if not Path(CHROMIUM).exists():  # pragma: no cover - CI installs it (.ci/run)
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
@@ -43,24 +41,8 @@ def sites(django_db_setup: Any, django_db_blocker: Any) -> Iterator[tuple[str, P
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the ORM between browser steps
-    try:
-        with sync_playwright() as p:
-            chromium = p.chromium.launch(
-                executable_path=CHROMIUM,
-                headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium(allow_orm=True) as launched:  # the ORM between browser steps
+        yield launched
 
 
 def _sign_in(browser: Any, base: str, username: str) -> Any:

@@ -6,7 +6,6 @@ or an action of the pipeline directly: only HTTP, the worker and git."""
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from healing.actions import do_change_setting
 from healing.sandbox_probe import best_isolation_level
 from tests import factories
 from tests.apply_helpers import APP, FIX, TESTS, snapshot
+from tests.intake_helpers import wait_for_patch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,17 +52,7 @@ def _envelope(
 
 
 def _wait_for(client: Any, pk: int, statuses: set[str], timeout: float = 60.0) -> dict:
-    """Poll GET /api/v1/patches/{id}/ until the status is one of `statuses` (bounded)."""
-    deadline = time.monotonic() + timeout
-    body: dict = {}
-    while time.monotonic() < deadline:
-        response = client.get(f"/api/v1/patches/{pk}/")
-        assert response.status_code == 200, response.content
-        body = response.json()
-        if body["status"] in statuses:
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"patch {pk} still {body.get('status')!r} after {timeout} s: {body}")
+    return wait_for_patch(client, pk, statuses, timeout)
 
 
 def _history(pk: int) -> list[str]:

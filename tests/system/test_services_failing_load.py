@@ -32,11 +32,18 @@ from selfheal_site import embedded_redis
 from tests import factories
 from tests.conftest import _database_url_for_tests
 from tests.intake_helpers import envelope
-from tests.services_helpers import ROOT, free_port, start_server_and_worker, stop, wait_for
+from tests.services_helpers import (
+    CHROMIUM,
+    ROOT,
+    chromium,
+    free_port,
+    start_server_and_worker,
+    stop,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 WAITING = {"received", "validating"}
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "var" / "screenshots"
 
 
@@ -47,16 +54,8 @@ def _browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         yield None
         return
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 def _request(

@@ -11,8 +11,8 @@ from channels.testing import WebsocketCommunicator
 
 from healing.broadcast import ENGINE_GROUP
 from healing.tasks import ping_broadcast
-from selfheal_site.asgi import application
 from tests import factories
+from tests.console_helpers import live_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -29,15 +29,7 @@ async def _close_thread_connections() -> Any:
 
 
 async def _connect(token: str) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(
-        application,
-        "/ws/live/",
-        headers=[
-            (b"origin", b"http://127.0.0.1:8000"),
-            (b"host", b"127.0.0.1"),
-            (b"authorization", f"Token {token}".encode()),
-        ],
-    )
+    communicator = live_socket(token)
     connected, _ = await communicator.connect(timeout=5)
     assert connected
     hello = await communicator.receive_json_from(timeout=5)
@@ -63,11 +55,7 @@ async def test_it_delivers_a_worker_event_to_a_websocket_client(celery_worker_pr
 
 
 async def test_it_refuses_an_anonymous_websocket() -> None:
-    communicator = WebsocketCommunicator(
-        application,
-        "/ws/live/",
-        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1")],
-    )
+    communicator = live_socket()
     connected, code = await communicator.connect(timeout=5)
     assert not connected
     assert code == 4401
@@ -78,15 +66,7 @@ async def test_it_refuses_an_agent_on_the_live_socket() -> None:
 
     user = await database_sync_to_async(factories.make_user)("bot", "agent")
     token = await database_sync_to_async(factories.token_for)(user)
-    communicator = WebsocketCommunicator(
-        application,
-        "/ws/live/",
-        headers=[
-            (b"origin", b"http://127.0.0.1:8000"),
-            (b"host", b"127.0.0.1"),
-            (b"authorization", f"Token {token}".encode()),
-        ],
-    )
+    communicator = live_socket(token)
     connected, code = await communicator.connect(timeout=5)
     assert not connected
     assert code == 4403
