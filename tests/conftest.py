@@ -129,11 +129,20 @@ def _database_url_for_tests() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def _worker_name() -> str:
+    import os
+    import socket
+
+    return f"test-{os.getpid()}@{socket.gethostname()}"
+
+
 @pytest.fixture(scope="session")
-def celery_worker_process(
+def celery_worker_session(
     django_db_setup: None, django_db_blocker: Any
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker process on the real broker, against the test database."""
+    """A real Celery worker process on the real broker, against the test database, started once.
+    It starts consuming only a queue nobody sends to: the tests that want it take
+    `celery_worker_process`, which has it consume the real queues for that test alone."""
     import os
     import sys
     import tempfile
@@ -162,7 +171,7 @@ def celery_worker_process(
             f"test-{os.getpid()}@%h",
             "--without-mingle",
             "--without-gossip",
-            *worker_queues_arg(),  # the patch queue and the background queue
+            *worker_queues_arg(f"selfheal-test-idle-{os.getpid()}"),
         ],
         env=env,
         stdout=log,
@@ -185,6 +194,94 @@ def celery_worker_process(
 
     stop(process)
     log.close()
+
+
+def _queue_lengths() -> dict[str, int]:
+    from kombu.exceptions import ChannelError
+
+    from selfheal_site.celery import app
+    from selfheal_site.celery_queues import QUEUES
+
+    lengths = {}
+    with app.connection_for_read() as connection:
+        for queue in QUEUES:
+            try:
+                lengths[queue] = connection.default_channel.queue_declare(
+                    queue=queue, passive=True
+                ).message_count
+            except ChannelError:  # the Redis transport has no such list: nothing queued
+                lengths[queue] = 0
+    return lengths
+
+
+def _worker_busy() -> str:
+    """What the worker still has to do ("" when idle). A worker with the solo pool answers no
+    control message while it runs a task, so no answer counts as busy."""
+    from selfheal_site.celery import app
+
+    name = _worker_name()
+    inspect = app.control.inspect(destination=[name], timeout=1.0)
+    for what in ("active", "reserved", "scheduled"):
+        reply = getattr(inspect, what)()
+        if not reply or name not in reply:
+            return f"no answer to inspect {what} (running a task)"
+        if reply[name]:
+            return f"{what}: {[task.get('name', task) for task in reply[name]]}"
+    queued = {queue: n for queue, n in _queue_lengths().items() if n}
+    return f"queued: {queued}" if queued else ""
+
+
+def _set_consuming(consume: bool, timeout: float = 60) -> None:
+    """Have the session's worker consume the real queues (or stop), waiting for its answer."""
+    import time
+
+    from selfheal_site.celery import app
+    from selfheal_site.celery_queues import QUEUES
+
+    control = app.control.add_consumer if consume else app.control.cancel_consumer
+    deadline = time.monotonic() + timeout
+    pending = list(QUEUES)
+    while pending:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the test worker did not answer for queues {pending}")
+        replies = control(pending[0], destination=[_worker_name()], reply=True, timeout=2.0)
+        if replies:
+            pending.pop(0)
+
+
+@pytest.fixture
+def celery_worker_process(
+    db: None, celery_worker_session: subprocess.Popen[bytes]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The session's real worker, consuming the real patch and background queues during this
+    test only.
+
+    Other tests send real tasks too (on commit, by name); had the long-lived worker consumed them
+    it would run them against the database while that test rolls back or flushes (a deadlock in
+    the flush on PostgreSQL). So: what earlier tests left queued is purged, the worker consumes
+    for this test, and at its end the worker must have finished everything this test caused
+    before it stops consuming and before the database is flushed (this fixture needs `db`, so it
+    is torn down first)."""
+    import time
+
+    from selfheal_site.celery import app
+    from selfheal_site.celery_queues import QUEUES
+
+    with app.connection_for_write() as connection:
+        for queue in QUEUES:
+            connection.default_channel.queue_purge(queue)
+    _set_consuming(True)
+    yield celery_worker_session
+    deadline = time.monotonic() + 120
+    busy, idle_checks = "", 0
+    while idle_checks < 2:  # twice in a row: a task that just ended may have queued another
+        if time.monotonic() > deadline:
+            _set_consuming(False)
+            raise RuntimeError(f"the test worker was still busy 120 s after the test: {busy}")
+        busy = _worker_busy()
+        idle_checks = 0 if busy else idle_checks + 1
+        time.sleep(0.1)
+    _set_consuming(False)
 
 
 @pytest.fixture

@@ -84,4 +84,4 @@ async def test_it_broadcasts_the_engine_breaker_opening(tmp_path: Path) -> None:
         m for m in messages if m["kind"] == "event" and m["payload"]["kind"] == "breaker.engine"
     )
     assert (event["payload"]["from_state"], event["payload"]["to_state"]) == ("CLOSED", "OPEN")
-    await communicator.disconnect()
+    await communicator.disconnect(timeout=20)  # leaving the group is a Redis round trip

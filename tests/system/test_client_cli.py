@@ -41,7 +41,7 @@ def selfheal(*args: str, stdin: str | None = None, **env: str) -> subprocess.Com
 
 
 @pytest.fixture(scope="module")
-def server(django_db_setup: Any, celery_worker_process: Any) -> Iterator[str]:
+def server(django_db_setup: Any, celery_worker_session: Any) -> Iterator[str]:
     """daphne serving Selfheal on a free loopback port, against the test database."""
     port = free_port()
     process = start_server(dict(os.environ, DATABASE_URL=_database_url_for_tests()), port)
@@ -54,7 +54,7 @@ def server(django_db_setup: Any, celery_worker_process: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def demo(tmp_path: Path, admin_user: Any) -> Any:
+def demo(celery_worker_process: Any, tmp_path: Path, admin_user: Any) -> Any:
     from healing.actions import do_change_setting
     from healing.sandbox_probe import best_isolation_level
 
