@@ -6,7 +6,7 @@ Each round starts N sandbox runs at once (threads calling the sandbox task, each
 that never ends, under the best isolation this machine has), waits until every one has its test
 process running, then posts the emergency-stop form as an operator (Django's test client, the
 same view and action as the button) and watches the process table until the last sandboxed
-process is gone. Then it resumes the engine for the next round. Target (issue #9): under 1 s."""
+process is gone. Then it resumes the engine for the next round. Target: under 1 s."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Judgement benchmarks (issue #5). Prints figures; asserts nothing.
+"""Judgement benchmarks. Prints figures; asserts nothing.
 
     .venv/bin/python bench/judgement.py [--n 2000]
 

@@ -1,6 +1,6 @@
 """How the engine's own fixes enter the pipeline: as ordinary modifications through intake.
 
-`propose_modification` is the one seam: `healing.intake.do_submit_patch`, so a fix meets exactly
+`propose_modification` is the one seam: `healing.intake.actions.do_submit_patch`, so a fix meets exactly
 the same validation, sandbox, breakers and approvals as an agent's patch."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from typing import Any
 from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
-from healing.intake import IntakeError, do_submit_patch
+from healing.intake import IntakeError
+from healing.intake.actions import do_submit_patch
 from healing.models import Modification, Workspace
 
 

@@ -1,4 +1,4 @@
-"""Patch intake (issue #3): a validated envelope in, a received Modification out.
+"""Patch intake: a validated envelope in, a received Modification out.
 
 `actions.do_submit_patch(envelope, submitted_by=user, source="agent:<name>")` checks the envelope
 against the versioned JSON Schema, resolves the workspace, makes sure the diff parses (building
@@ -9,7 +9,6 @@ It raises IntakeError (field → messages, with the HTTP status to answer) and s
 
 from __future__ import annotations
 
-from .actions import do_submit_patch
 from .envelope import (
     SCHEMA_VERSION,
     SERVER_SECTIONS,
@@ -26,7 +25,6 @@ __all__ = [
     "IntakeError",
     "build_diff",
     "decode_body",
-    "do_submit_patch",
     "schema",
     "validate_envelope",
 ]

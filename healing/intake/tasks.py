@@ -1,4 +1,4 @@
-"""Celery tasks of the intake stage (issue #3): process_modification."""
+"""Celery tasks of the intake stage: process_modification."""
 
 from __future__ import annotations
 
