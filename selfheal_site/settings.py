@@ -166,16 +166,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int(
 )
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
 
-# A consumer waits for its next message with a blocking Redis pop of 5 s (channels_redis's
-# brpop_timeout); redis-py's default socket timeout is 5 s too, so every quiet stretch of 5 s ended
-# in "Timeout reading from socket" and closed the websocket. The read timeout must outlast the pop.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-            "prefix": "selfheal:channels",
-        },
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "selfheal:channels"},
     }
 }
 
