@@ -109,7 +109,8 @@ def do_create_api_user(name: str, role: Role, *, actor: str) -> tuple[User, bool
             raise NotAnApiUser(f"{name} exists without the {role.value} role; not changed.")
         return user, False
     user = User.objects.create_user(name)  # no password
-    user.groups.add(Group.objects.get(name=role.value))
+    # A missing role group is made, as at sign-in: a deleted group must not fail the command.
+    user.groups.add(Group.objects.get_or_create(name=role.value)[0])
     record_event(
         "account.created",
         actor,

@@ -132,6 +132,16 @@ def test_it_records_the_creation_of_an_api_user(db: Any) -> None:
     assert event.data == {"user": "bot-3", "role": "agent"}
 
 
+def test_it_creates_an_api_user_when_its_role_group_is_gone(db: Any) -> None:
+    # The groups come with a data migration; a flushed or hand-edited database may lack one.
+    from django.contrib.auth.models import Group
+
+    Group.objects.filter(name="agent").delete()
+    call_command("create_api_user", "bot-4", "--role", "agent", stdout=io.StringIO(),
+                 stderr=io.StringIO())  # fmt: skip
+    assert has_role(get_user_model().objects.get(username="bot-4"), "agent")
+
+
 def test_it_refuses_an_unknown_role(db: Any) -> None:
     with pytest.raises(CommandError):
         call_command("create_api_user", "bot-2", "--role", "king")
