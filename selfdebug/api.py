@@ -46,13 +46,16 @@ class WorkspaceField(serializers.Field):
         if (
             isinstance(data, bool)
             or not isinstance(data, int | str)
-            or (isinstance(data, str) and not data.strip())
+            or (isinstance(data, str) and (not data.strip() or "\x00" in data))
         ):
-            self.fail("invalid")
+            self.fail("invalid")  # PostgreSQL refuses NUL in text: a 400, never a 500
         query = Workspace.objects.active()
+        by_id = isinstance(data, int) or str(data).isdigit()
+        if by_id and not 0 < int(data) < 2**31:
+            self.fail("unknown", value=str(data)[:64])  # beyond any id the database can hold
         found = (
             query.filter(pk=int(data)).first()
-            if isinstance(data, int) or str(data).isdigit()
+            if by_id
             else query.filter(name=str(data)[:64]).first()
         )
         if found is None:
@@ -163,7 +166,12 @@ class RunListCreate(APIView):
         runs = DiagnosticRun.objects.select_related("workspace", "requested_by")
         workspace = request.query_params.get("workspace")
         if workspace:
-            runs = runs.filter(workspace__name=workspace[:64])
+            # No workspace name holds NUL (PostgreSQL refuses it in text): nothing to list.
+            runs = (
+                runs.filter(workspace__name=workspace[:64])
+                if "\x00" not in workspace
+                else runs.none()
+            )
         return Response({"results": RunSerializer(runs[:100], many=True).data})
 
     @extend_schema(request=RunRequestSerializer, responses={201: RunSerializer})
@@ -210,7 +218,8 @@ class BugList(ListAPIView):
         bugs = DetectedBug.objects.select_related("workspace")
         params = self.request.query_params
         if params.get("workspace"):
-            bugs = bugs.filter(workspace__name=params["workspace"][:64])
+            name = params["workspace"][:64]
+            bugs = bugs.filter(workspace__name=name) if "\x00" not in name else bugs.none()
         if params.get("run", "").isdigit():
             bugs = bugs.filter(run_id=int(params["run"]))
         if params.get("severity"):

@@ -61,6 +61,10 @@ def test_it_refuses_others(
         {"workspace": True},
         {"workspace": ["demo"]},
         {"workspace": "x" * 5000},
+        {"workspace": "\x00"},  # PostgreSQL refuses NUL in text: a 400, not a 500
+        {"workspace": "de\x00mo"},
+        {"workspace": "9" * 30},  # past any id the database can hold
+        {"workspace": 2**63},
     ],
 )
 def test_it_answers_bad_input_with_a_field_message(
@@ -70,6 +74,13 @@ def test_it_answers_bad_input_with_a_field_message(
     assert response.status_code == 400
     assert "workspace" in response.json()["fields"]
     assert not DiagnosticRun.objects.exists()
+
+
+def test_it_lists_nothing_for_a_workspace_name_holding_nul(
+    operator: Any, workspace: Any, api_as: Any
+) -> None:
+    response = api_as(operator).get(URL, {"workspace": "de\x00mo"})
+    assert response.status_code == 200 and response.json()["results"] == []
 
 
 def test_it_answers_malformed_json_with_400(operator: Any, workspace: Any, api_as: Any) -> None:
